@@ -1,0 +1,324 @@
+//! The HTTP client: timeouts, same-host-only redirects, retries of 5xx answers and network
+//! failures, and waiting out rate limits within a budget.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
+
+use crate::cache::unix_now;
+use crate::config::ResolverConfig;
+use crate::error::{Error, FetchError};
+use crate::stats::{bump, Counters};
+
+/// Rate-limit waits per request before giving up.
+const MAX_RATE_LIMIT_WAITS: u32 = 3;
+/// The wait when GitHub says it is rate limiting but not for how long.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// A redirect to another origin, refused by the redirect policy.
+#[derive(Debug)]
+struct CrossHostRedirect(String);
+
+impl fmt::Display for CrossHostRedirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redirect to another host: {}", self.0)
+    }
+}
+
+impl StdError for CrossHostRedirect {}
+
+fn is_loopback(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// An answer with its body read.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+}
+
+/// The shared HTTP client of a resolver.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    client: Client,
+    max_retries: u32,
+    retry_backoff: Duration,
+    max_rate_limit_wait: Duration,
+    counters: Arc<Counters>,
+}
+
+impl Http {
+    pub fn new(config: &ResolverConfig, counters: Arc<Counters>) -> Result<Self, Error> {
+        let policy = Policy::custom(|attempt| {
+            let Some(first) = attempt.previous().first() else {
+                return attempt.follow();
+            };
+            if !same_origin(first, attempt.url()) {
+                let target = attempt.url().to_string();
+                return attempt.error(CrossHostRedirect(target));
+            }
+            if attempt.previous().len() >= 10 {
+                return attempt.error("too many redirects");
+            }
+            attempt.follow()
+        });
+        let mut builder = Client::builder();
+        if is_loopback(&config.server_url) && is_loopback(&config.api_url) {
+            // A proxy from the environment cannot reach this machine's loopback.
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(policy)
+            .user_agent(concat!("git/harden-", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Client(e.to_string()))?;
+        Ok(Http {
+            client,
+            max_retries: config.max_retries,
+            retry_backoff: config.retry_backoff,
+            max_rate_limit_wait: config.max_rate_limit_wait,
+            counters,
+        })
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Sends the request `build` makes, retrying 5xx answers and network failures with
+    /// backoff and waiting out rate limits within the budget. Other answers (2xx, 3xx, 4xx)
+    /// are returned for the caller to interpret.
+    pub fn execute(&self, build: &dyn Fn(&Client) -> RequestBuilder) -> Result<Reply, FetchError> {
+        let mut attempts: u32 = 0;
+        let mut failures: u32 = 0;
+        let mut rate_limit_waits: u32 = 0;
+        let mut waited = Duration::ZERO;
+        loop {
+            attempts += 1;
+            bump(&self.counters.requests);
+            let result = build(&self.client).send().and_then(|response| {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let body = response.bytes()?.to_vec();
+                Ok(Reply {
+                    status,
+                    headers,
+                    body,
+                })
+            });
+            match result {
+                Err(error) => {
+                    let error = classify(&error);
+                    if !matches!(error, FetchError::Network(_)) || failures >= self.max_retries {
+                        return Err(error);
+                    }
+                }
+                Ok(reply) => {
+                    if let Some(wait) = rate_limit_wait(&reply) {
+                        let needed = wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+                        if rate_limit_waits >= MAX_RATE_LIMIT_WAITS
+                            || waited + needed > self.max_rate_limit_wait
+                        {
+                            return Err(FetchError::RateLimited { retry_after: wait });
+                        }
+                        rate_limit_waits += 1;
+                        waited += needed;
+                        bump(&self.counters.rate_limit_waits);
+                        thread::sleep(needed);
+                        continue;
+                    }
+                    if !matches!(reply.status, 500 | 502 | 503 | 504) {
+                        return Ok(reply);
+                    }
+                    if failures >= self.max_retries {
+                        return Err(FetchError::Server {
+                            status: reply.status,
+                            attempts,
+                        });
+                    }
+                }
+            }
+            bump(&self.counters.retries);
+            thread::sleep(self.retry_backoff.saturating_mul(1 << failures.min(6)));
+            failures += 1;
+        }
+    }
+}
+
+/// If the reply is a rate-limit answer: `Some(how long to wait)`, the wait itself `None` if the
+/// server did not say.
+fn rate_limit_wait(reply: &Reply) -> Option<Option<Duration>> {
+    let retry_after = reply
+        .header("retry-after")
+        .map(|v| v.trim().parse::<u64>().map(Duration::from_secs));
+    let exhausted = reply
+        .header("x-ratelimit-remaining")
+        .is_some_and(|v| v.trim() == "0");
+    let limited =
+        reply.status == 429 || (reply.status == 403 && (retry_after.is_some() || exhausted));
+    if !limited {
+        return None;
+    }
+    if let Some(Ok(wait)) = retry_after {
+        return Some(Some(wait));
+    }
+    let reset = reply
+        .header("x-ratelimit-reset")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    Some(
+        reset
+            .filter(|_| exhausted)
+            .map(|reset| Duration::from_secs(reset.saturating_sub(unix_now()) + 1)),
+    )
+}
+
+/// Turns a client error into a fetch error (never containing credentials: they travel in
+/// headers, never in URLs).
+fn classify(error: &reqwest::Error) -> FetchError {
+    if error.is_redirect() {
+        let mut source = error.source();
+        while let Some(inner) = source {
+            if let Some(refused) = inner.downcast_ref::<CrossHostRedirect>() {
+                return FetchError::RedirectRefused(refused.0.clone());
+            }
+            source = inner.source();
+        }
+        return FetchError::BadResponse("too many redirects".to_string());
+    }
+    if error.is_timeout() {
+        return FetchError::Timeout;
+    }
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = inner.source();
+    }
+    FetchError::Network(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderName, HeaderValue};
+
+    fn reply(status: u16, headers: &[(&'static str, String)]) -> Reply {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).expect("header"),
+            );
+        }
+        Reply {
+            status,
+            headers: map,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn detects_rate_limits() {
+        assert_eq!(
+            rate_limit_wait(&reply(429, &[("retry-after", "7".into())])),
+            Some(Some(Duration::from_secs(7)))
+        );
+        assert_eq!(rate_limit_wait(&reply(429, &[])), Some(None));
+        assert_eq!(
+            rate_limit_wait(&reply(403, &[])),
+            None,
+            "plain 403 is an auth error"
+        );
+        let reset = (unix_now() + 9).to_string();
+        let primary = rate_limit_wait(&reply(
+            403,
+            &[
+                ("x-ratelimit-remaining", "0".into()),
+                ("x-ratelimit-reset", reset),
+            ],
+        ));
+        let wait = primary.flatten().expect("wait");
+        assert!(
+            (Duration::from_secs(8)..=Duration::from_secs(10)).contains(&wait),
+            "{wait:?}"
+        );
+        assert_eq!(
+            rate_limit_wait(&reply(403, &[("x-ratelimit-remaining", "5".into())])),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(&reply(200, &[("retry-after", "1".into())])),
+            None
+        );
+    }
+
+    #[test]
+    fn loopback_urls() {
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("http://localhost:1"));
+        assert!(is_loopback("http://[::1]:1"));
+        assert!(!is_loopback("https://github.com"));
+        assert!(!is_loopback("not a url"));
+    }
+
+    #[test]
+    fn origins() {
+        let parse = |s: &str| reqwest::Url::parse(s).expect("url");
+        assert!(same_origin(
+            &parse("https://github.com/a"),
+            &parse("https://github.com:443/b")
+        ));
+        assert!(!same_origin(
+            &parse("https://github.com/a"),
+            &parse("https://evil.com/a")
+        ));
+        assert!(!same_origin(
+            &parse("http://127.0.0.1:1/a"),
+            &parse("http://localhost:1/a")
+        ));
+        assert!(!same_origin(
+            &parse("http://127.0.0.1:1/a"),
+            &parse("http://127.0.0.1:2/a")
+        ));
+    }
+}

@@ -1,0 +1,237 @@
+//! The resolver: fetches the refs of many repositories, one request per repository, through
+//! an in-memory and an on-disk cache, with a bounded pool of worker threads.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::cache::{unix_now, Cache};
+use crate::config::{ResolverConfig, ResolverMode};
+use crate::error::{Error, FetchError};
+use crate::http::Http;
+use crate::refs::RepoRefs;
+use crate::repo_id::RepoId;
+use crate::stats::{bump, Counters, ResolverStats};
+use crate::{rest, smart_http};
+
+/// The result of fetching one repository.
+pub type FetchResult = Result<Arc<RepoRefs>, FetchError>;
+
+/// Fetches and caches the refs of GitHub repositories.
+#[derive(Debug)]
+pub struct Resolver {
+    config: ResolverConfig,
+    server_url: String,
+    api_url: String,
+    http: Http,
+    cache: Option<Cache>,
+    memory: Mutex<HashMap<RepoId, Arc<RepoRefs>>>,
+    counters: Arc<Counters>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn check_url(what: &'static str, url: &str) -> Result<String, Error> {
+    let trimmed = url.trim().trim_end_matches('/').to_string();
+    let invalid = |reason: &str| Error::InvalidUrl {
+        what,
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let parsed = reqwest::Url::parse(&trimmed).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("only http and https are supported"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("put credentials in GITHUB_TOKEN, not in the URL"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("no query or fragment allowed"));
+    }
+    Ok(trimmed)
+}
+
+impl Resolver {
+    /// A resolver with these settings.
+    pub fn new(config: ResolverConfig) -> Result<Self, Error> {
+        let server_url = check_url("server URL", &config.server_url)?;
+        let api_url = check_url("API URL", &config.api_url)?;
+        let counters = Arc::new(Counters::default());
+        let http = Http::new(&config, Arc::clone(&counters))?;
+        let cache = config.cache_dir.clone().map(Cache::new);
+        Ok(Resolver {
+            config,
+            server_url,
+            api_url,
+            http,
+            cache,
+            memory: Mutex::new(HashMap::new()),
+            counters,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ResolverConfig {
+        &self.config
+    }
+
+    /// What the resolver did so far.
+    pub fn stats(&self) -> ResolverStats {
+        self.counters.snapshot()
+    }
+
+    /// Fetches the refs of many repositories: one request per unique repository (repositories
+    /// already fetched by this resolver or fresh in the cache make none), at most `jobs` at a
+    /// time. Repositories that differ only in case are the same.
+    pub fn fetch_all(&self, repos: &[RepoId]) -> HashMap<RepoId, FetchResult> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&RepoId> = repos.iter().filter(|r| seen.insert(*r)).collect();
+        let results = Mutex::new(HashMap::with_capacity(unique.len()));
+        let next = AtomicUsize::new(0);
+        let workers = self.config.jobs.clamp(1, 64).min(unique.len());
+        let work = || loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(repo) = unique.get(index) else { break };
+            let result = self.fetch(repo);
+            lock(&results).insert((*repo).clone(), result);
+        };
+        if workers <= 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        results
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fetches the refs of one repository (memory, then cache, then network).
+    pub fn fetch(&self, repo: &RepoId) -> FetchResult {
+        if let Some(refs) = lock(&self.memory).get(repo) {
+            bump(&self.counters.memory_hits);
+            return Ok(Arc::clone(refs));
+        }
+        if let Some(refs) = self.cached(repo) {
+            bump(&self.counters.cache_hits);
+            return Ok(self.remember(repo, refs));
+        }
+        if self.config.offline {
+            bump(&self.counters.failed);
+            return Err(FetchError::NotCached);
+        }
+        match self.fetch_remote(repo) {
+            Ok(refs) => {
+                bump(&self.counters.fetched);
+                if let Some(cache) = &self.cache {
+                    // A cache that cannot be written only costs a refetch next time.
+                    if cache.store(repo, &refs, unix_now()).is_ok() {
+                        bump(&self.counters.cache_writes);
+                    }
+                }
+                Ok(self.remember(repo, refs))
+            }
+            Err(error) => {
+                bump(&self.counters.failed);
+                Err(error)
+            }
+        }
+    }
+
+    fn remember(&self, repo: &RepoId, refs: RepoRefs) -> Arc<RepoRefs> {
+        let refs = Arc::new(refs);
+        lock(&self.memory).insert(repo.clone(), Arc::clone(&refs));
+        refs
+    }
+
+    fn cached(&self, repo: &RepoId) -> Option<RepoRefs> {
+        let cache = self.cache.as_ref()?;
+        if self.config.refresh && !self.config.offline {
+            return None;
+        }
+        let entry = cache.load(repo)?;
+        (self.config.offline || entry.is_fresh(self.config.cache_ttl, unix_now()))
+            .then_some(entry.refs)
+    }
+
+    fn fetch_remote(&self, repo: &RepoId) -> Result<RepoRefs, FetchError> {
+        let token = self.config.token.as_deref();
+        match self.config.mode {
+            ResolverMode::Api => rest::fetch(&self.http, &self.api_url, repo, token),
+            ResolverMode::Git => match smart_http::fetch(&self.http, &self.server_url, repo, token)
+            {
+                Err(FetchError::AuthRequired { .. }) if token.is_some() => {
+                    bump(&self.counters.api_fallbacks);
+                    rest::fetch(&self.http, &self.api_url, repo, token)
+                }
+                other => other,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Resolver>();
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        let bad = |server: &str| {
+            let config = ResolverConfig {
+                server_url: server.into(),
+                ..ResolverConfig::default()
+            };
+            Resolver::new(config).expect_err("invalid").to_string()
+        };
+        assert!(bad("ftp://github.com").contains("only http and https"));
+        assert!(bad("https://user:secret@github.com").contains("GITHUB_TOKEN"));
+        assert!(
+            !bad("https://user:secret@github.com").contains("secret\""),
+            "no credentials echoed beyond input"
+        );
+        assert!(bad("not a url").contains("server URL"));
+        assert!(bad("https://github.com/?x=1").contains("no query"));
+    }
+
+    #[test]
+    fn normalises_trailing_slash() {
+        let config = ResolverConfig {
+            server_url: "https://github.com/".into(),
+            ..ResolverConfig::default()
+        };
+        let resolver = Resolver::new(config).expect("valid");
+        assert_eq!(resolver.server_url, "https://github.com");
+    }
+
+    #[test]
+    fn offline_without_cache_is_not_cached() {
+        let config = ResolverConfig {
+            offline: true,
+            ..ResolverConfig::default()
+        };
+        let resolver = Resolver::new(config).expect("valid");
+        let results = resolver.fetch_all(&[RepoId::new("a", "b"), RepoId::new("A", "B")]);
+        assert_eq!(results.len(), 1);
+        assert_eq!(
+            results
+                .get(&RepoId::new("a", "b"))
+                .cloned()
+                .map(|r| r.err()),
+            Some(Some(FetchError::NotCached))
+        );
+        assert_eq!(resolver.stats().requests, 0);
+    }
+}

@@ -1,0 +1,53 @@
+//! Helpers shared by the transform tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use harden_transforms::{FileChange, FileKind, Outcome, Repository, SourceFile};
+
+/// The repository's `testdata/` folder.
+pub fn testdata() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// The shared corpus of real workflow files.
+pub fn corpus() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+}
+
+/// A repository made of one file.
+pub fn single_file_repo(path: &str, kind: FileKind, text: &str) -> Repository {
+    Repository {
+        root: std::path::PathBuf::from("."),
+        files: vec![SourceFile::new(path, kind, text)],
+    }
+}
+
+/// A unified diff of one change, as a reviewer would read it.
+pub fn unified_diff(change: &FileChange) -> String {
+    let before = change.before.as_deref().unwrap_or("");
+    let name = change.path.display().to_string();
+    similar::TextDiff::from_lines(before, &change.after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// Every change of an outcome as one diff text, followed by its findings: the snapshot format.
+pub fn render_outcome(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    for c in &outcome.changes {
+        out.push_str(&unified_diff(c));
+    }
+    for f in &outcome.findings {
+        out.push_str(&format!(
+            "{:?} {}:{}: {}\n",
+            f.severity,
+            f.path.display(),
+            f.line.map_or(String::from("-"), |l| l.to_string()),
+            f.message
+        ));
+    }
+    out
+}

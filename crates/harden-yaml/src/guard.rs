@@ -1,0 +1,147 @@
+//! The semantic guard: the output must load as the input plus exactly the intended changes.
+//!
+//! Both texts are loaded with yaml-rust2, a parser independent of the one that built the
+//! spans, so a wrong span cannot hide behind the same mistake twice.
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::edit::{Change, InsertAt};
+use crate::error::GuardError;
+use crate::tree::{Path, Seg};
+
+/// Checks that `after` loads as `before` with `changes` applied and nothing else different.
+/// On any error the caller must leave the file untouched.
+pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), GuardError> {
+    let mut expected = YamlLoader::load_from_str(before)
+        .map_err(|e| GuardError::InputUnreadable(e.to_string()))?;
+    for change in changes {
+        apply_change(&mut expected, change)?;
+    }
+    let actual =
+        YamlLoader::load_from_str(after).map_err(|e| GuardError::OutputUnreadable(e.to_string()))?;
+    if expected.len() != actual.len() {
+        return Err(GuardError::Mismatch(format!(
+            "(stream: {} documents instead of {})",
+            actual.len(),
+            expected.len()
+        )));
+    }
+    for (i, (e, a)) in expected.iter().zip(&actual).enumerate() {
+        if let Some(at) = first_difference(e, a, Path::root(i)) {
+            return Err(GuardError::Mismatch(at.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Finds a mapping key that matches `key` as text (strings, and numbers or booleans written as keys).
+fn key_matches(candidate: &Yaml, key: &str) -> bool {
+    match candidate {
+        Yaml::String(s) | Yaml::Real(s) => s == key,
+        Yaml::Integer(i) => i.to_string() == key,
+        Yaml::Boolean(b) => b.to_string() == key,
+        Yaml::Null => key.is_empty() || key == "~" || key == "null",
+        _ => false,
+    }
+}
+
+fn descend<'y>(docs: &'y mut [Yaml], path: &Path) -> Result<&'y mut Yaml, GuardError> {
+    let missing = || GuardError::ChangeDoesNotApply(path.to_string());
+    let mut node = docs.get_mut(path.doc).ok_or_else(missing)?;
+    for seg in &path.segs {
+        node = match (seg, node) {
+            (Seg::Key(k), Yaml::Hash(h)) => h
+                .iter_mut()
+                .find(|(key, _)| key_matches(key, k))
+                .map(|(_, v)| v)
+                .ok_or_else(missing)?,
+            (Seg::Index(i), Yaml::Array(a)) => a.get_mut(*i).ok_or_else(missing)?,
+            _ => return Err(missing()),
+        };
+    }
+    Ok(node)
+}
+
+fn apply_change(docs: &mut [Yaml], change: &Change) -> Result<(), GuardError> {
+    match change {
+        Change::Set { path, value } => {
+            *descend(docs, path)? = value.to_yaml();
+        }
+        Change::Append { sequence, value } => match descend(docs, sequence)? {
+            Yaml::Array(a) => a.push(value.to_yaml()),
+            _ => return Err(GuardError::ChangeDoesNotApply(sequence.to_string())),
+        },
+        Change::Insert {
+            mapping,
+            at,
+            key,
+            value,
+        } => {
+            let Yaml::Hash(h) = descend(docs, mapping)? else {
+                return Err(GuardError::ChangeDoesNotApply(mapping.to_string()));
+            };
+            let old = std::mem::take(h);
+            let new_key = Yaml::String(key.clone());
+            let mut pending = Some((new_key, value.to_yaml()));
+            if matches!(at, InsertAt::First) {
+                if let Some((k, v)) = pending.take() {
+                    h.insert(k, v);
+                }
+            }
+            for (k, v) in old {
+                let is_anchor = |name: &String| key_matches(&k, name);
+                if matches!(at, InsertAt::Before(name) if is_anchor(name)) {
+                    if let Some((nk, nv)) = pending.take() {
+                        h.insert(nk, nv);
+                    }
+                }
+                let after = matches!(at, InsertAt::After(name) if is_anchor(name));
+                h.insert(k, v);
+                if after {
+                    if let Some((nk, nv)) = pending.take() {
+                        h.insert(nk, nv);
+                    }
+                }
+            }
+            if let Some((k, v)) = pending.take() {
+                h.insert(k, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The path of the first place where `a` and `b` differ (key order counts).
+fn first_difference(a: &Yaml, b: &Yaml, path: Path) -> Option<Path> {
+    match (a, b) {
+        (Yaml::Hash(x), Yaml::Hash(y)) => {
+            if x.len() != y.len() {
+                return Some(path);
+            }
+            for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
+                if ka != kb {
+                    return Some(path);
+                }
+                let label = match ka {
+                    Yaml::String(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                if let Some(p) = first_difference(va, vb, path.key(&label)) {
+                    return Some(p);
+                }
+            }
+            None
+        }
+        (Yaml::Array(x), Yaml::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(path);
+            }
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (va, vb))| first_difference(va, vb, path.index(i)))
+        }
+        _ if a == b => None,
+        _ => Some(path),
+    }
+}

@@ -1,0 +1,194 @@
+//! Every file of the real-world corpus: parse, empty edit (identity), random edits (guard
+//! passes, output parses, comments kept). Files that are not valid YAML must give a located
+//! error, and are listed in `KNOWN_INVALID`.
+
+use std::path::{Path as FsPath, PathBuf};
+
+use harden_yaml::{Document, EditSet, InsertAt, NewEntry, NewValue, Node, NodeKind, Path};
+
+/// Corpus files that saphyr-parser rejects (GitHub accepts some of them: a flow sequence's
+/// closing `]` less indented than its items).
+const KNOWN_INVALID: &[&str] = &[
+    "numpy__numpy/.github/workflows/linux_simd.yml",
+    "pytorch__rl/.github/workflows/nightly_build.yml",
+];
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"))
+}
+
+fn yaml_files(dir: &FsPath, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+            out.push(p);
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift64*), so runs are repeatable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[derive(Clone)]
+enum Candidate {
+    Replace(Path),
+    Insert(Path, InsertAt, NewEntry),
+    Append(Path, NewValue),
+}
+
+fn candidates(node: &Node, path: Path, out: &mut Vec<Candidate>, n: &mut usize) {
+    *n += 1;
+    let tag = *n;
+    match &node.kind {
+        NodeKind::Scalar(_) => out.push(Candidate::Replace(path)),
+        NodeKind::Mapping(m) => {
+            if !m.entries.is_empty() {
+                let keys: Vec<&str> = m.entries.iter().filter_map(|e| e.key_str()).collect();
+                let at = match tag % 4 {
+                    0 => InsertAt::First,
+                    1 => InsertAt::Last,
+                    2 if !keys.is_empty() => InsertAt::Before(keys[tag % keys.len()].to_owned()),
+                    _ if !keys.is_empty() => InsertAt::After(keys[tag % keys.len()].to_owned()),
+                    _ => InsertAt::Last,
+                };
+                let value = if tag % 3 == 0 {
+                    NewValue::Mapping(vec![
+                        NewEntry::new("contents", NewValue::string("read")).with_comment("why"),
+                        NewEntry::new("list", NewValue::Sequence(vec![NewValue::string("a: b")])),
+                    ])
+                } else {
+                    NewValue::string(format!("inserted {tag} # not a comment"))
+                };
+                out.push(Candidate::Insert(
+                    path.clone(),
+                    at,
+                    NewEntry::new(format!("harden_test_{tag}"), value),
+                ));
+            }
+            for e in &m.entries {
+                if let Some(k) = e.key_str() {
+                    candidates(&e.value, path.key(k), out, n);
+                }
+            }
+        }
+        NodeKind::Sequence(s) => {
+            if !s.items.is_empty() {
+                out.push(Candidate::Append(
+                    path.clone(),
+                    NewValue::Mapping(vec![NewEntry::new("uses", NewValue::string("x/y@v1"))]),
+                ));
+            }
+            for (i, item) in s.items.iter().enumerate() {
+                candidates(item, path.index(i), out, n);
+            }
+        }
+        NodeKind::Alias(_) => {}
+    }
+}
+
+fn add(edits: &mut EditSet<'_>, c: &Candidate) -> bool {
+    match c {
+        Candidate::Replace(p) => edits.replace_scalar(p, "harden: 'value' #1").is_ok(),
+        Candidate::Insert(p, at, e) => edits.insert_entry(p, at.clone(), e.clone()).is_ok(),
+        Candidate::Append(p, v) => edits.append_item(p, v.clone()).is_ok(),
+    }
+}
+
+#[test]
+fn corpus_parses_and_survives_random_edits() {
+    let root = corpus_dir();
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    assert!(files.len() > 2000, "corpus not found at {}", root.display());
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut invalid = Vec::new();
+    let mut failures = Vec::new();
+    let mut edited = 0;
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
+        let Ok(bytes) = std::fs::read(file) else { continue };
+        let Ok(text) = String::from_utf8(bytes) else { continue };
+        let doc = match Document::parse(text.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                assert!(e.location().line >= 1, "{rel}: error without a line: {e}");
+                invalid.push(rel);
+                continue;
+            }
+        };
+        // Identity.
+        let empty = EditSet::new(&doc);
+        assert_eq!(empty.apply_verified().as_deref(), Ok(text.as_str()), "{rel}");
+
+        // Random edits.
+        let mut all = Vec::new();
+        let mut n = 0;
+        for (i, d) in doc.documents().iter().enumerate() {
+            candidates(d, Path::root(i), &mut all, &mut n);
+        }
+        let mut chosen: Vec<Candidate> = Vec::new();
+        for _ in 0..6 {
+            if all.is_empty() {
+                break;
+            }
+            let c = all[rng.below(all.len())].clone();
+            let mut trial = EditSet::new(&doc);
+            let ok = chosen.iter().chain(std::iter::once(&c)).all(|c| add(&mut trial, c))
+                && trial.apply().is_ok();
+            if ok {
+                chosen.push(c);
+            }
+        }
+        let mut edits = EditSet::new(&doc);
+        for c in &chosen {
+            add(&mut edits, c);
+        }
+        match edits.apply_verified() {
+            Ok(out) => {
+                edited += 1;
+                match Document::parse(out.clone()) {
+                    Ok(after) => {
+                        let before_comments: Vec<&str> =
+                            doc.comments().iter().map(|c| &text[c.span.range()]).collect();
+                        let after_comments: Vec<String> =
+                            after.comments().iter().map(|c| out[c.span.range()].to_owned()).collect();
+                        for c in before_comments {
+                            if !after_comments.iter().any(|a| a == c) {
+                                failures.push(format!("{rel}: comment lost: {c}"));
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => failures.push(format!("{rel}: output does not parse: {e}")),
+                }
+            }
+            Err(e) => {
+                // HARDEN_CORPUS_DUMP=dir keeps the refused output for a look.
+                if let (Some(dir), Ok(out)) = (std::env::var_os("HARDEN_CORPUS_DUMP"), edits.apply()) {
+                    let _ = std::fs::write(FsPath::new(&dir).join(rel.replace('/', "__")), out);
+                }
+                failures.push(format!("{rel}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(invalid, KNOWN_INVALID, "files rejected by the parser");
+    assert!(edited > 2000);
+}

@@ -1,0 +1,3 @@
+//! The harden command-line tool.
+
+fn main() {}
