@@ -1,0 +1,187 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Exit codes, as documented in `--help` and the README.
+pub mod exit {
+    /// Nothing to do, or every change applied.
+    pub const OK: i32 = 0;
+    /// `--check`: some change would be made.
+    pub const CHANGES_NEEDED: i32 = 1;
+    /// Some input could not be processed (the others still were).
+    pub const INPUT_ERROR: i32 = 2;
+    /// The command line was wrong.
+    pub const USAGE: i32 = 64;
+}
+
+/// The transform names, in the order they run.
+pub const TRANSFORMS: &[&str] = &["pin-actions", "permissions", "dependabot"];
+
+const AFTER_HELP: &str = "\
+Examples:
+  harden --only pin-actions --dry-run   show what pinning would change; write nothing
+  harden                                apply every transform to the repository here
+  harden --check                        for pre-commit and CI: exit 1 if anything would change
+  harden .github/workflows/ci.yml       process just these files (what pre-commit does)
+  harden ~/src/a ~/src/b                migrate several repositories in one run
+
+Exit codes:
+  0   nothing to do, or every change applied
+  1   --check: changes are needed
+  2   some input could not be processed (the other files still were)
+  64  usage error
+
+Environment:
+  GITHUB_SERVER_URL  git server (default https://github.com)
+  GITHUB_API_URL     REST API (default https://api.github.com)
+  GITHUB_TOKEN, GH_TOKEN  token for private repositories and the API resolver
+  HARDEN_CACHE_DIR   where resolved refs are cached (default: the user cache folder)
+  NO_COLOR           no colour";
+
+/// Harden GitHub Actions workflows: pin actions to commit SHAs, least-privilege token
+/// permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
+#[derive(Debug, Parser)]
+#[command(name = "harden", version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Repository roots or single files (workflows, action.yml, dependabot.yml). Default: `.`
+    pub paths: Vec<PathBuf>,
+
+    /// Run only these transforms (comma-separated: pin-actions, permissions, dependabot).
+    #[arg(long, value_delimiter = ',', value_name = "T,...")]
+    pub only: Vec<String>,
+
+    /// Run every transform but these.
+    #[arg(long, value_delimiter = ',', value_name = "T,...")]
+    pub skip: Vec<String>,
+
+    /// Show the diff of each transform; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write nothing; exit 1 when any change would be made (for pre-commit and CI).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// pin-actions: use only cached refs; report what is not cached.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// pin-actions: ignore cached refs and ask the server again.
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// pin-actions: how to resolve refs (git protocol, or the REST API with a token).
+    #[arg(long, value_enum, default_value_t = ResolverKind::Git)]
+    pub resolver: ResolverKind,
+
+    /// pin-actions: repositories resolved at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+
+    /// pin-actions: what to do with branch references (`@main`).
+    #[arg(long, value_enum, default_value_t = Branches::Pin)]
+    pub branches: Branches,
+
+    /// pin-actions: never pin these actions (globs such as `my-org/*`; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exempt: Vec<String>,
+
+    /// dependabot: update schedule of new entries.
+    #[arg(long, value_enum, default_value_t = Schedule::Weekly)]
+    pub schedule: Schedule,
+
+    /// dependabot: do not group action updates into one pull request.
+    #[arg(long)]
+    pub no_group: bool,
+
+    /// dependabot: days a new release waits before Dependabot proposes it (0: no cooldown).
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub cooldown: u32,
+
+    /// dependabot: ignore major version updates.
+    #[arg(long)]
+    pub ignore_major: bool,
+
+    /// dependabot: only these ecosystems (e.g. `github-actions`).
+    #[arg(long, value_delimiter = ',', value_name = "E,...")]
+    pub ecosystems: Vec<String>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diffs and messages for people.
+    Text,
+    /// One JSON document on stdout (schema in docs/usage.md).
+    Json,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Resolver choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResolverKind {
+    /// git's smart-HTTP protocol: one request per repository, no token needed.
+    Git,
+    /// The REST API (GITHUB_TOKEN or GH_TOKEN).
+    Api,
+}
+
+/// Branch reference policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Branches {
+    /// Pin to the branch tip, with a warning.
+    Pin,
+    /// Leave branch references alone.
+    Keep,
+}
+
+/// Dependabot schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Schedule {
+    /// Every weekday.
+    Daily,
+    /// Once a week.
+    Weekly,
+    /// Once a month.
+    Monthly,
+}
+
+impl Args {
+    /// The transforms selected by `--only` and `--skip`, in running order, or the unknown name.
+    pub fn selected_transforms(&self) -> Result<Vec<&'static str>, String> {
+        for name in self.only.iter().chain(&self.skip) {
+            if !TRANSFORMS.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown transform `{name}`; valid names: {}",
+                    TRANSFORMS.join(", ")
+                ));
+            }
+        }
+        Ok(TRANSFORMS
+            .iter()
+            .copied()
+            .filter(|t| self.only.is_empty() || self.only.iter().any(|o| o == t))
+            .filter(|t| !self.skip.iter().any(|s| s == t))
+            .collect())
+    }
+}

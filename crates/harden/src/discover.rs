@@ -1,0 +1,188 @@
+//! Finding the files harden works on: workflows, composite actions, the Dependabot config.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use harden_transforms::FileKind;
+
+/// Folders never searched for `action.yml`.
+const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules", "vendor"];
+
+/// How deep `action.yml` files are searched for.
+const MAX_DEPTH: usize = 12;
+
+/// Files grouped by repository root.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Root folder -> files (path, kind), in a stable order.
+    pub repos: BTreeMap<PathBuf, Vec<(PathBuf, FileKind)>>,
+    /// Paths that could not be used, with the reason.
+    pub problems: Vec<(PathBuf, String)>,
+}
+
+/// The kind of a file from its path, if harden handles it.
+pub fn kind_of(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let ext_ok = name.ends_with(".yml") || name.ends_with(".yaml");
+    if !ext_ok {
+        return None;
+    }
+    let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+    let grandparent = path
+        .parent()
+        .and_then(Path::parent)
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
+    if matches!(name, "action.yml" | "action.yaml") {
+        return Some(FileKind::Action);
+    }
+    if matches!(name, "dependabot.yml" | "dependabot.yaml") && parent == Some(".github") {
+        return Some(FileKind::Dependabot);
+    }
+    if parent == Some("workflows") && grandparent == Some(".github") {
+        return Some(FileKind::Workflow);
+    }
+    None
+}
+
+/// The repository root a single file belongs to: the folder above `.github`, else the nearest
+/// folder with `.git`, else the file's folder.
+pub fn root_of(file: &Path) -> PathBuf {
+    let abs = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| file.to_path_buf(), |d| d.join(file))
+    };
+    let comps: Vec<Component> = abs.components().collect();
+    if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".github") {
+        return comps[..i].iter().collect();
+    }
+    let mut dir = abs.parent();
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    abs.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Collects the files for the given command-line paths.
+pub fn discover(paths: &[PathBuf]) -> Discovered {
+    let mut found = Discovered::default();
+    for path in paths {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                found.problems.push((path.clone(), format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let files = scan_repository(path);
+            found.repos.entry(path.clone()).or_default().extend(files);
+        } else if let Some(kind) = kind_of(path) {
+            let root = relative_root(path);
+            let entry = found.repos.entry(root).or_default();
+            if !entry.iter().any(|(p, _)| p == path) {
+                entry.push((path.clone(), kind));
+            }
+        } else {
+            found.problems.push((
+                path.clone(),
+                "not a workflow (.github/workflows/*.yml), action.yml or .github/dependabot.yml; skipped"
+                    .to_owned(),
+            ));
+        }
+    }
+    found
+}
+
+/// The root of a single file, written relative when the file's path was relative.
+fn relative_root(file: &Path) -> PathBuf {
+    let comps: Vec<Component> = file.components().collect();
+    if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".github") {
+        let root: PathBuf = comps[..i].iter().collect();
+        return if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+    }
+    root_of(file)
+}
+
+/// Every workflow, `action.yml` and Dependabot config of the repository at `root`.
+pub fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
+    let mut out = Vec::new();
+    let github = root.join(".github");
+    if let Ok(entries) = std::fs::read_dir(github.join("workflows")) {
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && kind_of(p) == Some(FileKind::Workflow))
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|p| (p, FileKind::Workflow)));
+    }
+    let mut actions = Vec::new();
+    find_actions(root, 0, &mut actions);
+    actions.sort();
+    if root == Path::new(".") {
+        // Show `.github/workflows/ci.yml`, not `./.github/workflows/ci.yml`.
+        for p in out.iter_mut().map(|(p, _)| p).chain(actions.iter_mut()) {
+            if let Ok(stripped) = p.strip_prefix(".") {
+                *p = stripped.to_path_buf();
+            }
+        }
+    }
+    out.extend(actions.into_iter().map(|p| (p, FileKind::Action)));
+    for name in ["dependabot.yml", "dependabot.yaml"] {
+        let p = github.join(name);
+        if p.is_file() {
+            let p = if root == Path::new(".") { Path::new(".github").join(name) } else { p };
+            out.push((p, FileKind::Dependabot));
+            break;
+        }
+    }
+    out
+}
+
+fn find_actions(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(file_type) = entry.file_type() else { continue };
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if file_type.is_dir() {
+            if !SKIPPED_DIRS.contains(&name.as_ref()) {
+                find_actions(&path, depth + 1, out);
+            }
+        } else if file_type.is_file() && (name == "action.yml" || name == "action.yaml") {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_paths() {
+        assert_eq!(kind_of(Path::new(".github/workflows/ci.yml")), Some(FileKind::Workflow));
+        assert_eq!(kind_of(Path::new("a/.github/workflows/ci.yaml")), Some(FileKind::Workflow));
+        assert_eq!(kind_of(Path::new("x/action.yml")), Some(FileKind::Action));
+        assert_eq!(kind_of(Path::new(".github/dependabot.yml")), Some(FileKind::Dependabot));
+        assert_eq!(kind_of(Path::new("ci.yml")), None);
+        assert_eq!(kind_of(Path::new(".github/workflows/README.md")), None);
+    }
+
+    #[test]
+    fn root_of_a_workflow_is_above_dot_github() {
+        assert_eq!(relative_root(Path::new(".github/workflows/ci.yml")), PathBuf::from("."));
+        assert_eq!(relative_root(Path::new("r/.github/workflows/ci.yml")), PathBuf::from("r"));
+    }
+}

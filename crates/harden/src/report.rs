@@ -1,0 +1,264 @@
+//! What a run found and changed, and how it is shown: text (diffs, findings, a summary) or JSON.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use harden_transforms::{FileChange, Finding, Severity};
+use serde::Serialize;
+
+/// The outcome of one transform on one repository.
+#[derive(Debug)]
+pub struct TransformReport {
+    /// The transform's name.
+    pub name: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Its changes (each relative to the previous transform's output).
+    pub changes: Vec<FileChange>,
+    /// Its findings.
+    pub findings: Vec<Finding>,
+}
+
+/// The outcome for one repository root.
+#[derive(Debug)]
+pub struct RepoReport {
+    /// The root as given.
+    pub root: PathBuf,
+    /// Per transform, in running order.
+    pub transforms: Vec<TransformReport>,
+    /// Files that could not be read or parsed, and writes that failed.
+    pub problems: Vec<Finding>,
+    /// Files whose final text differs from what is on disk (path, new text).
+    pub written: Vec<PathBuf>,
+}
+
+impl RepoReport {
+    /// True when any input could not be processed.
+    pub fn has_errors(&self) -> bool {
+        !self.problems.is_empty()
+            || self
+                .transforms
+                .iter()
+                .any(|t| t.findings.iter().any(|f| f.severity == Severity::Error))
+    }
+
+    /// True when any transform changes anything.
+    pub fn has_changes(&self) -> bool {
+        self.transforms.iter().any(|t| !t.changes.is_empty())
+    }
+}
+
+/// ANSI styling, on or off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Whether to emit escape codes.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Note => "note",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    }
+}
+
+fn location(f: &Finding) -> String {
+    match (f.line, f.column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}", f.path.display()),
+        (Some(l), None) => format!("{}:{l}", f.path.display()),
+        _ => f.path.display().to_string(),
+    }
+}
+
+/// A finding as one line: `warning: path:line:col: [transform] message`.
+pub fn finding_line(f: &Finding, style: Style) -> String {
+    let word = severity_word(f.severity);
+    let code = match f.severity {
+        Severity::Note => "36",
+        Severity::Warning => "33",
+        Severity::Error => "31;1",
+    };
+    let transform = if f.transform.is_empty() { String::new() } else { format!("[{}] ", f.transform) };
+    format!("{}: {}: {transform}{}", style.paint(code, word), location(f), f.message)
+}
+
+/// The unified diff of one change, coloured when asked.
+pub fn diff_text(change: &FileChange, style: Style) -> String {
+    let before = change.before.as_deref().unwrap_or("");
+    let name = change.path.display().to_string();
+    let old_name = if change.before.is_some() { format!("a/{name}") } else { "/dev/null".to_owned() };
+    let diff = similar::TextDiff::from_lines(before, change.after.as_str());
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&old_name, &format!("b/{name}"))
+        .to_string();
+    if !style.color {
+        return text;
+    }
+    text.lines()
+        .map(|l| {
+            if l.starts_with("+++") || l.starts_with("---") {
+                style.paint("1", l)
+            } else if l.starts_with('+') {
+                style.paint("32", l)
+            } else if l.starts_with('-') {
+                style.paint("31", l)
+            } else if l.starts_with("@@") {
+                style.paint("36", l)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// What the run was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the changes.
+    Apply,
+    /// Show diffs only.
+    DryRun,
+    /// List what would change; exit 1 if anything would.
+    Check,
+}
+
+/// Prints the text report: diffs (dry run), change lists (check), findings, summary.
+pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    let many = reports.len() > 1;
+    for report in reports {
+        if many {
+            writeln!(out, "{}", style.paint("1", &format!("# {}", report.root.display())))?;
+        }
+        for p in &report.problems {
+            writeln!(err, "{}", finding_line(p, style))?;
+        }
+        for t in &report.transforms {
+            if mode == Mode::DryRun && (!t.changes.is_empty() || !t.findings.is_empty()) {
+                writeln!(out, "{}", style.paint("1;35", &format!("=== {}: {}", t.name, t.summary)))?;
+                for c in &t.changes {
+                    write!(out, "{}", diff_text(c, style))?;
+                }
+            }
+            if mode == Mode::Check {
+                for c in &t.changes {
+                    if c.before.is_none() {
+                        writeln!(out, "{}: [{}] would be created", c.path.display(), t.name)?;
+                    }
+                    for n in &c.notes {
+                        writeln!(out, "{}:{}: [{}] {}", c.path.display(), n.line, t.name, n.message)?;
+                    }
+                    if c.notes.is_empty() && c.before.is_some() {
+                        writeln!(out, "{}: [{}] would change", c.path.display(), t.name)?;
+                    }
+                }
+            }
+            for f in &t.findings {
+                writeln!(err, "{}", finding_line(f, style))?;
+            }
+        }
+        if mode == Mode::Apply {
+            for w in &report.written {
+                writeln!(out, "wrote {}", w.display())?;
+            }
+        }
+        write_summary(&mut out, report, mode, style)?;
+    }
+    Ok(())
+}
+
+fn write_summary(out: &mut impl Write, report: &RepoReport, mode: Mode, style: Style) -> io::Result<()> {
+    if !report.has_changes() && report.transforms.iter().all(|t| t.findings.is_empty()) {
+        if mode != Mode::Check || !report.has_errors() {
+            writeln!(out, "nothing to change")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "{}", style.paint("1", "transform      files  changes  findings"))?;
+    for t in &report.transforms {
+        let changes: usize = t.changes.iter().map(|c| c.notes.len().max(1)).sum();
+        writeln!(
+            out,
+            "{:<13} {:>6} {:>8} {:>9}",
+            t.name,
+            t.changes.len(),
+            changes,
+            t.findings.len()
+        )?;
+    }
+    match mode {
+        Mode::DryRun if report.has_changes() => writeln!(out, "dry run: nothing written; run without --dry-run to apply")?,
+        Mode::Check if report.has_changes() => writeln!(out, "changes needed: run `harden` to apply them")?,
+        _ => {}
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    transform: &'static str,
+    path: String,
+    created: bool,
+    notes: &'a [harden_transforms::ChangeNote],
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct JsonRepo<'a> {
+    root: String,
+    changes: Vec<JsonChange<'a>>,
+    findings: Vec<&'a Finding>,
+    written: Vec<String>,
+}
+
+/// Prints one JSON document describing every repository (schema in docs/usage.md).
+pub fn print_json(reports: &[RepoReport], exit_code: i32) -> io::Result<()> {
+    let repos: Vec<JsonRepo> = reports
+        .iter()
+        .map(|r| JsonRepo {
+            root: r.root.display().to_string(),
+            changes: r
+                .transforms
+                .iter()
+                .flat_map(|t| {
+                    t.changes.iter().map(|c| JsonChange {
+                        transform: t.name,
+                        path: c.path.display().to_string(),
+                        created: c.before.is_none(),
+                        notes: &c.notes,
+                        diff: diff_text(c, Style { color: false }),
+                    })
+                })
+                .collect(),
+            findings: r
+                .problems
+                .iter()
+                .chain(r.transforms.iter().flat_map(|t| t.findings.iter()))
+                .collect(),
+            written: r.written.iter().map(|p| p.display().to_string()).collect(),
+        })
+        .collect();
+    let doc = serde_json::json!({ "version": 1, "exit_code": exit_code, "repositories": repos });
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)
+}

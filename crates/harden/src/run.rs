@@ -1,0 +1,185 @@
+//! One run: discover files, run the selected transforms in order on each repository, and write
+//! (or only show) the result.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use harden_github::{Resolver, ResolverConfig, ResolverMode};
+use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::{FileChange, FileKind, Finding, Repository, Severity, SourceFile, Transform};
+
+use crate::cli::{Args, Branches, ResolverKind};
+use crate::discover;
+use crate::fsutil;
+use crate::report::{Mode, RepoReport, TransformReport};
+
+/// Builds the selected transforms from the command line.
+pub fn build_transforms(args: &Args, selected: &[&str]) -> Result<Vec<Box<dyn Transform>>, String> {
+    let mut out: Vec<Box<dyn Transform>> = Vec::new();
+    for name in selected {
+        match *name {
+            "pin-actions" => {
+                let mut config = ResolverConfig::from_env();
+                config.offline = args.offline;
+                config.refresh = args.refresh;
+                config.jobs = args.jobs;
+                config.mode = match args.resolver {
+                    ResolverKind::Git => ResolverMode::Git,
+                    ResolverKind::Api => ResolverMode::Api,
+                };
+                let resolver = Resolver::new(config).map_err(|e| e.to_string())?;
+                let options = PinOptions {
+                    branches: match args.branches {
+                        Branches::Pin => BranchPolicy::Pin,
+                        Branches::Keep => BranchPolicy::Keep,
+                    },
+                    exempt: args.exempt.clone(),
+                    comment_spacing: None,
+                };
+                out.push(Box::new(PinActions::new(Arc::new(resolver), options)));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: String) -> Finding {
+    Finding {
+        transform: "",
+        path,
+        line,
+        column,
+        severity: Severity::Error,
+        message,
+    }
+}
+
+/// Reads and parses the files of one repository; unreadable or invalid files become problems.
+fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<SourceFile> {
+    let mut out = Vec::new();
+    for (path, kind) in files {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(problem(path.clone(), None, None, format!("cannot read the file: {e}")));
+                continue;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                problems.push(problem(
+                    path.clone(),
+                    Some(line),
+                    None,
+                    "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8".to_owned(),
+                ));
+                continue;
+            }
+        };
+        let file = SourceFile::new(path.clone(), *kind, text);
+        if let Err(e) = &file.doc {
+            let loc = e.location();
+            problems.push(problem(
+                path.clone(),
+                Some(loc.line),
+                Some(loc.column),
+                format!("{e}; harden left this file untouched: fix the YAML and run again"),
+            ));
+        }
+        out.push(file);
+    }
+    out
+}
+
+/// Runs the transforms on every repository named on the command line.
+pub fn run(args: &Args, transforms: &[Box<dyn Transform>], mode: Mode) -> Vec<RepoReport> {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let found = discover::discover(&paths);
+    let mut reports = Vec::new();
+    if !found.problems.is_empty() {
+        reports.push(RepoReport {
+            root: PathBuf::from("."),
+            transforms: Vec::new(),
+            problems: found
+                .problems
+                .into_iter()
+                .map(|(p, why)| problem(p, None, None, why))
+                .collect(),
+            written: Vec::new(),
+        });
+    }
+    for (root, files) in &found.repos {
+        reports.push(run_repository(root, files, transforms, mode));
+    }
+    reports
+}
+
+fn run_repository(
+    root: &std::path::Path,
+    files: &[(PathBuf, FileKind)],
+    transforms: &[Box<dyn Transform>],
+    mode: Mode,
+) -> RepoReport {
+    let mut problems = Vec::new();
+    let loaded = load(files, &mut problems);
+    let originals: BTreeMap<PathBuf, Option<String>> = loaded
+        .iter()
+        .map(|f| (f.path.clone(), f.document().map(|d| d.text().to_owned())))
+        .collect();
+    let mut repo = Repository {
+        root: root.to_path_buf(),
+        files: loaded,
+    };
+    let mut reports = Vec::new();
+    for t in transforms {
+        let outcome = t.run(&repo);
+        for change in &outcome.changes {
+            apply_to_repository(&mut repo, change);
+        }
+        reports.push(TransformReport {
+            name: t.name(),
+            summary: t.summary(),
+            changes: outcome.changes,
+            findings: outcome.findings,
+        });
+    }
+    let mut written = Vec::new();
+    if mode == Mode::Apply {
+        for file in &repo.files {
+            let Some(doc) = file.document() else { continue };
+            let before = originals.get(&file.path).cloned().flatten();
+            if before.as_deref() == Some(doc.text()) {
+                continue;
+            }
+            match fsutil::write_atomic(&file.path, doc.text()) {
+                Ok(()) => written.push(file.path.clone()),
+                Err(e) => problems.push(problem(
+                    file.path.clone(),
+                    None,
+                    None,
+                    format!("could not write the file (left as it was): {e}"),
+                )),
+            }
+        }
+    }
+    RepoReport {
+        root: root.to_path_buf(),
+        transforms: reports,
+        problems,
+        written,
+    }
+}
+
+/// Makes a transform's change visible to the transforms after it.
+fn apply_to_repository(repo: &mut Repository, change: &FileChange) {
+    let new = SourceFile::new(change.path.clone(), change.kind, change.after.clone());
+    match repo.files.iter_mut().find(|f| f.path == change.path) {
+        Some(f) => *f = new,
+        None => repo.files.push(new),
+    }
+}
