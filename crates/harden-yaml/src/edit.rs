@@ -291,7 +291,10 @@ impl<'d> EditSet<'d> {
         let text = self.doc.text();
         let le = self.doc.line_ending().as_str();
         let line_start = self.doc.line_start_of(key_start);
-        let on_own_line = text[line_start..key_start].bytes().all(|b| b == b' ' || b == b'\t');
+        let on_own_line = text[line_start..key_start]
+            .trim_start_matches('\u{feff}')
+            .bytes()
+            .all(|b| b == b' ' || b == b'\t');
         if !on_own_line {
             // `- key: v`: write the new entry where the key is and move the key to a new line.
             let mut out = String::new();

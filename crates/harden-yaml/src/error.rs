@@ -41,6 +41,16 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// What is wrong, without the location (for callers that print `file:line:column` first).
+    pub fn message(&self) -> String {
+        match self {
+            ParseError::Syntax { message, .. } => format!("invalid YAML: {message}"),
+            ParseError::DuplicateKey {
+                key, first_line, ..
+            } => format!("duplicate key `{key}` (first at line {first_line}); remove one of them"),
+        }
+    }
+
     /// Where in the text the problem is.
     pub fn location(&self) -> Location {
         match self {

@@ -12,6 +12,9 @@ use crate::tree::{Path, Seg};
 /// Checks that `after` loads as `before` with `changes` applied and nothing else different.
 /// On any error the caller must leave the file untouched.
 pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), GuardError> {
+    // A byte-order mark is not content; yaml-rust2 would read it as part of the first key.
+    let before = before.strip_prefix('\u{feff}').unwrap_or(before);
+    let after = after.strip_prefix('\u{feff}').unwrap_or(after);
     let mut expected = YamlLoader::load_from_str(before)
         .map_err(|e| GuardError::InputUnreadable(e.to_string()))?;
     for change in changes {

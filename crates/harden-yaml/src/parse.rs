@@ -143,6 +143,13 @@ impl Builder<'_> {
         }
     }
 
+    /// Column of `byte` in bytes from its line's start, not counting a byte-order mark.
+    fn indent_of(&self, byte: usize) -> usize {
+        let start = self.index.line_start(self.index.line_of(byte));
+        let bom = if self.text[start..].starts_with('\u{feff}') { 3 } else { 0 };
+        byte.saturating_sub(start + bom)
+    }
+
     fn location(&self, byte: usize) -> Location {
         self.index.location(self.text, byte)
     }
@@ -215,10 +222,7 @@ impl Builder<'_> {
                         entries.last().map_or(end_of_start, |en| en.value.span.end)
                     };
                     let indent = match entries.first() {
-                        Some(first) if !flow => {
-                            first.key.span.start
-                                - self.index.line_start(self.index.line_of(first.key.span.start))
-                        }
+                        Some(first) if !flow => self.indent_of(first.key.span.start),
                         _ => 0,
                     };
                     let node = self.node(
@@ -250,7 +254,7 @@ impl Builder<'_> {
                     } else {
                         let first = items.first().map_or(start, |n| n.span.start);
                         let dash = self.find_dash(search_from, first);
-                        let indent = dash - self.index.line_start(self.index.line_of(dash));
+                        let indent = self.indent_of(dash);
                         let begin = if anchor.is_some() { start.min(dash) } else { dash };
                         (begin, items.last().map_or(first, |n| n.span.end), indent)
                     };

@@ -88,7 +88,7 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
                 path.clone(),
                 Some(loc.line),
                 Some(loc.column),
-                format!("{e}; harden left this file untouched: fix the YAML and run again"),
+                format!("{}; harden left this file untouched: fix it and run again", e.message()),
             ));
         }
         out.push(file);

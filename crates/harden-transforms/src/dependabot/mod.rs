@@ -1,1 +1,515 @@
-//! (under construction)
+//! `dependabot`: makes sure Dependabot keeps every pin fresh, with grouped pull requests and a
+//! cooldown so that brand-new releases are not taken at once.
+//!
+//! The repository's folders are walked for manifests (`detect`): `github-actions` for `/`
+//! (the workflows) and for every folder holding a composite action, and the other package
+//! ecosystems where their manifests are. Without a configuration file, `.github/dependabot.yml`
+//! is written from scratch. With one, the file is validated (`config`) and only the missing
+//! (ecosystem, directory) pairs are appended to `updates` through the lossless YAML layer, so
+//! every existing byte stays; existing entries are reported on, never changed.
+
+mod config;
+mod detect;
+mod write;
+
+use std::fmt;
+use std::path::{Path as FsPath, PathBuf};
+use std::str::FromStr;
+
+use harden_yaml::{EditSet, Path};
+
+use crate::{
+    finish_edits, ChangeNote, FileChange, FileKind, Finding, Outcome, Repository, Severity,
+    SourceFile, Transform,
+};
+
+const NAME: &str = "dependabot";
+
+/// Every `package-ecosystem` value Dependabot accepts (from its options reference and its
+/// configuration schema).
+pub const KNOWN_ECOSYSTEMS: &[&str] = &[
+    "bazel",
+    "bun",
+    "bundler",
+    "cargo",
+    "composer",
+    "conda",
+    "deno",
+    "devcontainers",
+    "docker",
+    "docker-compose",
+    "dotnet-sdk",
+    "elm",
+    "github-actions",
+    "gitsubmodule",
+    "gomod",
+    "gradle",
+    "helm",
+    "julia",
+    "maven",
+    "mix",
+    "nix",
+    "npm",
+    "nuget",
+    "opentofu",
+    "pip",
+    "pre-commit",
+    "pub",
+    "rust-toolchain",
+    "sbt",
+    "swift",
+    "terraform",
+    "uv",
+    "vcpkg",
+];
+
+/// The largest `cooldown.default-days` Dependabot accepts.
+pub const MAX_COOLDOWN_DAYS: u32 = 90;
+
+/// How often Dependabot looks for updates (`schedule.interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Every weekday.
+    Daily,
+    /// Once a week (Monday by default).
+    #[default]
+    Weekly,
+    /// Once a month.
+    Monthly,
+}
+
+impl Schedule {
+    /// The value written for `interval`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Schedule::Daily => "daily",
+            Schedule::Weekly => "weekly",
+            Schedule::Monthly => "monthly",
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `--schedule` value that is not `daily`, `weekly` or `monthly`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown schedule `{0}`: use daily, weekly or monthly")]
+pub struct UnknownSchedule(pub String);
+
+impl FromStr for Schedule {
+    type Err = UnknownSchedule;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "daily" => Ok(Schedule::Daily),
+            "weekly" => Ok(Schedule::Weekly),
+            "monthly" => Ok(Schedule::Monthly),
+            _ => Err(UnknownSchedule(s.to_owned())),
+        }
+    }
+}
+
+/// Options of the dependabot transform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependabotOptions {
+    /// `schedule.interval` of new entries (`--schedule`).
+    pub schedule: Schedule,
+    /// Give new entries a group that bundles all their updates into one pull request
+    /// (`--no-group` turns it off).
+    pub group: bool,
+    /// `cooldown.default-days` of new entries; 0 leaves cooldown out (`--cooldown DAYS`).
+    pub cooldown_days: u32,
+    /// Add an ignore rule for `version-update:semver-major` to new entries (`--ignore-major`).
+    pub ignore_major: bool,
+    /// Only these ecosystems (`--ecosystems github-actions`); `None` for all that are detected.
+    pub ecosystems: Option<Vec<String>>,
+}
+
+impl Default for DependabotOptions {
+    fn default() -> Self {
+        DependabotOptions {
+            schedule: Schedule::Weekly,
+            group: true,
+            cooldown_days: 7,
+            ignore_major: false,
+            ecosystems: None,
+        }
+    }
+}
+
+impl DependabotOptions {
+    /// Why the options cannot be used, if they cannot.
+    pub fn problem(&self) -> Option<String> {
+        if self.cooldown_days > MAX_COOLDOWN_DAYS {
+            return Some(format!(
+                "--cooldown {} is too long: Dependabot accepts 1 to {MAX_COOLDOWN_DAYS} days (0 leaves cooldown out)",
+                self.cooldown_days
+            ));
+        }
+        let unknown: Vec<&str> = self
+            .ecosystems
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|e| !KNOWN_ECOSYSTEMS.contains(e))
+            .collect();
+        if !unknown.is_empty() {
+            return Some(format!(
+                "--ecosystems: unknown ecosystem {} (Dependabot knows {})",
+                unknown.join(", "),
+                KNOWN_ECOSYSTEMS.join(", ")
+            ));
+        }
+        None
+    }
+
+    fn wants(&self, ecosystem: &str) -> bool {
+        self.ecosystems
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e == ecosystem))
+    }
+}
+
+/// The dependabot transform.
+#[derive(Debug, Clone, Default)]
+pub struct Dependabot {
+    options: DependabotOptions,
+}
+
+impl Dependabot {
+    /// A dependabot transform with `options`.
+    pub fn new(options: DependabotOptions) -> Self {
+        Dependabot { options }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &DependabotOptions {
+        &self.options
+    }
+}
+
+/// The (ecosystem, directories) to configure: `github-actions` first, then by name.
+type Wanted = Vec<(&'static str, Vec<String>)>;
+
+fn order(
+    found: std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>>,
+) -> Wanted {
+    let mut out: Wanted = found
+        .into_iter()
+        .map(|(eco, dirs)| (eco, dirs.into_iter().collect()))
+        .collect();
+    out.sort_by_key(|(eco, _)| (*eco != "github-actions", *eco));
+    out
+}
+
+fn dirs_text(dirs: &[String]) -> String {
+    dirs.join(", ")
+}
+
+/// The configuration file, from `repo.files` or, when the caller did not load it, from disk
+/// (so an existing file is never overwritten by a new one).
+fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> Vec<SourceFile> {
+    let listed: Vec<SourceFile> = repo
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Dependabot)
+        .cloned()
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    let mut found = Vec::new();
+    for name in ["dependabot.yml", "dependabot.yaml"] {
+        let path = display_path(&repo.root, name);
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => found.push(SourceFile::new(path, FileKind::Dependabot, text)),
+                Err(_) => findings.push(Finding::at(
+                    NAME,
+                    &path,
+                    None,
+                    Severity::Error,
+                    "the file is not UTF-8 text; it is left unchanged",
+                )),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => findings.push(Finding::at(
+                NAME,
+                &path,
+                None,
+                Severity::Error,
+                format!("cannot read the file ({e}); it is left unchanged"),
+            )),
+        }
+    }
+    found
+}
+
+/// `root/.github/<name>`, without a leading `./` for the current folder.
+fn display_path(root: &FsPath, name: &str) -> PathBuf {
+    let rel = FsPath::new(".github").join(name);
+    if root == FsPath::new(".") || root.as_os_str().is_empty() {
+        rel
+    } else {
+        root.join(rel)
+    }
+}
+
+impl Dependabot {
+    fn create(&self, path: PathBuf, wanted: &Wanted, outcome: &mut Outcome) {
+        if wanted.is_empty() {
+            outcome.findings.push(Finding::at(
+                NAME,
+                &path,
+                None,
+                Severity::Note,
+                "no workflows, composite actions or manifests found: no Dependabot configuration written",
+            ));
+            return;
+        }
+        let values: Vec<_> = wanted
+            .iter()
+            .map(|(eco, dirs)| write::entry(eco, dirs, &self.options))
+            .collect();
+        let (text, starts) = write::file_text(&values);
+        let notes = wanted
+            .iter()
+            .zip(starts)
+            .map(|((eco, dirs), line)| ChangeNote {
+                line,
+                message: format!(
+                    "update `{eco}` {} in {}",
+                    self.options.schedule,
+                    dirs_text(dirs)
+                ),
+            })
+            .collect();
+        outcome.changes.push(FileChange {
+            path,
+            kind: FileKind::Dependabot,
+            before: None,
+            after: text,
+            notes,
+        });
+    }
+
+    fn extend(&self, file: &SourceFile, wanted: &Wanted, root_action: bool, outcome: &mut Outcome) {
+        let doc = match &file.doc {
+            Ok(doc) => doc,
+            Err(e) => {
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    &file.path,
+                    Some(e.location()),
+                    Severity::Error,
+                    format!("not a readable YAML file, left unchanged: {e}"),
+                ));
+                return;
+            }
+        };
+        let Some(config) = config::read(doc, &file.path, &mut outcome.findings) else {
+            return;
+        };
+        config.duplicates(&file.path, &mut outcome.findings);
+        for entry in &config.entries {
+            let no_groups = self.options.group && !entry.has_groups && !entry.multi_group;
+            let no_cooldown = self.options.cooldown_days > 0 && !entry.has_cooldown;
+            let what = match (no_groups, no_cooldown) {
+                (true, true) => "no `groups` and no `cooldown`: every update is its own pull request, opened the day a release is published",
+                (true, false) => "no `groups`: every update is its own pull request",
+                (false, true) => "no `cooldown`: a release is proposed the day it is published",
+                (false, false) => continue,
+            };
+            let dirs: Vec<String> = entry.dirs.iter().map(|(d, _)| d.clone()).collect();
+            outcome.findings.push(Finding {
+                transform: NAME,
+                path: file.path.clone(),
+                line: Some(entry.line),
+                column: None,
+                severity: Severity::Note,
+                message: format!(
+                    "the `{}` entry for {} has {what}; harden leaves existing entries as they are",
+                    entry.ecosystem,
+                    dirs_text(&dirs)
+                ),
+            });
+        }
+        let updates = Path::root(0).key("updates");
+        let Some(updates_node) = doc.get(&updates) else {
+            // `updates` reached through an alias or merge key: not something to splice into.
+            outcome.findings.push(Finding::at(
+                NAME,
+                &file.path,
+                None,
+                Severity::Error,
+                "`updates` is not written in place (alias or merge key); add the missing entries by hand",
+            ));
+            return;
+        };
+        let insert_line = doc.location(updates_node.span.end).line;
+        let mut edits = EditSet::new(doc);
+        let mut notes = Vec::new();
+        for (eco, dirs) in wanted {
+            let missing: Vec<String> = dirs
+                .iter()
+                .filter(|d| !config.covers(eco, d, root_action))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            if let Err(e) = edits.append_item(&updates, write::entry(eco, &missing, &self.options))
+            {
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    &file.path,
+                    Some(doc.location(updates_node.span.start)),
+                    Severity::Error,
+                    format!("left unchanged: cannot append to `updates`: {e}"),
+                ));
+                return;
+            }
+            notes.push(ChangeNote {
+                line: insert_line,
+                message: format!(
+                    "add `{eco}` updates ({}) for {}",
+                    self.options.schedule,
+                    dirs_text(&missing)
+                ),
+            });
+        }
+        if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
+            outcome.changes.push(change);
+        }
+    }
+}
+
+impl Transform for Dependabot {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "keep every pin fresh: a Dependabot configuration with grouped, cooled-down updates for actions and manifests"
+    }
+
+    fn run(&self, repo: &Repository) -> Outcome {
+        let mut outcome = Outcome::default();
+        let target = display_path(&repo.root, "dependabot.yml");
+        if let Some(problem) = self.options.problem() {
+            outcome
+                .findings
+                .push(Finding::at(NAME, &target, None, Severity::Error, problem));
+            return outcome;
+        }
+        let detection = match detect::scan(&repo.root) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    &target,
+                    None,
+                    Severity::Error,
+                    format!(
+                        "cannot read the repository folder {} ({e}); nothing written",
+                        repo.root.display()
+                    ),
+                ));
+                return outcome;
+            }
+        };
+        if detection.truncated {
+            outcome.findings.push(Finding::at(
+                NAME,
+                &target,
+                None,
+                Severity::Warning,
+                "the repository is too large to search completely; some manifests may be missing from the configuration",
+            ));
+        }
+        let root_action = detection.root_action;
+        let mut found = detection.found;
+        found.retain(|eco, _| self.options.wants(eco));
+        let wanted = order(found);
+        let files = config_files(repo, &mut outcome.findings);
+        if outcome
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error)
+        {
+            return outcome;
+        }
+        match files.as_slice() {
+            [] => self.create(target, &wanted, &mut outcome),
+            [file] => self.extend(file, &wanted, root_action, &mut outcome),
+            [first, rest @ ..] => {
+                for other in rest {
+                    outcome.findings.push(Finding::at(
+                        NAME,
+                        &other.path,
+                        None,
+                        Severity::Error,
+                        format!(
+                            "a second Dependabot configuration next to {}; keep only one. Both are left unchanged",
+                            first.path.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_parses() {
+        assert_eq!("daily".parse::<Schedule>(), Ok(Schedule::Daily));
+        assert_eq!(" Weekly".parse::<Schedule>(), Ok(Schedule::Weekly));
+        assert_eq!("monthly".parse::<Schedule>(), Ok(Schedule::Monthly));
+        assert!("hourly".parse::<Schedule>().is_err());
+    }
+
+    #[test]
+    fn options_are_checked() {
+        assert_eq!(DependabotOptions::default().problem(), None);
+        let long = DependabotOptions {
+            cooldown_days: 91,
+            ..DependabotOptions::default()
+        };
+        assert!(long.problem().is_some());
+        let unknown = DependabotOptions {
+            ecosystems: Some(vec!["github-actions".into(), "npmx".into()]),
+            ..DependabotOptions::default()
+        };
+        assert!(unknown.problem().is_some_and(|p| p.contains("npmx")));
+    }
+
+    #[test]
+    fn known_ecosystems_are_sorted_and_unique() {
+        let mut sorted = KNOWN_ECOSYSTEMS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, KNOWN_ECOSYSTEMS);
+    }
+
+    #[test]
+    fn order_puts_actions_first() {
+        let mut found = std::collections::BTreeMap::new();
+        for eco in ["npm", "cargo", "github-actions"] {
+            found
+                .entry(eco)
+                .or_insert_with(std::collections::BTreeSet::new)
+                .insert("/".to_owned());
+        }
+        let names: Vec<&str> = order(found).into_iter().map(|(e, _)| e).collect();
+        assert_eq!(names, ["github-actions", "cargo", "npm"]);
+    }
+}

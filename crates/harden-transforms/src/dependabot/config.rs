@@ -1,0 +1,458 @@
+//! Reading an existing `dependabot.yml`: validation, its `updates` entries, which
+//! (ecosystem, directory) pairs they cover, and what to report about them.
+
+use std::path::Path as FsPath;
+
+use harden_yaml::{Document, Node, NodeKind};
+
+use super::{KNOWN_ECOSYSTEMS, NAME};
+use crate::{Finding, Severity};
+
+/// One entry of `updates`, as far as harden needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct UpdateEntry {
+    /// 1-based line of the entry.
+    pub(crate) line: usize,
+    /// `package-ecosystem`.
+    pub(crate) ecosystem: String,
+    /// `directory` or `directories`, normalised (may hold globs), with their lines.
+    pub(crate) dirs: Vec<(String, usize)>,
+    /// `target-branch`, if set.
+    pub(crate) target_branch: Option<String>,
+    /// Has a `groups` key.
+    pub(crate) has_groups: bool,
+    /// Has a `cooldown` key.
+    pub(crate) has_cooldown: bool,
+    /// Belongs to a `multi-ecosystem-group` (which does the grouping).
+    pub(crate) multi_group: bool,
+}
+
+/// A valid configuration's entries.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The `updates` entries in order.
+    pub(crate) entries: Vec<UpdateEntry>,
+}
+
+/// Normalises a Dependabot directory: leading `/`, no trailing `/`, no `.` or empty segments.
+pub(crate) fn normalize_dir(dir: &str) -> String {
+    let segs: Vec<&str> = dir
+        .trim()
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    format!("/{}", segs.join("/"))
+}
+
+/// Matches one path segment against a pattern segment where `*` stands for any characters.
+fn segment_matches(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(after) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=after.len())
+                .filter(|i| after.is_char_boundary(*i))
+                .any(|i| segment_matches(rest, &after[i..]))
+        }
+    }
+}
+
+fn segments_match(pattern: &[&str], dir: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => dir.is_empty(),
+        Some((&"**", rest)) => (0..=dir.len()).any(|i| segments_match(rest, &dir[i..])),
+        Some((first, rest)) => match dir.split_first() {
+            Some((d, dir_rest)) => segment_matches(first, d) && segments_match(rest, dir_rest),
+            None => false,
+        },
+    }
+}
+
+/// True when the normalised `pattern` (a directory, or a glob from `directories` with `*` and
+/// `**`) covers the normalised directory `dir`.
+pub(crate) fn dir_matches(pattern: &str, dir: &str) -> bool {
+    let split = |s: &'_ str| -> Vec<String> {
+        s.split('/')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let p = split(pattern);
+    let d = split(dir);
+    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+    let d: Vec<&str> = d.iter().map(String::as_str).collect();
+    segments_match(&p, &d)
+}
+
+/// True when an entry of `entry_ecosystem` updates manifests that harden detects as `ecosystem`
+/// (`uv` entries cover Python projects, `bun` entries cover `package.json`).
+pub(crate) fn ecosystem_covers(entry_ecosystem: &str, ecosystem: &str) -> bool {
+    entry_ecosystem == ecosystem
+        || (ecosystem == "pip" && entry_ecosystem == "uv")
+        || (ecosystem == "npm" && entry_ecosystem == "bun")
+}
+
+/// Looks through aliases (`*name`) and merge keys (`<<`) the way YAML loaders do.
+struct Reader<'d> {
+    anchors: Vec<(String, usize, &'d Node)>,
+}
+
+impl<'d> Reader<'d> {
+    fn new(root: &'d Node) -> Self {
+        let mut anchors = Vec::new();
+        collect_anchors(root, &mut anchors);
+        Reader { anchors }
+    }
+
+    /// The node an alias refers to (the last anchor of that name before it), else the node.
+    fn resolve(&self, mut node: &'d Node) -> &'d Node {
+        for _ in 0..32 {
+            let NodeKind::Alias(name) = &node.kind else {
+                return node;
+            };
+            let target = self
+                .anchors
+                .iter()
+                .filter(|(n, at, _)| n == name && *at < node.span.start)
+                .max_by_key(|(_, at, _)| *at);
+            match target {
+                Some((_, _, t)) => node = t,
+                None => return node,
+            }
+        }
+        node
+    }
+
+    /// The value of `key` in the mapping `node`, directly or through `<<` merges.
+    fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
+        self.get_depth(node, key, 0)
+    }
+
+    fn get_depth(&self, node: &'d Node, key: &str, depth: usize) -> Option<&'d Node> {
+        let map = self.resolve(node).as_mapping()?;
+        if let Some(e) = map.get(key) {
+            return Some(self.resolve(&e.value));
+        }
+        if depth > 8 {
+            return None;
+        }
+        let merge = self.resolve(&map.get("<<")?.value);
+        let sources: Vec<&Node> = match &merge.kind {
+            NodeKind::Sequence(s) => s.items.iter().collect(),
+            _ => vec![merge],
+        };
+        sources
+            .into_iter()
+            .find_map(|s| self.get_depth(s, key, depth + 1))
+    }
+}
+
+fn collect_anchors<'d>(node: &'d Node, out: &mut Vec<(String, usize, &'d Node)>) {
+    if let Some(a) = &node.anchor {
+        out.push((a.clone(), node.span.start, node));
+    }
+    match &node.kind {
+        NodeKind::Mapping(m) => m
+            .entries
+            .iter()
+            .for_each(|e| collect_anchors(&e.value, out)),
+        NodeKind::Sequence(s) => s.items.iter().for_each(|i| collect_anchors(i, out)),
+        _ => {}
+    }
+}
+
+/// Reads and validates `doc`. Returns `None` after pushing `Error` findings when the file is not
+/// a configuration harden may extend.
+pub(crate) fn read(doc: &Document, path: &FsPath, findings: &mut Vec<Finding>) -> Option<Config> {
+    let mut errors = Vec::new();
+    let config = read_inner(doc, &mut errors);
+    if errors.is_empty() {
+        return config;
+    }
+    for (line, message) in errors {
+        findings.push(Finding {
+            transform: NAME,
+            path: path.to_owned(),
+            line,
+            column: None,
+            severity: Severity::Error,
+            message: format!("{message}; the file is left unchanged"),
+        });
+    }
+    None
+}
+
+type Errors = Vec<(Option<usize>, String)>;
+
+fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
+    let docs = doc.documents();
+    let Some(root) = docs.first() else {
+        errors.push((
+            None,
+            "the file is empty: it needs `version: 2` and `updates`".into(),
+        ));
+        return None;
+    };
+    if docs.len() > 1 {
+        errors.push((
+            Some(docs[1].line),
+            "the file holds more than one YAML document".into(),
+        ));
+        return None;
+    }
+    let reader = Reader::new(root);
+    if reader.resolve(root).as_mapping().is_none() {
+        errors.push((Some(root.line), "the top level is not a mapping".into()));
+        return None;
+    }
+    match reader.get(root, "version") {
+        None => errors.push((Some(root.line), "`version: 2` is missing".into())),
+        Some(v) => {
+            let is_two = v.as_scalar().is_some_and(|s| {
+                s.style == harden_yaml::ScalarStyle::Plain
+                    && s.value.trim() == "2"
+                    && s.tag.is_none()
+            });
+            if !is_two {
+                let shown = v
+                    .as_str()
+                    .map_or_else(|| "not a number".to_owned(), |s| format!("`{s}`"));
+                errors.push((
+                    Some(v.line),
+                    format!(
+                        "`version` is {shown}, but Dependabot reads only `version: 2` (the number)"
+                    ),
+                ));
+            }
+        }
+    }
+    let beta = reader
+        .get(root, "enable-beta-ecosystems")
+        .and_then(Node::as_str)
+        .is_some_and(|v| v == "true");
+    let Some(updates) = reader.get(root, "updates") else {
+        errors.push((Some(root.line), "`updates` is missing".into()));
+        return None;
+    };
+    let Some(seq) = updates.as_sequence() else {
+        errors.push((Some(updates.line), "`updates` is not a list".into()));
+        return None;
+    };
+    let mut entries = Vec::new();
+    for item in &seq.items {
+        let item = reader.resolve(item);
+        if item.as_mapping().is_none() {
+            errors.push((Some(item.line), "an `updates` item is not a mapping".into()));
+            continue;
+        }
+        let ecosystem = match reader.get(item, "package-ecosystem") {
+            None => {
+                errors.push((
+                    Some(item.line),
+                    "an `updates` entry has no `package-ecosystem`".into(),
+                ));
+                continue;
+            }
+            Some(n) => match n.as_str() {
+                Some(e) if beta || KNOWN_ECOSYSTEMS.contains(&e) => e.to_owned(),
+                Some(e) => {
+                    errors.push((
+                        Some(n.line),
+                        format!(
+                            "unknown `package-ecosystem` `{e}` (Dependabot knows {})",
+                            KNOWN_ECOSYSTEMS.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+                None => {
+                    errors.push((Some(n.line), "`package-ecosystem` is not a string".into()));
+                    continue;
+                }
+            },
+        };
+        let directory = reader.get(item, "directory");
+        let directories = reader.get(item, "directories");
+        let dirs: Vec<(String, usize)> = match (directory, directories) {
+            (Some(_), Some(d)) => {
+                errors.push((
+                    Some(d.line),
+                    format!("the `{ecosystem}` entry has both `directory` and `directories`"),
+                ));
+                continue;
+            }
+            (None, None) => {
+                errors.push((
+                    Some(item.line),
+                    format!("the `{ecosystem}` entry has neither `directory` nor `directories`"),
+                ));
+                continue;
+            }
+            (Some(d), None) => match d.as_str() {
+                Some(s) => vec![(normalize_dir(s), d.line)],
+                None => {
+                    errors.push((Some(d.line), "`directory` is not a string".into()));
+                    continue;
+                }
+            },
+            (None, Some(d)) => {
+                let items: Option<Vec<(String, usize)>> = d.as_sequence().and_then(|s| {
+                    s.items
+                        .iter()
+                        .map(|i| {
+                            let i = reader.resolve(i);
+                            i.as_str().map(|v| (normalize_dir(v), i.line))
+                        })
+                        .collect()
+                });
+                match items {
+                    Some(v) if !v.is_empty() => v,
+                    _ => {
+                        errors.push((
+                            Some(d.line),
+                            "`directories` is not a non-empty list of strings".into(),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        entries.push(UpdateEntry {
+            line: item.line,
+            ecosystem,
+            dirs,
+            target_branch: reader
+                .get(item, "target-branch")
+                .and_then(Node::as_str)
+                .map(str::to_owned),
+            has_groups: reader.get(item, "groups").is_some(),
+            has_cooldown: reader.get(item, "cooldown").is_some(),
+            multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
+        });
+    }
+    Some(Config { entries })
+}
+
+impl Config {
+    /// True when some entry covers `dir` for `ecosystem`. For `github-actions`, an entry for
+    /// `/.github/workflows` covers `/` unless the root also holds an `action.yml`.
+    pub(crate) fn covers(&self, ecosystem: &str, dir: &str, root_action: bool) -> bool {
+        self.entries
+            .iter()
+            .filter(|e| ecosystem_covers(&e.ecosystem, ecosystem))
+            .flat_map(|e| e.dirs.iter())
+            .any(|(pattern, _)| {
+                dir_matches(pattern, dir)
+                    || (ecosystem == "github-actions"
+                        && dir == "/"
+                        && !root_action
+                        && pattern == super::detect::WORKFLOWS_DIR)
+            })
+    }
+
+    /// Entries that overlap an earlier one (same ecosystem and target branch, a directory in
+    /// common or matched by a glob), and directories listed twice in one entry.
+    pub(crate) fn duplicates(&self, path: &FsPath, findings: &mut Vec<Finding>) {
+        let overlap = |a: &str, b: &str| dir_matches(a, b) || dir_matches(b, a);
+        let branch = |e: &UpdateEntry| match &e.target_branch {
+            Some(b) => format!(" for target branch `{b}`"),
+            None => String::new(),
+        };
+        for (j, later) in self.entries.iter().enumerate() {
+            for (n, (dir, line)) in later.dirs.iter().enumerate() {
+                if later.dirs[..n].iter().any(|(d, _)| d == dir) {
+                    findings.push(Finding {
+                        transform: NAME,
+                        path: path.to_owned(),
+                        line: Some(*line),
+                        column: None,
+                        severity: Severity::Warning,
+                        message: format!(
+                            "`{}` lists directory `{dir}` twice; Dependabot rejects repeated directories",
+                            later.ecosystem
+                        ),
+                    });
+                }
+            }
+            let earlier = self.entries[..j].iter().find_map(|e| {
+                if e.ecosystem != later.ecosystem || e.target_branch != later.target_branch {
+                    return None;
+                }
+                later.dirs.iter().find_map(|(b, _)| {
+                    e.dirs
+                        .iter()
+                        .find(|(a, _)| overlap(a, b))
+                        .map(|(a, _)| (e.line, a.clone(), b.clone()))
+                })
+            });
+            if let Some((first_line, a, b)) = earlier {
+                let what = if a == b {
+                    format!("`{a}`")
+                } else {
+                    format!("`{b}` (matched by `{a}`)")
+                };
+                findings.push(Finding {
+                    transform: NAME,
+                    path: path.to_owned(),
+                    line: Some(later.line),
+                    column: None,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "duplicate `{}` entry{}: directory {what} is already configured at line {first_line}; \
+                         Dependabot rejects overlapping entries for one ecosystem and branch, remove one",
+                        later.ecosystem,
+                        branch(later)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_directories() {
+        for (raw, want) in [
+            ("/", "/"),
+            ("", "/"),
+            (".", "/"),
+            ("./", "/"),
+            ("web", "/web"),
+            ("/web/", "/web"),
+            (".github/actions/x/", "/.github/actions/x"),
+            ("//a//b/", "/a/b"),
+            ("/./a", "/a"),
+        ] {
+            assert_eq!(normalize_dir(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(dir_matches("/", "/"));
+        assert!(!dir_matches("/", "/web"));
+        assert!(dir_matches("/**", "/"));
+        assert!(dir_matches("/**", "/a/b/c"));
+        assert!(dir_matches("/.github/actions/*", "/.github/actions/build"));
+        assert!(!dir_matches("/.github/actions/*", "/.github/actions/a/b"));
+        assert!(dir_matches("/.github/actions/**", "/.github/actions/a/b"));
+        assert!(dir_matches("/packages/*-ui", "/packages/web-ui"));
+        assert!(!dir_matches("/packages/*-ui", "/packages/web-api"));
+        assert!(dir_matches("/a/**/z", "/a/z"));
+        assert!(dir_matches("/a/**/z", "/a/b/c/z"));
+        assert!(!dir_matches("/web", "/web/app"));
+    }
+
+    #[test]
+    fn ecosystem_aliases() {
+        assert!(ecosystem_covers("uv", "pip"));
+        assert!(ecosystem_covers("bun", "npm"));
+        assert!(!ecosystem_covers("pip", "uv"));
+        assert!(!ecosystem_covers("docker-compose", "docker"));
+    }
+}

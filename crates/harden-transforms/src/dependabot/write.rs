@@ -1,0 +1,240 @@
+//! The entries harden writes, as [`NewValue`]s, and the text of a new `dependabot.yml`.
+
+use harden_yaml::render::scalar_text;
+use harden_yaml::{NewEntry, NewValue};
+
+use super::DependabotOptions;
+
+/// The first lines of a file harden creates.
+pub(crate) const HEADER: &str = "\
+# Written by harden (dependabot transform): keeps pinned actions and dependencies up to date.
+# Options: https://docs.github.com/en/code-security/dependabot/working-with-dependabot/dependabot-options-reference
+";
+
+/// One `updates` entry for `ecosystem` over `dirs` (normalised, at least one). Keys follow the
+/// options reference: the required `package-ecosystem`, `directory`/`directories` and
+/// `schedule` first, then the optional ones in the reference's (alphabetical) order.
+pub(crate) fn entry(ecosystem: &str, dirs: &[String], options: &DependabotOptions) -> NewValue {
+    let mut keys = vec![NewEntry::new(
+        "package-ecosystem",
+        NewValue::string(ecosystem),
+    )];
+    match dirs {
+        [one] => keys.push(NewEntry::new("directory", NewValue::string(one.clone()))),
+        many => keys.push(NewEntry::new(
+            "directories",
+            NewValue::Sequence(many.iter().cloned().map(NewValue::String).collect()),
+        )),
+    }
+    keys.push(NewEntry::new(
+        "schedule",
+        NewValue::Mapping(vec![NewEntry::new(
+            "interval",
+            NewValue::string(options.schedule.as_str()),
+        )]),
+    ));
+    if options.cooldown_days > 0 {
+        keys.push(NewEntry::new(
+            "cooldown",
+            NewValue::Mapping(vec![NewEntry::new(
+                "default-days",
+                NewValue::Plain(options.cooldown_days.to_string()),
+            )]),
+        ));
+    }
+    if options.group {
+        keys.push(NewEntry::new(
+            "groups",
+            NewValue::Mapping(vec![NewEntry::new(
+                ecosystem,
+                NewValue::Mapping(vec![NewEntry::new(
+                    "patterns",
+                    NewValue::Sequence(vec![NewValue::string("*")]),
+                )]),
+            )]),
+        ));
+    }
+    if options.ignore_major {
+        keys.push(NewEntry::new(
+            "ignore",
+            NewValue::Sequence(vec![NewValue::Mapping(vec![
+                NewEntry::new("dependency-name", NewValue::string("*")),
+                NewEntry::new(
+                    "update-types",
+                    NewValue::Sequence(vec![NewValue::string("version-update:semver-major")]),
+                ),
+            ])]),
+        ));
+    }
+    NewValue::Mapping(keys)
+}
+
+/// The whole top-level value of a new file.
+pub(crate) fn file_value(entries: &[NewValue]) -> NewValue {
+    NewValue::Mapping(vec![
+        NewEntry::new("version", NewValue::Plain("2".into())),
+        NewEntry::new("updates", NewValue::Sequence(entries.to_vec())),
+    ])
+}
+
+fn scalar(value: &NewValue) -> Option<String> {
+    match value {
+        NewValue::String(s) => Some(scalar_text(s)),
+        NewValue::Plain(s) => Some(s.clone()),
+        NewValue::Mapping(m) if m.is_empty() => Some("{}".into()),
+        NewValue::Sequence(s) if s.is_empty() => Some("[]".into()),
+        _ => None,
+    }
+}
+
+/// Block lines of a mapping's entries at column `indent` (two-space steps, sequences indented
+/// under their key as in the Dependabot documentation).
+fn mapping_lines(entries: &[NewEntry], indent: usize, out: &mut Vec<String>) {
+    let pad = " ".repeat(indent);
+    for e in entries {
+        let key = scalar_text(&e.key);
+        match (&e.value, scalar(&e.value)) {
+            (_, Some(s)) => out.push(format!("{pad}{key}: {s}")),
+            (NewValue::Mapping(children), None) => {
+                out.push(format!("{pad}{key}:"));
+                mapping_lines(children, indent + 2, out);
+            }
+            (NewValue::Sequence(items), None) => {
+                out.push(format!("{pad}{key}:"));
+                for item in items {
+                    item_lines(item, indent + 2, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Block lines of one sequence item with its `-` at column `dash`.
+fn item_lines(value: &NewValue, dash: usize, out: &mut Vec<String>) {
+    let pad = " ".repeat(dash);
+    if let Some(s) = scalar(value) {
+        out.push(format!("{pad}- {s}"));
+        return;
+    }
+    let mut inner = Vec::new();
+    match value {
+        NewValue::Mapping(entries) => mapping_lines(entries, dash + 2, &mut inner),
+        NewValue::Sequence(items) => items
+            .iter()
+            .for_each(|i| item_lines(i, dash + 2, &mut inner)),
+        _ => {}
+    }
+    for (n, line) in inner.into_iter().enumerate() {
+        if n == 0 {
+            out.push(format!(
+                "{pad}- {}",
+                line.get(dash + 2..).unwrap_or_default()
+            ));
+        } else {
+            out.push(line);
+        }
+    }
+}
+
+/// The text of a new `dependabot.yml` (LF line endings) holding `entries`, and the 1-based
+/// line where each entry starts.
+pub(crate) fn file_text(entries: &[NewValue]) -> (String, Vec<usize>) {
+    let mut text = String::from(HEADER);
+    text.push_str("version: 2\nupdates:\n");
+    let mut starts = Vec::new();
+    for (n, value) in entries.iter().enumerate() {
+        if n > 0 {
+            text.push('\n');
+        }
+        starts.push(text.lines().count() + 1);
+        let mut lines = Vec::new();
+        item_lines(value, 2, &mut lines);
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    (text, starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DependabotOptions, Schedule};
+    use super::*;
+    use yaml_rust2::YamlLoader;
+
+    fn all_on() -> DependabotOptions {
+        DependabotOptions {
+            schedule: Schedule::Monthly,
+            group: true,
+            cooldown_days: 3,
+            ignore_major: true,
+            ecosystems: None,
+        }
+    }
+
+    #[test]
+    fn text_loads_as_the_intended_data() {
+        let options = [
+            DependabotOptions::default(),
+            all_on(),
+            DependabotOptions {
+                group: false,
+                cooldown_days: 0,
+                ..DependabotOptions::default()
+            },
+        ];
+        for o in &options {
+            let entries = vec![
+                entry(
+                    "github-actions",
+                    &["/".into(), "/.github/actions/a b".into()],
+                    o,
+                ),
+                entry("npm", &["/web".into()], o),
+                entry("docker", &["/".into()], o),
+            ];
+            let (text, starts) = file_text(&entries);
+            let loaded = YamlLoader::load_from_str(&text).expect("loads");
+            assert_eq!(loaded.len(), 1);
+            assert_eq!(loaded[0], file_value(&entries).to_yaml(), "{text}");
+            let doc = harden_yaml::Document::parse(text.as_str()).expect("parses");
+            let items = doc
+                .get(&harden_yaml::Path::root(0).key("updates"))
+                .and_then(|n| n.as_sequence())
+                .expect("updates");
+            let lines: Vec<usize> = items.items.iter().map(|i| i.line).collect();
+            assert_eq!(lines, starts);
+            assert!(text.starts_with("# Written by harden"));
+            assert!(!text.contains('\r'));
+        }
+    }
+
+    #[test]
+    fn key_order_and_layout() {
+        let (text, _) = file_text(&[entry("github-actions", &["/".into()], &all_on())]);
+        let body: Vec<&str> = text.lines().skip(2).collect();
+        assert_eq!(
+            body,
+            [
+                "version: 2",
+                "updates:",
+                "  - package-ecosystem: github-actions",
+                "    directory: /",
+                "    schedule:",
+                "      interval: monthly",
+                "    cooldown:",
+                "      default-days: 3",
+                "    groups:",
+                "      github-actions:",
+                "        patterns:",
+                "          - '*'",
+                "    ignore:",
+                "      - dependency-name: '*'",
+                "        update-types:",
+                "          - version-update:semver-major",
+            ]
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! End-to-end tests of the `harden` binary against a local fake GitHub (never the internet).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use harden_testserver::{default_refs_dir, TestServer};
+
+const WORKFLOW: &str = "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4 # keep this note\n      - run: \"echo uses: actions/checkout@v4\"\n";
+
+struct Fixture {
+    server: TestServer,
+    cache: tempfile::TempDir,
+    repo: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let server = TestServer::start(default_refs_dir()).expect("test server starts");
+        let cache = tempfile::tempdir().expect("cache dir");
+        let repo = tempfile::tempdir().expect("repo dir");
+        let wf = repo.path().join(".github/workflows");
+        std::fs::create_dir_all(&wf).expect("mkdir");
+        std::fs::write(wf.join("ci.yml"), WORKFLOW).expect("write");
+        Fixture { server, cache, repo }
+    }
+
+    fn workflow(&self) -> PathBuf {
+        self.repo.path().join(".github/workflows/ci.yml")
+    }
+
+    fn harden(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_harden"))
+            .args(args)
+            .current_dir(self.repo.path())
+            .env("GITHUB_SERVER_URL", self.server.url())
+            .env("GITHUB_API_URL", self.server.url())
+            .env("HARDEN_CACHE_DIR", self.cache.path())
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("harden runs")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).expect("read")
+}
+
+#[test]
+fn dry_run_shows_a_diff_and_writes_nothing() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-actions", "--dry-run"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("=== pin-actions"), "{stdout}");
+    assert!(stdout.contains("-      - uses: actions/checkout@v4 # keep this note"), "{stdout}");
+    assert!(stdout.contains("+      - uses: actions/checkout@"), "{stdout}");
+    assert_eq!(read(&f.workflow()), WORKFLOW);
+}
+
+#[test]
+fn check_exits_1_then_apply_then_check_exits_0() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-actions", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ci.yml:7: [pin-actions] actions/checkout@v4 ->"));
+    assert_eq!(read(&f.workflow()), WORKFLOW, "check writes nothing");
+
+    let out = f.harden(&["--only", "pin-actions"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = read(&f.workflow());
+    assert!(after.contains("# v4"), "{after}");
+    assert!(after.contains("# keep this note"), "{after}");
+    assert!(after.contains("run: \"echo uses: actions/checkout@v4\""), "scripts untouched");
+
+    let requests = f.server.request_count();
+    let out = f.harden(&["--only", "pin-actions", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(f.server.request_count(), requests, "pinned files need no request");
+}
+
+#[test]
+fn single_files_are_processed_alone() {
+    let f = Fixture::new();
+    let other = f.repo.path().join(".github/workflows/other.yml");
+    std::fs::write(&other, WORKFLOW).expect("write");
+    let out = f.harden(&["--only", "pin-actions", ".github/workflows/other.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_ne!(read(&other), WORKFLOW);
+    assert_eq!(read(&f.workflow()), WORKFLOW, "files not named are left alone");
+}
+
+#[test]
+fn invalid_yaml_is_reported_with_its_place_and_the_rest_still_runs() {
+    let f = Fixture::new();
+    let bad = f.repo.path().join(".github/workflows/bad.yml");
+    std::fs::write(&bad, "jobs:\n  a: [\n").expect("write");
+    let out = f.harden(&["--only", "pin-actions"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.yml:3:1: invalid YAML"), "{stderr}");
+    assert_eq!(read(&bad), "jobs:\n  a: [\n");
+    assert_ne!(read(&f.workflow()), WORKFLOW, "the valid file was still pinned");
+}
+
+#[test]
+fn unknown_transform_is_a_usage_error() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-everything"]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("valid names: pin-actions, permissions, dependabot"), "{stderr}");
+    let out = f.harden(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn unresolvable_reference_exits_2_and_keeps_the_rest() {
+    let f = Fixture::new();
+    let wf = "jobs:\n  a:\n    steps:\n      - uses: nobody/nothing@v1\n      - uses: actions/checkout@v4\n";
+    std::fs::write(f.workflow(), wf).expect("write");
+    let out = f.harden(&["--only", "pin-actions"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ci.yml:4:15"), "{stderr}");
+    let after = read(&f.workflow());
+    assert!(after.contains("nobody/nothing@v1\n"));
+    assert!(!after.contains("actions/checkout@v4\n"), "{after}");
+}
+
+#[test]
+fn offline_without_cache_reports_and_changes_nothing() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-actions", "--offline"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("offline"), "{}", text(&out.stderr));
+    assert_eq!(read(&f.workflow()), WORKFLOW);
+    assert_eq!(f.server.request_count(), 0);
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-actions", "--dry-run", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["repositories"][0]["changes"][0]["transform"], "pin-actions");
+}
