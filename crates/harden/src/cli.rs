@@ -64,6 +64,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
 
+    /// In a git work tree: apply each transform as its own commit, with a message that lists
+    /// what changed and why.
+    #[arg(long, conflicts_with_all = ["check", "dry_run", "patch_dir"])]
+    pub commit: bool,
+
+    /// Write one `git apply`-able patch per transform into DIR instead of changing files.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "dry_run"])]
+    pub patch_dir: Option<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -124,6 +133,10 @@ pub enum Format {
     Text,
     /// One JSON document on stdout (schema in docs/usage.md).
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub workflow commands (`::warning file=…::`), shown as annotations.
+    Github,
 }
 
 /// Colour choice.

@@ -2,7 +2,9 @@
 
 mod cli;
 mod discover;
+mod formats;
 mod fsutil;
+mod gitops;
 mod report;
 mod run;
 
@@ -39,6 +41,10 @@ fn run_main(args: &Args) -> i32 {
     }
     let mode = if args.check {
         Mode::Check
+    } else if args.patch_dir.is_some() {
+        Mode::Patch
+    } else if args.commit {
+        Mode::Commit
     } else if args.dry_run {
         Mode::DryRun
     } else {
@@ -64,6 +70,8 @@ fn run_main(args: &Args) -> i32 {
     let printed = match args.format {
         Format::Text => report::print_text(&reports, mode, Style { color }),
         Format::Json => report::print_json(&reports, code),
+        Format::Sarif => formats::print_sarif(&reports),
+        Format::Github => formats::print_github(&reports),
     };
     if printed.is_err() {
         // stdout closed (a pipe to `head`): nothing more to say.

@@ -135,6 +135,10 @@ pub enum Mode {
     DryRun,
     /// List what would change; exit 1 if anything would.
     Check,
+    /// Write one patch per transform (`--patch-dir`).
+    Patch,
+    /// Write and commit each transform separately (`--commit`).
+    Commit,
 }
 
 /// Prints the text report: diffs (dry run), change lists (check), findings, summary.
@@ -175,10 +179,18 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
                 writeln!(err, "{}", finding_line(f, style))?;
             }
         }
-        if mode == Mode::Apply {
-            for w in &report.written {
-                writeln!(out, "wrote {}", w.display())?;
+        match mode {
+            Mode::Apply | Mode::Patch => {
+                for w in &report.written {
+                    writeln!(out, "wrote {}", w.display())?;
+                }
             }
+            Mode::Commit => {
+                for w in &report.written {
+                    writeln!(out, "committed {}", w.display())?;
+                }
+            }
+            _ => {}
         }
         write_summary(&mut out, report, mode, style)?;
     }

@@ -12,6 +12,7 @@ use harden_transforms::{FileChange, FileKind, Finding, Repository, Severity, Sou
 use crate::cli::{Args, Branches, ResolverKind};
 use crate::discover;
 use crate::fsutil;
+use crate::gitops;
 use crate::report::{Mode, RepoReport, TransformReport};
 
 /// Builds the selected transforms from the command line.
@@ -113,8 +114,9 @@ pub fn run(args: &Args, transforms: &[Box<dyn Transform>], mode: Mode) -> Vec<Re
             written: Vec::new(),
         });
     }
+    let many_roots = found.repos.len() > 1;
     for (root, files) in &found.repos {
-        reports.push(run_repository(root, files, transforms, mode));
+        reports.push(run_repository(root, files, transforms, mode, args.patch_dir.as_deref(), many_roots));
     }
     reports
 }
@@ -124,6 +126,8 @@ fn run_repository(
     files: &[(PathBuf, FileKind)],
     transforms: &[Box<dyn Transform>],
     mode: Mode,
+    patch_dir: Option<&std::path::Path>,
+    many_roots: bool,
 ) -> RepoReport {
     let mut problems = Vec::new();
     let loaded = load(files, &mut problems);
@@ -149,6 +153,19 @@ fn run_repository(
         });
     }
     let mut written = Vec::new();
+    match mode {
+        Mode::Patch => {
+            if let Some(dir) = patch_dir {
+                let prefix = if many_roots { format!("{}-", root_label(root)) } else { String::new() };
+                match gitops::write_patches(dir, &prefix, &reports, root) {
+                    Ok(files) => written = files,
+                    Err(e) => problems.push(problem(dir.to_path_buf(), None, None, format!("could not write the patches: {e}"))),
+                }
+            }
+        }
+        Mode::Commit => commit_each(root, &reports, &mut written, &mut problems),
+        _ => {}
+    }
     if mode == Mode::Apply {
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
@@ -181,5 +198,50 @@ fn apply_to_repository(repo: &mut Repository, change: &FileChange) {
     match repo.files.iter_mut().find(|f| f.path == change.path) {
         Some(f) => *f = new,
         None => repo.files.push(new),
+    }
+}
+
+/// A short name for a repository root, for patch file names.
+fn root_label(root: &std::path::Path) -> String {
+    std::fs::canonicalize(root)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "repository".to_owned())
+}
+
+/// `--commit`: writes and commits each transform's changes in order, after checking that
+/// none of the files to touch has uncommitted changes.
+fn commit_each(
+    root: &std::path::Path,
+    reports: &[TransformReport],
+    written: &mut Vec<PathBuf>,
+    problems: &mut Vec<Finding>,
+) {
+    let mut touched: Vec<String> = reports
+        .iter()
+        .flat_map(|t| t.changes.iter().map(|c| gitops::relative_to_root(&c.path, root)))
+        .collect();
+    touched.sort();
+    touched.dedup();
+    if let Err(msg) = gitops::check_clean(root, &touched) {
+        problems.push(problem(root.to_path_buf(), None, None, msg));
+        return;
+    }
+    for t in reports.iter().filter(|t| !t.changes.is_empty()) {
+        let mut paths = Vec::new();
+        for c in &t.changes {
+            if let Err(e) = fsutil::write_atomic(&c.path, &c.after) {
+                problems.push(problem(c.path.clone(), None, None, format!("could not write the file: {e}")));
+                return;
+            }
+            paths.push(gitops::relative_to_root(&c.path, root));
+            if !written.contains(&c.path) {
+                written.push(c.path.clone());
+            }
+        }
+        if let Err(msg) = gitops::commit(root, &paths, &gitops::commit_message(t, root)) {
+            problems.push(problem(root.to_path_buf(), None, None, msg));
+            return;
+        }
     }
 }

@@ -150,3 +150,87 @@ fn json_output_is_one_document() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["repositories"][0]["changes"][0]["transform"], "pin-actions");
 }
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn init_git(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "initial"]);
+}
+
+#[test]
+fn commit_makes_one_commit_per_transform() {
+    let f = Fixture::new();
+    init_git(f.repo.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args(["--only", "pin-actions", "--commit"])
+        .current_dir(f.repo.path())
+        .env("GITHUB_SERVER_URL", f.server.url())
+        .env("GITHUB_API_URL", f.server.url())
+        .env("HARDEN_CACHE_DIR", f.cache.path())
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("harden runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = git(f.repo.path(), &["log", "--format=%B", "-1"]);
+    assert!(log.starts_with("harden: pin-actions"), "{log}");
+    assert!(log.contains(".github/workflows/ci.yml:\n- line 7: actions/checkout@v4 ->"), "{log}");
+    assert!(git(f.repo.path(), &["status", "--porcelain"]).is_empty());
+}
+
+#[test]
+fn commit_refuses_a_dirty_file() {
+    let f = Fixture::new();
+    init_git(f.repo.path());
+    std::fs::write(f.workflow(), format!("{WORKFLOW}# local edit\n")).expect("write");
+    let out = f.harden(&["--only", "pin-actions", "--commit"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("uncommitted changes"), "{}", text(&out.stderr));
+    assert!(read(&f.workflow()).ends_with("# local edit\n"));
+}
+
+#[test]
+fn patch_dir_writes_git_apply_able_patches() {
+    let f = Fixture::new();
+    init_git(f.repo.path());
+    let patches = tempfile::tempdir().expect("dir");
+    let dir = patches.path().to_string_lossy().into_owned();
+    let out = f.harden(&["--only", "pin-actions", "--patch-dir", &dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read(&f.workflow()), WORKFLOW, "patch mode writes no workflow");
+    let patch = patches.path().join("01-pin-actions.patch");
+    assert!(patch.exists());
+    git(f.repo.path(), &["apply", "--check", &patch.to_string_lossy()]);
+    git(f.repo.path(), &["apply", &patch.to_string_lossy()]);
+    assert!(read(&f.workflow()).contains("# v4"));
+}
+
+#[test]
+fn github_and_sarif_formats() {
+    let f = Fixture::new();
+    let out = f.harden(&["--only", "pin-actions", "--check", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("::warning file=.github/workflows/ci.yml,line=7,title=harden pin-actions::"), "{stdout}");
+    let out = f.harden(&["--only", "pin-actions", "--check", "--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif is json");
+    assert_eq!(v["version"], "2.1.0");
+    assert_eq!(v["runs"][0]["results"][0]["ruleId"], "pin-actions");
+}
