@@ -26,6 +26,7 @@ Examples:
   harden --check                        for pre-commit and CI: exit 1 if anything would change
   harden .github/workflows/ci.yml       process just these files (what pre-commit does)
   harden ~/src/a ~/src/b                migrate several repositories in one run
+  harden completions bash               print a shell completion script (bash, zsh, fish)
 
 Exit codes:
   0   nothing to do, or every change applied

@@ -17,6 +17,10 @@ use cli::{exit, Args, Color, Format};
 use report::{Mode, Style};
 
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "completions") {
+        return ExitCode::from(completions(argv.get(2).and_then(|s| s.to_str())) as u8);
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -78,6 +82,20 @@ fn run_main(args: &Args) -> i32 {
         return code;
     }
     code
+}
+
+/// `harden completions bash|zsh|fish|elvish|powershell`: prints a completion script.
+fn completions(shell: Option<&str>) -> i32 {
+    use clap::CommandFactory;
+    let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
+        return usage_error("usage: harden completions bash|zsh|fish|elvish|powershell");
+    };
+    let mut cmd = Args::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "harden", &mut script);
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+    exit::OK
 }
 
 fn usage_error(msg: &str) -> i32 {

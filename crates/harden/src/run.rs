@@ -29,6 +29,9 @@ pub fn build_transforms(args: &Args, selected: &[&str]) -> Result<Vec<Box<dyn Tr
                     ResolverKind::Git => ResolverMode::Git,
                     ResolverKind::Api => ResolverMode::Api,
                 };
+                if config.token.is_none() && config.mode == ResolverMode::Api {
+                    config.token = gh_auth_token();
+                }
                 let resolver = Resolver::new(config).map_err(|e| e.to_string())?;
                 let options = PinOptions {
                     branches: match args.branches {
@@ -141,7 +144,9 @@ fn run_repository(
     };
     let mut reports = Vec::new();
     for t in transforms {
+        let spinner = progress(&format!("{}: {}", root.display(), t.name()));
         let outcome = t.run(&repo);
+        spinner.finish_and_clear();
         for change in &outcome.changes {
             apply_to_repository(&mut repo, change);
         }
@@ -244,4 +249,29 @@ fn commit_each(
             return;
         }
     }
+}
+
+/// A spinner on stderr while a transform works; hidden unless stderr is a terminal (never in
+/// pipes or CI logs) and shown only when the work takes more than a moment.
+fn progress(message: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// The token of the GitHub CLI, when `gh` is installed and logged in; never printed.
+fn gh_auth_token() -> Option<String> {
+    let out = std::process::Command::new("gh")
+        .args(["auth", "token"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !token.is_empty()).then_some(token)
 }
