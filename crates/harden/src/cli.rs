@@ -98,25 +98,26 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub jobs: usize,
 
-    /// pin-actions: what to do with branch references (`@main`).
-    #[arg(long, value_enum, default_value_t = Branches::Pin)]
-    pub branches: Branches,
+    /// pin-actions: what to do with branch references (`@main`) [default: pin].
+    #[arg(long, value_enum)]
+    pub branches: Option<Branches>,
 
     /// pin-actions: never pin these actions (globs such as `my-org/*`; repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exempt: Vec<String>,
 
-    /// dependabot: update schedule of new entries.
-    #[arg(long, value_enum, default_value_t = Schedule::Weekly)]
-    pub schedule: Schedule,
+    /// dependabot: update schedule of new entries [default: weekly].
+    #[arg(long, value_enum)]
+    pub schedule: Option<Schedule>,
 
     /// dependabot: do not group action updates into one pull request.
     #[arg(long)]
     pub no_group: bool,
 
-    /// dependabot: days a new release waits before Dependabot proposes it (0: no cooldown).
-    #[arg(long, default_value_t = 7, value_name = "DAYS")]
-    pub cooldown: u32,
+    /// dependabot: days a new release waits before Dependabot proposes it (0: no cooldown)
+    /// [default: 7].
+    #[arg(long, value_name = "DAYS")]
+    pub cooldown: Option<u32>,
 
     /// dependabot: ignore major version updates.
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! `harden`: a codemod that hardens GitHub Actions workflows. See `harden --help`.
 
 mod cli;
+mod config;
 mod discover;
 mod formats;
 mod fsutil;
@@ -59,11 +60,11 @@ fn run_main(args: &Args) -> i32 {
         Color::Never => false,
         Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
     };
-    let transforms = match run::build_transforms(args, &selected) {
-        Ok(t) => t,
+    let shared = match run::Shared::new(args, selected) {
+        Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
-    let reports = run::run(args, &transforms, mode);
+    let reports = run::run(args, &shared, mode);
     let code = if reports.iter().any(report::RepoReport::has_errors) {
         exit::INPUT_ERROR
     } else if mode == Mode::Check && reports.iter().any(report::RepoReport::has_changes) {

@@ -6,42 +6,95 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use harden_github::{Resolver, ResolverConfig, ResolverMode};
+use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
 use harden_transforms::{FileChange, FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
-use crate::cli::{Args, Branches, ResolverKind};
+use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
+use crate::config::{self, Config};
 use crate::discover;
 use crate::fsutil;
 use crate::gitops;
 use crate::report::{Mode, RepoReport, TransformReport};
 
-/// Builds the selected transforms from the command line.
-pub fn build_transforms(args: &Args, selected: &[&str]) -> Result<Vec<Box<dyn Transform>>, String> {
+/// What all repositories of a run share: the resolver and its cache.
+pub struct Shared {
+    resolver: Option<Arc<Resolver>>,
+    selected: Vec<&'static str>,
+}
+
+impl Shared {
+    /// Builds the resolver when pin-actions is selected.
+    pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
+        let resolver = if selected.contains(&"pin-actions") {
+            let mut config = ResolverConfig::from_env();
+            config.offline = args.offline;
+            config.refresh = args.refresh;
+            config.jobs = args.jobs;
+            config.mode = match args.resolver {
+                ResolverKind::Git => ResolverMode::Git,
+                ResolverKind::Api => ResolverMode::Api,
+            };
+            if config.token.is_none() && config.mode == ResolverMode::Api {
+                config.token = gh_auth_token();
+            }
+            Some(Arc::new(Resolver::new(config).map_err(|e| e.to_string())?))
+        } else {
+            None
+        };
+        let shared = Shared { resolver, selected };
+        // Flags that no configuration file can make valid are usage errors.
+        transforms_for(args, &shared, &Config::default())?;
+        Ok(shared)
+    }
+}
+
+/// The selected transforms for one repository: flags first, then its `.github/harden.yml`.
+fn transforms_for(args: &Args, shared: &Shared, config: &Config) -> Result<Vec<Box<dyn Transform>>, String> {
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
-    for name in selected {
+    for name in &shared.selected {
         match *name {
             "pin-actions" => {
-                let mut config = ResolverConfig::from_env();
-                config.offline = args.offline;
-                config.refresh = args.refresh;
-                config.jobs = args.jobs;
-                config.mode = match args.resolver {
-                    ResolverKind::Git => ResolverMode::Git,
-                    ResolverKind::Api => ResolverMode::Api,
+                let Some(resolver) = &shared.resolver else { continue };
+                let branches = match (args.branches, config.branches.as_deref()) {
+                    (Some(Branches::Keep), _) | (None, Some("keep")) => BranchPolicy::Keep,
+                    _ => BranchPolicy::Pin,
                 };
-                if config.token.is_none() && config.mode == ResolverMode::Api {
-                    config.token = gh_auth_token();
-                }
-                let resolver = Resolver::new(config).map_err(|e| e.to_string())?;
+                let mut exempt = args.exempt.clone();
+                exempt.extend(config.exempt.iter().cloned());
                 let options = PinOptions {
-                    branches: match args.branches {
-                        Branches::Pin => BranchPolicy::Pin,
-                        Branches::Keep => BranchPolicy::Keep,
-                    },
-                    exempt: args.exempt.clone(),
-                    comment_spacing: None,
+                    branches,
+                    exempt,
+                    comment_spacing: config.comment_spacing,
                 };
-                out.push(Box::new(PinActions::new(Arc::new(resolver), options)));
+                out.push(Box::new(PinActions::new(Arc::clone(resolver), options)));
+            }
+            "dependabot" => {
+                let schedule = match (args.schedule, config.schedule.as_deref()) {
+                    (Some(s), _) => match s {
+                        CliSchedule::Daily => Schedule::Daily,
+                        CliSchedule::Weekly => Schedule::Weekly,
+                        CliSchedule::Monthly => Schedule::Monthly,
+                    },
+                    (None, Some(text)) => text.parse::<Schedule>().map_err(|e| e.to_string())?,
+                    (None, None) => Schedule::Weekly,
+                };
+                let ecosystems = if args.ecosystems.is_empty() {
+                    config.ecosystems.clone()
+                } else {
+                    Some(args.ecosystems.clone())
+                };
+                let options = DependabotOptions {
+                    schedule,
+                    group: !args.no_group && config.group.unwrap_or(true),
+                    cooldown_days: args.cooldown.or(config.cooldown).unwrap_or(7),
+                    ignore_major: args.ignore_major || config.ignore_major.unwrap_or(false),
+                    ecosystems,
+                };
+                if let Some(problem) = options.problem() {
+                    return Err(problem);
+                }
+                out.push(Box::new(Dependabot::new(options)));
             }
             _ => {}
         }
@@ -101,7 +154,7 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
 }
 
 /// Runs the transforms on every repository named on the command line.
-pub fn run(args: &Args, transforms: &[Box<dyn Transform>], mode: Mode) -> Vec<RepoReport> {
+pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let found = discover::discover(&paths);
     let mut reports = Vec::new();
@@ -119,7 +172,29 @@ pub fn run(args: &Args, transforms: &[Box<dyn Transform>], mode: Mode) -> Vec<Re
     }
     let many_roots = found.repos.len() > 1;
     for (root, files) in &found.repos {
-        reports.push(run_repository(root, files, transforms, mode, args.patch_dir.as_deref(), many_roots));
+        let transforms = match config::load(root).map_err(|e| {
+            problem(e.path.clone(), Some(e.line), Some(e.column), format!("{}; nothing was changed in this repository", e.message))
+        }) {
+            Ok(config) => transforms_for(args, shared, &config)
+                .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
+            Err(p) => Err(p),
+        };
+        match transforms {
+            Ok(transforms) => reports.push(run_repository(
+                root,
+                files,
+                &transforms,
+                mode,
+                args.patch_dir.as_deref(),
+                many_roots,
+            )),
+            Err(p) => reports.push(RepoReport {
+                root: root.clone(),
+                transforms: Vec::new(),
+                problems: vec![p],
+                written: Vec::new(),
+            }),
+        }
     }
     reports
 }

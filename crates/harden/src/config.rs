@@ -1,0 +1,262 @@
+//! The optional configuration file `.github/harden.yml`: settings a repository keeps with its
+//! code, so every maintainer and the pre-commit hook run harden the same way. Command-line flags
+//! override it. Unknown keys are errors with file:line, so a typo never goes unnoticed.
+//!
+//! ```yaml
+//! pin-actions:
+//!   exempt: [my-org/*]          # never pinned
+//!   branches: keep              # pin | keep
+//!   comment-spacing: 2          # blanks before `#`
+//! permissions:
+//!   jobs:                       # settle jobs harden cannot infer
+//!     release.yml:
+//!       publish: {contents: write, id-token: write}
+//! dependabot:
+//!   schedule: weekly            # daily | weekly | monthly
+//!   cooldown: 7                 # days; 0 for none
+//!   group: true
+//!   ignore-major: false
+//!   ecosystems: [github-actions]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use harden_yaml::{Document, Node, NodeKind};
+
+/// Settings read from `.github/harden.yml`; `None` where the file says nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// pin-actions: globs of actions never pinned.
+    pub exempt: Vec<String>,
+    /// pin-actions: `pin` or `keep`.
+    pub branches: Option<String>,
+    /// pin-actions: blanks before a new `#`.
+    pub comment_spacing: Option<usize>,
+    /// permissions: workflow file name -> job id -> scope -> access.
+    pub declared: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// dependabot: schedule interval.
+    pub schedule: Option<String>,
+    /// dependabot: cooldown days.
+    pub cooldown: Option<u32>,
+    /// dependabot: group updates.
+    pub group: Option<bool>,
+    /// dependabot: ignore major updates.
+    pub ignore_major: Option<bool>,
+    /// dependabot: ecosystems to configure.
+    pub ecosystems: Option<Vec<String>>,
+}
+
+/// A problem in the configuration file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// The configuration file of the repository at `root`, if there is one.
+pub fn config_path(root: &Path) -> Option<PathBuf> {
+    ["harden.yml", "harden.yaml"]
+        .iter()
+        .map(|n| root.join(".github").join(n))
+        .find(|p| p.is_file())
+}
+
+/// Reads `.github/harden.yml` under `root`; no file gives the default (empty) configuration.
+pub fn load(root: &Path) -> Result<Config, ConfigError> {
+    let Some(path) = config_path(root) else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+        path: path.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the configuration: {e}"),
+    })?;
+    parse(&path, &text)
+}
+
+struct Reader<'a> {
+    path: &'a Path,
+}
+
+impl Reader<'_> {
+    fn error(&self, node: &Node, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line: node.line,
+            column: node.column,
+            message: message.into(),
+        }
+    }
+
+    fn entries<'d>(&self, node: &'d Node, what: &str) -> Result<Vec<(&'d Node, &'d Node)>, ConfigError> {
+        match &node.kind {
+            NodeKind::Mapping(m) => Ok(m.entries.iter().map(|e| (&e.key, &e.value)).collect()),
+            _ if node.is_empty_scalar() => Ok(Vec::new()),
+            _ => Err(self.error(node, format!("`{what}` must be a mapping"))),
+        }
+    }
+
+    fn string(&self, node: &Node, what: &str) -> Result<String, ConfigError> {
+        node.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| self.error(node, format!("`{what}` must be a single value")))
+    }
+
+    fn list(&self, node: &Node, what: &str) -> Result<Vec<String>, ConfigError> {
+        match &node.kind {
+            NodeKind::Sequence(s) => s.items.iter().map(|i| self.string(i, what)).collect(),
+            NodeKind::Scalar(_) => Ok(vec![self.string(node, what)?]),
+            _ => Err(self.error(node, format!("`{what}` must be a list"))),
+        }
+    }
+
+    fn number(&self, node: &Node, what: &str) -> Result<u32, ConfigError> {
+        self.string(node, what)?
+            .parse()
+            .map_err(|_| self.error(node, format!("`{what}` must be a whole number")))
+    }
+
+    fn boolean(&self, node: &Node, what: &str) -> Result<bool, ConfigError> {
+        match self.string(node, what)?.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(self.error(node, format!("`{what}` must be true or false"))),
+        }
+    }
+
+    fn unknown(&self, key: &Node, section: &str, valid: &[&str]) -> ConfigError {
+        self.error(
+            key,
+            format!(
+                "unknown key `{}` in {section}; valid keys: {}",
+                key.as_str().unwrap_or("?"),
+                valid.join(", ")
+            ),
+        )
+    }
+}
+
+/// Parses the text of a configuration file.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let doc = Document::parse(text).map_err(|e| {
+        let loc = e.location();
+        ConfigError {
+            path: path.to_path_buf(),
+            line: loc.line,
+            column: loc.column,
+            message: e.message(),
+        }
+    })?;
+    let r = Reader { path };
+    let mut config = Config::default();
+    let Some(root) = doc.root() else {
+        return Ok(config);
+    };
+    const TOP: &[&str] = &["pin-actions", "permissions", "dependabot"];
+    for (key, value) in r.entries(root, "the file")? {
+        match key.as_str() {
+            Some("pin-actions") => {
+                const KEYS: &[&str] = &["exempt", "branches", "comment-spacing"];
+                for (k, v) in r.entries(value, "pin-actions")? {
+                    match k.as_str() {
+                        Some("exempt") => config.exempt = r.list(v, "exempt")?,
+                        Some("branches") => {
+                            let b = r.string(v, "branches")?;
+                            if b != "pin" && b != "keep" {
+                                return Err(r.error(v, "`branches` must be pin or keep"));
+                            }
+                            config.branches = Some(b);
+                        }
+                        Some("comment-spacing") => {
+                            config.comment_spacing = Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
+                        }
+                        _ => return Err(r.unknown(k, "pin-actions", KEYS)),
+                    }
+                }
+            }
+            Some("permissions") => {
+                for (k, v) in r.entries(value, "permissions")? {
+                    if k.as_str() != Some("jobs") {
+                        return Err(r.unknown(k, "permissions", &["jobs"]));
+                    }
+                    for (wf, jobs) in r.entries(v, "permissions.jobs")? {
+                        let wf_name = r.string(wf, "workflow file name")?;
+                        let mut per_job = BTreeMap::new();
+                        for (job, scopes) in r.entries(jobs, &wf_name)? {
+                            let job_id = r.string(job, "job id")?;
+                            let mut grants = BTreeMap::new();
+                            for (scope, access) in r.entries(scopes, &job_id)? {
+                                let access_text = r.string(access, "access")?;
+                                if !matches!(access_text.as_str(), "read" | "write" | "none") {
+                                    return Err(r.error(access, "access must be read, write or none"));
+                                }
+                                grants.insert(r.string(scope, "scope")?, access_text);
+                            }
+                            per_job.insert(job_id, grants);
+                        }
+                        config.declared.insert(wf_name, per_job);
+                    }
+                }
+            }
+            Some("dependabot") => {
+                const KEYS: &[&str] = &["schedule", "cooldown", "group", "ignore-major", "ecosystems"];
+                for (k, v) in r.entries(value, "dependabot")? {
+                    match k.as_str() {
+                        Some("schedule") => config.schedule = Some(r.string(v, "schedule")?),
+                        Some("cooldown") => config.cooldown = Some(r.number(v, "cooldown")?),
+                        Some("group") => config.group = Some(r.boolean(v, "group")?),
+                        Some("ignore-major") => config.ignore_major = Some(r.boolean(v, "ignore-major")?),
+                        Some("ecosystems") => config.ecosystems = Some(r.list(v, "ecosystems")?),
+                        _ => return Err(r.unknown(k, "dependabot", KEYS)),
+                    }
+                }
+            }
+            _ => return Err(r.unknown(key, "the file", TOP)),
+        }
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_setting() {
+        let text = "pin-actions:\n  exempt: [my-org/*]\n  branches: keep\n  comment-spacing: 2\npermissions:\n  jobs:\n    release.yml:\n      publish: {contents: write, id-token: write}\ndependabot:\n  schedule: monthly\n  cooldown: 3\n  group: false\n  ignore-major: true\n  ecosystems: [github-actions]\n";
+        let c = parse(Path::new("h.yml"), text).expect("valid");
+        assert_eq!(c.exempt, ["my-org/*"]);
+        assert_eq!(c.branches.as_deref(), Some("keep"));
+        assert_eq!(c.comment_spacing, Some(2));
+        assert_eq!(c.declared["release.yml"]["publish"]["id-token"], "write");
+        assert_eq!(c.schedule.as_deref(), Some("monthly"));
+        assert_eq!(c.cooldown, Some(3));
+        assert_eq!(c.group, Some(false));
+        assert_eq!(c.ignore_major, Some(true));
+        assert_eq!(c.ecosystems, Some(vec!["github-actions".to_owned()]));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let e = parse(Path::new("h.yml"), "dependabot:\n  shedule: weekly\n").expect_err("typo");
+        assert_eq!((e.line, e.column), (2, 3));
+        assert!(e.message.contains("unknown key `shedule` in dependabot"), "{}", e.message);
+        let e = parse(Path::new("h.yml"), "pin:\n").expect_err("unknown section");
+        assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse(Path::new("h.yml"), "pin-actions:\n  branches: sometimes\n").is_err());
+        assert!(parse(Path::new("h.yml"), "dependabot:\n  cooldown: soon\n").is_err());
+        assert!(parse(Path::new("h.yml"), "permissions:\n  jobs:\n    a.yml:\n      j: {contents: all}\n").is_err());
+    }
+}
