@@ -1,0 +1,83 @@
+//! The real pre-commit, installing harden from this repository with `pre-commit try-repo`,
+//! against a scratch repository with an unpinned workflow. GitHub is the local test server.
+//!
+//! Needs `pre-commit` (PyPI): `.ci/run` installs it and sets `HARDEN_PRE_COMMIT`. Without it the
+//! test is skipped, except in CI (`CI` set), where a missing pre-commit is a failure.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use harden_testserver::{default_refs_dir, TestServer};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("command runs")
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = run(Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir));
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+#[test]
+fn pre_commit_hook_fails_then_fixes_then_passes() {
+    let Some(pre_commit) = std::env::var_os("HARDEN_PRE_COMMIT") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must set HARDEN_PRE_COMMIT (see .ci/run)");
+        eprintln!("skipped: set HARDEN_PRE_COMMIT to a pre-commit executable to run this test");
+        return;
+    };
+    let this_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let server = TestServer::start(default_refs_dir()).expect("server");
+    let cache = tempfile::tempdir().expect("cache");
+    let home = tempfile::tempdir().expect("pre-commit home");
+    let scratch = tempfile::tempdir().expect("scratch repo");
+    let wf_dir = scratch.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf_dir).expect("mkdir");
+    let workflow = "on: push\npermissions:\n  contents: read\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n";
+    std::fs::write(wf_dir.join("ci.yml"), workflow).expect("write");
+    git(scratch.path(), &["init", "-q", "-b", "main"]);
+    git(scratch.path(), &["add", "-A"]);
+    git(scratch.path(), &["commit", "-q", "-m", "initial"]);
+
+    let try_repo = |hook: &str| {
+        run(Command::new(&pre_commit)
+            .args(["try-repo", &this_repo.to_string_lossy(), hook, "--all-files"])
+            .current_dir(scratch.path())
+            .env("PRE_COMMIT_HOME", home.path())
+            .env("GITHUB_SERVER_URL", server.url())
+            .env("GITHUB_API_URL", server.url())
+            .env("HARDEN_CACHE_DIR", cache.path())
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN"))
+    };
+    // Only pin-actions matters here: a pre-filled dependabot.yml keeps that transform quiet.
+    std::fs::write(
+        scratch.path().join(".github/dependabot.yml"),
+        "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n    groups:\n      actions:\n        patterns: ['*']\n    cooldown:\n      default-days: 7\n",
+    )
+    .expect("write");
+    git(scratch.path(), &["add", "-A"]);
+    git(scratch.path(), &["commit", "-q", "-m", "dependabot"]);
+
+    let out = try_repo("harden");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "the check must fail on an unpinned action:\n{all}");
+    assert!(all.contains(".github/workflows/ci.yml"), "the failing file is shown:\n{all}");
+
+    let out = try_repo("harden-fix");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let fixed = std::fs::read_to_string(wf_dir.join("ci.yml")).expect("read");
+    assert!(fixed.contains("actions/checkout@") && !fixed.contains("@v4\n"), "{all}\n{fixed}");
+    git(scratch.path(), &["add", "-A"]);
+
+    let out = try_repo("harden");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "after the fix the check passes:\n{all}");
+}
