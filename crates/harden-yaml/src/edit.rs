@@ -63,6 +63,8 @@ pub enum Change {
 pub struct EditSet<'d> {
     doc: &'d Document,
     splices: Vec<Splice>,
+    /// Sequence path -> index of the splice that appends to it, so further appends extend it.
+    appends: Vec<(Path, usize)>,
     changes: Vec<Change>,
     comment_spacing: usize,
 }
@@ -73,6 +75,7 @@ impl<'d> EditSet<'d> {
         EditSet {
             doc,
             splices: Vec::new(),
+            appends: Vec::new(),
             changes: Vec::new(),
             comment_spacing: doc.comment_spacing(),
         }
@@ -366,7 +369,8 @@ impl<'d> EditSet<'d> {
         }
     }
 
-    /// Appends `value` as the last item of the sequence at `sequence`.
+    /// Appends `value` as the last item of the sequence at `sequence`. Several appends to one
+    /// sequence go in the order they are made.
     pub fn append_item(&mut self, sequence: &Path, value: NewValue) -> Result<(), EditError> {
         let node = self.node(sequence)?;
         let NodeKind::Sequence(seq) = &node.kind else {
@@ -397,7 +401,19 @@ impl<'d> EditSet<'d> {
             render::item_lines(&value, seq.indent, self.layout(), &mut lines);
             self.after_splice(node.span.end, &lines)
         };
-        self.splices.push(splice);
+        let earlier = self.appends.iter().find(|(p, _)| p == sequence).map(|(_, i)| *i);
+        match earlier.and_then(|i| self.splices.get_mut(i)) {
+            Some(previous) => {
+                if seq.flow && seq.items.is_empty() {
+                    previous.text.push_str(", ");
+                }
+                previous.text.push_str(&splice.text);
+            }
+            None => {
+                self.appends.push((sequence.clone(), self.splices.len()));
+                self.splices.push(splice);
+            }
+        }
         self.record(Change::Append {
             sequence: sequence.clone(),
             value,

@@ -389,3 +389,16 @@ fn yaml_1_1_booleans_are_quoted_for_old_loaders() {
     });
     assert_eq!(out, "a: x\n'y': 'n'\n");
 }
+
+#[test]
+fn several_appends_to_one_sequence_keep_their_order() {
+    let out = edit("a:\n  - x\nb: []\nc: [1]\nd:\n- z", |e| {
+        for (seq, items) in [("a", ["p", "q"]), ("b", ["r", "s"]), ("c", ["2", "3"]), ("d", ["t", "u"])] {
+            for item in items {
+                let value = if seq == "c" { NewValue::Plain(item.into()) } else { NewValue::string(item) };
+                e.append_item(&p(seq), value).expect("append");
+            }
+        }
+    });
+    assert_eq!(out, "a:\n  - x\n  - p\n  - q\nb: [r, s]\nc: [1, 2, 3]\nd:\n- z\n- t\n- u");
+}
