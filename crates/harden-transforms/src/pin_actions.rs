@@ -4,14 +4,24 @@
 //! resolver fetches every tag and branch of a repository in one request); then each file gets
 //! one edit set: the `uses` scalar is replaced in its own quote style and the version comment is
 //! set after it. Nothing else on the line changes.
+//!
+//! In a flow collection (`- {uses: a@v1, with: {x: 1}}`) YAML allows no comment right after
+//! the value; the version comment then goes at the end of the line when that line holds no
+//! other `uses:` and the guard accepts it there, and is left out with a warning otherwise.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use harden_github::{RefKind, RepoId, RepoRefs, Resolver};
-use harden_yaml::{Document, EditError, EditSet, Node, Path};
+use harden_github::{FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
+use harden_yaml::{
+    apply_splices, guard, Comment, Document, EditError, EditSet, Node, NodeKind, Path, ScalarStyle,
+    Span, Splice,
+};
 
-use crate::{finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform};
+use crate::{
+    finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
+};
 
 const NAME: &str = "pin-actions";
 
@@ -38,15 +48,77 @@ pub struct PinOptions {
 }
 
 /// The pin-actions transform.
+///
+/// One instance remembers what it fetched (refs and failures alike), so running it over many
+/// repositories asks about each referenced repository once.
 pub struct PinActions {
     resolver: Arc<Resolver>,
     options: PinOptions,
+    fetched: Mutex<HashMap<RepoId, FetchResult>>,
 }
 
 impl PinActions {
     /// A pin-actions transform that resolves references with `resolver`.
     pub fn new(resolver: Arc<Resolver>, options: PinOptions) -> Self {
-        PinActions { resolver, options }
+        PinActions {
+            resolver,
+            options,
+            fetched: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fetches, in one batch, every repository that `repos` refer to, so that the following
+    /// [`Transform::run`] calls find them all fetched. Running over many repositories without
+    /// this works too, with one smaller batch per repository (less parallel fetching).
+    pub fn prefetch<'a>(&self, repos: impl IntoIterator<Item = &'a Repository>) {
+        let mut wanted = Vec::new();
+        for repo in repos {
+            self.collect_wanted(repo, &mut wanted);
+        }
+        self.fetch(&wanted);
+    }
+
+    fn lock_fetched(&self) -> MutexGuard<'_, HashMap<RepoId, FetchResult>> {
+        self.fetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The repositories `repo` refers to (not exempt), added to `wanted` once each.
+    fn collect_wanted(&self, repo: &Repository, wanted: &mut Vec<RepoId>) {
+        for file in &repo.files {
+            let Some(doc) = file.document() else { continue };
+            for (_, node) in uses_sites(file.kind, doc) {
+                if let Ok(u) = parse_uses(node.as_str().unwrap_or_default()) {
+                    if !is_exempt(&u.action, &self.options.exempt) && !wanted.contains(&u.repo) {
+                        wanted.push(u.repo);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The refs of `wanted`: what this instance fetched before, and one batch for the rest.
+    fn fetch(&self, wanted: &[RepoId]) -> HashMap<RepoId, FetchResult> {
+        let missing: Vec<RepoId> = {
+            let known = self.lock_fetched();
+            wanted
+                .iter()
+                .filter(|r| !known.contains_key(*r))
+                .cloned()
+                .collect()
+        };
+        let new = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            self.resolver.fetch_all(&missing)
+        };
+        let mut known = self.lock_fetched();
+        known.extend(new);
+        wanted
+            .iter()
+            .filter_map(|r| known.get(r).map(|result| (r.clone(), result.clone())))
+            .collect()
     }
 }
 
@@ -88,13 +160,12 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
     if value.contains("${{") {
         return Err(NotPinnable::Expression);
     }
-    let Some((action, git_ref)) = value.split_once('@') else {
-        return Err(NotPinnable::MissingRef);
-    };
+    let (action, git_ref) = value.split_once('@').unwrap_or((value, ""));
+    let (repo, _) =
+        RepoId::split_action(action).map_err(|e| NotPinnable::Malformed(e.to_string()))?;
     if git_ref.is_empty() {
         return Err(NotPinnable::MissingRef);
     }
-    let (repo, _) = RepoId::split_action(action).map_err(|e| NotPinnable::Malformed(e.to_string()))?;
     Ok(UsesRef {
         action: action.to_owned(),
         repo,
@@ -102,15 +173,18 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
     })
 }
 
-/// Every `uses:` scalar of a workflow (step actions and reusable workflow calls) or of a
-/// composite action's steps.
-pub fn uses_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node)> {
-    let patterns: &[&str] = match kind {
+fn site_patterns(kind: FileKind) -> &'static [&'static str] {
+    match kind {
         FileKind::Workflow => &["jobs.*.steps[*].uses", "jobs.*.uses"],
         FileKind::Action => &["runs.steps[*].uses"],
         FileKind::Dependabot => &[],
-    };
-    let mut sites: Vec<(Path, &Node)> = patterns
+    }
+}
+
+/// Every `uses:` scalar of a workflow (step actions and reusable workflow calls) or of a
+/// composite action's steps.
+pub fn uses_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node)> {
+    let mut sites: Vec<(Path, &Node)> = site_patterns(kind)
         .iter()
         .flat_map(|p| doc.query(p))
         .filter(|(_, node)| node.as_scalar().is_some())
@@ -122,7 +196,9 @@ pub fn uses_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node)> {
 /// True when `action` matches one of the exemption globs (case-insensitive, `*` = any text).
 pub fn is_exempt(action: &str, globs: &[String]) -> bool {
     let action = action.to_ascii_lowercase();
-    globs.iter().any(|g| glob_match(&g.to_ascii_lowercase(), &action))
+    globs
+        .iter()
+        .any(|g| glob_match(&g.to_ascii_lowercase(), &action))
 }
 
 fn glob_match(glob: &str, text: &str) -> bool {
@@ -135,36 +211,111 @@ fn glob_match(glob: &str, text: &str) -> bool {
     (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob_match(rest, &tail[i..]))
 }
 
-/// What an existing comment says about the version.
-fn first_word(comment: &str) -> &str {
-    comment.split_whitespace().next().unwrap_or_default()
+/// A word of a comment reduced to what may name a tag: `tag=v1.2.3`, `@v1.2.3`,
+/// `owner/repo@v1.2.3`, `v1.2.3;` and `(v1.2.3)` all give `v1.2.3`.
+fn tag_word(word: &str) -> &str {
+    let w = word
+        .trim_start_matches(['(', '[', '#'])
+        .trim_end_matches([',', ';', '.', ':', ')', ']']);
+    let w = w.strip_prefix("tag=").unwrap_or(w);
+    w.rsplit('@').next().unwrap_or(w)
 }
 
 fn looks_like_version(word: &str) -> bool {
-    let w = word.strip_prefix("tag=").unwrap_or(word);
-    let w = w.rsplit(['/', '@']).next().unwrap_or(w);
+    let w = tag_word(word);
+    let w = w.rsplit('/').next().unwrap_or(w);
     let w = w.strip_prefix(['v', 'V']).unwrap_or(w);
     w.starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// The comment text to write after a pin: the version, followed by an existing comment that is
-/// not a version.
-fn merged_comment(version: &str, existing: Option<&str>) -> String {
-    match existing {
-        Some(old) if !old.is_empty() && !looks_like_version(first_word(old)) => {
-            format!("{version} # {old}")
+/// The words of a comment with their byte ranges.
+fn words(comment: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
+    comment.split_whitespace().map(move |w| {
+        let start = w.as_ptr() as usize - comment.as_ptr() as usize;
+        (start..start + w.len(), w)
+    })
+}
+
+/// Where an existing comment names a version, and the version: its first word, the first word
+/// after a ` # ` inside it (`zizmor: ignore[...] # v4.1.0`), or a `tag=` word (`renovate:
+/// tag=v4.1.0`), when that word looks like a version; the range covers the version only (`v4`
+/// of `@v4;`).
+fn version_word(comment: &str) -> Option<(Range<usize>, &str)> {
+    let mut previous: Option<&str> = None;
+    for (range, word) in words(comment) {
+        let candidate = previous.is_none_or(|p| p == "#") || word.starts_with("tag=");
+        if candidate && looks_like_version(word) {
+            let core = tag_word(word);
+            let start = range.start + (core.as_ptr() as usize - word.as_ptr() as usize);
+            return Some((start..start + core.len(), core));
         }
-        Some(old) if !old.is_empty() => {
-            // Replace the version word, keep what follows it.
-            let rest = old[first_word(old).len()..].trim_start();
-            if rest.is_empty() {
-                version.to_owned()
-            } else {
-                format!("{version} {rest}")
-            }
-        }
-        _ => version.to_owned(),
+        previous = Some(word);
     }
+    None
+}
+
+/// True when a word of the comment names one of `tags` (a leading `v` may differ).
+/// A tag of a family also matches its version alone: `v1.0.0` names `login-to-gar/v1.0.0` and
+/// `codeql-bundle-v1.0.0`.
+fn mentions_tag(comment: &str, tags: &[&str]) -> bool {
+    let same = |t: &str, w: &str| {
+        t == w || t.strip_prefix(['v', 'V']) == Some(w) || w.strip_prefix(['v', 'V']) == Some(t)
+    };
+    let in_family = |t: &str, w: &str| {
+        looks_like_version(w)
+            && t.strip_suffix(w)
+                .is_some_and(|prefix| prefix.ends_with(['/', '-']))
+    };
+    comment
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(tag_word)
+        .filter(|w| !w.is_empty())
+        .any(|w| tags.iter().any(|t| same(t, w) || in_family(t, w)))
+}
+
+/// True when the comment starts with the name of a branch (that is no tag): the comment a
+/// branch pin writes.
+fn names_branch(comment: &str, refs: &RepoRefs) -> bool {
+    let Some((_, first)) = words(comment).next() else {
+        return false;
+    };
+    let name = tag_word(first);
+    refs.branches.contains_key(name) && !refs.tags.contains_key(name)
+}
+
+/// The text of a comment without its `#`s and surrounding blanks.
+fn comment_body(raw: &str) -> &str {
+    raw.trim().trim_start_matches('#').trim()
+}
+
+/// The comment to write after a pin (without its leading `# `), given the existing comment
+/// `existing` as written (`#` included): the existing comment with `version` in place of the
+/// version it names, or `version` followed by the existing comment unchanged.
+fn merged_comment(version: &str, existing: Option<&str>) -> String {
+    let Some(raw) = existing
+        .map(str::trim)
+        .filter(|r| !comment_body(r).is_empty())
+    else {
+        return version.to_owned();
+    };
+    let body = comment_body(raw);
+    match version_word(body) {
+        Some((range, _)) => format!("{}{version}{}", &body[..range.start], &body[range.end..]),
+        None => format!("{version} {raw}"),
+    }
+}
+
+/// A comment found after a `uses` value.
+#[derive(Debug, Clone)]
+struct Trailing {
+    /// The comment's bytes, `#` included.
+    span: Span,
+    /// The comment as written, `#` included.
+    raw: String,
+    /// The text after the `#`s, trimmed.
+    text: String,
+    /// Right after the value (`uses: x # c`) rather than at the end of a flow line.
+    direct: bool,
 }
 
 impl Transform for PinActions {
@@ -178,42 +329,38 @@ impl Transform for PinActions {
 
     fn run(&self, repo: &Repository) -> Outcome {
         let mut outcome = Outcome::default();
-        // Gather every repository to ask about, once.
-        let mut wanted: Vec<RepoId> = Vec::new();
-        for file in &repo.files {
-            let Some(doc) = file.document() else { continue };
-            for (_, node) in uses_sites(file.kind, doc) {
-                if let Ok(u) = parse_uses(node.as_str().unwrap_or_default()) {
-                    if !is_exempt(&u.action, &self.options.exempt) && !wanted.contains(&u.repo) {
-                        wanted.push(u.repo);
-                    }
-                }
-            }
-        }
+        let mut wanted = Vec::new();
+        self.collect_wanted(repo, &mut wanted);
         let fetched = if wanted.is_empty() {
             HashMap::new()
         } else {
-            self.resolver.fetch_all(&wanted)
+            self.fetch(&wanted)
         };
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
+            let sites = uses_sites(file.kind, doc);
             let mut edits = EditSet::new(doc);
-            if let Some(spaces) = self.options.comment_spacing {
-                edits.set_comment_spacing(spaces);
+            let spacing = self
+                .options
+                .comment_spacing
+                .unwrap_or_else(|| doc.comment_spacing())
+                .max(1);
+            edits.set_comment_spacing(spacing);
+            let mut pinner = FilePinner {
+                doc,
+                file_path: &file.path,
+                sites: &sites,
+                spacing,
+                comments: None,
+                edits,
+                notes: Vec::new(),
+                findings: &mut outcome.findings,
+            };
+            for (path, node) in &sites {
+                pinner.pin(path, node, &self.options, &fetched);
             }
-            let mut notes = Vec::new();
-            for (path, node) in uses_sites(file.kind, doc) {
-                let mut ctx = SiteContext {
-                    doc,
-                    file_path: &file.path,
-                    path: &path,
-                    node,
-                    edits: &mut edits,
-                    notes: &mut notes,
-                    findings: &mut outcome.findings,
-                };
-                ctx.pin(&self.options, &fetched);
-            }
+            pinner.report_aliases(file.kind);
+            let FilePinner { edits, notes, .. } = pinner;
             if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
                 outcome.changes.push(change);
             }
@@ -222,52 +369,74 @@ impl Transform for PinActions {
     }
 }
 
-struct SiteContext<'a, 'd> {
+/// The pinning of one file.
+struct FilePinner<'a, 'd> {
     doc: &'d Document,
     file_path: &'a std::path::Path,
-    path: &'a Path,
-    node: &'d Node,
-    edits: &'a mut EditSet<'d>,
-    notes: &'a mut Vec<ChangeNote>,
+    sites: &'a [(Path, &'d Node)],
+    spacing: usize,
+    /// Every comment of the file, computed when first needed (flow style only).
+    comments: Option<Vec<Comment>>,
+    edits: EditSet<'d>,
+    notes: Vec<ChangeNote>,
     findings: &'a mut Vec<Finding>,
 }
 
-impl SiteContext<'_, '_> {
-    fn report(&mut self, severity: Severity, message: String) {
-        let location = Some(self.doc.location(self.node.span.start));
-        self.findings
-            .push(Finding::at(NAME, self.file_path, location, severity, message));
+impl<'d> FilePinner<'_, 'd> {
+    fn report(&mut self, node: &Node, severity: Severity, message: String) {
+        let location = Some(self.doc.location(node.span.start));
+        self.findings.push(Finding::at(
+            NAME,
+            self.file_path,
+            location,
+            severity,
+            message,
+        ));
     }
 
     fn pin(
         &mut self,
+        path: &Path,
+        node: &'d Node,
         options: &PinOptions,
-        fetched: &HashMap<RepoId, harden_github::FetchResult>,
+        fetched: &HashMap<RepoId, FetchResult>,
     ) {
-        let value = self.node.as_str().unwrap_or_default().to_owned();
+        let value = node.as_str().unwrap_or_default().to_owned();
         let uses = match parse_uses(&value) {
             Ok(u) => u,
             Err(NotPinnable::Local) => return,
+            // Pinned by its digest already.
+            Err(NotPinnable::Docker) if value.contains("@sha256:") => return,
             Err(NotPinnable::Docker) => {
                 return self.report(
-                    Severity::Note,
-                    format!("`{value}` is a container image; harden does not pin image digests yet"),
+                    node,
+                    Severity::Warning,
+                    format!(
+                        "`{value}` not pinned: it is a container image, and harden does not pin \
+                         image digests yet; pin it by hand as `docker://image@sha256:<digest>`"
+                    ),
                 )
             }
             Err(NotPinnable::Expression) => {
                 return self.report(
+                    node,
                     Severity::Warning,
-                    format!("`{value}` is an expression; it cannot be pinned"),
+                    format!("`{value}` not pinned: it is an expression"),
                 )
             }
             Err(NotPinnable::MissingRef) => {
                 return self.report(
+                    node,
                     Severity::Error,
                     format!("`{value}` has no `@ref`; GitHub requires one: write `{value}@<tag>`"),
                 )
             }
             Err(NotPinnable::Malformed(why)) => {
-                return self.report(Severity::Error, format!("`{value}` is not owner/repo[/path]@ref: {why}"))
+                return self.report(
+                    node,
+                    Severity::Error,
+                    format!("`{value}` is not owner/repo[/path]@ref: {why}"),
+                )
             }
         };
         if is_exempt(&uses.action, &options.exempt) {
@@ -276,30 +445,66 @@ impl SiteContext<'_, '_> {
         let refs: &RepoRefs = match fetched.get(&uses.repo) {
             Some(Ok(refs)) => refs,
             Some(Err(e)) => {
-                return self.report(Severity::Error, format!("cannot pin `{value}`: {}: {e}", uses.repo))
+                return self.report(
+                    node,
+                    Severity::Error,
+                    format!("cannot pin `{value}`: {}: {e}", uses.repo),
+                )
             }
             None => return,
         };
         let resolved = match refs.resolve(&uses.git_ref) {
             Ok(r) => r,
-            Err(e) => return self.report(Severity::Error, format!("cannot pin `{value}`: {e}")),
+            Err(e @ ResolveError::UnknownRef { .. }) => {
+                return self.report(
+                    node,
+                    Severity::Error,
+                    format!("cannot pin `{value}`: ref not found in {}: {e}", uses.repo),
+                )
+            }
+            Err(e) => {
+                return self.report(node, Severity::Error, format!("cannot pin `{value}`: {e}"))
+            }
         };
-        let existing = self
-            .doc
-            .comment_after(self.node)
-            .map(|c| self.doc.text()[c.span.range()].trim_start_matches('#').trim().to_owned());
+        let existing = self.trailing_comment(node);
         match resolved.kind {
-            RefKind::Commit => self.check_comment(&uses, refs, existing.as_deref()),
+            RefKind::Commit => self.check_comment(path, node, &uses, refs, existing.as_ref()),
             RefKind::Branch if options.branches == BranchPolicy::Keep => self.report(
+                node,
                 Severity::Note,
-                format!("`{value}` follows branch `{}`; left as it is (--branches=keep)", uses.git_ref),
+                format!(
+                    "`{value}` follows branch `{}`; left as it is (--branches=keep)",
+                    uses.git_ref
+                ),
             ),
             RefKind::Tag | RefKind::Branch => {
-                let version = resolved.comment.clone().unwrap_or_else(|| uses.git_ref.clone());
+                let version = resolved
+                    .comment
+                    .clone()
+                    .unwrap_or_else(|| uses.git_ref.clone());
                 let new_value = format!("{}@{}", uses.action, resolved.sha);
-                let comment = merged_comment(&version, existing.as_deref());
+                if let Some(ScalarStyle::Literal | ScalarStyle::Folded) =
+                    node.as_scalar().map(|s| s.style)
+                {
+                    return self.report(
+                        node,
+                        Severity::Error,
+                        format!(
+                            "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten \
+                             in place; write `uses: {new_value} # {version}`"
+                        ),
+                    );
+                }
+                if let Err(e) = self.edits.replace_scalar(path, &new_value) {
+                    return self.report(
+                        node,
+                        Severity::Error,
+                        format!("cannot pin `{value}`: {e}"),
+                    );
+                }
                 if resolved.kind == RefKind::Branch {
                     self.report(
+                        node,
                         Severity::Warning,
                         format!(
                             "`{value}` follows branch `{}`: pinned to its current tip {}; \
@@ -308,14 +513,15 @@ impl SiteContext<'_, '_> {
                         ),
                     );
                 }
-                if let Err(e) = self.edits.replace_scalar(self.path, &new_value) {
-                    return self.report(Severity::Error, format!("cannot pin `{value}`: {e}"));
-                }
-                let commented = self.set_comment(&comment);
-                let line = self.node.line;
-                let shown = if commented { format!(" # {comment}") } else { String::new() };
+                let comment = merged_comment(&version, existing.as_ref().map(|c| c.raw.as_str()));
+                let commented = self.write_comment(path, node, &comment, existing.as_ref());
+                let shown = if commented {
+                    format!(" # {comment}")
+                } else {
+                    String::new()
+                };
                 self.notes.push(ChangeNote {
-                    line,
+                    line: node.line,
                     message: format!("{value} -> {new_value}{shown}"),
                 });
             }
@@ -323,59 +529,216 @@ impl SiteContext<'_, '_> {
     }
 
     /// An already pinned SHA: add the version comment if missing, correct a wrong one.
-    fn check_comment(&mut self, uses: &UsesRef, refs: &RepoRefs, existing: Option<&str>) {
+    fn check_comment(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        uses: &UsesRef,
+        refs: &RepoRefs,
+        existing: Option<&Trailing>,
+    ) {
         let sha = uses.git_ref.to_ascii_lowercase();
         let tags = refs.tags_at(&sha);
+        let text = existing.map(|c| c.text.as_str()).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| mentions_tag(t, &tags) || names_branch(t, refs)) {
+            return;
+        }
+        let hint = text.and_then(version_word).map(|(_, w)| w);
+        let pinned = format!("{}@{}", uses.action, uses.git_ref);
         if tags.is_empty() {
-            if !refs.branches.values().any(|b| b.eq_ignore_ascii_case(&sha)) && existing.is_none() {
-                self.report(
-                    Severity::Note,
-                    format!("`{}@{}`: no tag points at this commit; no version comment added", uses.action, uses.git_ref),
-                );
+            match hint {
+                Some(word) => {
+                    let why = match refs.tags.get(tag_word(word)) {
+                        Some(tag) => format!("tag {} is commit {}", tag_word(word), tag.commit),
+                        None => format!("{} has no tag {}", uses.repo, tag_word(word)),
+                    };
+                    self.report(
+                        node,
+                        Severity::Warning,
+                        format!(
+                            "`{pinned}`: the comment says {word}, but no tag points at this \
+                             commit ({why}); comment left as it is"
+                        ),
+                    );
+                }
+                None if text.is_none()
+                    && !refs.branches.values().any(|b| b.eq_ignore_ascii_case(&sha)) =>
+                {
+                    self.report(
+                        node,
+                        Severity::Note,
+                        format!(
+                            "`{pinned}`: no tag points at this commit; no version comment added"
+                        ),
+                    );
+                }
+                None => {}
             }
             return;
         }
-        let mentions_tag = existing.is_some_and(|c| {
-            c.split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '(' || ch == ')')
-                .map(|w| w.strip_prefix("tag=").unwrap_or(w))
-                .any(|w| tags.contains(&w))
-        });
-        if mentions_tag {
-            return;
-        }
-        let version_hint = existing.map(first_word).filter(|w| looks_like_version(w));
-        let Some(version) = refs.version_for_commit(&sha, version_hint) else {
+        // A subdirectory action of a repository that tags each action (`login-to-gar/v1.0.0`)
+        // takes its version from its own family of tags when that family tags the commit.
+        let family = uses
+            .action
+            .rsplit_once('/')
+            .map(|(_, dir)| dir)
+            .filter(|_| uses.action.matches('/').count() >= 2)
+            .filter(|dir| {
+                tags.iter()
+                    .any(|t| t.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
+            })
+            .map(|dir| format!("{dir}/{}", hint.unwrap_or("v0")));
+        let Some(version) = refs.version_for_commit(&sha, family.as_deref().or(hint)) else {
             return;
         };
-        let comment = merged_comment(&version, existing);
-        if let Some(old) = version_hint {
+        let comment = merged_comment(&version, existing.map(|c| c.raw.as_str()));
+        if let Some(old) = hint {
             self.report(
+                node,
                 Severity::Warning,
-                format!("`{}`: the comment says {old} but that commit is {version}; comment corrected", uses.action),
+                format!(
+                    "`{}`: the comment says {old} but that commit is {version}; comment corrected",
+                    uses.action
+                ),
             );
         }
-        if self.set_comment(&comment) {
+        if self.write_comment(path, node, &comment, existing) {
             self.notes.push(ChangeNote {
-                line: self.node.line,
-                message: format!("{}@{}: version comment # {comment}", uses.action, uses.git_ref),
+                line: node.line,
+                message: format!("{pinned}: version comment # {comment}"),
             });
         }
     }
 
-    fn set_comment(&mut self, comment: &str) -> bool {
-        match self.edits.set_comment(self.path, comment) {
-            Ok(()) => true,
-            Err(EditError::CommentNotAllowed { .. }) => {
-                self.report(
-                    Severity::Warning,
-                    format!("version comment `{comment}` left out: YAML allows no comment at this place (flow style)"),
-                );
-                false
+    /// The comment after the `uses` value: right after it, or, in a flow collection, at the
+    /// end of its line when no other `uses` value is on that line.
+    fn trailing_comment(&mut self, node: &Node) -> Option<Trailing> {
+        let trailing = |doc: &Document, span: Span, direct: bool| {
+            let raw = &doc.text()[span.range()];
+            Trailing {
+                span,
+                raw: raw.to_owned(),
+                text: comment_body(raw).to_owned(),
+                direct,
             }
+        };
+        if let Some(c) = self.doc.comment_after(node) {
+            return Some(trailing(self.doc, c.span, true));
+        }
+        if !self.in_flow_line(node) || !self.alone_on_line(node) {
+            return None;
+        }
+        let end = node.span.end;
+        let line_end = self.doc.line_content_end(end);
+        let doc = self.doc;
+        let comments = self.comments.get_or_insert_with(|| doc.comments());
+        let found = comments
+            .iter()
+            .find(|c| c.span.start > end && c.span.start < line_end && !c.own_line)?;
+        Some(trailing(doc, found.span, false))
+    }
+
+    /// True when other text than a comment follows the value on its line (flow style).
+    fn in_flow_line(&self, node: &Node) -> bool {
+        if matches!(
+            node.as_scalar().map(|s| s.style),
+            Some(ScalarStyle::Literal | ScalarStyle::Folded) | None
+        ) {
+            return false;
+        }
+        let end = node.span.end;
+        let rest = self.doc.text()[end..self.doc.line_content_end(end)].trim_start();
+        !rest.is_empty() && !rest.starts_with('#')
+    }
+
+    /// True when no other `uses` value starts or ends on the line where `node` ends.
+    fn alone_on_line(&self, node: &Node) -> bool {
+        let line = self.doc.line_start_of(node.span.end);
+        self.sites.iter().all(|(_, other)| {
+            std::ptr::eq(*other, node)
+                || (self.doc.line_start_of(other.span.start) != line
+                    && self.doc.line_start_of(other.span.end) != line)
+        })
+    }
+
+    /// Writes `# comment` after the value at `path`, replacing `existing`. Returns whether it
+    /// was written; if YAML allows no comment there, warns and leaves it out.
+    fn write_comment(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        comment: &str,
+        existing: Option<&Trailing>,
+    ) -> bool {
+        if let Some(old) = existing.filter(|c| !c.direct) {
+            self.edits.splice_text(old.span, format!("# {comment}"));
+            return true;
+        }
+        match self.edits.set_comment(path, comment) {
+            Ok(()) => return true,
+            Err(EditError::CommentNotAllowed { .. }) => {}
             Err(e) => {
-                self.report(Severity::Error, format!("could not write the comment: {e}"));
-                false
+                self.report(
+                    node,
+                    Severity::Error,
+                    format!("could not write the comment: {e}"),
+                );
+                return false;
             }
+        }
+        if self.in_flow_line(node) && self.alone_on_line(node) {
+            let at = self.doc.line_content_end(node.span.end);
+            let splice = Splice {
+                span: Span::new(at, at),
+                text: format!("{}# {comment}", " ".repeat(self.spacing)),
+            };
+            // Only where the guard finds the data unchanged (not inside a multi-line string).
+            let text = self.doc.text();
+            let fits = apply_splices(text, std::slice::from_ref(&splice))
+                .is_ok_and(|after| guard::verify(text, &after, &[]).is_ok());
+            if fits {
+                self.edits.splice_text(splice.span, splice.text);
+                return true;
+            }
+        }
+        self.report(
+            node,
+            Severity::Warning,
+            format!(
+                "version comment `{comment}` left out: YAML allows no comment after this value \
+                 here (flow style with no free end of line, or a block scalar)"
+            ),
+        );
+        false
+    }
+
+    /// Warns about `uses: *alias` values that are not pinned through their anchor.
+    fn report_aliases(&mut self, kind: FileKind) {
+        let pinned_anchors: Vec<&str> = self
+            .sites
+            .iter()
+            .filter_map(|(_, n)| n.anchor.as_deref())
+            .collect();
+        let mut aliases: Vec<(&Node, String)> = Vec::new();
+        for pattern in site_patterns(kind) {
+            for (_, node) in self.doc.query(pattern) {
+                if let NodeKind::Alias(name) = &node.kind {
+                    if !pinned_anchors.contains(&name.as_str()) {
+                        aliases.push((node, name.clone()));
+                    }
+                }
+            }
+        }
+        aliases.sort_by_key(|(n, _)| n.span.start);
+        for (node, name) in aliases {
+            self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`uses: *{name}` not pinned: the anchor `&{name}` is not itself a `uses:` \
+                     value; pin it where it is defined"
+                ),
+            );
         }
     }
 }
@@ -391,11 +754,26 @@ mod tests {
         assert_eq!(u.git_ref, "v4");
         let u = parse_uses("github/codeql-action/init@v3").expect("valid");
         assert_eq!(u.repo, RepoId::new("github", "codeql-action"));
+        let u = parse_uses("o/r/.github/workflows/x.yml@main").expect("valid");
+        assert_eq!(
+            (u.repo, u.git_ref.as_str()),
+            (RepoId::new("o", "r"), "main")
+        );
         assert_eq!(parse_uses("./.github/actions/x"), Err(NotPinnable::Local));
         assert_eq!(parse_uses("docker://alpine:3"), Err(NotPinnable::Docker));
-        assert_eq!(parse_uses("${{ matrix.action }}@v1"), Err(NotPinnable::Expression));
+        assert_eq!(
+            parse_uses("${{ matrix.action }}@v1"),
+            Err(NotPinnable::Expression)
+        );
         assert_eq!(parse_uses("actions/checkout"), Err(NotPinnable::MissingRef));
-        assert!(matches!(parse_uses("checkout@v4"), Err(NotPinnable::Malformed(_))));
+        assert!(matches!(
+            parse_uses("checkout@v4"),
+            Err(NotPinnable::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_uses("$/.github/workflows/build.yml"),
+            Err(NotPinnable::Malformed(_))
+        ));
     }
 
     #[test]
@@ -408,8 +786,53 @@ mod tests {
     #[test]
     fn comments_merge() {
         assert_eq!(merged_comment("v4.2.2", None), "v4.2.2");
-        assert_eq!(merged_comment("v4.2.2", Some("v4")), "v4.2.2");
-        assert_eq!(merged_comment("v4.2.2", Some("pinned on purpose")), "v4.2.2 # pinned on purpose");
-        assert_eq!(merged_comment("v4.2.2", Some("v4.1.0 (security)")), "v4.2.2 (security)");
+        assert_eq!(merged_comment("v4.2.2", Some("# v4")), "v4.2.2");
+        assert_eq!(merged_comment("v4.2.2", Some("#")), "v4.2.2");
+        assert_eq!(
+            merged_comment("v4.2.2", Some("# pinned on purpose")),
+            "v4.2.2 # pinned on purpose"
+        );
+        assert_eq!(
+            merged_comment("v4.2.2", Some("#no space, ## kept as written")),
+            "v4.2.2 #no space, ## kept as written"
+        );
+        assert_eq!(
+            merged_comment("v4.2.2", Some("# v4.1.0 (security)")),
+            "v4.2.2 (security)"
+        );
+        assert_eq!(
+            merged_comment("v6.1.0", Some("# zizmor: ignore[x] # v6.0.0")),
+            "zizmor: ignore[x] # v6.1.0"
+        );
+        assert_eq!(
+            merged_comment("v4.3.0", Some("# renovate: tag=v4.1.0")),
+            "renovate: tag=v4.3.0"
+        );
+        assert_eq!(merged_comment("v1.2.3", Some("#@v1")), "@v1.2.3");
+        assert_eq!(
+            merged_comment("v6.0.2", Some("# v6.0.1; needed below")),
+            "v6.0.2; needed below"
+        );
+    }
+
+    #[test]
+    fn comment_words() {
+        assert_eq!(tag_word("tag=v1.2.3"), "v1.2.3");
+        assert_eq!(tag_word("@v4"), "v4");
+        assert_eq!(tag_word("v6.0.2;"), "v6.0.2");
+        assert_eq!(tag_word("(v1)"), "v1");
+        assert!(mentions_tag("v6.0.2; needed", &["v6.0.2"]));
+        assert!(mentions_tag("renovate: tag=v1.2.3", &["v1.2.3"]));
+        assert!(mentions_tag("1.2.3", &["v1.2.3"]));
+        assert!(mentions_tag("v2.0.0", &["2.0.0"]));
+        assert!(!mentions_tag("v1.2", &["v1.2.3"]));
+        assert!(mentions_tag("v1.0.0", &["login-to-gar/v1.0.0"]));
+        assert!(mentions_tag("v2.16.1", &["codeql-bundle-v2.16.1"]));
+        assert!(!mentions_tag("fix", &["hot-fix"]));
+        assert!(mentions_tag("nightly", &["nightly"]));
+        assert!(looks_like_version("create-github-app-token/v1.2.3"));
+        assert!(!looks_like_version("main"));
+        assert_eq!(version_word("ubuntu-24-04 support"), None);
+        assert_eq!(version_word("a # v1").map(|(_, w)| w), Some("v1"));
     }
 }

@@ -171,7 +171,31 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
         });
     }
     let many_roots = found.repos.len() > 1;
-    for (root, files) in &found.repos {
+    // Load every repository first, so that all action repositories are resolved in one
+    // concurrent batch rather than one small batch per repository.
+    let loaded: Vec<(PathBuf, Vec<SourceFile>, Vec<Finding>)> = found
+        .repos
+        .iter()
+        .map(|(root, files)| {
+            let mut problems = Vec::new();
+            let sources = load(files, &mut problems);
+            (root.clone(), sources, problems)
+        })
+        .collect();
+    if many_roots {
+        if let Some(resolver) = &shared.resolver {
+            let spinner = progress("resolving action references");
+            let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
+            let repos: Vec<Repository> = loaded
+                .iter()
+                .map(|(root, files, _)| Repository { root: root.clone(), files: files.clone() })
+                .collect();
+            batch.prefetch(&repos);
+            spinner.finish_and_clear();
+        }
+    }
+    for (root, files, problems) in loaded {
+        let root = &root;
         let transforms = match config::load(root).map_err(|e| {
             problem(e.path.clone(), Some(e.line), Some(e.column), format!("{}; nothing was changed in this repository", e.message))
         }) {
@@ -183,6 +207,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             Ok(transforms) => reports.push(run_repository(
                 root,
                 files,
+                problems,
                 &transforms,
                 mode,
                 args.patch_dir.as_deref(),
@@ -191,7 +216,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             Err(p) => reports.push(RepoReport {
                 root: root.clone(),
                 transforms: Vec::new(),
-                problems: vec![p],
+                problems: problems.into_iter().chain(std::iter::once(p)).collect(),
                 written: Vec::new(),
             }),
         }
@@ -201,14 +226,13 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
 
 fn run_repository(
     root: &std::path::Path,
-    files: &[(PathBuf, FileKind)],
+    loaded: Vec<SourceFile>,
+    mut problems: Vec<Finding>,
     transforms: &[Box<dyn Transform>],
     mode: Mode,
     patch_dir: Option<&std::path::Path>,
     many_roots: bool,
 ) -> RepoReport {
-    let mut problems = Vec::new();
-    let loaded = load(files, &mut problems);
     let originals: BTreeMap<PathBuf, Option<String>> = loaded
         .iter()
         .map(|f| (f.path.clone(), f.document().map(|d| d.text().to_owned())))

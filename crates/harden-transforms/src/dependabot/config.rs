@@ -44,7 +44,8 @@ pub(crate) fn normalize_dir(dir: &str) -> String {
     format!("/{}", segs.join("/"))
 }
 
-/// Matches one path segment against a pattern segment where `*` stands for any characters.
+/// Matches `text` against `pattern` where `*` stands for any characters (`/` included, so on a
+/// whole path this is the loose reading of a glob).
 fn segment_matches(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
@@ -335,21 +336,41 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
     Some(Config { entries })
 }
 
+/// Whether the existing entries update a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Coverage {
+    /// An entry lists it, or a glob surely matches it.
+    Covered,
+    /// Only a glob whose `*` would have to cross a `/` matches it; Dependabot does not say
+    /// whether it does, so harden adds nothing (an overlap would break the file) and says so.
+    Maybe(String, usize),
+    /// Nothing updates it.
+    Missing,
+}
+
 impl Config {
-    /// True when some entry covers `dir` for `ecosystem`. For `github-actions`, an entry for
+    /// Whether some entry covers `dir` for `ecosystem`. For `github-actions`, an entry for
     /// `/.github/workflows` covers `/` unless the root also holds an `action.yml`.
-    pub(crate) fn covers(&self, ecosystem: &str, dir: &str, root_action: bool) -> bool {
-        self.entries
-            .iter()
-            .filter(|e| ecosystem_covers(&e.ecosystem, ecosystem))
-            .flat_map(|e| e.dirs.iter())
-            .any(|(pattern, _)| {
-                dir_matches(pattern, dir)
-                    || (ecosystem == "github-actions"
-                        && dir == "/"
-                        && !root_action
-                        && pattern == super::detect::WORKFLOWS_DIR)
-            })
+    pub(crate) fn coverage(&self, ecosystem: &str, dir: &str, root_action: bool) -> Coverage {
+        let patterns = || {
+            self.entries
+                .iter()
+                .filter(|e| ecosystem_covers(&e.ecosystem, ecosystem))
+                .flat_map(|e| e.dirs.iter().map(|(d, line)| (d.as_str(), *line)))
+        };
+        let workflows_for_root = |p: &str| {
+            ecosystem == "github-actions"
+                && dir == "/"
+                && !root_action
+                && p == super::detect::WORKFLOWS_DIR
+        };
+        if patterns().any(|(p, _)| dir_matches(p, dir) || workflows_for_root(p)) {
+            return Coverage::Covered;
+        }
+        match patterns().find(|(p, _)| p.contains('*') && segment_matches(p, dir)) {
+            Some((p, line)) => Coverage::Maybe(p.to_owned(), line),
+            None => Coverage::Missing,
+        }
     }
 
     /// Entries that overlap an earlier one (same ecosystem and target branch, a directory in
@@ -389,9 +410,11 @@ impl Config {
             });
             if let Some((first_line, a, b)) = earlier {
                 let what = if a == b {
-                    format!("`{a}`")
+                    format!(
+                        "directory `{a}` is already configured by the entry at line {first_line}"
+                    )
                 } else {
-                    format!("`{b}` (matched by `{a}`)")
+                    format!("`{b}` overlaps `{a}` of the entry at line {first_line}")
                 };
                 findings.push(Finding {
                     transform: NAME,
@@ -400,8 +423,8 @@ impl Config {
                     column: None,
                     severity: Severity::Warning,
                     message: format!(
-                        "duplicate `{}` entry{}: directory {what} is already configured at line {first_line}; \
-                         Dependabot rejects overlapping entries for one ecosystem and branch, remove one",
+                        "duplicate `{}` entry{}: {what}; Dependabot rejects overlapping entries \
+                         for one ecosystem and branch, remove one",
                         later.ecosystem,
                         branch(later)
                     ),
@@ -446,6 +469,81 @@ mod tests {
         assert!(dir_matches("/a/**/z", "/a/z"));
         assert!(dir_matches("/a/**/z", "/a/b/c/z"));
         assert!(!dir_matches("/web", "/web/app"));
+    }
+
+    #[test]
+    fn reads_through_aliases_and_merge_keys() {
+        let text = "\
+version: 2
+x-base: &base
+  package-ecosystem: npm
+  schedule: {interval: weekly}
+dirs: &dirs [/web, ./api/]
+updates:
+  - <<: *base
+    directories: *dirs
+  - <<: [*base]
+    directory: /
+    target-branch: next
+    groups: {all: {patterns: ['*']}}
+";
+        let doc = Document::parse(text).expect("parses");
+        let mut findings = Vec::new();
+        let config = read(&doc, FsPath::new("d.yml"), &mut findings).expect("valid");
+        assert!(findings.is_empty(), "{findings:?}");
+        let e = &config.entries;
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].ecosystem, "npm");
+        let dirs: Vec<&str> = e[0].dirs.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(dirs, ["/web", "/api"]);
+        assert_eq!(e[1].target_branch.as_deref(), Some("next"));
+        assert!(e[1].has_groups && !e[0].has_groups);
+        assert_eq!(config.coverage("npm", "/api", false), Coverage::Covered);
+        assert_eq!(config.coverage("npm", "/docs", false), Coverage::Missing);
+    }
+
+    #[test]
+    fn invalid_files_are_explained() {
+        let cases = [
+            ("", "empty"),
+            ("- a\n", "not a mapping"),
+            ("version: '2'\nupdates: []\n", "`version` is `2`"),
+            ("version: 2\n", "`updates` is missing"),
+            ("version: 2\nupdates: {}\n", "not a list"),
+            (
+                "version: 2\nupdates: [{directory: /}]\n",
+                "no `package-ecosystem`",
+            ),
+            (
+                "version: 2\nupdates: [{package-ecosystem: npm, directory: /, directories: [/]}]\n",
+                "both",
+            ),
+            (
+                "version: 2\nupdates: [{package-ecosystem: npm, directories: []}]\n",
+                "non-empty",
+            ),
+            (
+                "version: 2\nupdates: []\n---\nversion: 2\n",
+                "more than one",
+            ),
+        ];
+        for (text, want) in cases {
+            let doc = Document::parse(text).expect("parses");
+            let mut findings = Vec::new();
+            assert!(
+                read(&doc, FsPath::new("d.yml"), &mut findings).is_none(),
+                "{text}"
+            );
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.message.contains(want) && f.severity == Severity::Error),
+                "{text}: {findings:?}"
+            );
+        }
+        let beta = "version: 2\nenable-beta-ecosystems: true\nupdates: [{package-ecosystem: new, directory: /}]\n";
+        let doc = Document::parse(beta).expect("parses");
+        assert!(read(&doc, FsPath::new("d.yml"), &mut Vec::new()).is_some());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::path::Path as FsPath;
 use yaml_rust2::YamlLoader;
 
 /// Folders never searched: version control, vendored code, build output and test fixtures
-/// (their manifests are not the project's own). Hidden folders are skipped too, except `.github`.
+/// (their manifests are not the project's own); not applied below `.github`, where these are
+/// action names. Hidden folders are skipped too, except `.github`.
 pub(crate) const SKIPPED_DIRS: &[&str] = &[
     ".git",
     "target",
@@ -204,7 +205,10 @@ impl Walker {
         let mut below = covered.clone();
         below.extend(workspace_roots(dir, &files));
         for name in dirs {
-            if SKIPPED_DIRS.contains(&name.as_str()) || (name.starts_with('.') && name != ".github")
+            // Nothing under `.github` is vendored or built: an action may well be called `build`.
+            let in_github = rel == "/.github" || rel.starts_with("/.github/");
+            if (SKIPPED_DIRS.contains(&name.as_str()) && !in_github)
+                || (name.starts_with('.') && name != ".github")
             {
                 continue;
             }

@@ -315,77 +315,234 @@ impl Dependabot {
             return;
         };
         config.duplicates(&file.path, &mut outcome.findings);
+        self.report_existing(&file.path, &config, &mut outcome.findings);
+        let additions = missing_entries(
+            &file.path,
+            &config,
+            wanted,
+            root_action,
+            &mut outcome.findings,
+        );
+        if additions.is_empty() {
+            return;
+        }
+        if let Some(change) = self.append_entries(file, doc, &additions, &mut outcome.findings) {
+            outcome.changes.push(change);
+        }
+    }
+
+    /// Notes on existing entries without `groups` or `cooldown` (only for what the options
+    /// ask of new entries).
+    fn report_existing(&self, path: &FsPath, config: &config::Config, findings: &mut Vec<Finding>) {
         for entry in &config.entries {
             let no_groups = self.options.group && !entry.has_groups && !entry.multi_group;
             let no_cooldown = self.options.cooldown_days > 0 && !entry.has_cooldown;
             let what = match (no_groups, no_cooldown) {
-                (true, true) => "no `groups` and no `cooldown`: every update is its own pull request, opened the day a release is published",
+                (true, true) => {
+                    "no `groups` and no `cooldown`: every update is its own pull request, \
+                     opened the day a release is published"
+                }
                 (true, false) => "no `groups`: every update is its own pull request",
                 (false, true) => "no `cooldown`: a release is proposed the day it is published",
                 (false, false) => continue,
             };
             let dirs: Vec<String> = entry.dirs.iter().map(|(d, _)| d.clone()).collect();
-            outcome.findings.push(Finding {
-                transform: NAME,
-                path: file.path.clone(),
-                line: Some(entry.line),
-                column: None,
-                severity: Severity::Note,
-                message: format!(
-                    "the `{}` entry for {} has {what}; harden leaves existing entries as they are",
-                    entry.ecosystem,
-                    dirs_text(&dirs)
-                ),
-            });
+            let message = format!(
+                "the `{}` entry for {} has {what}; harden leaves existing entries as they are",
+                entry.ecosystem,
+                dirs_text(&dirs)
+            );
+            findings.push(located(path, entry.line, Severity::Note, message));
         }
+    }
+
+    /// Appends one entry per ecosystem in `additions`. One `EditSet` cannot append two items at
+    /// the same place, so each entry is appended (and checked by the guard) on the text the
+    /// previous one produced, and the whole chain is checked against the original at the end.
+    fn append_entries(
+        &self,
+        file: &SourceFile,
+        doc: &harden_yaml::Document,
+        additions: &Wanted,
+        findings: &mut Vec<Finding>,
+    ) -> Option<FileChange> {
         let updates = Path::root(0).key("updates");
         let Some(updates_node) = doc.get(&updates) else {
-            // `updates` reached through an alias or merge key: not something to splice into.
-            outcome.findings.push(Finding::at(
+            findings.push(Finding::at(
                 NAME,
                 &file.path,
                 None,
                 Severity::Error,
-                "`updates` is not written in place (alias or merge key); add the missing entries by hand",
+                "`updates` comes from a merge key, not from the file itself; add the missing \
+                 entries by hand",
             ));
-            return;
+            return None;
         };
         let insert_line = doc.location(updates_node.span.end).line;
-        let mut edits = EditSet::new(doc);
+        let spaced = blank_lines_between_items(doc);
+        let mut step = file.clone();
+        let mut changes = Vec::new();
         let mut notes = Vec::new();
-        for (eco, dirs) in wanted {
-            let missing: Vec<String> = dirs
-                .iter()
-                .filter(|d| !config.covers(eco, d, root_action))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                continue;
-            }
-            if let Err(e) = edits.append_item(&updates, write::entry(eco, &missing, &self.options))
-            {
-                outcome.findings.push(Finding::at(
+        for (eco, missing) in additions {
+            let Some(step_doc) = step.document() else {
+                findings.push(Finding::at(
+                    NAME,
+                    &file.path,
+                    None,
+                    Severity::Error,
+                    "left unchanged: an appended entry made the file unreadable; this is a bug in harden",
+                ));
+                return None;
+            };
+            let mut edits = EditSet::new(step_doc);
+            if let Err(e) = edits.append_item(&updates, write::entry(eco, missing, &self.options)) {
+                findings.push(Finding::at(
                     NAME,
                     &file.path,
                     Some(doc.location(updates_node.span.start)),
                     Severity::Error,
                     format!("left unchanged: cannot append to `updates`: {e}"),
                 ));
-                return;
+                return None;
+            }
+            let change = finish_edits(NAME, &step, &edits, Vec::new(), findings)?;
+            changes.extend_from_slice(edits.changes());
+            step = SourceFile::new(file.path.clone(), file.kind, change.after);
+            if spaced {
+                // Layout only: if it cannot be done, the entry stays without the blank line.
+                if let Some(with_blank) = blank_line_before_last_item(&step) {
+                    step = with_blank;
+                }
             }
             notes.push(ChangeNote {
                 line: insert_line,
                 message: format!(
                     "add `{eco}` updates ({}) for {}",
                     self.options.schedule,
-                    dirs_text(&missing)
+                    dirs_text(missing)
                 ),
             });
         }
-        if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
-            outcome.changes.push(change);
+        let result = match step.document() {
+            None => Err("the result does not parse".to_owned()),
+            Some(d) => harden_yaml::guard::verify(doc.text(), d.text(), &changes)
+                .map(|()| d.text().to_owned())
+                .map_err(|e| e.to_string()),
+        };
+        match result {
+            Ok(after) => Some(FileChange {
+                path: file.path.clone(),
+                kind: file.kind,
+                before: Some(doc.text().to_owned()),
+                after,
+                notes,
+            }),
+            Err(e) => {
+                findings.push(Finding::at(
+                    NAME,
+                    &file.path,
+                    None,
+                    Severity::Error,
+                    format!(
+                        "left unchanged: refusing to write: {e}; this is a bug in harden, please \
+                         report it with the file"
+                    ),
+                ));
+                None
+            }
         }
     }
+}
+
+/// A finding on one line of `path`.
+fn located(path: &FsPath, line: usize, severity: Severity, message: String) -> Finding {
+    Finding {
+        transform: NAME,
+        path: path.to_owned(),
+        line: Some(line),
+        column: None,
+        severity,
+        message,
+    }
+}
+
+/// For each wanted ecosystem, the directories no existing entry covers. Directories that only a
+/// loosely read glob covers are reported and left out.
+fn missing_entries(
+    path: &FsPath,
+    config: &config::Config,
+    wanted: &Wanted,
+    root_action: bool,
+    findings: &mut Vec<Finding>,
+) -> Wanted {
+    let mut additions = Vec::new();
+    for (eco, dirs) in wanted {
+        let mut missing = Vec::new();
+        let mut unsure: std::collections::BTreeMap<(String, usize), Vec<String>> =
+            Default::default();
+        for dir in dirs {
+            match config.coverage(eco, dir, root_action) {
+                config::Coverage::Covered => {}
+                config::Coverage::Missing => missing.push(dir.clone()),
+                config::Coverage::Maybe(glob, line) => {
+                    unsure.entry((glob, line)).or_default().push(dir.clone())
+                }
+            }
+        }
+        for ((glob, line), dirs) in unsure {
+            let message = format!(
+                "`{eco}` in {} is matched by `{glob}` only if its `*` also matches `/`, which \
+                 Dependabot does not document; not added, since an overlapping entry would make \
+                 Dependabot reject the file. List these directories if they are not updated",
+                dirs_text(&dirs)
+            );
+            findings.push(located(path, line, Severity::Note, message));
+        }
+        if !missing.is_empty() {
+            additions.push((*eco, missing));
+        }
+    }
+    additions
+}
+
+/// True when the file's block `updates` items are mostly separated by blank lines.
+fn blank_lines_between_items(doc: &harden_yaml::Document) -> bool {
+    let Some(seq) = doc
+        .get(&Path::root(0).key("updates"))
+        .and_then(|n| n.as_sequence())
+    else {
+        return false;
+    };
+    if seq.flow || seq.items.len() < 2 {
+        return false;
+    }
+    let text = doc.text();
+    let blank = seq
+        .items
+        .windows(2)
+        .filter(|pair| {
+            let from = doc.line_end_after(pair[0].span.end);
+            let to = doc.line_start_of(pair[1].span.start);
+            from < to && text[from..to].lines().any(|l| l.trim().is_empty())
+        })
+        .count();
+    blank * 2 > seq.items.len() - 1
+}
+
+/// `file` with a blank line above the last `updates` item (a layout-only change the guard
+/// checks like any other), or `None` if that is not possible.
+fn blank_line_before_last_item(file: &SourceFile) -> Option<SourceFile> {
+    let doc = file.document()?;
+    let last = doc
+        .get(&Path::root(0).key("updates"))?
+        .as_sequence()?
+        .items
+        .last()?;
+    let at = doc.line_start_of(last.span.start);
+    let mut edits = EditSet::new(doc);
+    edits.splice_text(harden_yaml::Span::new(at, at), doc.line_ending().as_str());
+    let change = finish_edits(NAME, file, &edits, Vec::new(), &mut Vec::new())?;
+    Some(SourceFile::new(file.path.clone(), file.kind, change.after))
 }
 
 impl Transform for Dependabot {

@@ -69,7 +69,8 @@ pub(crate) fn entry(ecosystem: &str, dirs: &[String], options: &DependabotOption
     NewValue::Mapping(keys)
 }
 
-/// The whole top-level value of a new file.
+/// The whole top-level value of a new file (what [`file_text`] must load as).
+#[cfg(test)]
 pub(crate) fn file_value(entries: &[NewValue]) -> NewValue {
     NewValue::Mapping(vec![
         NewEntry::new("version", NewValue::Plain("2".into())),

@@ -1,0 +1,633 @@
+//! Tests of the `dependabot` transform: fixture repositories under `testdata/dependabot/`,
+//! the shared corpus, idempotence, and Dependabot's configuration schema.
+
+mod common;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
+use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create folder");
+    for entry in fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("folder entry");
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A repository rooted at `root`, with its Dependabot configuration files loaded.
+fn load_repo(root: &Path) -> Repository {
+    let mut files = Vec::new();
+    for name in ["dependabot.yml", "dependabot.yaml"] {
+        let path = root.join(".github").join(name);
+        if let Ok(text) = fs::read_to_string(&path) {
+            files.push(SourceFile::new(path, FileKind::Dependabot, text));
+        }
+    }
+    Repository {
+        root: root.to_owned(),
+        files,
+    }
+}
+
+/// A fixture case copied into a temporary folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(case: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(
+            &common::testdata().join("dependabot").join(case),
+            dir.path(),
+        );
+        Fixture { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn repo(&self) -> Repository {
+        load_repo(self.root())
+    }
+
+    /// The outcome as a snapshot text, with the temporary folder shown as `<repo>`.
+    fn render(&self, outcome: &Outcome) -> String {
+        common::render_outcome(outcome).replace(&self.root().display().to_string(), "<repo>")
+    }
+}
+
+fn run(repo: &Repository, options: &DependabotOptions) -> Outcome {
+    Dependabot::new(options.clone()).run(repo)
+}
+
+/// Writes every change of `outcome` to disk.
+fn apply(outcome: &Outcome) {
+    for change in &outcome.changes {
+        if let Some(parent) = change.path.parent() {
+            fs::create_dir_all(parent).expect("create .github");
+        }
+        fs::write(&change.path, &change.after).expect("write change");
+    }
+}
+
+/// The directories of an `updates` entry, normalised independently of the transform.
+fn entry_dirs(entry: &Yaml) -> Vec<String> {
+    let norm = |d: &str| {
+        let segs: Vec<&str> = d
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        format!("/{}", segs.join("/"))
+    };
+    match (&entry["directory"], &entry["directories"]) {
+        (Yaml::String(d), _) => vec![norm(d)],
+        (_, Yaml::Array(items)) => items.iter().filter_map(Yaml::as_str).map(norm).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Checks a written configuration: it parses with both YAML layers, is version 2, and has no
+/// (ecosystem, directory, target branch) pair twice, which the schema cannot see.
+fn check_written(text: &str, what: &str) {
+    harden_yaml::Document::parse(text).unwrap_or_else(|e| panic!("{what}: does not parse: {e}"));
+    let docs =
+        YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("{what}: does not load: {e}"));
+    let root = &docs[0];
+    assert_eq!(root["version"], Yaml::Integer(2), "{what}: version");
+    let updates = root["updates"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("{what}: no updates list"));
+    let mut seen = HashSet::new();
+    for entry in updates {
+        let eco = entry["package-ecosystem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let branch = entry["target-branch"].as_str().map(str::to_owned);
+        for dir in entry_dirs(entry) {
+            assert!(
+                seen.insert((eco.clone(), dir.clone(), branch.clone())),
+                "{what}: ({eco}, {dir}, {branch:?}) is configured twice"
+            );
+        }
+    }
+}
+
+/// Runs `case`, checks what it writes and that a second run changes nothing, and returns the
+/// snapshot text and the written texts.
+fn run_case(case: &str, options: &DependabotOptions) -> (String, Vec<String>) {
+    let fx = Fixture::new(case);
+    let outcome = run(&fx.repo(), options);
+    let rendered = fx.render(&outcome);
+    let written: Vec<String> = outcome.changes.iter().map(|c| c.after.clone()).collect();
+    for change in &outcome.changes {
+        assert_eq!(change.kind, FileKind::Dependabot);
+        check_written(&change.after, case);
+        if let Some(before) = &change.before {
+            // Every original byte is kept: the new text only adds.
+            let diff = similar::TextDiff::from_chars(before.as_str(), change.after.as_str());
+            assert!(
+                diff.iter_all_changes()
+                    .all(|c| c.tag() != similar::ChangeTag::Delete),
+                "{case}: bytes were removed"
+            );
+        }
+    }
+    apply(&outcome);
+    let again = run(&fx.repo(), options);
+    assert!(
+        again.changes.is_empty(),
+        "{case}: a second run changes:\n{}",
+        fx.render(&again)
+    );
+    assert!(
+        !again.findings.iter().any(|f| f.severity == Severity::Error),
+        "{case}: a second run fails:\n{}",
+        fx.render(&again)
+    );
+    (rendered, written)
+}
+
+fn defaults() -> DependabotOptions {
+    DependabotOptions::default()
+}
+
+/// Every case that writes a file, with its options, for the snapshot and schema tests.
+fn writing_cases() -> Vec<(&'static str, &'static str, DependabotOptions)> {
+    vec![
+        ("create_all_ecosystems", "create-all-ecosystems", defaults()),
+        (
+            "create_actions_limited",
+            "create-all-ecosystems",
+            DependabotOptions {
+                ecosystems: Some(vec!["github-actions".into()]),
+                ..defaults()
+            },
+        ),
+        ("create_actions_only", "create-actions-only", defaults()),
+        (
+            "create_daily_no_group_no_cooldown",
+            "create-actions-only",
+            DependabotOptions {
+                schedule: Schedule::Daily,
+                group: false,
+                cooldown_days: 0,
+                ..defaults()
+            },
+        ),
+        (
+            "create_monthly_ignore_major",
+            "create-actions-only",
+            DependabotOptions {
+                schedule: Schedule::Monthly,
+                cooldown_days: 14,
+                ignore_major: true,
+                ..defaults()
+            },
+        ),
+        ("extend_block", "extend-block", defaults()),
+        ("extend_flow", "extend-flow", defaults()),
+        ("extend_directories", "extend-directories", defaults()),
+        (
+            "extend_ignore_major",
+            "extend-block",
+            DependabotOptions {
+                ignore_major: true,
+                ..defaults()
+            },
+        ),
+    ]
+}
+
+#[test]
+fn create_all_ecosystems() {
+    let (text, _) = run_case("create-all-ecosystems", &defaults());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn change_notes_point_at_the_entries() {
+    let fx = Fixture::new("create-all-ecosystems");
+    let outcome = run(&fx.repo(), &defaults());
+    let change = &outcome.changes[0];
+    let lines: Vec<&str> = change.after.lines().collect();
+    assert_eq!(change.notes.len(), 16);
+    for note in &change.notes {
+        let line = lines[note.line - 1];
+        assert!(
+            line.starts_with("  - package-ecosystem: "),
+            "{note:?} -> {line}"
+        );
+        let eco = line.trim_start_matches("  - package-ecosystem: ");
+        assert!(note.message.contains(&format!("`{eco}`")), "{note:?}");
+    }
+    let fx = Fixture::new("extend-block");
+    let outcome = run(&fx.repo(), &defaults());
+    let messages: Vec<String> = outcome.changes[0]
+        .notes
+        .iter()
+        .map(|n| format!("{}: {}", n.line, n.message))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "20: add `github-actions` updates (weekly) for /.github/actions/setup",
+            "20: add `docker` updates (weekly) for /",
+        ]
+    );
+}
+
+#[test]
+fn create_actions_limited() {
+    let options = DependabotOptions {
+        ecosystems: Some(vec!["github-actions".into()]),
+        ..defaults()
+    };
+    let (text, _) = run_case("create-all-ecosystems", &options);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_actions_only() {
+    let (text, _) = run_case("create-actions-only", &defaults());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_daily_no_group_no_cooldown() {
+    let options = DependabotOptions {
+        schedule: Schedule::Daily,
+        group: false,
+        cooldown_days: 0,
+        ..defaults()
+    };
+    let (text, _) = run_case("create-actions-only", &options);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_monthly_ignore_major() {
+    let options = DependabotOptions {
+        schedule: Schedule::Monthly,
+        cooldown_days: 14,
+        ignore_major: true,
+        ..defaults()
+    };
+    let (text, _) = run_case("create-actions-only", &options);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_nothing_to_update() {
+    let (text, written) = run_case("create-nothing", &defaults());
+    assert!(written.is_empty());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn extend_block() {
+    let (text, _) = run_case("extend-block", &defaults());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn extend_ignore_major() {
+    let options = DependabotOptions {
+        ignore_major: true,
+        ..defaults()
+    };
+    let (text, _) = run_case("extend-block", &options);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn extend_flow() {
+    let (text, written) = run_case("extend-flow", &defaults());
+    assert!(written[0].contains("updates: [{package-ecosystem: npm"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn extend_directories_and_globs() {
+    let (text, _) = run_case("extend-directories", &defaults());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn extend_crlf() {
+    let fx = Fixture::new("extend-crlf");
+    let path = fx.root().join(".github/dependabot.yml");
+    let lf = fs::read_to_string(&path).expect("read");
+    fs::write(&path, lf.replace('\n', "\r\n")).expect("write CRLF");
+    let outcome = run(&fx.repo(), &defaults());
+    assert_eq!(outcome.changes.len(), 1);
+    let after = &outcome.changes[0].after;
+    check_written(after, "extend-crlf");
+    assert!(
+        !after.replace("\r\n", "").contains('\n'),
+        "a bare LF was written:\n{after:?}"
+    );
+    // The snapshot shows the text with LF, and the CRLF check is above.
+    let mut shown = outcome.clone();
+    for c in &mut shown.changes {
+        c.after = c.after.replace("\r\n", "\n");
+        c.before = c.before.as_ref().map(|b| b.replace("\r\n", "\n"));
+    }
+    insta::assert_snapshot!(fx.render(&shown));
+    apply(&outcome);
+    assert!(run(&fx.repo(), &defaults()).changes.is_empty());
+}
+
+#[test]
+fn already_complete() {
+    let (text, written) = run_case("complete", &defaults());
+    assert!(written.is_empty());
+    assert_eq!(text, "");
+}
+
+#[test]
+fn duplicates_are_reported() {
+    let (text, written) = run_case("duplicates", &defaults());
+    assert!(written.is_empty());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn invalid_files_are_left_alone() {
+    let mut all = String::new();
+    for case in [
+        "invalid-version",
+        "invalid-ecosystem",
+        "invalid-yaml",
+        "two-files",
+    ] {
+        let fx = Fixture::new(case);
+        let outcome = run(&fx.repo(), &defaults());
+        assert!(outcome.changes.is_empty(), "{case} changed");
+        assert!(
+            outcome
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Error && f.line.is_some())
+                || case == "two-files",
+            "{case}: no located error"
+        );
+        all.push_str(&format!("== {case}\n{}", fx.render(&outcome)));
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn bad_options_change_nothing() {
+    let fx = Fixture::new("create-actions-only");
+    for options in [
+        DependabotOptions {
+            cooldown_days: 91,
+            ..defaults()
+        },
+        DependabotOptions {
+            ecosystems: Some(vec!["actions".into()]),
+            ..defaults()
+        },
+    ] {
+        let outcome = run(&fx.repo(), &options);
+        assert!(outcome.changes.is_empty());
+        assert_eq!(outcome.findings.len(), 1);
+        assert_eq!(outcome.findings[0].severity, Severity::Error);
+    }
+}
+
+#[test]
+fn an_unlisted_file_on_disk_is_extended_not_replaced() {
+    let fx = Fixture::new("extend-block");
+    let listed = run(&fx.repo(), &defaults());
+    let unlisted = run(
+        &Repository {
+            root: fx.root().to_owned(),
+            files: Vec::new(),
+        },
+        &defaults(),
+    );
+    assert_eq!(unlisted.changes, listed.changes);
+    assert!(unlisted.changes[0].before.is_some());
+}
+
+#[test]
+fn transform_names_itself() {
+    let t = Dependabot::default();
+    assert_eq!(t.name(), "dependabot");
+    assert!(!t.summary().is_empty());
+}
+
+/// Every `.github/dependabot.y*ml` of the shared corpus, by repository folder.
+fn corpus_configs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(repos) = fs::read_dir(common::corpus()) else {
+        return out;
+    };
+    for repo in repos.flatten() {
+        for name in ["dependabot.yml", "dependabot.yaml"] {
+            if repo.path().join(".github").join(name).is_file() {
+                out.push(repo.path());
+                break;
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs the transform on every corpus repository that has a configuration; returns the
+/// snapshot text and, for every file it writes, the repository's name, the text before and after.
+fn run_corpus() -> (String, Vec<(String, String, String)>) {
+    let mut shown = String::new();
+    let mut written = Vec::new();
+    for source in corpus_configs() {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(&source, dir.path());
+        let repo = load_repo(dir.path());
+        let outcome = run(&repo, &defaults());
+        assert!(
+            !outcome
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Error),
+            "{name}: {}",
+            common::render_outcome(&outcome)
+        );
+        for change in &outcome.changes {
+            assert!(
+                change.before.is_some(),
+                "{name}: a corpus configuration was replaced"
+            );
+            check_written(&change.after, &name);
+            written.push((
+                name.clone(),
+                change.before.clone().unwrap_or_default(),
+                change.after.clone(),
+            ));
+        }
+        apply(&outcome);
+        let again = run(&load_repo(dir.path()), &defaults());
+        assert!(again.changes.is_empty(), "{name}: second run changes");
+        let text = common::render_outcome(&outcome).replace(
+            &dir.path().display().to_string(),
+            &format!("<corpus>/{name}"),
+        );
+        shown.push_str(&format!("== {name}\n{text}"));
+    }
+    (shown, written)
+}
+
+/// True when the tests run in CI, where every tool and input must be present.
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn corpus_configs_extend_safely() {
+    if corpus_configs().is_empty() {
+        assert!(
+            !in_ci(),
+            "the shared corpus is missing at {}",
+            common::corpus().display()
+        );
+        eprintln!(
+            "notice: no shared corpus at {}; skipped",
+            common::corpus().display()
+        );
+        return;
+    }
+    let (shown, _) = run_corpus();
+    insta::assert_snapshot!(shown);
+}
+
+/// `check-jsonschema`, from `HARDEN_CHECK_JSONSCHEMA` or `PATH`.
+fn check_jsonschema() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HARDEN_CHECK_JSONSCHEMA").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("check-jsonschema"))
+        .find(|p| p.is_file())
+}
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn written_files_satisfy_the_dependabot_schema() {
+    let Some(tool) = check_jsonschema() else {
+        assert!(
+            !in_ci(),
+            "check-jsonschema not found (set HARDEN_CHECK_JSONSCHEMA or put it on PATH)"
+        );
+        eprintln!("notice: check-jsonschema not found; the schema check is skipped (set HARDEN_CHECK_JSONSCHEMA)");
+        return;
+    };
+    let out = tempfile::tempdir().expect("temp dir");
+    // (written file, the original it extends when that is a corpus file)
+    let mut files: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for (label, case, options) in writing_cases() {
+        let (_, written) = run_case(case, &options);
+        for (n, text) in written.into_iter().enumerate() {
+            let path = out.path().join(format!("{label}-{n}.yml"));
+            fs::write(&path, text).expect("write");
+            files.push((path, None));
+        }
+    }
+    for (name, before, after) in run_corpus().1 {
+        let path = out.path().join(format!("corpus-{name}.yml"));
+        let original = out.path().join(format!("corpus-{name}.original.yml"));
+        fs::write(&path, after).expect("write");
+        fs::write(&original, before).expect("write");
+        files.push((path, Some(original)));
+    }
+    assert!(
+        files.len() > writing_cases().len(),
+        "too few files written: {}",
+        files.len()
+    );
+    let mut args: Vec<&PathBuf> = Vec::new();
+    for (path, original) in &files {
+        args.push(path);
+        args.extend(original);
+    }
+    let result = std::process::Command::new(&tool)
+        .args([
+            "--builtin-schema",
+            "vendor.dependabot",
+            "--output-format",
+            "json",
+        ])
+        .args(&args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
+    let report = String::from_utf8_lossy(&result.stdout);
+    let parsed = YamlLoader::load_from_str(&report)
+        .unwrap_or_else(|e| panic!("unreadable check-jsonschema output ({e}):\n{report}"));
+    let report_root = &parsed[0];
+    let problems = |file: &Path| -> Vec<String> {
+        let name = file.display().to_string();
+        let mut out: Vec<String> = ["errors", "parse_errors"]
+            .iter()
+            .filter_map(|k| report_root[*k].as_vec())
+            .flatten()
+            .filter(|e| e["filename"].as_str() == Some(name.as_str()))
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e["path"].as_str().unwrap_or("-"),
+                    e["message"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let mut failures = Vec::new();
+    for (path, original) in &files {
+        let mut new = problems(path);
+        // A corpus file may break the schema on its own (a retired key); only what harden
+        // adds counts.
+        if let Some(original) = original {
+            let old = problems(original);
+            new.retain(|p| !old.contains(p));
+        }
+        for p in new {
+            failures.push(format!("{}: {p}", path.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "check-jsonschema rejected written files:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        result.status.success() || files.iter().any(|(_, o)| o.is_some()),
+        "check-jsonschema failed:\n{report}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        report_root["status"].as_str().is_some(),
+        "unexpected check-jsonschema output:\n{report}"
+    );
+}

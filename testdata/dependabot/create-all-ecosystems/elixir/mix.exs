@@ -1,0 +1,3 @@
+defmodule App.MixProject do
+  use Mix.Project
+end

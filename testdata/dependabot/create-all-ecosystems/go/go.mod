@@ -1,0 +1,3 @@
+module example.com/go
+
+go 1.23
