@@ -192,7 +192,13 @@ pub fn finish_edits(
                     "left unchanged: {e}; this is a bug in harden, please report it with the file"
                 ),
             };
-            findings.push(Finding::at(transform, &file.path, None, Severity::Error, message));
+            findings.push(Finding::at(
+                transform,
+                &file.path,
+                None,
+                Severity::Error,
+                message,
+            ));
             None
         }
     }

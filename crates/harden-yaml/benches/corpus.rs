@@ -11,7 +11,9 @@ use std::time::Instant;
 use harden_yaml::{Document, EditSet, InsertAt, NewEntry, NewValue, Path};
 
 fn yaml_files(dir: &FsPath, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for p in entries.filter_map(Result::ok).map(|e| e.path()) {
         if p.is_dir() {
             yaml_files(&p, out);
@@ -28,11 +30,18 @@ fn measure(label: &str, bytes: usize, rounds: usize, mut f: impl FnMut()) {
         f();
     }
     let secs = start.elapsed().as_secs_f64() / rounds as f64;
-    println!("{label:<34} {:>8.1} MB/s  ({:.1} ms per pass)", bytes as f64 / secs / 1e6, secs * 1e3);
+    println!(
+        "{label:<34} {:>8.1} MB/s  ({:.1} ms per pass)",
+        bytes as f64 / secs / 1e6,
+        secs * 1e3
+    );
 }
 
 fn main() {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"));
+    let root = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ));
     let mut files = Vec::new();
     yaml_files(&root, &mut files);
     files.sort();
@@ -42,7 +51,11 @@ fn main() {
         .filter(|t| Document::parse(t.as_str()).is_ok())
         .collect();
     let bytes: usize = texts.iter().map(String::len).sum();
-    println!("corpus: {} files, {:.2} MB", texts.len(), bytes as f64 / 1e6);
+    println!(
+        "corpus: {} files, {:.2} MB",
+        texts.len(),
+        bytes as f64 / 1e6
+    );
     let rounds = 5;
 
     measure("saphyr-parser events", bytes, rounds, || {
@@ -68,16 +81,24 @@ fn main() {
             let doc = Document::parse(t.as_str()).unwrap();
             let mut edits = EditSet::new(&doc);
             if let Some((path, _)) = doc.query("jobs.*.steps[*].uses").into_iter().next() {
-                let _ = edits.replace_scalar(&path, "owner/repo@0123456789abcdef0123456789abcdef01234567");
+                let _ = edits
+                    .replace_scalar(&path, "owner/repo@0123456789abcdef0123456789abcdef01234567");
                 let _ = edits.set_comment(&path, "v1.2.3");
             }
-            if doc.root().and_then(|r| r.as_mapping()).is_some_and(|m| m.get("jobs").is_some()) {
+            if doc
+                .root()
+                .and_then(|r| r.as_mapping())
+                .is_some_and(|m| m.get("jobs").is_some())
+            {
                 let _ = edits.insert_entry(
                     &Path::root(0),
                     InsertAt::Before("jobs".into()),
                     NewEntry::new(
                         "harden-bench",
-                        NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
+                        NewValue::Mapping(vec![NewEntry::new(
+                            "contents",
+                            NewValue::string("read"),
+                        )]),
                     ),
                 );
             }
@@ -86,5 +107,9 @@ fn main() {
             }
         }
     });
-    println!("(edits refused by the guard or the edit layer: {} over {} passes)", refused, rounds + 1);
+    println!(
+        "(edits refused by the guard or the edit layer: {} over {} passes)",
+        refused,
+        rounds + 1
+    );
 }

@@ -9,18 +9,28 @@ fn show(doc: &Document, node: &Node, depth: usize) {
     match &node.kind {
         NodeKind::Scalar(s) => println!(
             "{pad}scalar {:?} {}:{} token={:?} span={:?}",
-            s.style, node.line, node.column, &doc.text()[s.token.range()], text
+            s.style,
+            node.line,
+            node.column,
+            &doc.text()[s.token.range()],
+            text
         ),
         NodeKind::Alias(a) => println!("{pad}alias {a}"),
         NodeKind::Mapping(m) => {
-            println!("{pad}mapping flow={} indent={} {}:{}", m.flow, m.indent, node.line, node.column);
+            println!(
+                "{pad}mapping flow={} indent={} {}:{}",
+                m.flow, m.indent, node.line, node.column
+            );
             for e in &m.entries {
                 show(doc, &e.key, depth + 1);
                 show(doc, &e.value, depth + 2);
             }
         }
         NodeKind::Sequence(s) => {
-            println!("{pad}sequence flow={} indent={} {}:{}", s.flow, s.indent, node.line, node.column);
+            println!(
+                "{pad}sequence flow={} indent={} {}:{}",
+                s.flow, s.indent, node.line, node.column
+            );
             for i in &s.items {
                 show(doc, i, depth + 1);
             }

@@ -194,7 +194,8 @@ impl Document {
                 }
             }
             if bytes[i] == b'#'
-                && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r')
+                && (i == 0
+                    || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r')
                     || (i == 3 && self.has_bom()))
             {
                 let end = self.line_content_end(i);
@@ -245,7 +246,8 @@ impl Document {
                     doc: p.doc,
                     segs: p.segs[..depth].to_vec(),
                 };
-                let Some((name, _, def_at)) = anchored.iter().find(|(_, ap, _)| *ap == prefix) else {
+                let Some((name, _, def_at)) = anchored.iter().find(|(_, ap, _)| *ap == prefix)
+                else {
                     continue;
                 };
                 for (alias, alias_path, at) in &aliases {
@@ -290,7 +292,9 @@ impl Document {
                 continue;
             }
             let spaces = self.text[..c.span.start].len()
-                - self.text[..c.span.start].trim_end_matches([' ', '\t']).len();
+                - self.text[..c.span.start]
+                    .trim_end_matches([' ', '\t'])
+                    .len();
             if spaces >= 2 {
                 two += 1;
             } else {

@@ -290,7 +290,13 @@ impl<'d> EditSet<'d> {
         Ok(())
     }
 
-    fn before_entry_splice(&self, key_start: usize, first: bool, indent: usize, lines: &[String]) -> Splice {
+    fn before_entry_splice(
+        &self,
+        key_start: usize,
+        first: bool,
+        indent: usize,
+        lines: &[String],
+    ) -> Splice {
         let text = self.doc.text();
         let le = self.doc.line_ending().as_str();
         let line_start = self.doc.line_start_of(key_start);
@@ -401,7 +407,11 @@ impl<'d> EditSet<'d> {
             render::item_lines(&value, seq.indent, self.layout(), &mut lines);
             self.after_splice(node.span.end, &lines)
         };
-        let earlier = self.appends.iter().find(|(p, _)| p == sequence).map(|(_, i)| *i);
+        let earlier = self
+            .appends
+            .iter()
+            .find(|(p, _)| p == sequence)
+            .map(|(_, i)| *i);
         match earlier.and_then(|i| self.splices.get_mut(i)) {
             Some(previous) => {
                 if seq.flow && seq.items.is_empty() {
@@ -442,7 +452,8 @@ pub fn apply_splices(text: &str, splices: &[Splice]) -> Result<String, EditError
             });
         }
     }
-    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;
     for s in sorted {
         if s.span.start > text.len() || s.span.end > text.len() || s.span.start < at {

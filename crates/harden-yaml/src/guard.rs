@@ -20,8 +20,8 @@ pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), Guard
     for change in changes {
         apply_change(&mut expected, change)?;
     }
-    let actual =
-        YamlLoader::load_from_str(after).map_err(|e| GuardError::OutputUnreadable(e.to_string()))?;
+    let actual = YamlLoader::load_from_str(after)
+        .map_err(|e| GuardError::OutputUnreadable(e.to_string()))?;
     if expected.len() != actual.len() {
         return Err(GuardError::Mismatch(format!(
             "(stream: {} documents instead of {})",

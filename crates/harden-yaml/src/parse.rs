@@ -129,7 +129,9 @@ impl Builder<'_> {
                 return (i, anchor, tag);
             }
             let begin = i;
-            while i < self.bytes.len() && !is_blank(self.bytes[i]) && !is_flow_indicator(self.bytes[i])
+            while i < self.bytes.len()
+                && !is_blank(self.bytes[i])
+                && !is_flow_indicator(self.bytes[i])
             {
                 i += 1;
             }
@@ -146,7 +148,11 @@ impl Builder<'_> {
     /// Column of `byte` in bytes from its line's start, not counting a byte-order mark.
     fn indent_of(&self, byte: usize) -> usize {
         let start = self.index.line_start(self.index.line_of(byte));
-        let bom = if self.text[start..].starts_with('\u{feff}') { 3 } else { 0 };
+        let bom = if self.text[start..].starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
         byte.saturating_sub(start + bom)
     }
 
@@ -255,7 +261,11 @@ impl Builder<'_> {
                         let first = items.first().map_or(start, |n| n.span.start);
                         let dash = self.find_dash(search_from, first);
                         let indent = self.indent_of(dash);
-                        let begin = if anchor.is_some() { start.min(dash) } else { dash };
+                        let begin = if anchor.is_some() {
+                            start.min(dash)
+                        } else {
+                            dash
+                        };
                         (begin, items.last().map_or(first, |n| n.span.end), indent)
                     };
                     let node = self.node(
@@ -288,10 +298,7 @@ impl Builder<'_> {
                 }
                 self.push(node)?;
             }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentEnd
-            | Event::Nothing => {}
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
     }
@@ -456,7 +463,11 @@ impl Builder<'_> {
                 p
             };
             let line_start = self.text[..line_end].rfind('\n').map_or(0, |i| i + 1);
-            if keep || self.text[line_start..line_end].bytes().any(|c| !is_blank(c)) {
+            if keep
+                || self.text[line_start..line_end]
+                    .bytes()
+                    .any(|c| !is_blank(c))
+            {
                 return line_end.max(header_end);
             }
             if line_start <= content {

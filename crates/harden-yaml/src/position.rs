@@ -63,7 +63,10 @@ impl LineIndex {
     pub(crate) fn location(&self, text: &str, byte: usize) -> Location {
         let line = self.line_of(byte);
         let start = self.line_start(line);
-        let column = text.get(start..byte).map_or(byte - start, |s| s.chars().count()) + 1;
+        let column = text
+            .get(start..byte)
+            .map_or(byte - start, |s| s.chars().count())
+            + 1;
         Location {
             line: line + 1,
             column,

@@ -87,7 +87,9 @@ pub fn plain_is_safe(s: &str) -> bool {
     if s.ends_with(|c: char| c.is_whitespace() || c == ':') {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.contains(['\n', '\r', '\t', ',', '[', ']', '{', '}'])
+    if s.contains(": ")
+        || s.contains(" #")
+        || s.contains(['\n', '\r', '\t', ',', '[', ']', '{', '}'])
     {
         return false;
     }

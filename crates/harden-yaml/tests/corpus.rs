@@ -14,7 +14,10 @@ const KNOWN_INVALID: &[&str] = &[
 ];
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ))
 }
 
 fn yaml_files(dir: &FsPath, out: &mut Vec<PathBuf>) {
@@ -122,9 +125,17 @@ fn corpus_parses_and_survives_random_edits() {
     let mut failures = Vec::new();
     let mut edited = 0;
     for file in &files {
-        let rel = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
-        let Ok(bytes) = std::fs::read(file) else { continue };
-        let Ok(text) = String::from_utf8(bytes) else { continue };
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Ok(bytes) = std::fs::read(file) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
         let doc = match Document::parse(text.clone()) {
             Ok(d) => d,
             Err(e) => {
@@ -135,7 +146,11 @@ fn corpus_parses_and_survives_random_edits() {
         };
         // Identity.
         let empty = EditSet::new(&doc);
-        assert_eq!(empty.apply_verified().as_deref(), Ok(text.as_str()), "{rel}");
+        assert_eq!(
+            empty.apply_verified().as_deref(),
+            Ok(text.as_str()),
+            "{rel}"
+        );
 
         // Random edits.
         let mut all = Vec::new();
@@ -150,7 +165,10 @@ fn corpus_parses_and_survives_random_edits() {
             }
             let c = all[rng.below(all.len())].clone();
             let mut trial = EditSet::new(&doc);
-            let ok = chosen.iter().chain(std::iter::once(&c)).all(|c| add(&mut trial, c))
+            let ok = chosen
+                .iter()
+                .chain(std::iter::once(&c))
+                .all(|c| add(&mut trial, c))
                 && trial.apply().is_ok();
             if ok {
                 chosen.push(c);
@@ -165,10 +183,16 @@ fn corpus_parses_and_survives_random_edits() {
                 edited += 1;
                 match Document::parse(out.clone()) {
                     Ok(after) => {
-                        let before_comments: Vec<&str> =
-                            doc.comments().iter().map(|c| &text[c.span.range()]).collect();
-                        let after_comments: Vec<String> =
-                            after.comments().iter().map(|c| out[c.span.range()].to_owned()).collect();
+                        let before_comments: Vec<&str> = doc
+                            .comments()
+                            .iter()
+                            .map(|c| &text[c.span.range()])
+                            .collect();
+                        let after_comments: Vec<String> = after
+                            .comments()
+                            .iter()
+                            .map(|c| out[c.span.range()].to_owned())
+                            .collect();
                         for c in before_comments {
                             if !after_comments.iter().any(|a| a == c) {
                                 failures.push(format!("{rel}: comment lost: {c}"));
@@ -181,14 +205,21 @@ fn corpus_parses_and_survives_random_edits() {
             }
             Err(e) => {
                 // HARDEN_CORPUS_DUMP=dir keeps the refused output for a look.
-                if let (Some(dir), Ok(out)) = (std::env::var_os("HARDEN_CORPUS_DUMP"), edits.apply()) {
+                if let (Some(dir), Ok(out)) =
+                    (std::env::var_os("HARDEN_CORPUS_DUMP"), edits.apply())
+                {
                     let _ = std::fs::write(FsPath::new(&dir).join(rel.replace('/', "__")), out);
                 }
                 failures.push(format!("{rel}: {e}"));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(invalid, KNOWN_INVALID, "files rejected by the parser");
     assert!(edited > 2000);
 }

@@ -6,7 +6,9 @@ use harden_yaml::{
 };
 
 fn testdata(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/yaml").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/yaml")
+        .join(name);
     std::fs::read_to_string(&p).expect("testdata file")
 }
 
@@ -45,30 +47,64 @@ fn spans_are_exact_for_every_scalar_style() {
     assert_eq!(token_text(&doc, "name"), "\"Kitchen sink\"");
     assert_eq!(token_text(&doc, "on.push.branches.1"), "'release/*'");
     assert_eq!(token_text(&doc, "env.GREETING"), "héllo wörld ✓");
-    assert_eq!(token_text(&doc, "jobs.build.steps.4.uses"), "\"actions/cache@v4\"");
-    assert_eq!(token_text(&doc, "jobs.build.steps.3.uses"), "'actions/setup-node@v4'");
+    assert_eq!(
+        token_text(&doc, "jobs.build.steps.4.uses"),
+        "\"actions/cache@v4\""
+    );
+    assert_eq!(
+        token_text(&doc, "jobs.build.steps.3.uses"),
+        "'actions/setup-node@v4'"
+    );
     assert_eq!(token_text(&doc, "jobs.test.steps.0.run"), "\"tab\\there\"");
     let literal = token_text(&doc, "jobs.build.steps.1.run");
-    assert!(literal.starts_with("|+") && literal.ends_with("@v4\"\n"), "{literal:?}");
+    assert!(
+        literal.starts_with("|+") && literal.ends_with("@v4\"\n"),
+        "{literal:?}"
+    );
     let folded = token_text(&doc, "jobs.build.steps.2.run");
-    assert!(folded.starts_with(">-") && folded.ends_with("two"), "{folded:?}");
+    assert!(
+        folded.starts_with(">-") && folded.ends_with("two"),
+        "{folded:?}"
+    );
     let empty = doc.get(&p("env.EMPTY")).expect("EMPTY");
     assert!(empty.is_empty_scalar());
-    assert_eq!(doc.get(&p("jobs.test.steps.0.run")).and_then(|n| n.as_str()), Some("tab\there"));
+    assert_eq!(
+        doc.get(&p("jobs.test.steps.0.run"))
+            .and_then(|n| n.as_str()),
+        Some("tab\there")
+    );
 }
 
 #[test]
 fn collections_know_flow_style_and_indentation() {
     let doc = parse(&testdata("kitchen-sink.yml"));
-    let steps = doc.get(&p("jobs.build.steps")).and_then(|n| n.as_sequence()).expect("steps");
+    let steps = doc
+        .get(&p("jobs.build.steps"))
+        .and_then(|n| n.as_sequence())
+        .expect("steps");
     assert!(!steps.flow);
     assert_eq!(steps.indent, 6);
-    let test_steps = doc.get(&p("jobs.test.steps")).and_then(|n| n.as_sequence()).expect("steps");
-    assert_eq!(test_steps.indent, 4, "a sequence not indented under its key");
-    let flow = doc.get(&p("defaults")).and_then(|n| n.as_mapping()).expect("defaults");
+    let test_steps = doc
+        .get(&p("jobs.test.steps"))
+        .and_then(|n| n.as_sequence())
+        .expect("steps");
+    assert_eq!(
+        test_steps.indent, 4,
+        "a sequence not indented under its key"
+    );
+    let flow = doc
+        .get(&p("defaults"))
+        .and_then(|n| n.as_mapping())
+        .expect("defaults");
     assert!(flow.flow);
-    assert_eq!(&doc.text()[doc.get(&p("defaults")).expect("d").span.range()], "{run: {shell: bash}}");
-    let build = doc.get(&p("jobs.build")).and_then(|n| n.as_mapping()).expect("build");
+    assert_eq!(
+        &doc.text()[doc.get(&p("defaults")).expect("d").span.range()],
+        "{run: {shell: bash}}"
+    );
+    let build = doc
+        .get(&p("jobs.build"))
+        .and_then(|n| n.as_mapping())
+        .expect("build");
     assert_eq!(build.indent, 4);
     assert_eq!(doc.indent_unit(), 2);
     assert_eq!(doc.line_ending(), LineEnding::Lf);
@@ -77,13 +113,20 @@ fn collections_know_flow_style_and_indentation() {
 #[test]
 fn anchors_and_aliases() {
     let doc = parse(&testdata("kitchen-sink.yml"));
-    assert_eq!(doc.get(&p("env")).and_then(|n| n.anchor.as_deref()), Some("env"));
+    assert_eq!(
+        doc.get(&p("env")).and_then(|n| n.anchor.as_deref()),
+        Some("env")
+    );
     let alias = doc.get(&p("jobs.build.env")).expect("alias");
     assert_eq!(alias.kind, NodeKind::Alias("env".into()));
-    assert_eq!(doc.alias_paths(&p("env.GREETING")), vec![p("jobs.build.env.GREETING")]);
+    assert_eq!(
+        doc.alias_paths(&p("env.GREETING")),
+        vec![p("jobs.build.env.GREETING")]
+    );
     // Editing through the anchor changes the alias too, and the guard knows it.
     let out = edit(&testdata("kitchen-sink.yml"), |e| {
-        e.replace_scalar(&p("env.GREETING"), "bye").expect("replace");
+        e.replace_scalar(&p("env.GREETING"), "bye")
+            .expect("replace");
     });
     assert!(out.contains("  GREETING: bye\n"));
 }
@@ -111,7 +154,11 @@ fn queries_with_wildcards() {
 #[test]
 fn comments_are_found_outside_scalars_only() {
     let doc = parse(&testdata("kitchen-sink.yml"));
-    let comments: Vec<&str> = doc.comments().iter().map(|c| &doc.text()[c.span.range()]).collect();
+    let comments: Vec<&str> = doc
+        .comments()
+        .iter()
+        .map(|c| &doc.text()[c.span.range()])
+        .collect();
     assert_eq!(
         comments,
         [
@@ -129,7 +176,8 @@ fn multi_document_streams() {
     assert_eq!(doc.documents().len(), 2);
     let second = Path::root(1).key("second");
     let out = edit(&testdata("multi-doc.yml"), |e| {
-        e.append_item(&second, NewValue::string("c")).expect("append");
+        e.append_item(&second, NewValue::string("c"))
+            .expect("append");
     });
     assert!(out.ends_with("  - b\n  - c\n"), "{out}");
 }
@@ -138,7 +186,11 @@ fn multi_document_streams() {
 fn duplicate_keys_name_both_lines() {
     let err = Document::parse(testdata("duplicate-keys.yml")).expect_err("duplicate");
     match err {
-        ParseError::DuplicateKey { key, first_line, second } => {
+        ParseError::DuplicateKey {
+            key,
+            first_line,
+            second,
+        } => {
             assert_eq!(key, "build");
             assert_eq!(first_line, 2);
             assert_eq!((second.line, second.column), (4, 3));
@@ -152,7 +204,9 @@ fn invalid_yaml_gives_line_and_column() {
     let err = Document::parse(testdata("invalid.yml")).expect_err("invalid");
     let loc = err.location();
     assert!(loc.line >= 4, "{err}");
-    assert!(err.to_string().starts_with(&format!("{}:{}:", loc.line, loc.column)));
+    assert!(err
+        .to_string()
+        .starts_with(&format!("{}:{}:", loc.line, loc.column)));
 }
 
 #[test]
@@ -164,7 +218,10 @@ fn replace_scalar_keeps_quote_style() {
         e.replace_scalar(&p("c"), "say \"hi\"").expect("c");
         e.replace_scalar(&p("d"), "needs: quoting").expect("d");
     });
-    assert_eq!(out, "a: new\nb: 'it''s'\nc: \"say \\\"hi\\\"\"\nd: 'needs: quoting' # c\n");
+    assert_eq!(
+        out,
+        "a: new\nb: 'it''s'\nc: \"say \\\"hi\\\"\"\nd: 'needs: quoting' # c\n"
+    );
 }
 
 #[test]
@@ -187,8 +244,14 @@ fn replace_an_empty_value() {
 fn block_scalars_cannot_be_replaced_or_commented() {
     let doc = parse("run: |\n  echo\n");
     let mut e = EditSet::new(&doc);
-    assert!(matches!(e.replace_scalar(&p("run"), "x"), Err(EditError::Unsupported(_))));
-    assert!(matches!(e.set_comment(&p("run"), "x"), Err(EditError::CommentNotAllowed { .. })));
+    assert!(matches!(
+        e.replace_scalar(&p("run"), "x"),
+        Err(EditError::Unsupported(_))
+    ));
+    assert!(matches!(
+        e.set_comment(&p("run"), "x"),
+        Err(EditError::CommentNotAllowed { .. })
+    ));
 }
 
 #[test]
@@ -202,7 +265,9 @@ fn set_comment_adds_or_replaces() {
 
 #[test]
 fn set_comment_follows_two_space_files() {
-    let out = edit("a: 1  # one\nb: 2  # two\nc: 3\n", |e| e.set_comment(&p("c"), "x").expect("c"));
+    let out = edit("a: 1  # one\nb: 2  # two\nc: 3\n", |e| {
+        e.set_comment(&p("c"), "x").expect("c")
+    });
     assert_eq!(out, "a: 1  # one\nb: 2  # two\nc: 3  # x\n");
 }
 
@@ -217,7 +282,8 @@ fn set_comment_in_flow_is_refused() {
 #[test]
 fn flow_values_are_replaced_in_place() {
     let out = edit("s: [{uses: a@v1, with: {x: 1}}] # c\n", |e| {
-        e.replace_scalar(&Path::root(0).key("s").index(0).key("uses"), "a@abc").expect("r");
+        e.replace_scalar(&Path::root(0).key("s").index(0).key("uses"), "a@abc")
+            .expect("r");
     });
     assert_eq!(out, "s: [{uses: a@abc, with: {x: 1}}] # c\n");
 }
@@ -232,8 +298,18 @@ fn permissions() -> NewEntry {
 #[test]
 fn insert_before_a_key_goes_above_its_comments_and_keeps_blank_lines() {
     let text = "on: push\n\n# The jobs\njobs:\n  a: 1\n";
-    let out = edit(text, |e| e.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), permissions()).expect("i"));
-    assert_eq!(out, "on: push\n\npermissions:\n  contents: read\n\n# The jobs\njobs:\n  a: 1\n");
+    let out = edit(text, |e| {
+        e.insert_entry(
+            &Path::root(0),
+            InsertAt::Before("jobs".into()),
+            permissions(),
+        )
+        .expect("i")
+    });
+    assert_eq!(
+        out,
+        "on: push\n\npermissions:\n  contents: read\n\n# The jobs\njobs:\n  a: 1\n"
+    );
 }
 
 #[test]
@@ -241,9 +317,14 @@ fn insert_first_and_last_at_the_mapping_indentation() {
     let text = "jobs:\n    build:\n        runs-on: x\n        steps: []\n";
     let out = edit(text, |e| {
         let build = p("jobs.build");
-        e.insert_entry(&build, InsertAt::First, permissions()).expect("first");
-        e.insert_entry(&build, InsertAt::Last, NewEntry::new("timeout-minutes", NewValue::Plain("5".into())))
-            .expect("last");
+        e.insert_entry(&build, InsertAt::First, permissions())
+            .expect("first");
+        e.insert_entry(
+            &build,
+            InsertAt::Last,
+            NewEntry::new("timeout-minutes", NewValue::Plain("5".into())),
+        )
+        .expect("last");
     });
     assert_eq!(
         out,
@@ -254,7 +335,12 @@ fn insert_first_and_last_at_the_mapping_indentation() {
 #[test]
 fn insert_first_in_a_sequence_item_mapping() {
     let out = edit("steps:\n  - uses: a\n    with: {}\n", |e| {
-        e.insert_entry(&p("steps.0"), InsertAt::First, NewEntry::new("name", NewValue::string("x"))).expect("i");
+        e.insert_entry(
+            &p("steps.0"),
+            InsertAt::First,
+            NewEntry::new("name", NewValue::string("x")),
+        )
+        .expect("i");
     });
     assert_eq!(out, "steps:\n  - name: x\n    uses: a\n    with: {}\n");
 }
@@ -262,10 +348,18 @@ fn insert_first_in_a_sequence_item_mapping() {
 #[test]
 fn insert_after_a_block_value_and_at_end_without_newline() {
     let out = edit("a:\n  x: |\n    text\n  y: 1\nb: 2", |e| {
-        e.insert_entry(&p("a"), InsertAt::After("x".into()), NewEntry::new("m", NewValue::string("v")))
-            .expect("after x");
-        e.insert_entry(&Path::root(0), InsertAt::Last, NewEntry::new("c", NewValue::string("3")))
-            .expect("last");
+        e.insert_entry(
+            &p("a"),
+            InsertAt::After("x".into()),
+            NewEntry::new("m", NewValue::string("v")),
+        )
+        .expect("after x");
+        e.insert_entry(
+            &Path::root(0),
+            InsertAt::Last,
+            NewEntry::new("c", NewValue::string("3")),
+        )
+        .expect("last");
     });
     assert_eq!(out, "a:\n  x: |\n    text\n  m: v\n  y: 1\nb: 2\nc: '3'");
 }
@@ -275,12 +369,17 @@ fn insert_with_comments_and_nested_sequences() {
     let entry = NewEntry::new(
         "permissions",
         NewValue::Mapping(vec![
-            NewEntry::new("contents", NewValue::string("write")).with_comment("creates the release"),
-            NewEntry::new("list", NewValue::Sequence(vec![NewValue::string("a"), NewValue::string("b")])),
+            NewEntry::new("contents", NewValue::string("write"))
+                .with_comment("creates the release"),
+            NewEntry::new(
+                "list",
+                NewValue::Sequence(vec![NewValue::string("a"), NewValue::string("b")]),
+            ),
         ]),
     );
     let out = edit("jobs:\n  a:\n    runs-on: x\n", |e| {
-        e.insert_entry(&p("jobs.a"), InsertAt::First, entry).expect("insert");
+        e.insert_entry(&p("jobs.a"), InsertAt::First, entry)
+            .expect("insert");
     });
     assert_eq!(
         out,
@@ -291,8 +390,18 @@ fn insert_with_comments_and_nested_sequences() {
 #[test]
 fn insert_into_flow_mapping() {
     let out = edit("a: {x: 1}\nb: {}\n", |e| {
-        e.insert_entry(&p("a"), InsertAt::Last, NewEntry::new("w", NewValue::Plain("2".into()))).expect("a");
-        e.insert_entry(&p("b"), InsertAt::Last, NewEntry::new("z", NewValue::string("w"))).expect("b");
+        e.insert_entry(
+            &p("a"),
+            InsertAt::Last,
+            NewEntry::new("w", NewValue::Plain("2".into())),
+        )
+        .expect("a");
+        e.insert_entry(
+            &p("b"),
+            InsertAt::Last,
+            NewEntry::new("z", NewValue::string("w")),
+        )
+        .expect("b");
     });
     assert_eq!(out, "a: {x: 1, w: 2}\nb: {z: w}\n");
 }
@@ -301,32 +410,57 @@ fn insert_into_flow_mapping() {
 fn insert_refuses_an_existing_key() {
     let doc = parse("a: 1\n");
     let mut e = EditSet::new(&doc);
-    let r = e.insert_entry(&Path::root(0), InsertAt::Last, NewEntry::new("a", NewValue::string("2")));
+    let r = e.insert_entry(
+        &Path::root(0),
+        InsertAt::Last,
+        NewEntry::new("a", NewValue::string("2")),
+    );
     assert!(matches!(r, Err(EditError::KeyExists { .. })));
 }
 
 #[test]
 fn crlf_and_bom_are_kept() {
     let out = edit(&testdata("crlf.yml"), |e| {
-        e.insert_entry(&p("b"), InsertAt::After("c".into()), NewEntry::new("m", NewValue::string("v"))).expect("i");
-        e.append_item(&p("b.d"), NewValue::string("z")).expect("append");
+        e.insert_entry(
+            &p("b"),
+            InsertAt::After("c".into()),
+            NewEntry::new("m", NewValue::string("v")),
+        )
+        .expect("i");
+        e.append_item(&p("b.d"), NewValue::string("z"))
+            .expect("append");
     });
-    assert_eq!(out, "a: 1\r\nb:\r\n  c: 2\r\n  m: v\r\n  d:\r\n    - x\r\n    - z\r\n");
+    assert_eq!(
+        out,
+        "a: 1\r\nb:\r\n  c: 2\r\n  m: v\r\n  d:\r\n    - x\r\n    - z\r\n"
+    );
     let out = edit(&testdata("bom.yml"), |e| {
-        e.insert_entry(&Path::root(0), InsertAt::First, NewEntry::new("on", NewValue::string("push"))).expect("i");
+        e.insert_entry(
+            &Path::root(0),
+            InsertAt::First,
+            NewEntry::new("on", NewValue::string("push")),
+        )
+        .expect("i");
     });
-    assert!(out.starts_with("\u{feff}'on': push\nname: bom\n"), "{out:?}");
+    assert!(
+        out.starts_with("\u{feff}'on': push\nname: bom\n"),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn append_item_to_block_and_flow_sequences() {
     let out = edit("a:\n- x\nb: [1]\nc: []\n", |e| {
-        e.append_item(&p("a"), NewValue::Mapping(vec![
-            NewEntry::new("k", NewValue::string("v")),
-            NewEntry::new("l", NewValue::string("w")),
-        ]))
+        e.append_item(
+            &p("a"),
+            NewValue::Mapping(vec![
+                NewEntry::new("k", NewValue::string("v")),
+                NewEntry::new("l", NewValue::string("w")),
+            ]),
+        )
         .expect("a");
-        e.append_item(&p("b"), NewValue::Plain("2".into())).expect("b");
+        e.append_item(&p("b"), NewValue::Plain("2".into()))
+            .expect("b");
         e.append_item(&p("c"), NewValue::string("z")).expect("c");
     });
     assert_eq!(out, "a:\n- x\n- k: v\n  l: w\nb: [1, 2]\nc: [z]\n");
@@ -340,8 +474,14 @@ fn overlapping_edits_are_an_error() {
     e.replace_scalar(&p("a"), "3").expect("second");
     assert!(matches!(e.apply(), Err(EditError::Overlap { .. })));
     let two_inserts = [
-        Splice { span: Span::new(1, 1), text: "x".into() },
-        Splice { span: Span::new(1, 1), text: "y".into() },
+        Splice {
+            span: Span::new(1, 1),
+            text: "x".into(),
+        },
+        Splice {
+            span: Span::new(1, 1),
+            text: "y".into(),
+        },
     ];
     assert!(apply_splices("abc", &two_inserts).is_err());
 }
@@ -353,13 +493,26 @@ fn guard_catches_unintended_changes() {
     // A change nobody asked for.
     assert!(guard::verify(before, "a: 2\nb: [x]\n", &[]).is_err());
     // A change that was asked for.
-    let set = Change::Set { path: p("a"), value: NewValue::Plain("2".into()) };
+    let set = Change::Set {
+        path: p("a"),
+        value: NewValue::Plain("2".into()),
+    };
     assert!(guard::verify(before, "a: 2\nb: [x]\n", &[set]).is_ok());
     // Output that is not YAML.
     assert!(guard::verify(before, "a: [\n", &[]).is_err());
     // Key order counts.
-    let insert = Change::Insert { mapping: Path::root(0), at: InsertAt::First, key: "c".into(), value: NewValue::string("d") };
-    assert!(guard::verify(before, "a: 1\nb: [x]\nc: d\n", std::slice::from_ref(&insert)).is_err());
+    let insert = Change::Insert {
+        mapping: Path::root(0),
+        at: InsertAt::First,
+        key: "c".into(),
+        value: NewValue::string("d"),
+    };
+    assert!(guard::verify(
+        before,
+        "a: 1\nb: [x]\nc: d\n",
+        std::slice::from_ref(&insert)
+    )
+    .is_err());
     assert!(guard::verify(before, "c: d\na: 1\nb: [x]\n", &[insert]).is_ok());
 }
 
@@ -368,14 +521,21 @@ fn empty_edit_set_is_identity() {
     for name in ["kitchen-sink.yml", "crlf.yml", "bom.yml", "multi-doc.yml"] {
         let text = testdata(name);
         let doc = parse(&text);
-        assert_eq!(EditSet::new(&doc).apply_verified().as_deref(), Ok(text.as_str()));
+        assert_eq!(
+            EditSet::new(&doc).apply_verified().as_deref(),
+            Ok(text.as_str())
+        );
     }
 }
 
 #[test]
 fn scalar_styles_are_reported() {
     let doc = parse(&testdata("kitchen-sink.yml"));
-    let style = |path: &str| doc.get(&p(path)).and_then(|n| n.as_scalar()).map(|s| s.style);
+    let style = |path: &str| {
+        doc.get(&p(path))
+            .and_then(|n| n.as_scalar())
+            .map(|s| s.style)
+    };
     assert_eq!(style("name"), Some(ScalarStyle::DoubleQuoted));
     assert_eq!(style("on.push.branches.1"), Some(ScalarStyle::SingleQuoted));
     assert_eq!(style("jobs.build.steps.1.run"), Some(ScalarStyle::Literal));
@@ -385,7 +545,12 @@ fn scalar_styles_are_reported() {
 #[test]
 fn yaml_1_1_booleans_are_quoted_for_old_loaders() {
     let out = edit("a: x\n", |e| {
-        e.insert_entry(&Path::root(0), InsertAt::Last, NewEntry::new("y", NewValue::string("n"))).expect("i");
+        e.insert_entry(
+            &Path::root(0),
+            InsertAt::Last,
+            NewEntry::new("y", NewValue::string("n")),
+        )
+        .expect("i");
     });
     assert_eq!(out, "a: x\n'y': 'n'\n");
 }
@@ -393,12 +558,24 @@ fn yaml_1_1_booleans_are_quoted_for_old_loaders() {
 #[test]
 fn several_appends_to_one_sequence_keep_their_order() {
     let out = edit("a:\n  - x\nb: []\nc: [1]\nd:\n- z", |e| {
-        for (seq, items) in [("a", ["p", "q"]), ("b", ["r", "s"]), ("c", ["2", "3"]), ("d", ["t", "u"])] {
+        for (seq, items) in [
+            ("a", ["p", "q"]),
+            ("b", ["r", "s"]),
+            ("c", ["2", "3"]),
+            ("d", ["t", "u"]),
+        ] {
             for item in items {
-                let value = if seq == "c" { NewValue::Plain(item.into()) } else { NewValue::string(item) };
+                let value = if seq == "c" {
+                    NewValue::Plain(item.into())
+                } else {
+                    NewValue::string(item)
+                };
                 e.append_item(&p(seq), value).expect("append");
             }
         }
     });
-    assert_eq!(out, "a:\n  - x\n  - p\n  - q\nb: [r, s]\nc: [1, 2, 3]\nd:\n- z\n- t\n- u");
+    assert_eq!(
+        out,
+        "a:\n  - x\n  - p\n  - q\nb: [r, s]\nc: [1, 2, 3]\nd:\n- z\n- t\n- u"
+    );
 }

@@ -106,6 +106,11 @@ pub struct Args {
     #[arg(long, value_name = "GLOB")]
     pub exempt: Vec<String>,
 
+    /// permissions: declare a job's permissions, for jobs harden cannot settle
+    /// (`release.yml:publish=contents:write,id-token:write`; repeatable).
+    #[arg(long, value_name = "WORKFLOW:JOB=SCOPE:ACCESS,...")]
+    pub declare: Vec<String>,
+
     /// dependabot: update schedule of new entries [default: weekly].
     #[arg(long, value_enum)]
     pub schedule: Option<Schedule>,

@@ -96,7 +96,11 @@ impl Reader<'_> {
         }
     }
 
-    fn entries<'d>(&self, node: &'d Node, what: &str) -> Result<Vec<(&'d Node, &'d Node)>, ConfigError> {
+    fn entries<'d>(
+        &self,
+        node: &'d Node,
+        what: &str,
+    ) -> Result<Vec<(&'d Node, &'d Node)>, ConfigError> {
         match &node.kind {
             NodeKind::Mapping(m) => Ok(m.entries.iter().map(|e| (&e.key, &e.value)).collect()),
             _ if node.is_empty_scalar() => Ok(Vec::new()),
@@ -176,7 +180,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                             config.branches = Some(b);
                         }
                         Some("comment-spacing") => {
-                            config.comment_spacing = Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
+                            config.comment_spacing =
+                                Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
                         }
                         _ => return Err(r.unknown(k, "pin-actions", KEYS)),
                     }
@@ -196,7 +201,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                             for (scope, access) in r.entries(scopes, &job_id)? {
                                 let access_text = r.string(access, "access")?;
                                 if !matches!(access_text.as_str(), "read" | "write" | "none") {
-                                    return Err(r.error(access, "access must be read, write or none"));
+                                    return Err(
+                                        r.error(access, "access must be read, write or none")
+                                    );
                                 }
                                 grants.insert(r.string(scope, "scope")?, access_text);
                             }
@@ -207,13 +214,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 }
             }
             Some("dependabot") => {
-                const KEYS: &[&str] = &["schedule", "cooldown", "group", "ignore-major", "ecosystems"];
+                const KEYS: &[&str] = &[
+                    "schedule",
+                    "cooldown",
+                    "group",
+                    "ignore-major",
+                    "ecosystems",
+                ];
                 for (k, v) in r.entries(value, "dependabot")? {
                     match k.as_str() {
                         Some("schedule") => config.schedule = Some(r.string(v, "schedule")?),
                         Some("cooldown") => config.cooldown = Some(r.number(v, "cooldown")?),
                         Some("group") => config.group = Some(r.boolean(v, "group")?),
-                        Some("ignore-major") => config.ignore_major = Some(r.boolean(v, "ignore-major")?),
+                        Some("ignore-major") => {
+                            config.ignore_major = Some(r.boolean(v, "ignore-major")?)
+                        }
                         Some("ecosystems") => config.ecosystems = Some(r.list(v, "ecosystems")?),
                         _ => return Err(r.unknown(k, "dependabot", KEYS)),
                     }
@@ -248,7 +263,11 @@ mod tests {
     fn unknown_keys_are_errors_with_their_line() {
         let e = parse(Path::new("h.yml"), "dependabot:\n  shedule: weekly\n").expect_err("typo");
         assert_eq!((e.line, e.column), (2, 3));
-        assert!(e.message.contains("unknown key `shedule` in dependabot"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown key `shedule` in dependabot"),
+            "{}",
+            e.message
+        );
         let e = parse(Path::new("h.yml"), "pin:\n").expect_err("unknown section");
         assert_eq!(e.line, 1);
     }
@@ -257,6 +276,10 @@ mod tests {
     fn bad_values_are_errors() {
         assert!(parse(Path::new("h.yml"), "pin-actions:\n  branches: sometimes\n").is_err());
         assert!(parse(Path::new("h.yml"), "dependabot:\n  cooldown: soon\n").is_err());
-        assert!(parse(Path::new("h.yml"), "permissions:\n  jobs:\n    a.yml:\n      j: {contents: all}\n").is_err());
+        assert!(parse(
+            Path::new("h.yml"),
+            "permissions:\n  jobs:\n    a.yml:\n      j: {contents: all}\n"
+        )
+        .is_err());
     }
 }

@@ -27,7 +27,10 @@ pub fn kind_of(path: &Path) -> Option<FileKind> {
     if !ext_ok {
         return None;
     }
-    let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
     let grandparent = path
         .parent()
         .and_then(Path::parent)
@@ -64,7 +67,8 @@ pub fn root_of(file: &Path) -> PathBuf {
         }
         dir = d.parent();
     }
-    abs.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    abs.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Collects the files for the given command-line paths.
@@ -74,7 +78,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                found.problems.push((path.clone(), format!("cannot read: {e}")));
+                found
+                    .problems
+                    .push((path.clone(), format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -103,7 +109,11 @@ fn relative_root(file: &Path) -> PathBuf {
     let comps: Vec<Component> = file.components().collect();
     if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".github") {
         let root: PathBuf = comps[..i].iter().collect();
-        return if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+        return if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
     }
     root_of(file)
 }
@@ -136,7 +146,11 @@ pub fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
     for name in ["dependabot.yml", "dependabot.yaml"] {
         let p = github.join(name);
         if p.is_file() {
-            let p = if root == Path::new(".") { Path::new(".github").join(name) } else { p };
+            let p = if root == Path::new(".") {
+                Path::new(".github").join(name)
+            } else {
+                p
+            };
             out.push((p, FileKind::Dependabot));
             break;
         }
@@ -152,7 +166,9 @@ fn find_actions(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
-        let Ok(file_type) = entry.file_type() else { continue };
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -172,17 +188,32 @@ mod tests {
 
     #[test]
     fn kinds_from_paths() {
-        assert_eq!(kind_of(Path::new(".github/workflows/ci.yml")), Some(FileKind::Workflow));
-        assert_eq!(kind_of(Path::new("a/.github/workflows/ci.yaml")), Some(FileKind::Workflow));
+        assert_eq!(
+            kind_of(Path::new(".github/workflows/ci.yml")),
+            Some(FileKind::Workflow)
+        );
+        assert_eq!(
+            kind_of(Path::new("a/.github/workflows/ci.yaml")),
+            Some(FileKind::Workflow)
+        );
         assert_eq!(kind_of(Path::new("x/action.yml")), Some(FileKind::Action));
-        assert_eq!(kind_of(Path::new(".github/dependabot.yml")), Some(FileKind::Dependabot));
+        assert_eq!(
+            kind_of(Path::new(".github/dependabot.yml")),
+            Some(FileKind::Dependabot)
+        );
         assert_eq!(kind_of(Path::new("ci.yml")), None);
         assert_eq!(kind_of(Path::new(".github/workflows/README.md")), None);
     }
 
     #[test]
     fn root_of_a_workflow_is_above_dot_github() {
-        assert_eq!(relative_root(Path::new(".github/workflows/ci.yml")), PathBuf::from("."));
-        assert_eq!(relative_root(Path::new("r/.github/workflows/ci.yml")), PathBuf::from("r"));
+        assert_eq!(
+            relative_root(Path::new(".github/workflows/ci.yml")),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            relative_root(Path::new("r/.github/workflows/ci.yml")),
+            PathBuf::from("r")
+        );
     }
 }

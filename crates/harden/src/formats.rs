@@ -8,9 +8,11 @@ use serde_json::json;
 use crate::report::RepoReport;
 
 fn all_findings(reports: &[RepoReport]) -> impl Iterator<Item = &Finding> {
-    reports
-        .iter()
-        .flat_map(|r| r.problems.iter().chain(r.transforms.iter().flat_map(|t| t.findings.iter())))
+    reports.iter().flat_map(|r| {
+        r.problems
+            .iter()
+            .chain(r.transforms.iter().flat_map(|t| t.findings.iter()))
+    })
 }
 
 /// Escapes a value for a workflow command property (`file=`, `title=`).
@@ -24,7 +26,9 @@ fn escape_property(s: &str) -> String {
 
 /// Escapes a workflow command's message.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// One `::warning file=…,line=…::message` line per finding and per pending change, which
@@ -45,7 +49,11 @@ pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
         if let Some(c) = f.column {
             props.push_str(&format!(",col={c}"));
         }
-        let title = if f.transform.is_empty() { "harden".to_owned() } else { format!("harden {}", f.transform) };
+        let title = if f.transform.is_empty() {
+            "harden".to_owned()
+        } else {
+            format!("harden {}", f.transform)
+        };
         props.push_str(&format!(",title={}", escape_property(&title)));
         writeln!(out, "::{level} {props}::{}", escape_data(&f.message))?;
     }
@@ -90,7 +98,11 @@ pub fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        let rule = if f.transform.is_empty() { "input" } else { f.transform };
+        let rule = if f.transform.is_empty() {
+            "input"
+        } else {
+            f.transform
+        };
         results.push(json!({
             "ruleId": rule,
             "level": level,
@@ -137,7 +149,11 @@ pub fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
 }
 
 fn uri(path: &std::path::Path) -> String {
-    path.display().to_string().replace('\\', "/").trim_start_matches("./").to_owned()
+    path.display()
+        .to_string()
+        .replace('\\', "/")
+        .trim_start_matches("./")
+        .to_owned()
 }
 
 fn rule_text(name: &str) -> &'static str {

@@ -25,7 +25,10 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.harden-{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         file.write_all(contents.as_bytes())?;
         if let Ok(meta) = fs::metadata(&target) {
             file.set_permissions(meta.permissions())?;

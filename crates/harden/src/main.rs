@@ -26,7 +26,9 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
                 _ => exit::USAGE,
             };
             let _ = e.print();
@@ -101,6 +103,9 @@ fn completions(shell: Option<&str>) -> i32 {
 
 fn usage_error(msg: &str) -> i32 {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "error: {msg}\n\nFor more information, try '--help'.");
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {msg}\n\nFor more information, try '--help'."
+    );
     exit::USAGE
 }

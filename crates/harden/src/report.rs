@@ -89,15 +89,28 @@ pub fn finding_line(f: &Finding, style: Style) -> String {
         Severity::Warning => "33",
         Severity::Error => "31;1",
     };
-    let transform = if f.transform.is_empty() { String::new() } else { format!("[{}] ", f.transform) };
-    format!("{}: {}: {transform}{}", style.paint(code, word), location(f), f.message)
+    let transform = if f.transform.is_empty() {
+        String::new()
+    } else {
+        format!("[{}] ", f.transform)
+    };
+    format!(
+        "{}: {}: {transform}{}",
+        style.paint(code, word),
+        location(f),
+        f.message
+    )
 }
 
 /// The unified diff of one change, coloured when asked.
 pub fn diff_text(change: &FileChange, style: Style) -> String {
     let before = change.before.as_deref().unwrap_or("");
     let name = change.path.display().to_string();
-    let old_name = if change.before.is_some() { format!("a/{name}") } else { "/dev/null".to_owned() };
+    let old_name = if change.before.is_some() {
+        format!("a/{name}")
+    } else {
+        "/dev/null".to_owned()
+    };
     let diff = similar::TextDiff::from_lines(before, change.after.as_str());
     let text = diff
         .unified_diff()
@@ -150,14 +163,22 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
     let many = reports.len() > 1;
     for report in reports {
         if many {
-            writeln!(out, "{}", style.paint("1", &format!("# {}", report.root.display())))?;
+            writeln!(
+                out,
+                "{}",
+                style.paint("1", &format!("# {}", report.root.display()))
+            )?;
         }
         for p in &report.problems {
             writeln!(err, "{}", finding_line(p, style))?;
         }
         for t in &report.transforms {
             if mode == Mode::DryRun && (!t.changes.is_empty() || !t.findings.is_empty()) {
-                writeln!(out, "{}", style.paint("1;35", &format!("=== {}: {}", t.name, t.summary)))?;
+                writeln!(
+                    out,
+                    "{}",
+                    style.paint("1;35", &format!("=== {}: {}", t.name, t.summary))
+                )?;
                 for c in &t.changes {
                     write!(out, "{}", diff_text(c, style))?;
                 }
@@ -168,7 +189,14 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
                         writeln!(out, "{}: [{}] would be created", c.path.display(), t.name)?;
                     }
                     for n in &c.notes {
-                        writeln!(out, "{}:{}: [{}] {}", c.path.display(), n.line, t.name, n.message)?;
+                        writeln!(
+                            out,
+                            "{}:{}: [{}] {}",
+                            c.path.display(),
+                            n.line,
+                            t.name,
+                            n.message
+                        )?;
                     }
                     if c.notes.is_empty() && c.before.is_some() {
                         writeln!(out, "{}: [{}] would change", c.path.display(), t.name)?;
@@ -197,14 +225,23 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
     Ok(())
 }
 
-fn write_summary(out: &mut impl Write, report: &RepoReport, mode: Mode, style: Style) -> io::Result<()> {
+fn write_summary(
+    out: &mut impl Write,
+    report: &RepoReport,
+    mode: Mode,
+    style: Style,
+) -> io::Result<()> {
     if !report.has_changes() && report.transforms.iter().all(|t| t.findings.is_empty()) {
         if mode != Mode::Check || !report.has_errors() {
             writeln!(out, "nothing to change")?;
         }
         return Ok(());
     }
-    writeln!(out, "{}", style.paint("1", "transform      files  changes  findings"))?;
+    writeln!(
+        out,
+        "{}",
+        style.paint("1", "transform      files  changes  findings")
+    )?;
     for t in &report.transforms {
         let changes: usize = t.changes.iter().map(|c| c.notes.len().max(1)).sum();
         writeln!(
@@ -217,8 +254,13 @@ fn write_summary(out: &mut impl Write, report: &RepoReport, mode: Mode, style: S
         )?;
     }
     match mode {
-        Mode::DryRun if report.has_changes() => writeln!(out, "dry run: nothing written; run without --dry-run to apply")?,
-        Mode::Check if report.has_changes() => writeln!(out, "changes needed: run `harden` to apply them")?,
+        Mode::DryRun if report.has_changes() => writeln!(
+            out,
+            "dry run: nothing written; run without --dry-run to apply"
+        )?,
+        Mode::Check if report.has_changes() => {
+            writeln!(out, "changes needed: run `harden` to apply them")?
+        }
         _ => {}
     }
     Ok(())

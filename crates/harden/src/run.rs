@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use harden_github::{Resolver, ResolverConfig, ResolverMode};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
+use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
-use harden_transforms::{FileChange, FileKind, Finding, Repository, Severity, SourceFile, Transform};
+use harden_transforms::{
+    FileChange, FileKind, Finding, Repository, Severity, SourceFile, Transform,
+};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
 use crate::config::{self, Config};
@@ -50,12 +53,18 @@ impl Shared {
 }
 
 /// The selected transforms for one repository: flags first, then its `.github/harden.yml`.
-fn transforms_for(args: &Args, shared: &Shared, config: &Config) -> Result<Vec<Box<dyn Transform>>, String> {
+fn transforms_for(
+    args: &Args,
+    shared: &Shared,
+    config: &Config,
+) -> Result<Vec<Box<dyn Transform>>, String> {
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
     for name in &shared.selected {
         match *name {
             "pin-actions" => {
-                let Some(resolver) = &shared.resolver else { continue };
+                let Some(resolver) = &shared.resolver else {
+                    continue;
+                };
                 let branches = match (args.branches, config.branches.as_deref()) {
                     (Some(Branches::Keep), _) | (None, Some("keep")) => BranchPolicy::Keep,
                     _ => BranchPolicy::Pin,
@@ -68,6 +77,39 @@ fn transforms_for(args: &Args, shared: &Shared, config: &Config) -> Result<Vec<B
                     comment_spacing: config.comment_spacing,
                 };
                 out.push(Box::new(PinActions::new(Arc::clone(resolver), options)));
+            }
+            "permissions" => {
+                let mut declared = Vec::new();
+                for text in &args.declare {
+                    declared.push(
+                        text.parse::<DeclaredJob>()
+                            .map_err(|e| format!("--declare {e}"))?,
+                    );
+                }
+                for (workflow, jobs) in &config.declared {
+                    for (job, grants) in jobs {
+                        let mut permissions = std::collections::BTreeMap::new();
+                        for (scope, access) in grants.iter().filter(|(_, a)| a.as_str() != "none") {
+                            let scope = scope.parse::<Scope>().map_err(|e| {
+                                format!(
+                                    ".github/harden.yml: permissions.jobs.{workflow}.{job}: {e}"
+                                )
+                            })?;
+                            let access = access.parse::<Access>().map_err(|e| {
+                                format!(
+                                    ".github/harden.yml: permissions.jobs.{workflow}.{job}: {e}"
+                                )
+                            })?;
+                            permissions.insert(scope, access);
+                        }
+                        declared.push(DeclaredJob {
+                            workflow: workflow.clone(),
+                            job: job.clone(),
+                            permissions,
+                        });
+                    }
+                }
+                out.push(Box::new(Permissions::new(PermissionsOptions { declared })));
             }
             "dependabot" => {
                 let schedule = match (args.schedule, config.schedule.as_deref()) {
@@ -120,7 +162,12 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                problems.push(problem(path.clone(), None, None, format!("cannot read the file: {e}")));
+                problems.push(problem(
+                    path.clone(),
+                    None,
+                    None,
+                    format!("cannot read the file: {e}"),
+                ));
                 continue;
             }
         };
@@ -133,7 +180,8 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
                     path.clone(),
                     Some(line),
                     None,
-                    "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8".to_owned(),
+                    "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
+                        .to_owned(),
                 ));
                 continue;
             }
@@ -145,7 +193,10 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
                 path.clone(),
                 Some(loc.line),
                 Some(loc.column),
-                format!("{}; harden left this file untouched: fix it and run again", e.message()),
+                format!(
+                    "{}; harden left this file untouched: fix it and run again",
+                    e.message()
+                ),
             ));
         }
         out.push(file);
@@ -155,7 +206,11 @@ fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<Sourc
 
 /// Runs the transforms on every repository named on the command line.
 pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let found = discover::discover(&paths);
     let mut reports = Vec::new();
     if !found.problems.is_empty() {
@@ -188,7 +243,10 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
             let repos: Vec<Repository> = loaded
                 .iter()
-                .map(|(root, files, _)| Repository { root: root.clone(), files: files.clone() })
+                .map(|(root, files, _)| Repository {
+                    root: root.clone(),
+                    files: files.clone(),
+                })
                 .collect();
             batch.prefetch(&repos);
             spinner.finish_and_clear();
@@ -197,7 +255,12 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     for (root, files, problems) in loaded {
         let root = &root;
         let transforms = match config::load(root).map_err(|e| {
-            problem(e.path.clone(), Some(e.line), Some(e.column), format!("{}; nothing was changed in this repository", e.message))
+            problem(
+                e.path.clone(),
+                Some(e.line),
+                Some(e.column),
+                format!("{}; nothing was changed in this repository", e.message),
+            )
         }) {
             Ok(config) => transforms_for(args, shared, &config)
                 .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
@@ -260,10 +323,19 @@ fn run_repository(
     match mode {
         Mode::Patch => {
             if let Some(dir) = patch_dir {
-                let prefix = if many_roots { format!("{}-", root_label(root)) } else { String::new() };
+                let prefix = if many_roots {
+                    format!("{}-", root_label(root))
+                } else {
+                    String::new()
+                };
                 match gitops::write_patches(dir, &prefix, &reports, root) {
                     Ok(files) => written = files,
-                    Err(e) => problems.push(problem(dir.to_path_buf(), None, None, format!("could not write the patches: {e}"))),
+                    Err(e) => problems.push(problem(
+                        dir.to_path_buf(),
+                        None,
+                        None,
+                        format!("could not write the patches: {e}"),
+                    )),
                 }
             }
         }
@@ -323,7 +395,11 @@ fn commit_each(
 ) {
     let mut touched: Vec<String> = reports
         .iter()
-        .flat_map(|t| t.changes.iter().map(|c| gitops::relative_to_root(&c.path, root)))
+        .flat_map(|t| {
+            t.changes
+                .iter()
+                .map(|c| gitops::relative_to_root(&c.path, root))
+        })
         .collect();
     touched.sort();
     touched.dedup();
@@ -335,7 +411,12 @@ fn commit_each(
         let mut paths = Vec::new();
         for c in &t.changes {
             if let Err(e) = fsutil::write_atomic(&c.path, &c.after) {
-                problems.push(problem(c.path.clone(), None, None, format!("could not write the file: {e}")));
+                problems.push(problem(
+                    c.path.clone(),
+                    None,
+                    None,
+                    format!("could not write the file: {e}"),
+                ));
                 return;
             }
             paths.push(gitops::relative_to_root(&c.path, root));

@@ -21,7 +21,11 @@ impl Fixture {
         let wf = repo.path().join(".github/workflows");
         std::fs::create_dir_all(&wf).expect("mkdir");
         std::fs::write(wf.join("ci.yml"), WORKFLOW).expect("write");
-        Fixture { server, cache, repo }
+        Fixture {
+            server,
+            cache,
+            repo,
+        }
     }
 
     fn workflow(&self) -> PathBuf {
@@ -58,8 +62,14 @@ fn dry_run_shows_a_diff_and_writes_nothing() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("=== pin-actions"), "{stdout}");
-    assert!(stdout.contains("-      - uses: actions/checkout@v4 # keep this note"), "{stdout}");
-    assert!(stdout.contains("+      - uses: actions/checkout@"), "{stdout}");
+    assert!(
+        stdout.contains("-      - uses: actions/checkout@v4 # keep this note"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+      - uses: actions/checkout@"),
+        "{stdout}"
+    );
     assert_eq!(read(&f.workflow()), WORKFLOW);
 }
 
@@ -76,12 +86,25 @@ fn check_exits_1_then_apply_then_check_exits_0() {
     let after = read(&f.workflow());
     assert!(after.contains("# v4"), "{after}");
     assert!(after.contains("# keep this note"), "{after}");
-    assert!(after.contains("run: \"echo uses: actions/checkout@v4\""), "scripts untouched");
+    assert!(
+        after.contains("run: \"echo uses: actions/checkout@v4\""),
+        "scripts untouched"
+    );
 
     let requests = f.server.request_count();
     let out = f.harden(&["--only", "pin-actions", "--check"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(f.server.request_count(), requests, "pinned files need no request");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        f.server.request_count(),
+        requests,
+        "pinned files need no request"
+    );
 }
 
 #[test]
@@ -92,7 +115,11 @@ fn single_files_are_processed_alone() {
     let out = f.harden(&["--only", "pin-actions", ".github/workflows/other.yml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_ne!(read(&other), WORKFLOW);
-    assert_eq!(read(&f.workflow()), WORKFLOW, "files not named are left alone");
+    assert_eq!(
+        read(&f.workflow()),
+        WORKFLOW,
+        "files not named are left alone"
+    );
 }
 
 #[test]
@@ -105,7 +132,11 @@ fn invalid_yaml_is_reported_with_its_place_and_the_rest_still_runs() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.yml:3:1: invalid YAML"), "{stderr}");
     assert_eq!(read(&bad), "jobs:\n  a: [\n");
-    assert_ne!(read(&f.workflow()), WORKFLOW, "the valid file was still pinned");
+    assert_ne!(
+        read(&f.workflow()),
+        WORKFLOW,
+        "the valid file was still pinned"
+    );
 }
 
 #[test]
@@ -114,7 +145,10 @@ fn unknown_transform_is_a_usage_error() {
     let out = f.harden(&["--only", "pin-everything"]);
     assert_eq!(out.status.code(), Some(64));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("valid names: pin-actions, permissions, dependabot"), "{stderr}");
+    assert!(
+        stderr.contains("valid names: pin-actions, permissions, dependabot"),
+        "{stderr}"
+    );
     let out = f.harden(&["--no-such-flag"]);
     assert_eq!(out.status.code(), Some(64));
 }
@@ -138,7 +172,11 @@ fn offline_without_cache_reports_and_changes_nothing() {
     let f = Fixture::new();
     let out = f.harden(&["--only", "pin-actions", "--offline"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("offline"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("offline"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(read(&f.workflow()), WORKFLOW);
     assert_eq!(f.server.request_count(), 0);
 }
@@ -148,12 +186,22 @@ fn json_output_is_one_document() {
     let f = Fixture::new();
     let out = f.harden(&["--only", "pin-actions", "--dry-run", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["repositories"][0]["changes"][0]["transform"], "pin-actions");
+    assert_eq!(
+        v["repositories"][0]["changes"][0]["transform"],
+        "pin-actions"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "t")
@@ -191,7 +239,10 @@ fn commit_makes_one_commit_per_transform() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let log = git(f.repo.path(), &["log", "--format=%B", "-1"]);
     assert!(log.starts_with("harden: pin-actions"), "{log}");
-    assert!(log.contains(".github/workflows/ci.yml:\n- line 7: actions/checkout@v4 ->"), "{log}");
+    assert!(
+        log.contains(".github/workflows/ci.yml:\n- line 7: actions/checkout@v4 ->"),
+        "{log}"
+    );
     assert!(git(f.repo.path(), &["status", "--porcelain"]).is_empty());
 }
 
@@ -202,7 +253,11 @@ fn commit_refuses_a_dirty_file() {
     std::fs::write(f.workflow(), format!("{WORKFLOW}# local edit\n")).expect("write");
     let out = f.harden(&["--only", "pin-actions", "--commit"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("uncommitted changes"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("uncommitted changes"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(read(&f.workflow()).ends_with("# local edit\n"));
 }
 
@@ -214,10 +269,17 @@ fn patch_dir_writes_git_apply_able_patches() {
     let dir = patches.path().to_string_lossy().into_owned();
     let out = f.harden(&["--only", "pin-actions", "--patch-dir", &dir]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(read(&f.workflow()), WORKFLOW, "patch mode writes no workflow");
+    assert_eq!(
+        read(&f.workflow()),
+        WORKFLOW,
+        "patch mode writes no workflow"
+    );
     let patch = patches.path().join("01-pin-actions.patch");
     assert!(patch.exists());
-    git(f.repo.path(), &["apply", "--check", &patch.to_string_lossy()]);
+    git(
+        f.repo.path(),
+        &["apply", "--check", &patch.to_string_lossy()],
+    );
     git(f.repo.path(), &["apply", &patch.to_string_lossy()]);
     assert!(read(&f.workflow()).contains("# v4"));
 }
@@ -228,7 +290,11 @@ fn github_and_sarif_formats() {
     let out = f.harden(&["--only", "pin-actions", "--check", "--format", "github"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("::warning file=.github/workflows/ci.yml,line=7,title=harden pin-actions::"), "{stdout}");
+    assert!(
+        stdout
+            .contains("::warning file=.github/workflows/ci.yml,line=7,title=harden pin-actions::"),
+        "{stdout}"
+    );
     let out = f.harden(&["--only", "pin-actions", "--check", "--format", "sarif"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif is json");
     assert_eq!(v["version"], "2.1.0");

@@ -6,6 +6,8 @@
 //! `.ci/run` installs both and sets `HARDEN_ACTIONLINT` and `HARDEN_CHECK_JSONSCHEMA`. Without
 //! them the test is skipped, except in CI, where it fails.
 
+#![allow(clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +20,10 @@ fn corpus() -> PathBuf {
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").filter_map(Result::ok) {
+    for entry in std::fs::read_dir(from)
+        .expect("read_dir")
+        .filter_map(Result::ok)
+    {
         let p = entry.path();
         let target = to.join(entry.file_name());
         if p.is_dir() {
@@ -30,7 +35,10 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir").filter_map(Result::ok) {
+    for entry in std::fs::read_dir(dir)
+        .expect("read_dir")
+        .filter_map(Result::ok)
+    {
         let p = entry.path();
         if p.is_dir() {
             files_under(&p, out);
@@ -44,7 +52,10 @@ fn tool(var: &str) -> Option<PathBuf> {
     match std::env::var_os(var) {
         Some(p) => Some(PathBuf::from(p)),
         None => {
-            assert!(std::env::var_os("CI").is_none(), "CI must set {var} (see .ci/run)");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set {var} (see .ci/run)"
+            );
             eprintln!("skipped: set {var} to run the corpus oracles");
             None
         }
@@ -52,7 +63,11 @@ fn tool(var: &str) -> Option<PathBuf> {
 }
 
 /// actionlint findings per file, as (kind, message) with the line left out (edits move lines).
-fn actionlint(exe: &Path, files: &[PathBuf], base: &Path) -> BTreeMap<String, BTreeSet<(String, String)>> {
+fn actionlint(
+    exe: &Path,
+    files: &[PathBuf],
+    base: &Path,
+) -> BTreeMap<String, BTreeSet<(String, String)>> {
     let mut out: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     for chunk in files.chunks(400) {
         let result = Command::new(exe)
@@ -62,12 +77,16 @@ fn actionlint(exe: &Path, files: &[PathBuf], base: &Path) -> BTreeMap<String, BT
             .output()
             .expect("actionlint runs");
         let text = String::from_utf8_lossy(&result.stdout);
-        let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(text.trim()) else {
+        let Ok(serde_json::Value::Array(items)) =
+            serde_json::from_str::<serde_json::Value>(text.trim())
+        else {
             continue;
         };
         for item in items {
             let file = item["filepath"].as_str().unwrap_or_default();
-            let rel = Path::new(file).strip_prefix(base).map_or(file.to_owned(), |p| p.display().to_string());
+            let rel = Path::new(file)
+                .strip_prefix(base)
+                .map_or(file.to_owned(), |p| p.display().to_string());
             out.entry(rel).or_default().insert((
                 item["kind"].as_str().unwrap_or_default().to_owned(),
                 without_refs(item["message"].as_str().unwrap_or_default()),
@@ -86,7 +105,10 @@ fn without_refs(message: &str) -> String {
         out.push(c);
         if c == '@' {
             out.push_str("REF");
-            while chars.peek().is_some_and(|n| n.is_ascii_alphanumeric() || "._-/+".contains(*n)) {
+            while chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || "._-/+".contains(*n))
+            {
                 chars.next();
             }
         }
@@ -108,9 +130,18 @@ fn schema_failures(exe: &Path, schema: &str, files: &[PathBuf], base: &Path) -> 
             .output()
             .expect("check-jsonschema runs");
         let v: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap_or_default();
-        for e in v["errors"].as_array().into_iter().flatten().chain(v["parse_errors"].as_array().into_iter().flatten()) {
+        for e in v["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(v["parse_errors"].as_array().into_iter().flatten())
+        {
             let file = e["filename"].as_str().unwrap_or_default();
-            failing.insert(Path::new(file).strip_prefix(base).map_or(file.to_owned(), |p| p.display().to_string()));
+            failing.insert(
+                Path::new(file)
+                    .strip_prefix(base)
+                    .map_or(file.to_owned(), |p| p.display().to_string()),
+            );
         }
     }
     failing
@@ -118,7 +149,9 @@ fn schema_failures(exe: &Path, schema: &str, files: &[PathBuf], base: &Path) -> 
 
 #[test]
 fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
-    let (Some(actionlint_exe), Some(schema_exe)) = (tool("HARDEN_ACTIONLINT"), tool("HARDEN_CHECK_JSONSCHEMA")) else {
+    let (Some(actionlint_exe), Some(schema_exe)) =
+        (tool("HARDEN_ACTIONLINT"), tool("HARDEN_CHECK_JSONSCHEMA"))
+    else {
         return;
     };
     let server = TestServer::start(default_refs_dir()).expect("server");
@@ -145,9 +178,15 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
         .output()
         .expect("harden runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(matches!(out.status.code(), Some(0 | 2)), "harden failed: {stderr}");
+    assert!(
+        matches!(out.status.code(), Some(0 | 2)),
+        "harden failed: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!stderr.contains("this is a bug in harden"), "guard refusals:\n{stderr}");
+    assert!(
+        !stderr.contains("this is a bug in harden"),
+        "guard refusals:\n{stderr}"
+    );
 
     // Changed files, by kind.
     let mut all = Vec::new();
@@ -156,7 +195,9 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
     for new in all {
         let rel = new.strip_prefix(&after).expect("under after").to_path_buf();
         let old = before.join(&rel);
-        let Ok(old_text) = std::fs::read(&old) else { continue };
+        let Ok(old_text) = std::fs::read(&old) else {
+            continue;
+        };
         if std::fs::read(&new).ok().as_deref() == Some(old_text.as_slice()) {
             continue;
         }
@@ -167,7 +208,11 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
             actions.push(rel);
         }
     }
-    assert!(workflows.len() > 300, "only {} workflows changed", workflows.len());
+    assert!(
+        workflows.len() > 300,
+        "only {} workflows changed",
+        workflows.len()
+    );
     // Tools run inside each tree with relative paths, so their reports compare file by file.
     let paths = |_base: &Path, rels: &[PathBuf]| rels.to_vec();
 
@@ -180,13 +225,23 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
             new_errors.push(format!("{file}: [{}] {}", e.0, e.1));
         }
     }
-    assert!(new_errors.is_empty(), "actionlint errors introduced by harden:\n{}", new_errors.join("\n"));
+    assert!(
+        new_errors.is_empty(),
+        "actionlint errors introduced by harden:\n{}",
+        new_errors.join("\n")
+    );
 
-    for (schema, rels) in [("vendor.github-workflows", &workflows), ("vendor.github-actions", &actions)] {
+    for (schema, rels) in [
+        ("vendor.github-workflows", &workflows),
+        ("vendor.github-actions", &actions),
+    ] {
         let failed_before = schema_failures(&schema_exe, schema, &paths(&before, rels), &before);
         let failed_after = schema_failures(&schema_exe, schema, &paths(&after, rels), &after);
         let newly: Vec<_> = failed_after.difference(&failed_before).collect();
-        assert!(newly.is_empty(), "{schema}: outputs rejected whose inputs passed: {newly:?}");
+        assert!(
+            newly.is_empty(),
+            "{schema}: outputs rejected whose inputs passed: {newly:?}"
+        );
     }
     eprintln!(
         "oracles: {} workflows and {} actions changed; actionlint and schemas no worse",

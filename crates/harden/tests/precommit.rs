@@ -4,6 +4,8 @@
 //! Needs `pre-commit` (PyPI): `.ci/run` installs it and sets `HARDEN_PRE_COMMIT`. Without it the
 //! test is skipped, except in CI (`CI` set), where a missing pre-commit is a failure.
 
+#![allow(clippy::print_stderr)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -19,7 +21,14 @@ fn run(cmd: &mut Command) -> Output {
 
 fn git(dir: &Path, args: &[&str]) {
     let out = run(Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir));
     assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
@@ -28,7 +37,10 @@ fn git(dir: &Path, args: &[&str]) {
 #[test]
 fn pre_commit_hook_fails_then_fixes_then_passes() {
     let Some(pre_commit) = std::env::var_os("HARDEN_PRE_COMMIT") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set HARDEN_PRE_COMMIT (see .ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set HARDEN_PRE_COMMIT (see .ci/run)"
+        );
         eprintln!("skipped: set HARDEN_PRE_COMMIT to a pre-commit executable to run this test");
         return;
     };
@@ -47,7 +59,12 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
 
     let try_repo = |hook: &str| {
         run(Command::new(&pre_commit)
-            .args(["try-repo", &this_repo.to_string_lossy(), hook, "--all-files"])
+            .args([
+                "try-repo",
+                &this_repo.to_string_lossy(),
+                hook,
+                "--all-files",
+            ])
             .current_dir(scratch.path())
             .env("PRE_COMMIT_HOME", home.path())
             .env("GITHUB_SERVER_URL", server.url())
@@ -68,16 +85,28 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
 
     let out = try_repo("harden");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(!out.status.success(), "the check must fail on an unpinned action:\n{all}");
-    assert!(all.contains(".github/workflows/ci.yml"), "the failing file is shown:\n{all}");
+    assert!(
+        !out.status.success(),
+        "the check must fail on an unpinned action:\n{all}"
+    );
+    assert!(
+        all.contains(".github/workflows/ci.yml"),
+        "the failing file is shown:\n{all}"
+    );
 
     let out = try_repo("harden-fix");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     let fixed = std::fs::read_to_string(wf_dir.join("ci.yml")).expect("read");
-    assert!(fixed.contains("actions/checkout@") && !fixed.contains("@v4\n"), "{all}\n{fixed}");
+    assert!(
+        fixed.contains("actions/checkout@") && !fixed.contains("@v4\n"),
+        "{all}\n{fixed}"
+    );
     git(scratch.path(), &["add", "-A"]);
 
     let out = try_repo("harden");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "after the fix the check passes:\n{all}");
+    assert!(
+        out.status.success(),
+        "after the fix the check passes:\n{all}"
+    );
 }

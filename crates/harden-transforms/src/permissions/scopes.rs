@@ -157,7 +157,11 @@ pub(crate) struct Reason {
 impl Reason {
     /// `label: text`, shortened for a YAML comment.
     pub(crate) fn comment(&self) -> String {
-        shorten(&format!("{}: {}", self.label, self.text), 72)
+        if self.label.is_empty() {
+            shorten(&self.text, 72)
+        } else {
+            shorten(&format!("{}: {}", self.label, self.text), 72)
+        }
     }
 }
 
@@ -235,6 +239,7 @@ impl ScopeSet {
     }
 
     /// True when nothing is needed.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -342,11 +347,13 @@ impl Grant {
 
     /// True when the grant gives at least `access` on every scope of `needs`.
     pub(crate) fn covers(&self, needs: &BTreeMap<Scope, Access>) -> bool {
-        needs.iter().all(|(scope, access)| match self.access(*scope) {
-            Some(Some(granted)) => granted >= *access,
-            Some(None) => false,
-            None => true,
-        })
+        needs
+            .iter()
+            .all(|(scope, access)| match self.access(*scope) {
+                Some(Some(granted)) => granted >= *access,
+                Some(None) => false,
+                None => true,
+            })
     }
 
     /// As a scope map (every scope for `read-all`/`write-all`); `None` when unreadable.
@@ -381,7 +388,10 @@ mod tests {
     fn shorten_keeps_short_text_and_cuts_long_text() {
         assert_eq!(shorten("a: b", 70), "a: b");
         assert_eq!(
-            shorten("actions/setup-go: downloads Go (token only against rate limits)", 40),
+            shorten(
+                "actions/setup-go: downloads Go (token only against rate limits)",
+                40
+            ),
             "actions/setup-go: downloads Go"
         );
         let long = "word ".repeat(30);
@@ -393,7 +403,12 @@ mod tests {
     #[test]
     fn scope_set_keeps_the_first_reason_of_the_highest_access() {
         let mut set = ScopeSet::default();
-        set.add(Scope::Contents, Access::Read, "actions/checkout", "checks out");
+        set.add(
+            Scope::Contents,
+            Access::Read,
+            "actions/checkout",
+            "checks out",
+        );
         set.add(Scope::Contents, Access::Write, "gh", "creates a release");
         set.add(Scope::Contents, Access::Write, "git", "pushes");
         assert_eq!(set.access(Scope::Contents), Some(Access::Write));

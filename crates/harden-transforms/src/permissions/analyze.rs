@@ -1,0 +1,957 @@
+//! What each job needs: steps, actions, scripts, local composite actions and called
+//! workflows.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path as FsPath, PathBuf};
+
+use harden_yaml::{Document, Node, NodeKind};
+
+use super::expr::{
+    classify, mentions_job_token, mentions_word, scalar_text, Env, TokenCtx, TokenValue,
+};
+use super::kb::{ActionFact, Kb};
+use super::scopes::{Access, Grant, Scope, ScopeSet};
+use super::script::analyze_script;
+use super::shell::{analyze_run, RunCtx, ShellKind};
+use super::DeclaredJob;
+use crate::{FileKind, Repository, SourceFile};
+
+/// A step whose needs harden cannot tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unsure {
+    /// How the step is named in messages (`` `Publish` ``, `` `foo/bar` ``, `run step`).
+    pub(crate) step: String,
+    /// 1-based line of the step.
+    pub(crate) line: usize,
+    /// Why.
+    pub(crate) reason: String,
+}
+
+/// What a job needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Analysis {
+    pub(crate) needs: ScopeSet,
+    pub(crate) unsure: Vec<Unsure>,
+    /// Line and text of things to tell the user (calls the token can never make).
+    pub(crate) notes: Vec<(usize, String)>,
+}
+
+impl Analysis {
+    fn unsure(&mut self, step: &str, line: usize, reason: impl Into<String>) {
+        let u = Unsure {
+            step: step.to_owned(),
+            line,
+            reason: reason.into(),
+        };
+        if !self.unsure.contains(&u) {
+            self.unsure.push(u);
+        }
+    }
+
+    fn note(&mut self, line: usize, text: String) {
+        if !self.notes.iter().any(|(_, t)| *t == text) {
+            self.notes.push((line, text));
+        }
+    }
+
+    /// Takes in what a composite action or called workflow needs, seen from the step or job
+    /// (`label`, `line`) that uses it.
+    fn absorb(&mut self, inner: Analysis, label: &str, step: &str, line: usize, file: &str) {
+        self.needs.merge_as(&inner.needs, label);
+        for u in inner.unsure {
+            self.unsure(
+                step,
+                line,
+                format!("{} (in `{file}`, {} at line {})", u.reason, u.step, u.line),
+            );
+        }
+        for (_, n) in inner.notes {
+            self.note(line, n);
+        }
+    }
+}
+
+/// A document with its anchors, to read through aliases.
+pub(crate) struct Doc<'d> {
+    pub(crate) doc: &'d Document,
+    anchors: HashMap<&'d str, Vec<(usize, &'d Node)>>,
+}
+
+impl<'d> Doc<'d> {
+    pub(crate) fn new(doc: &'d Document) -> Self {
+        let mut anchors: HashMap<&'d str, Vec<(usize, &'d Node)>> = HashMap::new();
+        fn walk<'d>(node: &'d Node, anchors: &mut HashMap<&'d str, Vec<(usize, &'d Node)>>) {
+            if let Some(a) = &node.anchor {
+                anchors
+                    .entry(a.as_str())
+                    .or_default()
+                    .push((node.span.start, node));
+            }
+            match &node.kind {
+                NodeKind::Mapping(m) => m.entries.iter().for_each(|e| walk(&e.value, anchors)),
+                NodeKind::Sequence(s) => s.items.iter().for_each(|i| walk(i, anchors)),
+                _ => {}
+            }
+        }
+        if let Some(root) = doc.root() {
+            walk(root, &mut anchors);
+        }
+        Doc { doc, anchors }
+    }
+
+    /// The node itself, or the anchored node an alias stands for.
+    pub(crate) fn resolve(&self, mut node: &'d Node) -> &'d Node {
+        for _ in 0..16 {
+            let NodeKind::Alias(name) = &node.kind else {
+                return node;
+            };
+            let target = self.anchors.get(name.as_str()).and_then(|defs| {
+                defs.iter()
+                    .filter(|(start, _)| *start < node.span.start)
+                    .max_by_key(|(start, _)| *start)
+                    .map(|(_, n)| *n)
+            });
+            match target {
+                Some(t) => node = t,
+                None => return node,
+            }
+        }
+        node
+    }
+
+    pub(crate) fn root(&self) -> Option<&'d Node> {
+        self.doc.root().map(|r| self.resolve(r))
+    }
+
+    pub(crate) fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
+        let m = self.resolve(node).as_mapping()?;
+        m.get(key).map(|e| self.resolve(&e.value))
+    }
+
+    pub(crate) fn str(&self, node: &'d Node, key: &str) -> Option<&'d str> {
+        self.get(node, key).and_then(|n| n.as_str())
+    }
+
+    pub(crate) fn entries(&self, node: Option<&'d Node>) -> Vec<(&'d str, &'d Node)> {
+        let Some(m) = node.and_then(|n| self.resolve(n).as_mapping()) else {
+            return Vec::new();
+        };
+        m.entries
+            .iter()
+            .filter_map(|e| e.key_str().map(|k| (k, self.resolve(&e.value))))
+            .collect()
+    }
+
+    pub(crate) fn items(&self, node: Option<&'d Node>) -> Vec<&'d Node> {
+        let Some(s) = node.and_then(|n| self.resolve(n).as_sequence()) else {
+            return Vec::new();
+        };
+        s.items.iter().map(|i| self.resolve(i)).collect()
+    }
+
+    /// The text of a node as written (for expressions in non-scalar places).
+    fn raw(&self, node: &Node) -> &'d str {
+        self.doc.text().get(node.span.range()).unwrap_or_default()
+    }
+}
+
+/// The triggers of a workflow (`on:` as a word, a list or a mapping).
+pub(crate) fn triggers<'d>(d: &Doc<'d>, root: &'d Node) -> BTreeSet<String> {
+    let Some(on) = d.get(root, "on") else {
+        return BTreeSet::new();
+    };
+    match &on.kind {
+        NodeKind::Scalar(s) => BTreeSet::from([s.value.clone()]),
+        NodeKind::Sequence(_) => d
+            .items(Some(on))
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        NodeKind::Mapping(_) => d
+            .entries(Some(on))
+            .iter()
+            .map(|(k, _)| (*k).to_owned())
+            .collect(),
+        NodeKind::Alias(_) => BTreeSet::new(),
+    }
+}
+
+/// A path with `.` and `..` resolved, for comparing file names.
+pub(crate) fn normalise(path: &FsPath) -> PathBuf {
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.last(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
+/// The part of a `uses:` value before `@`.
+pub(crate) fn uses_name(uses: &str) -> &str {
+    uses.split('@')
+        .next()
+        .unwrap_or(uses)
+        .trim()
+        .trim_end_matches('/')
+}
+
+fn resolve_env_expr(value: &str, env: &Env) -> String {
+    let v = value.trim();
+    if let Some(body) = v.strip_prefix("${{").and_then(|b| b.strip_suffix("}}")) {
+        if let Some(name) = body.trim().strip_prefix("env.") {
+            if let Some(lit) = env.value(name.trim()) {
+                if !lit.contains("${{") {
+                    return lit.to_owned();
+                }
+            }
+        }
+    }
+    v.to_owned()
+}
+
+#[derive(Debug, Default)]
+struct JobState {
+    /// actions/checkout left the job token in the git configuration.
+    persisted: bool,
+    /// Job or workflow `env:` names holding the job token that no step has used yet.
+    unaccounted: BTreeSet<String>,
+    /// A step that asks to keep the checkout credentials (`persist-credentials: true`) or
+    /// prepares commits: a push is expected somewhere.
+    push_hint: Option<(String, usize, &'static str)>,
+}
+
+impl JobState {
+    /// Marks the names `text` mentions as used.
+    fn account(&mut self, text: &str) {
+        self.unaccounted.retain(|name| !mentions_word(text, name));
+    }
+}
+
+/// Reads jobs, steps and the files they use.
+pub(crate) struct Analyzer<'a> {
+    pub(crate) repo: &'a Repository,
+    pub(crate) kb: &'a Kb,
+    pub(crate) declared: &'a [DeclaredJob],
+    stack: RefCell<Vec<PathBuf>>,
+}
+
+/// Inputs given to an action or called workflow: lowercase name -> (value, token?).
+type Inputs = BTreeMap<String, (String, TokenValue)>;
+
+impl<'a> Analyzer<'a> {
+    pub(crate) fn new(repo: &'a Repository, kb: &'a Kb, declared: &'a [DeclaredJob]) -> Self {
+        Analyzer {
+            repo,
+            kb,
+            declared,
+            stack: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The declaration of `job` in `file`, if the user made one.
+    pub(crate) fn declaration(&self, file: &FsPath, job: &str) -> Option<&'a DeclaredJob> {
+        let rel = self.relative(file);
+        self.declared
+            .iter()
+            .find(|d| d.job == job && d.matches_workflow(&rel))
+    }
+
+    /// `file` relative to the repository root, with `/` separators.
+    pub(crate) fn relative(&self, file: &FsPath) -> String {
+        let file = normalise(file);
+        let root = normalise(&self.repo.root);
+        let rel = file.strip_prefix(&root).unwrap_or(&file);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn find_file(&self, rel: &str, names: &[&str], kind: FileKind) -> Option<&'a SourceFile> {
+        let base = normalise(&self.repo.root.join(rel));
+        let rel_norm = normalise(FsPath::new(rel));
+        let wanted: Vec<PathBuf> = if names.is_empty() {
+            vec![base]
+        } else {
+            names.iter().map(|n| base.join(n)).collect()
+        };
+        let files = || self.repo.files.iter().filter(|f| f.kind == kind);
+        if let Some(f) = files().find(|f| wanted.contains(&normalise(&f.path))) {
+            return Some(f);
+        }
+        // Paths not under `root` as written: compare the tail.
+        let tails: Vec<PathBuf> = if names.is_empty() {
+            vec![rel_norm]
+        } else {
+            names.iter().map(|n| rel_norm.join(n)).collect()
+        };
+        let mut found = files().filter(|f| tails.iter().any(|t| normalise(&f.path).ends_with(t)));
+        match (found.next(), found.next()) {
+            (Some(f), None) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// What the job `job` of a workflow needs.
+    pub(crate) fn job(
+        &self,
+        d: &Doc<'_>,
+        file: &FsPath,
+        root: &Node,
+        job: &Node,
+        ctx: &TokenCtx,
+    ) -> Analysis {
+        let mut out = Analysis::default();
+        let (wf_env, _) = Env::default().child(d.get(root, "env"), ctx);
+        if let Some(uses) = d.str(job, "uses") {
+            self.call(d, file, job, uses, ctx, &mut out);
+            return out;
+        }
+        let (env, _) = wf_env.child(d.get(job, "env"), ctx);
+        let mut images: Vec<(String, &Node)> = Vec::new();
+        if let Some(c) = d.get(job, "container") {
+            images.push(("container".into(), c));
+        }
+        for (name, s) in d.entries(d.get(job, "services")) {
+            images.push((format!("services.{name}"), s));
+        }
+        for (label, image) in images {
+            let password = d
+                .get(image, "credentials")
+                .and_then(|c| d.str(c, "password"))
+                .unwrap_or_default();
+            if classify(password, ctx, &env) == TokenValue::Job {
+                out.needs.add(
+                    Scope::Packages,
+                    Access::Read,
+                    &label,
+                    "pulls the image from GitHub Packages",
+                );
+            }
+        }
+        let shell_of = |n: Option<&Node>| {
+            n.and_then(|n| d.get(n, "defaults"))
+                .and_then(|x| d.get(x, "run"))
+                .and_then(|x| d.str(x, "shell"))
+                .map(ShellKind::from_shell)
+        };
+        let windows = d
+            .get(job, "runs-on")
+            .is_some_and(|r| d.raw(r).to_ascii_lowercase().contains("windows"));
+        let shell = shell_of(Some(job))
+            .or_else(|| shell_of(Some(root)))
+            .unwrap_or(if windows {
+                ShellKind::Pwsh
+            } else {
+                ShellKind::Sh
+            });
+        // The job token put in `env:` for the whole job (or, under a name of its own, for the
+        // whole workflow) is there for some command: it must be seen used.
+        let mut state = JobState::default();
+        let job_env = d.get(job, "env");
+        for (name, value) in d.entries(job_env) {
+            if classify(&scalar_text(value), ctx, &wf_env) == TokenValue::Job {
+                state.unaccounted.insert(name.to_owned());
+            }
+        }
+        for (name, value) in d.entries(d.get(root, "env")) {
+            let usual = name == "GITHUB_TOKEN" || name == "GH_TOKEN";
+            let shadowed = d.entries(job_env).iter().any(|(k, _)| *k == name);
+            if !usual
+                && !shadowed
+                && classify(&scalar_text(value), ctx, &Env::default()) == TokenValue::Job
+            {
+                state.unaccounted.insert(name.to_owned());
+            }
+        }
+        self.steps(
+            d,
+            d.get(job, "steps"),
+            &env,
+            ctx,
+            shell,
+            &mut state,
+            &mut out,
+        );
+        if let Some((desc, line, what)) = &state.push_hint {
+            let pushes = out.needs.access(Scope::Contents) == Some(Access::Write);
+            if state.persisted && !pushes {
+                out.unsure(
+                    desc,
+                    *line,
+                    format!("{what} with the job token in git, but no step visibly pushes; harden cannot tell whether a script does"),
+                );
+            }
+        }
+        for name in &state.unaccounted {
+            let line = [job_env, d.get(root, "env")]
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_mapping())
+                .find_map(|m| m.get(name))
+                .map_or(job.line, |e| e.key.line);
+            out.unsure(
+                "`env`",
+                line,
+                format!("holds the job token as `{name}`, but no step visibly uses it; harden cannot tell which command reads it"),
+            );
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn steps(
+        &self,
+        d: &Doc<'_>,
+        steps: Option<&Node>,
+        env: &Env,
+        ctx: &TokenCtx,
+        shell: ShellKind,
+        state: &mut JobState,
+        out: &mut Analysis,
+    ) {
+        for step in d.items(steps) {
+            if step.as_mapping().is_none() {
+                continue;
+            }
+            state.account(d.raw(step));
+            let line = step.line;
+            let name = d.str(step, "name").filter(|n| !n.trim().is_empty());
+            let (env, step_env_token) = env.child(d.get(step, "env"), ctx);
+            if let Some(uses) = d.str(step, "uses") {
+                let label = uses_name(uses).to_owned();
+                let desc = format!("`{}`", name.unwrap_or(&label));
+                let inputs: Inputs = d
+                    .entries(d.get(step, "with"))
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let text = if v.as_str().is_some() {
+                            scalar_text(v)
+                        } else {
+                            d.raw(v).to_owned()
+                        };
+                        let t = classify(&text, ctx, &env);
+                        (k.to_ascii_lowercase(), (text, t))
+                    })
+                    .collect();
+                let step_ctx = StepCtx {
+                    label: &label,
+                    desc: &desc,
+                    line,
+                    inputs: &inputs,
+                    env: &env,
+                    step_env_token,
+                    ctx,
+                };
+                self.uses(d, &step_ctx, uses, state, out);
+            } else if let Some(script) = d.str(step, "run") {
+                let kind = d.str(step, "shell").map_or(shell, ShellKind::from_shell);
+                let label = name.unwrap_or("");
+                let desc = name.map_or_else(|| "run step".to_owned(), |n| format!("`{n}`"));
+                self.run(
+                    script,
+                    kind,
+                    &env,
+                    step_env_token,
+                    ctx,
+                    state,
+                    label,
+                    &desc,
+                    line,
+                    out,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        script: &str,
+        kind: ShellKind,
+        env: &Env,
+        step_env_token: bool,
+        ctx: &TokenCtx,
+        state: &mut JobState,
+        label: &str,
+        desc: &str,
+        line: usize,
+        out: &mut Analysis,
+    ) {
+        let rctx = RunCtx {
+            kb: self.kb,
+            env,
+            token: ctx,
+            step_env_token,
+            persisted_creds: state.persisted,
+            label,
+        };
+        let r = analyze_run(script, kind, &rctx);
+        out.needs.merge(&r.needs);
+        for u in r.unsure {
+            out.unsure(desc, line, u);
+        }
+        for n in r.notes {
+            out.note(line, format!("{desc}: {n}"));
+        }
+        if r.git_token {
+            state.persisted = true;
+        }
+        if r.commits && state.push_hint.is_none() {
+            state.push_hint = Some((
+                desc.to_owned(),
+                line,
+                "commits, tags or sets a git identity",
+            ));
+        }
+        for name in &r.used {
+            state.unaccounted.remove(name);
+        }
+    }
+
+    fn uses(
+        &self,
+        d: &Doc<'_>,
+        s: &StepCtx<'_>,
+        uses: &str,
+        state: &mut JobState,
+        out: &mut Analysis,
+    ) {
+        let uses = uses.trim();
+        let any_token_input = s.inputs.values().any(|(_, t)| *t == TokenValue::Job);
+        if uses.contains("${{") {
+            out.unsure(s.desc, s.line, "chooses its action with an expression");
+            return;
+        }
+        if let Some(image) = uses.strip_prefix("docker://") {
+            if any_token_input || s.step_env_token {
+                out.unsure(
+                    s.desc,
+                    s.line,
+                    format!("passes the job token to the container `{image}`"),
+                );
+            }
+            return;
+        }
+        if uses.starts_with("./") || uses.starts_with("../") {
+            self.local_action(s, uses, state, out);
+            return;
+        }
+        let key = uses_name(uses).to_ascii_lowercase();
+        if key == "actions/github-script" {
+            self.github_script(d, s, out);
+            return;
+        }
+        let Some(fact) = self.kb.action(&key) else {
+            out.unsure(
+                s.desc,
+                s.line,
+                format!(
+                    "uses `{}`, which is not in harden's knowledge base",
+                    uses_name(uses)
+                ),
+            );
+            return;
+        };
+        self.fact(s, &key, fact, out);
+        if key == "nick-fields/retry" || key == "nick-invision/retry" {
+            if let Some((command, _)) = s.inputs.get("command") {
+                let kind = s
+                    .inputs
+                    .get("shell")
+                    .map_or(ShellKind::Sh, |(sh, _)| ShellKind::from_shell(sh));
+                self.run(
+                    command,
+                    kind,
+                    s.env,
+                    s.step_env_token,
+                    s.ctx,
+                    state,
+                    s.label,
+                    s.desc,
+                    s.line,
+                    out,
+                );
+            }
+        }
+        if let Some(name) = &fact.token_env {
+            state.unaccounted.remove(name);
+        }
+        if key == "actions/checkout" {
+            let persist = s
+                .inputs
+                .get("persist-credentials")
+                .is_none_or(|(v, _)| !resolve_env_expr(v, s.env).eq_ignore_ascii_case("false"));
+            let job_token = s
+                .inputs
+                .get("token")
+                .is_none_or(|(_, t)| *t == TokenValue::Job);
+            let ssh = s
+                .inputs
+                .get("ssh-key")
+                .is_some_and(|(v, _)| !v.trim().is_empty());
+            if persist && job_token && !ssh {
+                state.persisted = true;
+                let explicit = s
+                    .inputs
+                    .get("persist-credentials")
+                    .is_some_and(|(v, _)| v.trim().eq_ignore_ascii_case("true"));
+                if explicit && state.push_hint.is_none() {
+                    state.push_hint = Some((
+                        s.desc.to_owned(),
+                        s.line,
+                        "keeps the checkout credentials (`persist-credentials: true`)",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Applies a knowledge-base fact to a step.
+    fn fact(&self, s: &StepCtx<'_>, key: &str, fact: &ActionFact, out: &mut Analysis) {
+        let input = |n: &str| {
+            s.inputs
+                .get(&n.to_ascii_lowercase())
+                .filter(|(v, _)| !v.trim().is_empty())
+        };
+        let uses_job = match fact.token_inputs.first().and_then(|p| input(p)) {
+            Some((_, t)) => *t == TokenValue::Job,
+            None => match fact.token_env.as_deref().map(|e| s.env.token(e)) {
+                Some(TokenValue::Job) => true,
+                Some(TokenValue::Other) => false,
+                _ => fact.token,
+            },
+        };
+        let keep = |scope: Scope| uses_job || scope == Scope::IdToken;
+        for (scope, access) in &fact.permissions {
+            if keep(*scope) {
+                out.needs.add(*scope, *access, s.label, &fact.reason);
+            }
+        }
+        for c in &fact.conditions {
+            let input_ok = match &c.input {
+                None => true,
+                Some(i) => match input(i) {
+                    None => false,
+                    Some((v, _)) => match &c.equals {
+                        None => true,
+                        Some(eq) => {
+                            let v = resolve_env_expr(v, s.env);
+                            v.eq_ignore_ascii_case(eq) || v.contains("${{")
+                        }
+                    },
+                },
+            };
+            let unless_ok = c.unless_inputs.iter().all(|u| input(u).is_none());
+            let token_ok = c
+                .token_input
+                .as_ref()
+                .is_none_or(|t| input(t).is_some_and(|(_, v)| *v == TokenValue::Job));
+            if input_ok && unless_ok && token_ok {
+                for (scope, access) in &c.permissions {
+                    if c.token_input.is_some() || keep(*scope) {
+                        out.needs.add(*scope, *access, s.label, &c.reason);
+                    }
+                }
+            }
+        }
+        if let Some(why) = &fact.undetermined {
+            let any_input = s.inputs.values().any(|(_, t)| *t == TokenValue::Job);
+            if uses_job || any_input || s.env.has_token() {
+                out.unsure(s.desc, s.line, format!("uses `{key}`: {why}"));
+            }
+        }
+    }
+
+    fn github_script(&self, d: &Doc<'_>, s: &StepCtx<'_>, out: &mut Analysis) {
+        let _ = d;
+        let uses_job = s
+            .inputs
+            .get("github-token")
+            .filter(|(v, _)| !v.trim().is_empty())
+            .is_none_or(|(_, t)| *t == TokenValue::Job);
+        if !uses_job {
+            return;
+        }
+        let script = s.inputs.get("script").map_or("", |(v, _)| v.as_str());
+        let r = analyze_script(self.kb, script, s.label);
+        out.needs.merge(&r.needs);
+        for u in r.unsure {
+            out.unsure(s.desc, s.line, u);
+        }
+        for n in r.notes {
+            out.note(s.line, format!("{}: {n}", s.desc));
+        }
+    }
+
+    fn local_action(&self, s: &StepCtx<'_>, uses: &str, state: &mut JobState, out: &mut Analysis) {
+        let rel = uses_name(uses);
+        let Some(file) = self.find_file(rel, &["action.yml", "action.yaml"], FileKind::Action)
+        else {
+            out.unsure(
+                s.desc,
+                s.line,
+                format!("uses the local action `{rel}`, which is not among the files harden read"),
+            );
+            return;
+        };
+        let Some(doc) = file.document() else {
+            out.unsure(
+                s.desc,
+                s.line,
+                format!("uses the local action `{rel}`, which does not parse"),
+            );
+            return;
+        };
+        let path = normalise(&file.path);
+        if self.stack.borrow().contains(&path) || self.stack.borrow().len() > 8 {
+            out.unsure(s.desc, s.line, format!("uses `{rel}` recursively"));
+            return;
+        }
+        let d = Doc::new(doc);
+        let Some(root) = d.root() else { return };
+        let plain = TokenCtx {
+            secrets: BTreeSet::new(),
+            inputs: BTreeSet::new(),
+        };
+        let mut token_inputs = BTreeSet::new();
+        for (name, decl) in d.entries(d.get(root, "inputs")) {
+            let lower = name.to_ascii_lowercase();
+            let passed = s.inputs.get(&lower).filter(|(v, _)| !v.trim().is_empty());
+            let job = match passed {
+                Some((_, t)) => *t == TokenValue::Job,
+                None => d
+                    .str(decl, "default")
+                    .is_some_and(|def| mentions_job_token(def, &plain, &Env::default())),
+            };
+            if job {
+                token_inputs.insert(lower);
+            }
+        }
+        let Some(runs) = d.get(root, "runs") else {
+            return;
+        };
+        let using = d
+            .str(runs, "using")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let inner_ctx = TokenCtx {
+            secrets: BTreeSet::new(),
+            inputs: token_inputs,
+        };
+        if using != "composite" {
+            let sees = !inner_ctx.inputs.is_empty()
+                || s.step_env_token
+                || mentions_job_token(d.raw(runs), &inner_ctx, s.env);
+            if sees {
+                let what = if using.starts_with("docker") {
+                    "Docker"
+                } else {
+                    "JavaScript"
+                };
+                out.unsure(
+                    s.desc,
+                    s.line,
+                    format!("runs the local {what} action `{rel}` with the job token; harden does not read its code"),
+                );
+            }
+            return;
+        }
+        state.account(d.raw(runs));
+        self.stack.borrow_mut().push(path);
+        let mut inner = Analysis::default();
+        self.steps(
+            &d,
+            d.get(runs, "steps"),
+            s.env,
+            &inner_ctx,
+            ShellKind::Sh,
+            state,
+            &mut inner,
+        );
+        self.stack.borrow_mut().pop();
+        let shown = self.relative(&file.path);
+        out.absorb(inner, s.label, s.desc, s.line, &shown);
+    }
+
+    /// A job that calls a reusable workflow: the caller must grant what the called jobs
+    /// request (or, where they request nothing, what they need).
+    fn call(
+        &self,
+        d: &Doc<'_>,
+        _file: &FsPath,
+        job: &Node,
+        uses: &str,
+        ctx: &TokenCtx,
+        out: &mut Analysis,
+    ) {
+        let uses = uses.trim();
+        let line = d.get(job, "uses").map_or(job.line, |n| n.line);
+        let full = uses_name(uses).to_owned();
+        let desc = format!("`{full}`");
+        // Comments name the called file only: `release.yml: ...`.
+        let label = full.rsplit('/').next().unwrap_or(&full).to_owned();
+        if uses.contains("${{") {
+            out.unsure(
+                &desc,
+                line,
+                "chooses the called workflow with an expression",
+            );
+            return;
+        }
+        if !uses.starts_with("./") {
+            let key = full.to_ascii_lowercase();
+            match self.kb.action(&key) {
+                Some(fact) => {
+                    for (scope, access) in &fact.permissions {
+                        out.needs.add(*scope, *access, &label, &fact.reason);
+                    }
+                    if let Some(why) = &fact.undetermined {
+                        out.unsure(&desc, line, format!("calls `{key}`: {why}"));
+                    }
+                    // Runner workflows (pytorch/test-infra's linux_job...) run a `script`
+                    // input in the checked-out repository.
+                    if let Some(script) = d.get(job, "with").and_then(|w| d.str(w, "script")) {
+                        let mut state = JobState {
+                            persisted: true,
+                            ..JobState::default()
+                        };
+                        self.run(
+                            script,
+                            ShellKind::Sh,
+                            &Env::default(),
+                            false,
+                            ctx,
+                            &mut state,
+                            &label,
+                            &desc,
+                            line,
+                            out,
+                        );
+                    }
+                }
+                None => out.unsure(
+                    &desc,
+                    line,
+                    format!("calls the remote reusable workflow `{full}`, which is not in harden's knowledge base"),
+                ),
+            }
+            return;
+        }
+        let Some(callee) = self.find_file(&full, &[], FileKind::Workflow) else {
+            out.unsure(
+                &desc,
+                line,
+                format!(
+                    "calls the local workflow `{full}`, which is not among the files harden read"
+                ),
+            );
+            return;
+        };
+        let Some(cdoc) = callee.document() else {
+            out.unsure(&desc, line, format!("calls `{full}`, which does not parse"));
+            return;
+        };
+        let path = normalise(&callee.path);
+        if self.stack.borrow().contains(&path) || self.stack.borrow().len() > 8 {
+            out.unsure(&desc, line, format!("calls `{full}` recursively"));
+            return;
+        }
+        let env = Env::default();
+        let mut secrets = BTreeSet::from(["github_token".to_owned()]);
+        match d.get(job, "secrets") {
+            Some(n) if n.as_str() == Some("inherit") => secrets.extend(ctx.secrets.iter().cloned()),
+            Some(n) => {
+                for (k, v) in d.entries(Some(n)) {
+                    if classify(&scalar_text(v), ctx, &env) == TokenValue::Job {
+                        secrets.insert(k.to_ascii_lowercase());
+                    }
+                }
+            }
+            None => {}
+        }
+        let inputs = d
+            .entries(d.get(job, "with"))
+            .into_iter()
+            .filter(|(_, v)| classify(&scalar_text(v), ctx, &env) == TokenValue::Job)
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .collect();
+        let callee_ctx = TokenCtx { secrets, inputs };
+        self.stack.borrow_mut().push(path);
+        let inner = self.requirement(callee, cdoc, &callee_ctx);
+        self.stack.borrow_mut().pop();
+        let shown = self.relative(&callee.path);
+        out.absorb(inner, &label, &desc, line, &shown);
+    }
+
+    /// What a caller must grant to call the workflow `file`.
+    fn requirement(&self, file: &SourceFile, doc: &Document, ctx: &TokenCtx) -> Analysis {
+        let d = Doc::new(doc);
+        let mut out = Analysis::default();
+        let Some(root) = d.root() else { return out };
+        let top = d.get(root, "permissions");
+        for (id, job) in d.entries(d.get(root, "jobs")) {
+            let who = format!("job `{id}`");
+            let requested = |out: &mut Analysis, node: &Node| match Grant::parse(node) {
+                Grant::Scopes(map) => {
+                    for (scope, access) in map {
+                        out.needs
+                            .add(scope, access, "", &format!("{who} requests it"));
+                    }
+                }
+                Grant::ReadAll => out.unsure(
+                    &who,
+                    node.line,
+                    "requests `read-all`; harden will not copy it",
+                ),
+                Grant::WriteAll => out.unsure(
+                    &who,
+                    node.line,
+                    "requests `write-all`; harden will not copy it",
+                ),
+                Grant::Unreadable => {
+                    out.unsure(&who, node.line, "requests permissions harden cannot read")
+                }
+            };
+            if let Some(own) = d.get(job, "permissions") {
+                requested(&mut out, own);
+            } else if let Some(decl) = self.declaration(&file.path, id) {
+                for (scope, access) in &decl.permissions {
+                    out.needs
+                        .add(*scope, *access, "", "declared in harden config");
+                }
+            } else if let Some(top) = top {
+                requested(&mut out, top);
+            } else {
+                let inner = self.job(&d, &file.path, root, job, ctx);
+                out.needs.merge(&inner.needs);
+                for u in inner.unsure {
+                    out.unsure(&format!("{who}, {}", u.step), u.line, u.reason);
+                }
+                out.notes.extend(inner.notes);
+            }
+        }
+        out
+    }
+}
+
+/// What a `uses:` step is, for the functions that read it.
+struct StepCtx<'s> {
+    label: &'s str,
+    desc: &'s str,
+    line: usize,
+    inputs: &'s Inputs,
+    env: &'s Env,
+    step_env_token: bool,
+    ctx: &'s TokenCtx,
+}

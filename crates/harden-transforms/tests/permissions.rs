@@ -1,0 +1,508 @@
+//! Tests of the permissions transform: one snapshot per fixture of `testdata/permissions/`
+//! (a `<case>.yml` workflow, or a `<case>/` folder laid out like a repository), and the whole
+//! shared corpus.
+//!
+//! Every fixture run also checks that a second run over the output changes nothing and that
+//! every comment of the input is still in the output.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+
+use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
+use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
+use harden_yaml::Document;
+
+use common::render_outcome;
+
+fn kind_of(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+        return None;
+    }
+    if rel.contains(".github/workflows/") {
+        Some(FileKind::Workflow)
+    } else if name == "action.yml" || name == "action.yaml" {
+        Some(FileKind::Action)
+    } else {
+        None
+    }
+}
+
+fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// The files of a folder laid out like a repository, with paths relative to `root` shown
+/// under `shown_root`.
+fn folder_repo(dir: &FsPath, shown_root: &FsPath) -> Repository {
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
+    let mut files = Vec::new();
+    for p in paths {
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Some(kind) = kind_of(&rel) else { continue };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        files.push(SourceFile::new(shown_root.join(&rel), kind, text));
+    }
+    Repository {
+        root: shown_root.to_owned(),
+        files,
+    }
+}
+
+/// The repository of a fixture case.
+fn fixture_repo(case: &str) -> Repository {
+    let base = common::testdata().join("permissions");
+    let dir = base.join(case);
+    if dir.is_dir() {
+        return folder_repo(&dir, FsPath::new("."));
+    }
+    let path = base.join(format!("{case}.yml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    common::single_file_repo(
+        &format!(".github/workflows/{case}.yml"),
+        FileKind::Workflow,
+        &text,
+    )
+}
+
+/// The repository with the changed files replaced by their new text.
+fn apply(repo: &Repository, outcome: &Outcome) -> Repository {
+    let files = repo
+        .files
+        .iter()
+        .map(
+            |f| match outcome.changes.iter().find(|c| c.path == f.path) {
+                Some(c) => SourceFile::new(&f.path, f.kind, c.after.clone()),
+                None => f.clone(),
+            },
+        )
+        .collect();
+    Repository {
+        root: repo.root.clone(),
+        files,
+    }
+}
+
+/// Every comment text of `before` is still in `after` (as many times).
+fn assert_comments_kept(path: &FsPath, before: &str, after: &str) {
+    let texts = |t: &str| -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        if let Ok(doc) = Document::parse(t) {
+            for c in doc.comments() {
+                *m.entry(t[c.span.range()].to_owned()).or_insert(0) += 1;
+            }
+        }
+        m
+    };
+    let (b, a) = (texts(before), texts(after));
+    for (text, n) in &b {
+        assert!(
+            a.get(text).copied().unwrap_or(0) >= *n,
+            "{}: comment `{text}` lost",
+            path.display()
+        );
+    }
+}
+
+/// Runs the transform, checks stability and comments, and renders the outcome.
+fn run_checked(repo: &Repository, transform: &Permissions) -> (Outcome, String) {
+    let outcome = transform.run(repo);
+    for c in &outcome.changes {
+        assert_comments_kept(&c.path, c.before.as_deref().unwrap_or(""), &c.after);
+    }
+    let again = transform.run(&apply(repo, &outcome));
+    assert!(
+        again.changes.is_empty(),
+        "second run changed {:?}",
+        again.changes.iter().map(|c| &c.path).collect::<Vec<_>>()
+    );
+    let mut text = render_outcome(&outcome);
+    for c in &outcome.changes {
+        for n in &c.notes {
+            text.push_str(&format!(
+                "note {}:{}: {}\n",
+                c.path.display(),
+                n.line,
+                n.message
+            ));
+        }
+    }
+    (outcome, text)
+}
+
+fn check(case: &str) {
+    check_with(case, PermissionsOptions::default());
+}
+
+fn check_with(case: &str, options: PermissionsOptions) {
+    let repo = fixture_repo(case);
+    assert!(!repo.files.is_empty(), "{case}: no files");
+    let (_, text) = run_checked(&repo, &Permissions::new(options));
+    insta::assert_snapshot!(case, text);
+}
+
+#[test]
+fn no_top_level_block() {
+    check("no_top_level");
+}
+
+#[test]
+fn release_job_gets_contents_write() {
+    check("release_action");
+}
+
+#[test]
+fn existing_top_level_is_kept() {
+    check("existing_top_level");
+}
+
+#[test]
+fn job_blocks_are_kept_and_wider_ones_reported() {
+    check("job_with_own_block");
+}
+
+#[test]
+fn read_all_is_reported() {
+    check("read_all");
+}
+
+#[test]
+fn write_all_is_reported() {
+    check("write_all");
+}
+
+#[test]
+fn empty_permissions_top_level() {
+    check("empty_permissions");
+}
+
+#[test]
+fn knowledge_base_conditions() {
+    check("kb_conditions");
+}
+
+#[test]
+fn tokens_other_than_the_job_token_need_nothing() {
+    check("token_override");
+}
+
+#[test]
+fn gh_cli_commands() {
+    check("gh_cli");
+}
+
+#[test]
+fn gh_api_endpoints() {
+    check("gh_api");
+}
+
+#[test]
+fn git_push_with_persisted_credentials() {
+    check("git_push");
+}
+
+#[test]
+fn pushes_out_of_sight() {
+    check("push_hint");
+}
+
+#[test]
+fn curl_to_the_api() {
+    check("curl_api");
+}
+
+#[test]
+fn publishing_with_oidc() {
+    check("oidc_publish");
+}
+
+#[test]
+fn github_script_calls() {
+    check("github_script");
+}
+
+#[test]
+fn pages_attestations_code_scanning_packages_checks() {
+    check("oidc_pages");
+}
+
+#[test]
+fn unknown_action_leaves_the_workflow_without_top_level_block() {
+    check("unknown_action");
+}
+
+#[test]
+fn token_in_env() {
+    check("token_env");
+}
+
+#[test]
+fn local_reusable_workflow() {
+    check("reusable_local");
+}
+
+#[test]
+fn remote_reusable_workflows() {
+    check("reusable_remote");
+}
+
+#[test]
+fn local_composite_action() {
+    check("composite_local");
+}
+
+#[test]
+fn local_javascript_action() {
+    check("javascript_local");
+}
+
+#[test]
+fn called_workflow_gets_nothing() {
+    check("workflow_call");
+}
+
+#[test]
+fn matrix_jobs() {
+    check("matrix");
+}
+
+#[test]
+fn environment_jobs() {
+    check("environment");
+}
+
+#[test]
+fn anchors_and_aliases() {
+    check("anchors");
+}
+
+#[test]
+fn anchored_job_with_a_block() {
+    check("anchors_block");
+}
+
+#[test]
+fn flow_style() {
+    check("flow_style");
+}
+
+#[test]
+fn crlf_line_endings() {
+    let repo = fixture_repo("crlf");
+    let (outcome, text) = run_checked(&repo, &Permissions::default());
+    for c in &outcome.changes {
+        assert!(
+            !c.after.replace("\r\n", "").contains('\n'),
+            "a bare LF was written"
+        );
+    }
+    insta::assert_snapshot!("crlf", text.replace('\r', "␍"));
+}
+
+#[test]
+fn four_space_indentation() {
+    check("indent4");
+}
+
+#[test]
+fn container_credentials() {
+    check("container_credentials");
+}
+
+#[test]
+fn calls_the_token_cannot_make() {
+    check("not_grantable");
+}
+
+#[test]
+fn declared_jobs_are_written() {
+    let declared = vec![DeclaredJob {
+        workflow: "declared.yml".into(),
+        job: "deploy".into(),
+        permissions: BTreeMap::from([
+            (Scope::Contents, Access::Read),
+            (Scope::Deployments, Access::Write),
+        ]),
+    }];
+    check_with("declared", PermissionsOptions { declared });
+}
+
+#[test]
+fn declared_jobs_parse_from_the_command_line_form() {
+    let d: DeclaredJob = "declared.yml:deploy=contents:read,deployments:write"
+        .parse()
+        .expect("parses");
+    assert_eq!(d.permissions.get(&Scope::Deployments), Some(&Access::Write));
+}
+
+/// Every workflow and action of the shared corpus, one repository per folder.
+fn corpus_repos() -> Vec<(String, Repository)> {
+    let root = common::corpus();
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|d| {
+            let name = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let repo = folder_repo(&d, &d);
+            (name, repo)
+        })
+        .collect()
+}
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn corpus_runs_cleanly_and_is_stable() {
+    let repos = corpus_repos();
+    if repos.is_empty() {
+        eprintln!("no corpus at {}", common::corpus().display());
+        return;
+    }
+    let transform = Permissions::default();
+    let (mut files, mut changed, mut undetermined) = (0, 0, 0);
+    for (name, repo) in &repos {
+        files += repo.files.len();
+        let (outcome, _) = run_checked(repo, &transform);
+        changed += outcome.changes.len();
+        for f in &outcome.findings {
+            assert_ne!(
+                f.severity,
+                Severity::Error,
+                "{name}: {}: {}",
+                f.path.display(),
+                f.message
+            );
+            if f.message.contains("is undetermined") {
+                undetermined += 1;
+            }
+        }
+    }
+    eprintln!(
+        "corpus: {files} files, {changed} changed, {undetermined} undetermined jobs reported"
+    );
+    assert!(changed > 0);
+}
+
+/// What harden infers for the jobs whose maintainers wrote their own block, compared scope
+/// by scope. Run with `cargo test -p harden-transforms --test permissions -- --ignored
+/// --nocapture agreement`.
+#[test]
+#[ignore]
+#[allow(clippy::print_stdout)]
+fn agreement_with_maintainers() {
+    let transform = Permissions::default();
+    let order = |a: Option<Access>| match a {
+        None => 0,
+        Some(Access::Read) => 1,
+        Some(Access::Write) => 2,
+    };
+    // scope -> [less, same, more]
+    let mut table: BTreeMap<Scope, [usize; 3]> = BTreeMap::new();
+    let (mut jobs, mut undetermined, mut equal, mut covers) = (0, 0, 0, 0);
+    // Set HARDEN_PERMISSIONS_DETAILS to list every job where the two differ.
+    let details = std::env::var_os("HARDEN_PERMISSIONS_DETAILS").is_some();
+    for (_, repo) in corpus_repos() {
+        for report in transform.infer(&repo) {
+            let Some(written) = report.written else {
+                continue;
+            };
+            jobs += 1;
+            let Some(inferred) = report.inferred else {
+                undetermined += 1;
+                continue;
+            };
+            if written == inferred {
+                equal += 1;
+            }
+            if inferred
+                .iter()
+                .all(|(s, a)| written.get(s).is_some_and(|w| w >= a))
+            {
+                covers += 1;
+            }
+            if details && written != inferred {
+                let show = |m: &BTreeMap<Scope, Access>| {
+                    m.iter()
+                        .map(|(s, a)| format!("{s}:{a}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                println!(
+                    "{} {}: written {} inferred {}",
+                    report.path.display(),
+                    report.job,
+                    show(&written),
+                    show(&inferred)
+                );
+            }
+            for scope in Scope::ALL {
+                let (w, i) = (written.get(&scope).copied(), inferred.get(&scope).copied());
+                if w.is_none() && i.is_none() {
+                    continue;
+                }
+                let row = table.entry(scope).or_default();
+                match order(i).cmp(&order(w)) {
+                    std::cmp::Ordering::Less => row[0] += 1,
+                    std::cmp::Ordering::Equal => row[1] += 1,
+                    std::cmp::Ordering::Greater => row[2] += 1,
+                }
+            }
+        }
+    }
+    println!("jobs with a written mapping block: {jobs}; undetermined by harden: {undetermined}");
+    println!(
+        "determined: {}; identical blocks: {equal}; written block covers harden's inference: {covers}",
+        jobs - undetermined
+    );
+    println!("| scope | harden asks less | same | more |");
+    println!("|---|---:|---:|---:|");
+    for (scope, [less, same, more]) in &table {
+        println!("| {scope} | {less} | {same} | {more} |");
+    }
+}
+
+/// Writes every corpus outcome to the file named by `HARDEN_PERMISSIONS_DUMP`, for review.
+#[test]
+#[ignore]
+fn corpus_dump() {
+    let Ok(target) = std::env::var("HARDEN_PERMISSIONS_DUMP") else {
+        return;
+    };
+    let transform = Permissions::default();
+    let mut text = String::new();
+    for (name, repo) in corpus_repos() {
+        let outcome = transform.run(&repo);
+        text.push_str(&format!("=== {name}\n"));
+        text.push_str(&render_outcome(&outcome));
+    }
+    std::fs::write(target, text).expect("write the dump");
+}
