@@ -44,6 +44,8 @@ pub struct Document {
     indent_unit: usize,
     sequence_offset: usize,
     comment_spacing: usize,
+    /// Anchored nodes and aliases per document, found once on first use.
+    marks: std::sync::OnceLock<Vec<(Marks, Marks)>>,
 }
 
 impl Document {
@@ -66,6 +68,7 @@ impl Document {
             indent_unit: 2,
             sequence_offset: 2,
             comment_spacing: 1,
+            marks: std::sync::OnceLock::new(),
         };
         doc.measure_style();
         Ok(doc)
@@ -230,11 +233,20 @@ impl Document {
     /// For a change at `path`, the paths of the same data seen through aliases (`*name`) of an
     /// anchored node on the way to it; yaml-rust2 loads an alias as a copy, so the copy changes too.
     pub fn alias_paths(&self, path: &Path) -> Vec<Path> {
-        let mut anchored: Vec<(String, Path, usize)> = Vec::new();
-        let mut aliases: Vec<(String, Path, usize)> = Vec::new();
-        if let Some(root) = self.docs.get(path.doc) {
-            walk_anchors(root, Path::root(path.doc), &mut anchored, &mut aliases);
-        }
+        let marks = self.marks.get_or_init(|| {
+            self.docs
+                .iter()
+                .enumerate()
+                .map(|(i, root)| {
+                    let (mut anchored, mut aliases) = (Vec::new(), Vec::new());
+                    walk_anchors(root, Path::root(i), &mut anchored, &mut aliases);
+                    (anchored, aliases)
+                })
+                .collect()
+        });
+        let Some((anchored, aliases)) = marks.get(path.doc) else {
+            return Vec::new();
+        };
         if aliases.is_empty() {
             return Vec::new();
         }
@@ -250,7 +262,7 @@ impl Document {
                 else {
                     continue;
                 };
-                for (alias, alias_path, at) in &aliases {
+                for (alias, alias_path, at) in aliases {
                     // The alias refers to the last definition of its name before it.
                     let target = anchored
                         .iter()

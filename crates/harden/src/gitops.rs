@@ -26,8 +26,7 @@ pub fn patch_text(changes: &[FileChange], root: &Path) -> String {
             out.push_str("new file mode 100644\n");
             "/dev/null".to_owned()
         };
-        let diff =
-            similar::TextDiff::from_lines(c.before.as_deref().unwrap_or(""), c.after.as_str());
+        let diff = crate::report::line_diff(c.before.as_deref().unwrap_or(""), &c.after);
         out.push_str(
             &diff
                 .unified_diff()
