@@ -67,6 +67,16 @@ fn looks_like_short_sha(text: &str) -> bool {
 }
 
 impl RepoRefs {
+    /// The first SHA that is not 40 hexadecimal digits, if any: a server's answer with such a
+    /// value must not be used (a pin to `main` would look pinned and not be).
+    pub fn first_invalid_sha(&self) -> Option<&str> {
+        self.tags
+            .values()
+            .flat_map(|t| std::iter::once(t.commit.as_str()).chain(t.tag_object.as_deref()))
+            .chain(self.branches.values().map(String::as_str))
+            .find(|sha| !is_full_sha(sha))
+    }
+
     /// Resolves a ref as the GitHub Actions runner does: a full SHA is a commit; otherwise a
     /// tag wins over a branch of the same name (`refs/tags/X` and `refs/heads/X` pick one).
     /// Tag and branch names are case-sensitive.

@@ -127,7 +127,16 @@ impl Resolver {
             bump(&self.counters.failed);
             return Err(FetchError::NotCached);
         }
-        match self.fetch_remote(repo) {
+        let checked = self
+            .fetch_remote(repo)
+            .and_then(|refs| match refs.first_invalid_sha() {
+                Some(bad) => Err(FetchError::BadResponse(format!(
+                    "`{}` is not a 40-character commit SHA",
+                    bad.chars().take(60).collect::<String>()
+                ))),
+                None => Ok(refs),
+            });
+        match checked {
             Ok(refs) => {
                 bump(&self.counters.fetched);
                 if let Some(cache) = &self.cache {
@@ -157,6 +166,9 @@ impl Resolver {
             return None;
         }
         let entry = cache.load(repo)?;
+        if entry.refs.first_invalid_sha().is_some() {
+            return None;
+        }
         (self.config.offline || entry.is_fresh(self.config.cache_ttl, unix_now()))
             .then_some(entry.refs)
     }

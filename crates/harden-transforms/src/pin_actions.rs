@@ -482,6 +482,16 @@ impl<'d> FilePinner<'_, 'd> {
                     .comment
                     .clone()
                     .unwrap_or_else(|| uses.git_ref.clone());
+                if !harden_github::is_full_sha(&resolved.sha) {
+                    return self.report(
+                        node,
+                        Severity::Error,
+                        format!(
+                            "cannot pin `{value}`: the server answered `{}`, not a commit SHA",
+                            resolved.sha
+                        ),
+                    );
+                }
                 let new_value = format!("{}@{}", uses.action, resolved.sha);
                 if let Some(ScalarStyle::Literal | ScalarStyle::Folded) =
                     node.as_scalar().map(|s| s.style)

@@ -54,6 +54,18 @@ impl Document {
     pub fn parse(text: impl Into<String>) -> Result<Self, ParseError> {
         let text = text.into();
         let index = LineIndex::new(&text);
+        if let Some(cr) = text
+            .bytes()
+            .enumerate()
+            .position(|(i, b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+        {
+            return Err(ParseError::Syntax {
+                location: index.location(&text, cr),
+                message: "a line ends with a lone carriage return (old Mac line ending); \
+                          convert the file to LF or CRLF line endings"
+                    .to_owned(),
+            });
+        }
         let built = parse::build(&text, &index)?;
         let line_ending = match text.find('\n') {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => LineEnding::CrLf,

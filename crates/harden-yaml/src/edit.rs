@@ -183,11 +183,18 @@ impl<'d> EditSet<'d> {
             path: path.to_string(),
             location: self.doc.location(node.span.end),
         };
-        if matches!(&node.kind, NodeKind::Scalar(s) if matches!(s.style, crate::ScalarStyle::Literal | crate::ScalarStyle::Folded))
-        {
+        let block_scalar = |n: &Node| matches!(&n.kind, NodeKind::Scalar(s) if matches!(s.style, crate::ScalarStyle::Literal | crate::ScalarStyle::Folded));
+        let block_collection = match &node.kind {
+            NodeKind::Mapping(m) => !m.flow,
+            NodeKind::Sequence(s) => !s.flow,
+            _ => false,
+        };
+        // After a block scalar the comment would be content; after a block collection it
+        // would belong to its last value.
+        if block_scalar(node) || block_collection {
             return Err(not_allowed());
         }
-        let new = format!("# {comment}");
+        let new = format!("# {}", render::one_line(comment));
         if let Some(existing) = self.doc.comment_after(node) {
             self.splices.push(Splice {
                 span: existing.span,
@@ -221,7 +228,10 @@ impl<'d> EditSet<'d> {
                 expected: "a mapping",
             });
         };
-        if map.get(&entry.key).is_some() {
+        let inserted_before = self.changes.iter().any(|c| {
+            matches!(c, Change::Insert { mapping: m, key, .. } if m == mapping && *key == entry.key)
+        });
+        if map.get(&entry.key).is_some() || inserted_before {
             return Err(EditError::KeyExists {
                 path: mapping.to_string(),
                 key: entry.key,

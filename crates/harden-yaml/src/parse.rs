@@ -18,6 +18,11 @@ pub(crate) struct Built {
     pub(crate) scalar_tokens: Vec<Span>,
 }
 
+/// The deepest nesting of collections harden reads. Real workflows nest a dozen levels; the
+/// limit keeps the tree walks, and yaml-rust2's recursive loader in the guard, off the end of
+/// the stack.
+pub(crate) const MAX_DEPTH: usize = 200;
+
 enum Frame {
     Map {
         start: usize,
@@ -120,13 +125,21 @@ impl Builder<'_> {
     }
 
     /// Reads `&anchor` and `!tag` properties at `i`; returns where the node's content starts.
-    fn properties(&self, mut i: usize) -> (usize, Option<String>, Option<String>) {
+    fn properties(&self, i: usize) -> (usize, Option<String>, Option<String>) {
+        let (start, _, anchor, tag) = self.properties_with_end(i);
+        (start, anchor, tag)
+    }
+
+    /// Like [`Self::properties`], also returning where the last property word ends (`i` when
+    /// there is none): an empty value's place.
+    fn properties_with_end(&self, mut i: usize) -> (usize, usize, Option<String>, Option<String>) {
         let mut anchor = None;
         let mut tag = None;
+        let mut last_end = i;
         loop {
             let c = self.at(i);
             if c != b'&' && c != b'!' {
-                return (i, anchor, tag);
+                return (i, last_end, anchor, tag);
             }
             let begin = i;
             while i < self.bytes.len()
@@ -135,6 +148,7 @@ impl Builder<'_> {
             {
                 i += 1;
             }
+            last_end = i;
             let word = self.text.get(begin..i).unwrap_or_default().to_owned();
             if c == b'&' {
                 anchor = Some(word[1..].to_owned());
@@ -172,6 +186,16 @@ impl Builder<'_> {
     }
 
     fn event(&mut self, event: Event<'_>, s: usize, e: usize) -> Result<(), ParseError> {
+        if matches!(event, Event::MappingStart(..) | Event::SequenceStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            return Err(ParseError::Syntax {
+                location: self.location(s),
+                message: format!(
+                    "collections nested deeper than {MAX_DEPTH} levels; harden does not edit such files"
+                ),
+            });
+        }
         match event {
             Event::DocumentStart(explicit) => {
                 if explicit {
@@ -369,10 +393,15 @@ impl Builder<'_> {
                 (begin, indicator, end, anchor, tag)
             }
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                let (token_start, anchor, tag) = self.properties(s);
+                let (mut token_start, props_end, anchor, tag) = self.properties_with_end(s);
+                if style == ScalarStyle::Plain && value.is_empty() && props_end > s {
+                    // `key: !tag # comment`: the empty value sits right after its properties.
+                    token_start = props_end;
+                }
                 let token_end = match style {
                     ScalarStyle::SingleQuoted => self.single_quoted_end(token_start),
                     ScalarStyle::DoubleQuoted => self.double_quoted_end(token_start),
+                    _ if value.is_empty() => token_start,
                     _ => {
                         let mut end = e.max(token_start);
                         while end > token_start && is_blank(self.at(end - 1)) {

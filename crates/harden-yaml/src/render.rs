@@ -172,9 +172,15 @@ fn scalar_of(v: &NewValue) -> Option<String> {
     }
 }
 
+/// A comment's text on one line: line breaks (which would end the comment and start YAML)
+/// become spaces.
+pub fn one_line(comment: &str) -> String {
+    comment.replace(['\r', '\n'], " ")
+}
+
 fn comment_text(layout: Layout, comment: &Option<String>) -> String {
     match comment {
-        Some(c) => format!("{}# {}", " ".repeat(layout.comment_spacing), c),
+        Some(c) => format!("{}# {}", " ".repeat(layout.comment_spacing), one_line(c)),
         None => String::new(),
     }
 }

@@ -98,6 +98,10 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub jobs: usize,
 
+    /// pin-actions: seconds to wait for each answer from the server [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+
     /// pin-actions: what to do with branch references (`@main`) [default: pin].
     #[arg(long, value_enum)]
     pub branches: Option<Branches>,
@@ -184,6 +188,13 @@ pub enum Schedule {
     Weekly,
     /// Once a month.
     Monthly,
+}
+
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err("a number of seconds between 0 and 3600".to_owned()),
+    }
 }
 
 impl Args {

@@ -23,7 +23,14 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.harden-{}.tmp", std::process::id()));
+    // Process id and clock: a file left by a killed run never blocks a later one.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(
+        ".{name}.harden-{}-{nanos:08x}.tmp",
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = fs::OpenOptions::new()
             .write(true)

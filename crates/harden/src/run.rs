@@ -34,6 +34,9 @@ impl Shared {
             config.offline = args.offline;
             config.refresh = args.refresh;
             config.jobs = args.jobs;
+            if let Some(seconds) = args.timeout {
+                config.timeout = std::time::Duration::from_secs_f64(seconds);
+            }
             config.mode = match args.resolver {
                 ResolverKind::Git => ResolverMode::Git,
                 ResolverKind::Api => ResolverMode::Api,
@@ -347,6 +350,15 @@ fn run_repository(
             let Some(doc) = file.document() else { continue };
             let before = originals.get(&file.path).cloned().flatten();
             if before.as_deref() == Some(doc.text()) {
+                continue;
+            }
+            if before.is_some() && !file.path.exists() {
+                problems.push(problem(
+                    file.path.clone(),
+                    None,
+                    None,
+                    "the file was removed while harden ran; not written back".to_owned(),
+                ));
                 continue;
             }
             match fsutil::write_atomic(&file.path, doc.text()) {
