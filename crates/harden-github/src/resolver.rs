@@ -26,6 +26,9 @@ pub struct Resolver {
     http: Http,
     cache: Option<Cache>,
     memory: Mutex<HashMap<RepoId, Arc<RepoRefs>>>,
+    /// Repositories the server said do not exist, for the rest of this process: several
+    /// repositories of one run referring to the same missing action cost one request.
+    missing: Mutex<HashMap<RepoId, FetchError>>,
     counters: Arc<Counters>,
 }
 
@@ -70,6 +73,7 @@ impl Resolver {
             http,
             cache,
             memory: Mutex::new(HashMap::new()),
+            missing: Mutex::new(HashMap::new()),
             counters,
         })
     }
@@ -119,6 +123,10 @@ impl Resolver {
             bump(&self.counters.memory_hits);
             return Ok(Arc::clone(refs));
         }
+        if let Some(error) = lock(&self.missing).get(repo) {
+            bump(&self.counters.memory_hits);
+            return Err(error.clone());
+        }
         if let Some(refs) = self.cached(repo) {
             bump(&self.counters.cache_hits);
             return Ok(self.remember(repo, refs));
@@ -149,6 +157,9 @@ impl Resolver {
             }
             Err(error) => {
                 bump(&self.counters.failed);
+                if error == FetchError::NotFound {
+                    lock(&self.missing).insert(repo.clone(), error.clone());
+                }
                 Err(error)
             }
         }
