@@ -31,8 +31,15 @@ fn missing_repository_is_not_found() {
     assert_eq!(err, FetchError::NotFound);
     assert!(err.to_string().contains("check the owner/repo spelling"));
     assert_eq!(server.request_count(), 1, "a 404 is not retried");
-    assert_eq!(resolver.fetch(&id("Nobody/Nothing")), Err(FetchError::NotFound));
-    assert_eq!(server.request_count(), 1, "a missing repository is asked once per process");
+    assert_eq!(
+        resolver.fetch(&id("Nobody/Nothing")),
+        Err(FetchError::NotFound)
+    );
+    assert_eq!(
+        server.request_count(),
+        1,
+        "a missing repository is asked once per process"
+    );
     let api = Resolver::new(ResolverConfig {
         mode: ResolverMode::Api,
         ..config(&server)
