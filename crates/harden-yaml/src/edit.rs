@@ -415,7 +415,12 @@ impl<'d> EditSet<'d> {
         } else {
             let mut lines = Vec::new();
             render::item_lines(&value, seq.indent, self.layout(), &mut lines);
-            self.after_splice(node.span.end, &lines)
+            let mut splice = self.after_splice(node.span.end, &lines);
+            if self.items_spaced(seq) {
+                // Follow the file: its items are separated by blank lines.
+                splice.text.insert_str(0, self.doc.line_ending().as_str());
+            }
+            splice
         };
         let earlier = self
             .appends
@@ -439,6 +444,24 @@ impl<'d> EditSet<'d> {
             value,
         });
         Ok(())
+    }
+
+    /// True when most neighbouring items of a block sequence are separated by a blank line.
+    fn items_spaced(&self, seq: &crate::Sequence) -> bool {
+        if seq.items.len() < 2 {
+            return false;
+        }
+        let text = self.doc.text();
+        let spaced = seq
+            .items
+            .windows(2)
+            .filter(|pair| {
+                let from = self.doc.line_end_after(pair[0].span.end);
+                let to = self.doc.line_start_of(pair[1].span.start);
+                from < to && text[from..to].lines().any(|l| l.trim().is_empty())
+            })
+            .count();
+        spaced * 2 > seq.items.len() - 1
     }
 
     /// Applies every splice to the original text. Overlapping splices are an error.

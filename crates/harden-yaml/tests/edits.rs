@@ -579,3 +579,20 @@ fn several_appends_to_one_sequence_keep_their_order() {
         "a:\n  - x\n  - p\n  - q\nb: [r, s]\nc: [1, 2, 3]\nd:\n- z\n- t\n- u"
     );
 }
+
+#[test]
+fn appended_items_follow_blank_line_spacing() {
+    let out = edit("s:\n  - a: 1\n\n  - b: 2\n", |e| {
+        e.append_item(
+            &p("s"),
+            NewValue::Mapping(vec![NewEntry::new("c", NewValue::Plain("3".into()))]),
+        )
+        .expect("first");
+        e.append_item(
+            &p("s"),
+            NewValue::Mapping(vec![NewEntry::new("d", NewValue::Plain("4".into()))]),
+        )
+        .expect("second");
+    });
+    assert_eq!(out, "s:\n  - a: 1\n\n  - b: 2\n\n  - c: 3\n\n  - d: 4\n");
+}

@@ -356,9 +356,7 @@ impl Dependabot {
         }
     }
 
-    /// Appends one entry per ecosystem in `additions`. One `EditSet` cannot append two items at
-    /// the same place, so each entry is appended (and checked by the guard) on the text the
-    /// previous one produced, and the whole chain is checked against the original at the end.
+    /// Appends one entry per ecosystem in `additions`, in one edit set checked by the guard.
     fn append_entries(
         &self,
         file: &SourceFile,
@@ -379,22 +377,9 @@ impl Dependabot {
             return None;
         };
         let insert_line = doc.location(updates_node.span.end).line;
-        let spaced = blank_lines_between_items(doc);
-        let mut step = file.clone();
-        let mut changes = Vec::new();
+        let mut edits = EditSet::new(doc);
         let mut notes = Vec::new();
         for (eco, missing) in additions {
-            let Some(step_doc) = step.document() else {
-                findings.push(Finding::at(
-                    NAME,
-                    &file.path,
-                    None,
-                    Severity::Error,
-                    "left unchanged: an appended entry made the file unreadable; this is a bug in harden",
-                ));
-                return None;
-            };
-            let mut edits = EditSet::new(step_doc);
             if let Err(e) = edits.append_item(&updates, write::entry(eco, missing, &self.options)) {
                 findings.push(Finding::at(
                     NAME,
@@ -405,15 +390,6 @@ impl Dependabot {
                 ));
                 return None;
             }
-            let change = finish_edits(NAME, &step, &edits, Vec::new(), findings)?;
-            changes.extend_from_slice(edits.changes());
-            step = SourceFile::new(file.path.clone(), file.kind, change.after);
-            if spaced {
-                // Layout only: if it cannot be done, the entry stays without the blank line.
-                if let Some(with_blank) = blank_line_before_last_item(&step) {
-                    step = with_blank;
-                }
-            }
             notes.push(ChangeNote {
                 line: insert_line,
                 message: format!(
@@ -423,34 +399,7 @@ impl Dependabot {
                 ),
             });
         }
-        let result = match step.document() {
-            None => Err("the result does not parse".to_owned()),
-            Some(d) => harden_yaml::guard::verify(doc.text(), d.text(), &changes)
-                .map(|()| d.text().to_owned())
-                .map_err(|e| e.to_string()),
-        };
-        match result {
-            Ok(after) => Some(FileChange {
-                path: file.path.clone(),
-                kind: file.kind,
-                before: Some(doc.text().to_owned()),
-                after,
-                notes,
-            }),
-            Err(e) => {
-                findings.push(Finding::at(
-                    NAME,
-                    &file.path,
-                    None,
-                    Severity::Error,
-                    format!(
-                        "left unchanged: refusing to write: {e}; this is a bug in harden, please \
-                         report it with the file"
-                    ),
-                ));
-                None
-            }
-        }
+        finish_edits(NAME, file, &edits, notes, findings)
     }
 }
 
@@ -503,46 +452,6 @@ fn missing_entries(
         }
     }
     additions
-}
-
-/// True when the file's block `updates` items are mostly separated by blank lines.
-fn blank_lines_between_items(doc: &harden_yaml::Document) -> bool {
-    let Some(seq) = doc
-        .get(&Path::root(0).key("updates"))
-        .and_then(|n| n.as_sequence())
-    else {
-        return false;
-    };
-    if seq.flow || seq.items.len() < 2 {
-        return false;
-    }
-    let text = doc.text();
-    let blank = seq
-        .items
-        .windows(2)
-        .filter(|pair| {
-            let from = doc.line_end_after(pair[0].span.end);
-            let to = doc.line_start_of(pair[1].span.start);
-            from < to && text[from..to].lines().any(|l| l.trim().is_empty())
-        })
-        .count();
-    blank * 2 > seq.items.len() - 1
-}
-
-/// `file` with a blank line above the last `updates` item (a layout-only change the guard
-/// checks like any other), or `None` if that is not possible.
-fn blank_line_before_last_item(file: &SourceFile) -> Option<SourceFile> {
-    let doc = file.document()?;
-    let last = doc
-        .get(&Path::root(0).key("updates"))?
-        .as_sequence()?
-        .items
-        .last()?;
-    let at = doc.line_start_of(last.span.start);
-    let mut edits = EditSet::new(doc);
-    edits.splice_text(harden_yaml::Span::new(at, at), doc.line_ending().as_str());
-    let change = finish_edits(NAME, file, &edits, Vec::new(), &mut Vec::new())?;
-    Some(SourceFile::new(file.path.clone(), file.kind, change.after))
 }
 
 impl Transform for Dependabot {
