@@ -61,6 +61,25 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// Makes a change visible to what runs next: the file's text is replaced (and parsed
+    /// again), or the new file is added.
+    pub fn apply(&mut self, change: &FileChange) {
+        let new = SourceFile::new(change.path.clone(), change.kind, change.after.clone());
+        match self.files.iter_mut().find(|f| f.path == change.path) {
+            Some(f) => *f = new,
+            None => self.files.push(new),
+        }
+    }
+
+    /// This repository with every change of `outcome` applied.
+    pub fn applied(&self, outcome: &Outcome) -> Repository {
+        let mut next = self.clone();
+        for change in &outcome.changes {
+            next.apply(change);
+        }
+        next
+    }
+
     /// Files of the given kind that parsed.
     pub fn documents(&self, kind: FileKind) -> impl Iterator<Item = (&SourceFile, &Document)> {
         self.files

@@ -86,24 +86,6 @@ fn fixture_repo(case: &str) -> Repository {
     )
 }
 
-/// The repository with the changed files replaced by their new text.
-fn apply(repo: &Repository, outcome: &Outcome) -> Repository {
-    let files = repo
-        .files
-        .iter()
-        .map(
-            |f| match outcome.changes.iter().find(|c| c.path == f.path) {
-                Some(c) => SourceFile::new(&f.path, f.kind, c.after.clone()),
-                None => f.clone(),
-            },
-        )
-        .collect();
-    Repository {
-        root: repo.root.clone(),
-        files,
-    }
-}
-
 /// Every comment text of `before` is still in `after` (as many times).
 fn assert_comments_kept(path: &FsPath, before: &str, after: &str) {
     let texts = |t: &str| -> BTreeMap<String, usize> {
@@ -131,7 +113,7 @@ fn run_checked(repo: &Repository, transform: &Permissions) -> (Outcome, String) 
     for c in &outcome.changes {
         assert_comments_kept(&c.path, c.before.as_deref().unwrap_or(""), &c.after);
     }
-    let again = transform.run(&apply(repo, &outcome));
+    let again = transform.run(&repo.applied(&outcome));
     assert!(
         again.changes.is_empty(),
         "second run changed {:?}",

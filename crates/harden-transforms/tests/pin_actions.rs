@@ -69,24 +69,6 @@ fn repository(files: Vec<SourceFile>) -> Repository {
     }
 }
 
-/// The repository with the changed files replaced by their new text.
-fn apply(repo: &Repository, outcome: &Outcome) -> Repository {
-    let files = repo
-        .files
-        .iter()
-        .map(
-            |f| match outcome.changes.iter().find(|c| c.path == f.path) {
-                Some(c) => SourceFile::new(&f.path, f.kind, c.after.clone()),
-                None => f.clone(),
-            },
-        )
-        .collect();
-    Repository {
-        root: repo.root.clone(),
-        files,
-    }
-}
-
 fn assert_guard_passed(outcome: &Outcome) {
     let refused: Vec<_> = outcome
         .findings
@@ -117,7 +99,7 @@ fn pin_checked(server: &TestServer, repo: &Repository, options: PinOptions) -> S
     let first = pin.run(repo);
     assert_guard_passed(&first);
     let cold = first_resolver.stats();
-    let pinned = apply(repo, &first);
+    let pinned = repo.applied(&first);
 
     // Same transform again over its own output: nothing changes and nothing is asked again.
     let again = pin.run(&pinned);
@@ -570,7 +552,7 @@ fn check_corpus_repo(
     let outcome = pin.run(repo);
     assert_guard_passed(&outcome);
     report.rendered = render_outcome(&outcome);
-    let output = apply(repo, &outcome);
+    let output = repo.applied(&outcome);
     let problems = &mut report.problems;
     for (file, out_file) in repo.files.iter().zip(&output.files) {
         let before = file.document().expect("parsed");

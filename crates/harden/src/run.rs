@@ -9,9 +9,7 @@ use harden_github::{Resolver, ResolverConfig, ResolverMode};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
-use harden_transforms::{
-    FileChange, FileKind, Finding, Repository, Severity, SourceFile, Transform,
-};
+use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
 use crate::config::{self, Config};
@@ -313,7 +311,7 @@ fn run_repository(
         let outcome = t.run(&repo);
         spinner.finish_and_clear();
         for change in &outcome.changes {
-            apply_to_repository(&mut repo, change);
+            repo.apply(change);
         }
         reports.push(TransformReport {
             name: t.name(),
@@ -377,15 +375,6 @@ fn run_repository(
         transforms: reports,
         problems,
         written,
-    }
-}
-
-/// Makes a transform's change visible to the transforms after it.
-fn apply_to_repository(repo: &mut Repository, change: &FileChange) {
-    let new = SourceFile::new(change.path.clone(), change.kind, change.after.clone());
-    match repo.files.iter_mut().find(|f| f.path == change.path) {
-        Some(f) => *f = new,
-        None => repo.files.push(new),
     }
 }
 
