@@ -41,7 +41,15 @@ use http::Response;
 
 /// The directory of the recorded refs shipped beside the repository (`../shared/refs`).
 pub fn default_refs_dir() -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/refs"));
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/recorded/refs"));
+    path.canonicalize().unwrap_or(path)
+}
+
+/// The recorded `action.yml` files and reusable workflows of the repositories in
+/// [`default_refs_dir`], as `<owner>__<repo>/<path>` (a copy of `../shared/actions` kept in the
+/// repository, so that a fresh clone runs the tests).
+pub fn default_actions_dir() -> PathBuf {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/recorded/actions"));
     path.canonicalize().unwrap_or(path)
 }
 

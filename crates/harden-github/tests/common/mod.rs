@@ -13,7 +13,7 @@ use harden_testserver::{default_refs_dir, load_refs_dir, RecordedRepo, ServerOpt
 pub fn recorded() -> &'static BTreeMap<String, RecordedRepo> {
     static RECORDED: OnceLock<BTreeMap<String, RecordedRepo>> = OnceLock::new();
     RECORDED.get_or_init(|| {
-        load_refs_dir(&default_refs_dir()).expect("recorded refs in ../shared/refs")
+        load_refs_dir(&default_refs_dir()).expect("recorded refs in testdata/recorded/refs")
     })
 }
 
