@@ -39,9 +39,13 @@ use data::ServedRepo;
 use dispatch::{handle, Action};
 use http::Response;
 
-/// The directory of the recorded refs shipped beside the repository (`../shared/refs`).
+/// The directory of the recorded refs kept in the repository (`testdata/recorded/refs`, a copy of
+/// `../shared/refs`).
 pub fn default_refs_dir() -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/recorded/refs"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/recorded/refs"
+    ));
     path.canonicalize().unwrap_or(path)
 }
 
@@ -49,7 +53,10 @@ pub fn default_refs_dir() -> PathBuf {
 /// [`default_refs_dir`], as `<owner>__<repo>/<path>` (a copy of `../shared/actions` kept in the
 /// repository, so that a fresh clone runs the tests).
 pub fn default_actions_dir() -> PathBuf {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/recorded/actions"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/recorded/actions"
+    ));
     path.canonicalize().unwrap_or(path)
 }
 
