@@ -444,11 +444,13 @@ impl<'d> FilePinner<'_, 'd> {
         }
         let refs: &RepoRefs = match fetched.get(&uses.repo) {
             Some(Ok(refs)) => refs,
+            // The same text for every use of the repository, so that the report shows one
+            // line listing the places rather than one line per use.
             Some(Err(e)) => {
                 return self.report(
                     node,
                     Severity::Error,
-                    format!("cannot pin `{value}`: {}: {e}", uses.repo),
+                    format!("cannot pin actions of `{}`: {e}", uses.repo),
                 )
             }
             None => return,

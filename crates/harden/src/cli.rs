@@ -70,9 +70,25 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["check", "dry_run", "patch_dir"])]
     pub commit: bool,
 
-    /// Write one `git apply`-able patch per transform into DIR instead of changing files.
+    /// Write one patch per transform into DIR instead of changing files, in `git format-patch`
+    /// form: `git am DIR/*.patch` makes the commits `--commit` would; `git apply` also works.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "dry_run"])]
     pub patch_dir: Option<PathBuf>,
+
+    /// --commit, --patch-dir: add a `Signed-off-by:` trailer with git's committer identity, as
+    /// `git commit -s` does (for projects that require the DCO).
+    #[arg(long)]
+    pub signoff: bool,
+
+    /// --commit: do not run the repository's git hooks (pre-commit, commit-msg) for harden's
+    /// commits. They run by default.
+    #[arg(long, requires = "commit")]
+    pub no_verify: bool,
+
+    /// --commit, --patch-dir: the subject line of each commit; placeholders `{transform}` and
+    /// `{summary}` [default: "harden: {transform}"].
+    #[arg(long, value_name = "TEMPLATE")]
+    pub subject: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -17,6 +17,9 @@
 //!   group: true
 //!   ignore-major: false
 //!   ecosystems: [github-actions]
+//! commit:                       # --commit and --patch-dir
+//!   signoff: true               # add `Signed-off-by:` (DCO)
+//!   subject: "ci: {summary}"    # subject line template
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,6 +48,10 @@ pub struct Config {
     pub ignore_major: Option<bool>,
     /// dependabot: ecosystems to configure.
     pub ecosystems: Option<Vec<String>>,
+    /// commit: add a `Signed-off-by:` trailer.
+    pub signoff: Option<bool>,
+    /// commit: subject line template (`{transform}`, `{summary}`).
+    pub subject: Option<String>,
 }
 
 /// A problem in the configuration file, with its place.
@@ -164,7 +171,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let Some(root) = doc.root() else {
         return Ok(config);
     };
-    const TOP: &[&str] = &["pin-actions", "permissions", "dependabot"];
+    const TOP: &[&str] = &["pin-actions", "permissions", "dependabot", "commit"];
     for (key, value) in r.entries(root, "the file")? {
         match key.as_str() {
             Some("pin-actions") => {
@@ -234,10 +241,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     }
                 }
             }
+            Some("commit") => read_commit(&r, value, &mut config)?,
             _ => return Err(r.unknown(key, "the file", TOP)),
         }
     }
     Ok(config)
+}
+
+/// The `commit:` section: sign-off and the subject template.
+fn read_commit(r: &Reader, value: &Node, config: &mut Config) -> Result<(), ConfigError> {
+    for (k, v) in r.entries(value, "commit")? {
+        match k.as_str() {
+            Some("signoff") => config.signoff = Some(r.boolean(v, "signoff")?),
+            Some("subject") => {
+                let template = r.string(v, "subject")?;
+                crate::gitops::check_subject(&template)
+                    .map_err(|e| r.error(v, format!("`subject`: {e}")))?;
+                config.subject = Some(template);
+            }
+            _ => return Err(r.unknown(k, "commit", &["signoff", "subject"])),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -270,6 +295,18 @@ mod tests {
         );
         let e = parse(Path::new("h.yml"), "pin:\n").expect_err("unknown section");
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn reads_the_commit_section() {
+        let text = "commit:\n  signoff: true\n  subject: 'ci: {summary}'\n";
+        let c = parse(Path::new("h.yml"), text).expect("valid");
+        assert_eq!(c.signoff, Some(true));
+        assert_eq!(c.subject.as_deref(), Some("ci: {summary}"));
+        let e = parse(Path::new("h.yml"), "commit:\n  subject: 'ci: {sumary}'\n")
+            .expect_err("unknown placeholder");
+        assert_eq!((e.line, e.column), (2, 12));
+        assert!(e.message.contains("{sumary}"), "{}", e.message);
     }
 
     #[test]

@@ -1,11 +1,121 @@
-//! `--commit` (one commit per transform) and `--patch-dir` (one patch per transform).
+//! `--commit` (one commit per transform) and `--patch-dir` (one patch per transform, in the
+//! form `git am` applies): sign-off, hooks, subject template.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use harden_transforms::{FileChange, Severity};
+use harden_transforms::{FileChange, Finding, Severity};
 
+use crate::cli::Args;
+use crate::config::Config;
+use crate::mailpatch::{self, Ident};
 use crate::report::TransformReport;
+
+/// Set by harden for the git hooks of its own `--commit`: the transforms whose commits are
+/// still to come, comma-separated. A harden run inside such a hook (the pre-commit hook of a
+/// repository that uses harden) leaves them out, instead of refusing the first commit because
+/// the next transform has not been applied yet.
+pub const PENDING_ENV: &str = "HARDEN_PENDING_TRANSFORMS";
+
+/// The selected transforms without those [`PENDING_ENV`] names.
+pub fn without_pending(selected: Vec<&'static str>) -> Vec<&'static str> {
+    let Some(pending) = std::env::var_os(PENDING_ENV) else {
+        return selected;
+    };
+    let pending = pending.to_string_lossy().into_owned();
+    selected
+        .into_iter()
+        .filter(|t| !pending.split(',').any(|p| p.trim() == *t))
+        .collect()
+}
+
+/// The subject line when neither `--subject` nor `.github/harden.yml` gives one.
+pub const DEFAULT_SUBJECT: &str = "harden: {transform}";
+
+/// How harden's commits and patches are made: flags first, then `.github/harden.yml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitOptions {
+    /// Add a `Signed-off-by:` trailer (`--signoff`, `commit.signoff`).
+    pub signoff: bool,
+    /// Run the repository's hooks (not `--no-verify`).
+    pub verify: bool,
+    /// Subject template (`--subject`, `commit.subject`).
+    pub subject: String,
+    /// Where `--patch-dir` writes the patches.
+    pub patch_dir: Option<PathBuf>,
+}
+
+impl GitOptions {
+    /// The options for one repository.
+    pub fn new(args: &Args, config: &Config) -> Self {
+        GitOptions {
+            signoff: args.signoff || config.signoff == Some(true),
+            verify: !args.no_verify,
+            subject: args
+                .subject
+                .clone()
+                .or_else(|| config.subject.clone())
+                .unwrap_or_else(|| DEFAULT_SUBJECT.to_owned()),
+            patch_dir: args.patch_dir.clone(),
+        }
+    }
+}
+
+/// A short imperative summary of a transform, for `{summary}` in subject lines.
+fn short_summary(t: &TransformReport) -> &'static str {
+    match t.name {
+        "pin-actions" => "pin actions to commit SHAs",
+        "permissions" => "limit GITHUB_TOKEN permissions to what each job needs",
+        "dependabot" => "keep pinned actions up to date with Dependabot",
+        _ => t.summary,
+    }
+}
+
+/// Fills a subject template: `{transform}`, `{summary}`, and `{{`/`}}` for braces.
+fn render_subject(template: &str, transform: &str, summary: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = after;
+        } else if tail.starts_with('}') {
+            return Err("a `}` without `{`: write `}}` for a brace".to_owned());
+        } else {
+            let end = tail
+                .find('}')
+                .ok_or("a `{` without `}`: write `{{` for a brace")?;
+            match &tail[1..end] {
+                "transform" => out.push_str(transform),
+                "summary" => out.push_str(summary),
+                other => {
+                    return Err(format!(
+                        "unknown placeholder `{{{other}}}`; valid ones: {{transform}}, {{summary}}"
+                    ))
+                }
+            }
+            rest = &tail[end + 1..];
+        }
+    }
+    out.push_str(rest);
+    if out.contains(['\n', '\r']) {
+        return Err("a subject is one line".to_owned());
+    }
+    if out.trim().is_empty() {
+        return Err("the subject is empty".to_owned());
+    }
+    Ok(out.trim().to_owned())
+}
+
+/// Checks a subject template (unknown placeholders, unbalanced braces, several lines).
+pub fn check_subject(template: &str) -> Result<(), String> {
+    render_subject(template, "pin-actions", "pin actions").map(|_| ())
+}
 
 /// `path` relative to the repository root, with `/` separators, for patches and git.
 pub fn relative_to_root(path: &Path, root: &Path) -> String {
@@ -38,24 +148,93 @@ pub fn patch_text(changes: &[FileChange], root: &Path) -> String {
     out
 }
 
-/// Writes `NN-transform.patch` files into `dir`; returns the files written.
+/// Writes `NN-transform.patch` files into `dir`, in `git format-patch` form (author and date
+/// from git's identity, as `git commit` would record them); returns the files written.
 pub fn write_patches(
     dir: &Path,
     prefix: &str,
     transforms: &[TransformReport],
     root: &Path,
-) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+    options: &GitOptions,
+) -> Result<Vec<PathBuf>, String> {
+    let author = identity(root, "GIT_AUTHOR_IDENT").unwrap_or_else(|_| fallback_identity());
+    let signoff = if options.signoff {
+        Some(signoff_line(root)?)
+    } else {
+        None
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("could not create the folder: {e}"))?;
+    let total = transforms.iter().filter(|t| !t.changes.is_empty()).count();
     let mut written = Vec::new();
+    let mut n = 0;
     for (i, t) in transforms.iter().enumerate() {
         if t.changes.is_empty() {
             continue;
         }
+        n += 1;
+        let mut message = commit_message(t, root, &options.subject);
+        if let Some(line) = &signoff {
+            message = add_signoff(&message, line);
+        }
+        let part = mailpatch::Part {
+            n,
+            total,
+            message: &message,
+            changes: &t.changes,
+        };
         let path = dir.join(format!("{prefix}{:02}-{}.patch", i + 1, t.name));
-        crate::fsutil::write_atomic(&path, &patch_text(&t.changes, root))?;
+        crate::fsutil::write_atomic(&path, &mailpatch::patch_file(&part, &author, root))
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// `Name <email> seconds zone` as git would use it (`GIT_AUTHOR_IDENT`, `GIT_COMMITTER_IDENT`):
+/// environment, then the repository's and the user's configuration.
+fn identity(root: &Path, which: &str) -> Result<Ident, String> {
+    let text = git(root, &["var", which])?;
+    Ident::parse(&text).ok_or_else(|| format!("git var {which} printed `{}`", text.trim()))
+}
+
+/// The author of patches when git knows no identity: the person who applies them with
+/// `git am` can still change it.
+fn fallback_identity() -> Ident {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ident {
+        name_email: "harden <harden@localhost>".to_owned(),
+        seconds,
+        zone: "+0000".to_owned(),
+    }
+}
+
+/// `Signed-off-by: Name <email>` with the committer git would record.
+fn signoff_line(root: &Path) -> Result<String, String> {
+    let who = identity(root, "GIT_COMMITTER_IDENT").map_err(|e| {
+        format!("--signoff needs git's committer identity ({e}); set user.name and user.email")
+    })?;
+    Ok(format!("Signed-off-by: {}", who.name_email))
+}
+
+/// `message` with the sign-off trailer, placed as `git commit -s` places it: not again when it
+/// is already the last line; on the next line when the message ends with trailers; else after
+/// a blank line.
+fn add_signoff(message: &str, line: &str) -> String {
+    let body = message.trim_end_matches('\n');
+    let last_paragraph = body.rsplit("\n\n").next().unwrap_or("");
+    if body.lines().last() == Some(line) {
+        return format!("{body}\n");
+    }
+    let is_trailer = |l: &str| {
+        l.split_once(": ").is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    let ends_with_trailers = body.contains("\n\n") && last_paragraph.lines().all(is_trailer);
+    let separator = if ends_with_trailers { "\n" } else { "\n\n" };
+    format!("{body}{separator}{line}\n")
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {
@@ -100,9 +279,12 @@ pub fn check_clean(root: &Path, paths: &[String]) -> Result<(), String> {
     }
 }
 
-/// The commit message of one transform: what it did, file by file, and what it left.
-pub fn commit_message(t: &TransformReport, root: &Path) -> String {
-    let mut msg = format!("harden: {}\n\n{}.\n", t.name, capitalise(t.summary));
+/// The commit message of one transform: the subject from `subject_template`, then what it did,
+/// file by file, and what it left.
+pub fn commit_message(t: &TransformReport, root: &Path, subject_template: &str) -> String {
+    let subject = render_subject(subject_template, t.name, short_summary(t))
+        .unwrap_or_else(|_| format!("harden: {}", t.name));
+    let mut msg = format!("{subject}\n\n{}.\n", capitalise(t.summary));
     for c in &t.changes {
         let rel = relative_to_root(&c.path, root);
         if c.before.is_none() {
@@ -142,12 +324,195 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// Commits `paths` (already written) with `message`.
-pub fn commit(root: &Path, paths: &[String], message: &str) -> Result<(), String> {
+/// An error about `path`, for the report.
+fn problem(path: &Path, message: String) -> Finding {
+    Finding {
+        transform: "",
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        severity: Severity::Error,
+        message,
+    }
+}
+
+/// `--commit`: writes and commits each transform's changes in order, after checking that none
+/// of the files to touch has uncommitted changes. The repository's hooks run unless
+/// `--no-verify`; when a commit fails (a hook refuses it), its files are put back as they were
+/// before it, the commits before it stay, and nothing after it is done.
+pub fn commit_each(
+    root: &Path,
+    reports: &[TransformReport],
+    options: &GitOptions,
+    written: &mut Vec<PathBuf>,
+    problems: &mut Vec<Finding>,
+) {
+    let mut touched: Vec<String> = reports
+        .iter()
+        .flat_map(|t| t.changes.iter().map(|c| relative_to_root(&c.path, root)))
+        .collect();
+    touched.sort();
+    touched.dedup();
+    if let Err(msg) = check_clean(root, &touched) {
+        problems.push(problem(root, msg));
+        return;
+    }
+    let with_changes: Vec<&TransformReport> =
+        reports.iter().filter(|t| !t.changes.is_empty()).collect();
+    let mut done: Vec<&str> = Vec::new();
+    for (i, t) in with_changes.iter().enumerate() {
+        let pending: Vec<&str> = with_changes[i + 1..].iter().map(|t| t.name).collect();
+        let paths: Vec<String> = t
+            .changes
+            .iter()
+            .map(|c| relative_to_root(&c.path, root))
+            .collect();
+        let outcome = write_changes(&t.changes).and_then(|()| {
+            let message = commit_message(t, root, &options.subject);
+            commit(root, &paths, &message, options, &pending)
+        });
+        if let Err(why) = outcome {
+            let restored = restore(root, &t.changes, &paths);
+            problems.push(problem(
+                root,
+                refused_message(t.name, &why, &restored, &done),
+            ));
+            return;
+        }
+        for c in &t.changes {
+            if !written.contains(&c.path) {
+                written.push(c.path.clone());
+            }
+        }
+        done.push(t.name);
+    }
+}
+
+/// Writes every change; stops at the first failure.
+fn write_changes(changes: &[FileChange]) -> Result<(), String> {
+    for c in changes {
+        crate::fsutil::write_atomic(&c.path, &c.after)
+            .map_err(|e| format!("could not write {}: {e}", c.path.display()))?;
+    }
+    Ok(())
+}
+
+/// The error of a transform whose commit did not happen.
+fn refused_message(
+    name: &str,
+    why: &str,
+    restored: &Result<Vec<String>, String>,
+    done: &[&str],
+) -> String {
+    let mut msg = format!("the `{name}` commit was not made: {why}");
+    match restored {
+        Ok(files) => msg.push_str(&format!(
+            "; harden put its files back as they were before it ({})",
+            files.join(", ")
+        )),
+        Err(e) => msg.push_str(&format!("; putting its files back failed too: {e}")),
+    }
+    if done.is_empty() {
+        msg.push_str("; nothing was committed");
+    } else {
+        msg.push_str(&format!(
+            "; the commits before it stay ({})",
+            done.join(", ")
+        ));
+    }
+    msg.push_str("; the transforms after it were not run");
+    msg
+}
+
+/// Commits `paths` (already written) with `message`, running the repository's hooks unless
+/// `--no-verify`. On failure, git's and the hooks' output is shown on stderr and the error
+/// says so.
+fn commit(
+    root: &Path,
+    paths: &[String],
+    message: &str,
+    options: &GitOptions,
+    pending: &[&str],
+) -> Result<(), String> {
     let mut add = vec!["add", "--"];
     add.extend(paths.iter().map(String::as_str));
     git(root, &add)?;
-    let mut args = vec!["commit", "--quiet", "--no-verify", "-m", message, "--"];
-    args.extend(paths.iter().map(String::as_str));
-    git(root, &args).map(|_| ())
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(root)
+        .args(["commit", "--quiet", "-F", "-"]);
+    if !options.verify {
+        cmd.arg("--no-verify");
+    }
+    if options.signoff {
+        cmd.arg("--signoff");
+    }
+    cmd.arg("--").args(paths);
+    cmd.env(PENDING_ENV, pending.join(","))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run git: {e}"))?;
+    let stdin = child.stdin.take();
+    // git reads the whole message before it runs any hook; a thread keeps a long message
+    // from filling the pipe while git's output is read.
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(mut stdin) = stdin {
+                use std::io::Write;
+                let _ = stdin.write_all(message.as_bytes());
+            }
+        });
+        child.wait_with_output()
+    })
+    .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    show_output(&out.stdout, &out.stderr);
+    Err(if options.verify {
+        "`git commit` failed (its output and that of the repository's hooks is above); fix what \
+         it reports and run harden again, or skip the hooks with --no-verify"
+            .to_owned()
+    } else {
+        "`git commit` failed (its output is above)".to_owned()
+    })
+}
+
+/// git's and the hooks' output, on stderr, as they wrote it.
+fn show_output(stdout: &[u8], stderr: &[u8]) {
+    use std::io::Write;
+    let err = std::io::stderr();
+    let mut err = err.lock();
+    let _ = writeln!(err, "--- output of git commit and its hooks:");
+    let _ = err.write_all(stdout);
+    let _ = err.write_all(stderr);
+    let _ = writeln!(err, "--- end of the output of git commit");
+}
+
+/// Puts the files of a commit that failed back as they were before it: the index entries
+/// from `HEAD`, the files' texts from before the transform (a created file is removed).
+/// Returns the files restored.
+fn restore(root: &Path, changes: &[FileChange], paths: &[String]) -> Result<Vec<String>, String> {
+    let mut reset = vec!["reset", "--quiet", "--"];
+    reset.extend(paths.iter().map(String::as_str));
+    // An unborn branch has no HEAD to reset to: removing the entries does the same.
+    if git(root, &reset).is_err() {
+        let mut rm = vec!["rm", "--cached", "--quiet", "--ignore-unmatch", "--"];
+        rm.extend(paths.iter().map(String::as_str));
+        git(root, &rm)?;
+    }
+    for c in changes {
+        match &c.before {
+            Some(text) => crate::fsutil::write_atomic(&c.path, text)
+                .map_err(|e| format!("could not write {}: {e}", c.path.display()))?,
+            None => match std::fs::remove_file(&c.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("could not remove {}: {e}", c.path.display()))
+                }
+                _ => {}
+            },
+        }
+    }
+    Ok(paths.to_vec())
 }

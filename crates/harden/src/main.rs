@@ -6,6 +6,8 @@ mod discover;
 mod formats;
 mod fsutil;
 mod gitops;
+mod mailpatch;
+mod messages;
 mod report;
 mod run;
 
@@ -46,6 +48,19 @@ fn run_main(args: &Args) -> i32 {
     if args.jobs == 0 {
         return usage_error("--jobs must be at least 1");
     }
+    if let Err(msg) = args
+        .subject
+        .as_deref()
+        .map_or(Ok(()), gitops::check_subject)
+    {
+        return usage_error(&format!("--subject: {msg}"));
+    }
+    if (args.signoff || args.subject.is_some()) && !(args.commit || args.patch_dir.is_some()) {
+        return usage_error("--signoff and --subject go with --commit or --patch-dir");
+    }
+    // Inside a hook of harden's own `--commit`: the transforms still to be committed are not
+    // checked yet (see gitops::PENDING_ENV).
+    let selected = gitops::without_pending(selected);
     let mode = if args.check {
         Mode::Check
     } else if args.patch_dir.is_some() {
@@ -66,7 +81,8 @@ fn run_main(args: &Args) -> i32 {
         Ok(s) => s,
         Err(msg) => return usage_error(&msg),
     };
-    let reports = run::run(args, &shared, mode);
+    let mut reports = run::run(args, &shared, mode);
+    messages::drop_notes_on_unnamed_files(&mut reports, &args.paths);
     let code = if reports.iter().any(report::RepoReport::has_errors) {
         exit::INPUT_ERROR
     } else if mode == Mode::Check && reports.iter().any(report::RepoReport::has_changes) {
@@ -80,6 +96,13 @@ fn run_main(args: &Args) -> i32 {
         Format::Sarif => formats::print_sarif(&reports),
         Format::Github => formats::print_github(&reports),
     };
+    if mode == Mode::Commit && args.no_verify && reports.iter().any(|r| !r.written.is_empty()) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: --no-verify: the repository's git hooks were not run for harden's commits"
+        );
+    }
     if printed.is_err() {
         // stdout closed (a pipe to `head`): nothing more to say.
         return code;

@@ -73,7 +73,8 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn location(f: &Finding) -> String {
+/// Where a finding is: `path:line:column`, `path:line` or `path`.
+pub(crate) fn location(f: &Finding) -> String {
     match (f.line, f.column) {
         (Some(l), Some(c)) => format!("{}:{l}:{c}", f.path.display()),
         (Some(l), None) => format!("{}:{l}", f.path.display()),
@@ -171,8 +172,13 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
     let mut out = stdout.lock();
     let stderr = io::stderr();
     let mut err = stderr.lock();
-    let many = reports.len() > 1;
-    for report in reports {
+    // Reports with only problems (a path that does not exist, a bad configuration) have no
+    // section and no summary: their errors come last, and nothing is printed after them.
+    let (sections, problems_only): (Vec<&RepoReport>, Vec<&RepoReport>) = reports
+        .iter()
+        .partition(|r| !r.transforms.is_empty() || r.problems.is_empty());
+    let many = sections.len() > 1;
+    for report in sections {
         if many {
             writeln!(
                 out,
@@ -180,11 +186,11 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
                 style.paint("1", &format!("# {}", report.root.display()))
             )?;
         }
-        for p in &report.problems {
-            writeln!(err, "{}", finding_line(p, style))?;
+        for g in crate::messages::group(&report.problems) {
+            writeln!(err, "{}", crate::messages::group_line(&g, style))?;
         }
         for t in &report.transforms {
-            if mode == Mode::DryRun && (!t.changes.is_empty() || !t.findings.is_empty()) {
+            if mode == Mode::DryRun && !t.changes.is_empty() {
                 writeln!(
                     out,
                     "{}",
@@ -214,8 +220,8 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
                     }
                 }
             }
-            for f in &t.findings {
-                writeln!(err, "{}", finding_line(f, style))?;
+            for g in crate::messages::group(&t.findings) {
+                writeln!(err, "{}", crate::messages::group_line(&g, style))?;
             }
         }
         match mode {
@@ -232,6 +238,12 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
             _ => {}
         }
         write_summary(&mut out, report, mode, style)?;
+    }
+    out.flush()?;
+    for report in problems_only {
+        for g in crate::messages::group(&report.problems) {
+            writeln!(err, "{}", crate::messages::group_line(&g, style))?;
+        }
     }
     Ok(())
 }

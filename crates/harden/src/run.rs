@@ -264,17 +264,18 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             )
         }) {
             Ok(config) => transforms_for(args, shared, &config)
+                .map(|t| (t, gitops::GitOptions::new(args, &config)))
                 .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
             Err(p) => Err(p),
         };
         match transforms {
-            Ok(transforms) => reports.push(run_repository(
+            Ok((transforms, git)) => reports.push(run_repository(
                 root,
                 files,
                 problems,
                 &transforms,
                 mode,
-                args.patch_dir.as_deref(),
+                &git,
                 many_roots,
             )),
             Err(p) => reports.push(RepoReport {
@@ -294,7 +295,7 @@ fn run_repository(
     mut problems: Vec<Finding>,
     transforms: &[Box<dyn Transform>],
     mode: Mode,
-    patch_dir: Option<&std::path::Path>,
+    git: &gitops::GitOptions,
     many_roots: bool,
 ) -> RepoReport {
     let originals: BTreeMap<PathBuf, Option<String>> = loaded
@@ -323,13 +324,13 @@ fn run_repository(
     let mut written = Vec::new();
     match mode {
         Mode::Patch => {
-            if let Some(dir) = patch_dir {
+            if let Some(dir) = git.patch_dir.as_deref() {
                 let prefix = if many_roots {
                     format!("{}-", root_label(root))
                 } else {
                     String::new()
                 };
-                match gitops::write_patches(dir, &prefix, &reports, root) {
+                match gitops::write_patches(dir, &prefix, &reports, root, git) {
                     Ok(files) => written = files,
                     Err(e) => problems.push(problem(
                         dir.to_path_buf(),
@@ -340,7 +341,7 @@ fn run_repository(
                 }
             }
         }
-        Mode::Commit => commit_each(root, &reports, &mut written, &mut problems),
+        Mode::Commit => gitops::commit_each(root, &reports, git, &mut written, &mut problems),
         _ => {}
     }
     if mode == Mode::Apply {
@@ -384,52 +385,6 @@ fn root_label(root: &std::path::Path) -> String {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "repository".to_owned())
-}
-
-/// `--commit`: writes and commits each transform's changes in order, after checking that
-/// none of the files to touch has uncommitted changes.
-fn commit_each(
-    root: &std::path::Path,
-    reports: &[TransformReport],
-    written: &mut Vec<PathBuf>,
-    problems: &mut Vec<Finding>,
-) {
-    let mut touched: Vec<String> = reports
-        .iter()
-        .flat_map(|t| {
-            t.changes
-                .iter()
-                .map(|c| gitops::relative_to_root(&c.path, root))
-        })
-        .collect();
-    touched.sort();
-    touched.dedup();
-    if let Err(msg) = gitops::check_clean(root, &touched) {
-        problems.push(problem(root.to_path_buf(), None, None, msg));
-        return;
-    }
-    for t in reports.iter().filter(|t| !t.changes.is_empty()) {
-        let mut paths = Vec::new();
-        for c in &t.changes {
-            if let Err(e) = fsutil::write_atomic(&c.path, &c.after) {
-                problems.push(problem(
-                    c.path.clone(),
-                    None,
-                    None,
-                    format!("could not write the file: {e}"),
-                ));
-                return;
-            }
-            paths.push(gitops::relative_to_root(&c.path, root));
-            if !written.contains(&c.path) {
-                written.push(c.path.clone());
-            }
-        }
-        if let Err(msg) = gitops::commit(root, &paths, &gitops::commit_message(t, root)) {
-            problems.push(problem(root.to_path_buf(), None, None, msg));
-            return;
-        }
-    }
 }
 
 /// A spinner on stderr while a transform works; hidden unless stderr is a terminal (never in
