@@ -1,6 +1,7 @@
 //! Fewer, clearer messages: one line per distinct problem with the places it occurs, and no
 //! notes about files a run on named files (what pre-commit passes) was not given.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use harden_transforms::{Finding, Severity};
@@ -22,18 +23,18 @@ pub struct Group<'a> {
 /// Groups identical findings, keeping the order of their first occurrence.
 pub fn group<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
+    let mut index: HashMap<(&str, Severity, &str), usize> = HashMap::new();
     for f in findings {
-        let same = |g: &&mut Group<'a>| {
-            g.first.transform == f.transform
-                && g.first.severity == f.severity
-                && g.first.message == f.message
-        };
-        match groups.iter_mut().find(same) {
-            Some(g) => g.others.push(f),
-            None => groups.push(Group {
-                first: f,
-                others: Vec::new(),
-            }),
+        let key = (f.transform, f.severity, f.message.as_str());
+        match index.get(&key) {
+            Some(&i) => groups[i].others.push(f),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    first: f,
+                    others: Vec::new(),
+                });
+            }
         }
     }
     groups
@@ -70,7 +71,7 @@ fn normal(path: &Path) -> PathBuf {
 /// repository that were not named (such as an untouched `dependabot.yml`): that run was not
 /// asked about them, and every commit would repeat them. Warnings and errors stay.
 pub fn drop_notes_on_unnamed_files(reports: &mut [RepoReport], paths: &[PathBuf]) {
-    let named: Vec<PathBuf> = paths
+    let named: HashSet<PathBuf> = paths
         .iter()
         .filter(|p| !p.is_dir())
         .map(|p| normal(p))
