@@ -516,3 +516,41 @@ fn restore(root: &Path, changes: &[FileChange], paths: &[String]) -> Result<Vec<
     }
     Ok(paths.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_templates() {
+        let r = |t: &str| render_subject(t, "pin-actions", "pin actions to commit SHAs");
+        assert_eq!(r(DEFAULT_SUBJECT).as_deref(), Ok("harden: pin-actions"));
+        assert_eq!(
+            r("ci: {summary}").as_deref(),
+            Ok("ci: pin actions to commit SHAs")
+        );
+        assert_eq!(r("{{x}} {transform}").as_deref(), Ok("{x} pin-actions"));
+        assert!(r("ci: {sumary}").is_err_and(|e| e.contains("unknown placeholder `{sumary}`")));
+        assert!(r("ci: {summary").is_err());
+        assert!(r("ci: }").is_err());
+        assert!(r("a\nb").is_err());
+        assert!(r("  ").is_err());
+    }
+
+    #[test]
+    fn signoff_is_placed_as_git_commit_s_places_it() {
+        let line = "Signed-off-by: A <a@b>";
+        assert_eq!(
+            add_signoff("s\n\nbody.\n", line),
+            "s\n\nbody.\n\nSigned-off-by: A <a@b>\n"
+        );
+        assert_eq!(
+            add_signoff("s\n\nbody.\n\nCo-authored-by: B <b@c>\n", line),
+            "s\n\nbody.\n\nCo-authored-by: B <b@c>\nSigned-off-by: A <a@b>\n"
+        );
+        assert_eq!(
+            add_signoff("s\n\nSigned-off-by: A <a@b>\n", line),
+            "s\n\nSigned-off-by: A <a@b>\n"
+        );
+    }
+}
