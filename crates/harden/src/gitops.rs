@@ -373,10 +373,8 @@ pub fn commit_each(
         });
         if let Err(why) = outcome {
             let restored = restore(root, &t.changes, &paths);
-            problems.push(problem(
-                root,
-                refused_message(t.name, &why, &restored, &done),
-            ));
+            let message = refused_message(t.name, &why, &restored, &done, &pending);
+            problems.push(problem(root, message));
             return;
         }
         for c in &t.changes {
@@ -397,30 +395,30 @@ fn write_changes(changes: &[FileChange]) -> Result<(), String> {
     Ok(())
 }
 
-/// The error of a transform whose commit did not happen.
+/// The error of a transform whose commit did not happen: why, what was put back, what stays.
 fn refused_message(
     name: &str,
     why: &str,
     restored: &Result<Vec<String>, String>,
     done: &[&str],
+    pending: &[&str],
 ) -> String {
-    let mut msg = format!("the `{name}` commit was not made: {why}");
+    let mut msg = format!("harden stopped: the `{name}` commit was not made: {why}.");
     match restored {
         Ok(files) => msg.push_str(&format!(
-            "; harden put its files back as they were before it ({})",
+            " Its files are back as they were before it: {}.",
             files.join(", ")
         )),
-        Err(e) => msg.push_str(&format!("; putting its files back failed too: {e}")),
+        Err(e) => msg.push_str(&format!(" Putting its files back failed: {e}.")),
     }
     if done.is_empty() {
-        msg.push_str("; nothing was committed");
+        msg.push_str(" Nothing was committed.");
     } else {
-        msg.push_str(&format!(
-            "; the commits before it stay ({})",
-            done.join(", ")
-        ));
+        msg.push_str(&format!(" Committed before it: {}.", done.join(", ")));
     }
-    msg.push_str("; the transforms after it were not run");
+    if !pending.is_empty() {
+        msg.push_str(&format!(" Not committed: {}.", pending.join(", ")));
+    }
     msg
 }
 
@@ -471,7 +469,7 @@ fn commit(
     }
     show_output(&out.stdout, &out.stderr);
     Err(if options.verify {
-        "`git commit` failed (its output and that of the repository's hooks is above); fix what \
+        "`git commit` failed (its output and that of the repository's hooks is above): fix what \
          it reports and run harden again, or skip the hooks with --no-verify"
             .to_owned()
     } else {
@@ -484,10 +482,13 @@ fn show_output(stdout: &[u8], stderr: &[u8]) {
     use std::io::Write;
     let err = std::io::stderr();
     let mut err = err.lock();
-    let _ = writeln!(err, "--- output of git commit and its hooks:");
+    let _ = writeln!(
+        err,
+        "--- output of `git commit` and the repository's hooks:"
+    );
     let _ = err.write_all(stdout);
     let _ = err.write_all(stderr);
-    let _ = writeln!(err, "--- end of the output of git commit");
+    let _ = writeln!(err, "--- end of that output");
 }
 
 /// Puts the files of a commit that failed back as they were before it: the index entries

@@ -194,7 +194,11 @@ fn a_failing_pre_commit_hook_stops_the_run_and_leaves_no_partial_commit() {
         output.contains("the `pin-actions` commit was not made"),
         "{output}"
     );
-    assert!(output.contains("nothing was committed"), "{output}");
+    assert!(output.contains("Nothing was committed."), "{output}");
+    assert!(
+        output.contains("Not committed: permissions, dependabot."),
+        "{output}"
+    );
     assert_eq!(s.subjects(), ["initial"], "no commit at all");
     assert_eq!(s.workflow(), WORKFLOW, "the work tree is as it was");
     assert_eq!(
@@ -215,10 +219,13 @@ fn a_hook_refusing_a_later_commit_keeps_the_earlier_ones_and_restores_its_files(
     assert_eq!(out.status.code(), Some(2), "{output}");
     assert!(output.contains("no dependabot here"), "{output}");
     assert!(
-        output.contains("the commits before it stay (pin-actions, permissions)"),
+        output.contains("Committed before it: pin-actions, permissions."),
         "{output}"
     );
-    assert!(output.contains(".github/dependabot.yml"), "{output}");
+    assert!(
+        output.contains("Its files are back as they were before it: .github/dependabot.yml."),
+        "{output}"
+    );
     assert_eq!(
         s.subjects(),
         ["harden: permissions", "harden: pin-actions", "initial"]
