@@ -26,6 +26,8 @@ Examples:
   harden --check                        for pre-commit and CI: exit 1 if anything would change
   harden .github/workflows/ci.yml       process just these files (what pre-commit does)
   harden ~/src/a ~/src/b                migrate several repositories in one run
+  harden --commit --signoff             one signed-off commit per transform (hooks run)
+  harden --patch-dir out/               the same commits as patches for `git am out/*.patch`
   harden completions bash               print a shell completion script (bash, zsh, fish)
 
 Exit codes:
