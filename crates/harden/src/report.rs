@@ -273,7 +273,8 @@ fn write_summary(
             t.name,
             t.changes.len(),
             changes,
-            t.findings.len()
+            // Distinct findings: one per line printed above.
+            crate::messages::group(&t.findings).len()
         )?;
     }
     match mode {

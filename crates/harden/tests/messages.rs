@@ -77,6 +77,18 @@ fn an_unresolvable_repository_is_one_error_listing_where_it_is_used() {
         ),
         "{stderr}"
     );
+    let stdout = text(&out.stdout);
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("pin-actions "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        ["pin-actions", "2", "2", "1"],
+        "one finding in the table:\n{stdout}"
+    );
 }
 
 #[test]
