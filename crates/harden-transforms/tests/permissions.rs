@@ -488,3 +488,68 @@ fn corpus_dump() {
     }
     std::fs::write(target, text).expect("write the dump");
 }
+
+/// The share of corpus jobs harden leaves undetermined, with the causes. Run with `cargo
+/// test -p harden-transforms --test permissions undetermined_share -- --ignored --nocapture`
+/// (`HARDEN_PERMISSIONS_DETAILS=1` lists every undetermined job).
+#[test]
+#[ignore]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn undetermined_share() {
+    let repos = corpus_repos();
+    if repos.is_empty() {
+        eprintln!("skipped: no corpus at {}", common::corpus().display());
+        return;
+    }
+    let details = std::env::var_os("HARDEN_PERMISSIONS_DETAILS").is_some();
+    let transform = Permissions::default();
+    let (mut jobs, mut undetermined, mut local_only, mut repo_file_only) = (0, 0, 0, 0);
+    let mut causes: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (_, repo) in &repos {
+        for report in transform.infer(repo) {
+            jobs += 1;
+            if report.undetermined.is_empty() || report.has_block {
+                continue;
+            }
+            undetermined += 1;
+            let local = |r: &String| r.contains("local action") && r.contains("not among the files");
+            let repo_file = |r: &String| r.contains("not among the files harden read") || r.contains("which harden could not read");
+            if report.undetermined.iter().all(local) {
+                local_only += 1;
+            } else if report.undetermined.iter().all(|r| local(r) || repo_file(r)) {
+                repo_file_only += 1;
+            }
+            let first = &report.undetermined[0];
+            let cause = if local(first) {
+                "local action not in the corpus"
+            } else if first.contains("knowledge base") {
+                "action or workflow not in the knowledge base"
+            } else if first.contains("harden cannot see into") || first.contains("which harden could not read") {
+                "opaque program with write credentials"
+            } else if first.contains("job token") {
+                "token handed to a script"
+            } else {
+                "other"
+            };
+            *causes.entry(cause).or_default() += 1;
+            if details {
+                println!("{} {}: {}", report.path.display(), report.job, report.undetermined.join(" | "));
+            }
+        }
+    }
+    let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
+    println!("jobs: {jobs}; undetermined: {undetermined} ({:.1}%)", pct(undetermined));
+    println!(
+        "without jobs whose only cause is a local action the corpus does not hold: {} ({:.1}%)",
+        undetermined - local_only,
+        pct(undetermined - local_only)
+    );
+    println!(
+        "... nor a repository file (script, Makefile) the corpus does not hold: {} ({:.1}%)",
+        undetermined - local_only - repo_file_only,
+        pct(undetermined - local_only - repo_file_only)
+    );
+    for (cause, n) in causes {
+        println!("  first cause: {cause}: {n}");
+    }
+}

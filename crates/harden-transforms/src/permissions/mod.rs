@@ -168,6 +168,8 @@ pub struct JobReport {
     pub has_block: bool,
     /// What harden infers, or `None` when the job is undetermined.
     pub inferred: Option<BTreeMap<Scope, Access>>,
+    /// Why the job is undetermined (empty when it is not): one reason per step.
+    pub undetermined: Vec<String>,
 }
 
 /// A block to write: its scopes, and why each is needed (`None` for a declared block).
@@ -216,6 +218,12 @@ impl Permissions {
                         .unsure
                         .is_empty()
                         .then(|| plan.analysis.needs.accesses()),
+                    undetermined: plan
+                        .analysis
+                        .unsure
+                        .iter()
+                        .map(|u| format!("{} {}", u.step, u.reason))
+                        .collect(),
                 });
             }
         }
