@@ -84,6 +84,8 @@ pub(crate) struct Kb {
     pub(crate) actions: HashMap<String, ActionFact>,
     pub(crate) rest: Vec<Endpoint>,
     pub(crate) gh: HashMap<String, GhCommand>,
+    /// `commands.yml`: writers, read-only commands, write events.
+    pub(crate) commands: super::commands::Commands,
 }
 
 impl Kb {
@@ -109,6 +111,7 @@ fn load() -> Result<Kb, KbError> {
         actions: load_actions(ACTIONS)?,
         rest: load_rest(REST)?,
         gh: load_gh(GH)?,
+        commands: super::commands::load()?,
     })
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::commands::Credentials;
 use super::endpoints::{match_endpoint, normalise_path};
 use super::expr::{mentions_job_token, mentions_word, variable_refs, Env, TokenCtx, TokenValue};
 use super::kb::{GhCommand, Kb, Need};
@@ -422,6 +423,25 @@ pub(crate) struct StepResult {
     pub(crate) used: BTreeSet<String>,
     /// The script commits, tags or sets a git identity: something is meant to be pushed.
     pub(crate) commits: bool,
+    /// Programs harden cannot see into, run while credentials could reach them.
+    pub(crate) opaque: Vec<Opaque>,
+}
+
+/// A program harden cannot see into (an unknown command, a script it cannot read), run
+/// while the job token is in git or in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Opaque {
+    /// What runs, as a phrase: `` `./scripts/release.sh` (not in the files harden read) ``.
+    pub(crate) what: String,
+    /// The environment variable holding the job token, if one does.
+    pub(crate) token_var: Option<String>,
+}
+
+/// Files of the repository that scripts name (`./scripts/x.sh`, a Makefile).
+pub(crate) trait RepoFiles {
+    /// The text of the file at `rel` (relative to the repository root, `/`-separated), or
+    /// `None` when it is not there or cannot be read.
+    fn read(&self, rel: &str) -> Option<String>;
 }
 
 /// What the analysis of a script knows about the step.
@@ -435,22 +455,13 @@ pub(crate) struct RunCtx<'a> {
     pub(crate) persisted_creds: bool,
     /// How reasons name the step (empty for unnamed run steps).
     pub(crate) label: &'a str,
+    /// The repository's files, to read the scripts and Makefiles a step runs.
+    pub(crate) files: Option<&'a dyn RepoFiles>,
+    /// The step's working directory, relative to the repository root (`""` for the root).
+    pub(crate) workdir: &'a str,
+    /// How many scripts deep this analysis is.
+    pub(crate) depth: usize,
 }
-
-/// Tools that read `GITHUB_TOKEN`/`GH_TOKEN` from the environment by themselves and do
-/// things harden cannot map.
-const IMPLICIT_USERS: &[&str] = &[
-    "goreleaser",
-    "semantic-release",
-    "release-it",
-    "hub",
-    "ghr",
-    "danger",
-    "reviewdog",
-    "github-release",
-    "release-please",
-    "changeset",
-];
 
 /// Replaces `${name}` and `$name` (as a whole name) in `text`.
 fn replace_var(text: &str, name: &str, value: &str) -> String {
@@ -528,14 +539,20 @@ fn command_start(words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
     (assigns, None)
 }
 
-struct Run<'a, 'c> {
-    ctx: &'c RunCtx<'a>,
-    vars: BTreeMap<String, TokenValue>,
-    out: StepResult,
-    git_token: bool,
+/// The state of one script's analysis.
+pub(super) struct Run<'a, 'c> {
+    pub(super) ctx: &'c RunCtx<'a>,
+    /// Variables and whether they hold the job token.
+    pub(super) vars: BTreeMap<String, TokenValue>,
+    pub(super) out: StepResult,
+    /// git holds the job token (persisted checkout credentials, a remote URL with it...).
+    pub(super) git_token: bool,
     gh_login: TokenValue,
-    consumed: bool,
+    pub(super) consumed: bool,
     mentioned: bool,
+    /// The script changed folder or ran a build generator: a Makefile harden cannot find
+    /// is a generated one (cmake, configure), not the repository's.
+    pub(super) generated_build: bool,
 }
 
 /// Analyses a `run:` script.
@@ -553,6 +570,7 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         gh_login: TokenValue::Absent,
         consumed: false,
         mentioned: false,
+        generated_build: false,
     };
     if mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_URL")
         || mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -609,18 +627,53 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
 }
 
 impl Run<'_, '_> {
-    fn need(&mut self, scope: Scope, access: Access, reason: &str) {
+    pub(super) fn need(&mut self, scope: Scope, access: Access, reason: &str) {
         self.out.needs.add(scope, access, self.ctx.label, reason);
     }
 
-    fn unsure(&mut self, reason: impl Into<String>) {
+    /// A command from `commands.yml`'s writers; true when the job token reaches it.
+    fn writer(&mut self, words: &[String], ci: usize, mention: bool) -> bool {
+        let Some(w) = self.ctx.kb.commands.writer(words, ci) else {
+            return false;
+        };
+        let in_env = ["GITHUB_TOKEN", "GH_TOKEN"]
+            .into_iter()
+            .filter(|n| self.var(n) == TokenValue::Job)
+            .collect::<Vec<_>>();
+        let token = mention || !in_env.is_empty();
+        let reaches = match w.credentials {
+            Credentials::Git => self.git_token,
+            Credentials::Token => token,
+            Credentials::Either => self.git_token || token,
+        };
+        if w.commits {
+            self.out.commits = true;
+        }
+        if !reaches {
+            return false;
+        }
+        self.consumed = true;
+        for n in in_env {
+            self.out.used.insert(n.to_owned());
+        }
+        let reason = format!("{}: {}", w.key, w.reason);
+        for (scope, access) in &w.permissions {
+            self.need(*scope, *access, &reason);
+        }
+        if let Some(why) = &w.undetermined {
+            self.unsure(format!("runs `{}`: {why}", w.key));
+        }
+        true
+    }
+
+    pub(super) fn unsure(&mut self, reason: impl Into<String>) {
         let reason = reason.into();
         if !self.out.unsure.contains(&reason) {
             self.out.unsure.push(reason);
         }
     }
 
-    fn var(&self, name: &str) -> TokenValue {
+    pub(super) fn var(&self, name: &str) -> TokenValue {
         self.vars.get(name).copied().unwrap_or(TokenValue::Absent)
     }
 
@@ -682,6 +735,7 @@ impl Run<'_, '_> {
             let value = self.classify(v);
             self.vars.insert(n.clone(), value);
         }
+        let ci = self.ctx.kb.commands.unwrap(words, ci);
         let cmd = base_name(&words[ci]);
         let args = &words[ci + 1..];
         let mut handled_mention = false;
@@ -807,19 +861,8 @@ impl Run<'_, '_> {
                 handled_mention = true;
                 self.login(&cmd, args, mention || pipe_mention);
             }
-            c if IMPLICIT_USERS.contains(&c) => {
-                let visible = mention
-                    || self.var("GITHUB_TOKEN") == TokenValue::Job
-                    || self.var("GH_TOKEN") == TokenValue::Job;
-                if visible {
-                    handled_mention = true;
-                    self.consumed = true;
-                    self.out.used.insert("GITHUB_TOKEN".to_owned());
-                    self.out.used.insert("GH_TOKEN".to_owned());
-                    self.unsure(format!(
-                        "runs `{c}`, which uses the job token in ways harden cannot read"
-                    ));
-                }
+            _ if self.ctx.kb.commands.writer(words, ci).is_some() => {
+                handled_mention = self.writer(words, ci, mention);
             }
             "[" | "[[" | "test" => handled_mention = true,
             "echo" | "printf" | "write-output" | "write-host" | "cat" if mention => {
@@ -835,7 +878,11 @@ impl Run<'_, '_> {
                     self.unsure(format!("writes the job token to a file with `{cmd}`"));
                 }
             }
-            _ => {}
+            _ => {
+                if !mention {
+                    super::programs::other_command(self, words, ci, kind);
+                }
+            }
         }
         if mention {
             self.mentioned = true;
@@ -1297,6 +1344,9 @@ mod tests {
             step_env_token: false,
             persisted_creds: persisted,
             label: "",
+            files: None,
+            workdir: "",
+            depth: 0,
         };
         analyze_run(script, ShellKind::Sh, &ctx)
     }
