@@ -75,7 +75,10 @@ fn fixture_repo(case: &str) -> Repository {
     let base = common::testdata().join("permissions");
     let dir = base.join(case);
     if dir.is_dir() {
-        return folder_repo(&dir, FsPath::new("."));
+        // Files are shown as `./...`; the root is the folder, where scripts are read.
+        let mut repo = folder_repo(&dir, FsPath::new("."));
+        repo.root = dir;
+        return repo;
     }
     let path = base.join(format!("{case}.yml"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -262,6 +262,8 @@ struct JobState {
     default_workdir: String,
     /// The working directory of the step being read.
     workdir: String,
+    /// The workflow's triggers.
+    events: BTreeSet<String>,
 }
 
 impl JobState {
@@ -402,6 +404,7 @@ impl<'a> Analyzer<'a> {
                 })
                 .unwrap_or_default()
                 .to_owned(),
+            events: triggers(d, root),
             ..JobState::default()
         };
         let job_env = d.get(job, "env");
@@ -494,6 +497,7 @@ impl<'a> Analyzer<'a> {
                         (k.to_ascii_lowercase(), (text, t))
                     })
                     .collect();
+                let events = state.events.clone();
                 let step_ctx = StepCtx {
                     label: &label,
                     desc: &desc,
@@ -502,6 +506,7 @@ impl<'a> Analyzer<'a> {
                     env: &env,
                     step_env_token,
                     ctx,
+                    events: &events,
                 };
                 self.uses(d, &step_ctx, uses, state, out);
             } else if let Some(script) = d.str(step, "run") {
@@ -706,23 +711,34 @@ impl<'a> Analyzer<'a> {
             },
         };
         let keep = |scope: Scope| uses_job || scope == Scope::IdToken;
-        for (scope, access) in &fact.permissions {
-            if keep(*scope) {
-                out.needs.add(*scope, *access, s.label, &fact.reason);
-            }
-        }
+        // (scope, access, reason): the base needs, then each condition that holds adds to
+        // them or removes from them, in order.
+        let mut needs: Vec<(Scope, Access, &str)> = fact
+            .permissions
+            .iter()
+            .filter(|(scope, _)| keep(**scope))
+            .map(|(scope, access)| (*scope, *access, fact.reason_for(*scope)))
+            .collect();
         for c in &fact.conditions {
+            // A condition that removes a scope must be sure: an expression never matches.
+            let strict = !c.remove.is_empty();
             let input_ok = match &c.input {
                 None => true,
                 Some(i) => match input(i) {
                     None => false,
-                    Some((v, _)) => match &c.equals {
-                        None => true,
-                        Some(eq) => {
-                            let v = resolve_env_expr(v, s.env);
-                            v.eq_ignore_ascii_case(eq) || v.contains("${{")
-                        }
-                    },
+                    Some((v, _)) => {
+                        let v = resolve_env_expr(v, s.env);
+                        let expr = v.contains("${{");
+                        let equals_ok = match &c.equals {
+                            None => true,
+                            Some(eq) => v.eq_ignore_ascii_case(eq) || (expr && !strict),
+                        };
+                        let lacks_ok = match &c.lacks {
+                            None => true,
+                            Some(word) => !expr && !mentions_word(&v.to_ascii_lowercase(), word),
+                        };
+                        equals_ok && lacks_ok
+                    }
                 },
             };
             let unless_ok = c.unless_inputs.iter().all(|u| input(u).is_none());
@@ -730,13 +746,19 @@ impl<'a> Analyzer<'a> {
                 .token_input
                 .as_ref()
                 .is_none_or(|t| input(t).is_some_and(|(_, v)| *v == TokenValue::Job));
-            if input_ok && unless_ok && token_ok {
+            let events_ok =
+                c.on_events.is_empty() || c.on_events.iter().any(|e| s.events.contains(e));
+            if input_ok && unless_ok && token_ok && events_ok {
+                needs.retain(|(scope, _, _)| !c.remove.contains(scope));
                 for (scope, access) in &c.permissions {
                     if c.token_input.is_some() || keep(*scope) {
-                        out.needs.add(*scope, *access, s.label, &c.reason);
+                        needs.push((*scope, *access, &c.reason));
                     }
                 }
             }
+        }
+        for (scope, access, reason) in needs {
+            out.needs.add(scope, access, s.label, reason);
         }
         if let Some(why) = &fact.undetermined {
             let any_input = s.inputs.values().any(|(_, t)| *t == TokenValue::Job);
@@ -1031,6 +1053,8 @@ struct StepCtx<'s> {
     env: &'s Env,
     step_env_token: bool,
     ctx: &'s TokenCtx,
+    /// The workflow's triggers (knowledge-base conditions can depend on them).
+    events: &'s BTreeSet<String>,
 }
 
 /// Files of the repository on disk (scripts and Makefiles named by run steps): regular

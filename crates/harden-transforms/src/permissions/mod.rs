@@ -359,8 +359,8 @@ impl Permissions {
             } else if let (Some(node), Some(grant)) = (top_node, &top) {
                 // It inherits the maintainers' block: reported when it lacks something,
                 // never widened.
-                if let Some(message) = inherited_finding(job, grant, node.line) {
-                    findings.push(finding(Some(job.key_line), Severity::Warning, message));
+                if let Some((severity, message)) = inherited_finding(job, grant, node.line) {
+                    findings.push(finding(Some(job.key_line), severity, message));
                 }
                 None
             } else if !job.analysis.unsure.is_empty() {
@@ -585,7 +585,7 @@ fn check_names(
 
 /// The finding for a job that inherits the maintainers' top-level block, if that block
 /// lacks something the job needs.
-fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<String> {
+fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(Severity, String)> {
     if !job.analysis.unsure.is_empty() {
         return None;
     }
@@ -599,10 +599,32 @@ fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<St
     } else {
         "the top-level `permissions`"
     };
-    Some(format!(
-        "job `{}` inherits {what} (line {line}), which lacks {missing}: a latent 403. harden does not widen a block the maintainers wrote. Fix: give the job its own `permissions:` block (harden keeps it), or drop the step",
-        job.id
+    if public_read_only(grant, &needs) {
+        return Some((
+            Severity::Note,
+            format!(
+                "job `{}` inherits {what} (line {line}), which lacks {missing}: fine while the repository is public, a 403 in a private copy. harden does not widen a block the maintainers wrote",
+                job.id
+            ),
+        ));
+    }
+    Some((
+        Severity::Warning,
+        format!(
+            "job `{}` inherits {what} (line {line}), which lacks {missing}: a latent 403. harden does not widen a block the maintainers wrote. Fix: give the job its own `permissions:` block (harden keeps it), or drop the step",
+            job.id
+        ),
     ))
+}
+
+/// True when the only thing `grant` lacks is `contents: read` (public repositories can be
+/// read without it).
+fn public_read_only(grant: &Grant, needs: &BTreeMap<Scope, Access>) -> bool {
+    let lacking: Vec<_> = needs
+        .iter()
+        .filter(|(s, a)| !grant.covers(&BTreeMap::from([(**s, **a)])))
+        .collect();
+    lacking == [(&Scope::Contents, &Access::Read)]
 }
 
 /// `issues: write (gh issue comment: comments on an issue)` for each need `grant` lacks.
@@ -730,7 +752,11 @@ fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, Stri
             ))
         }
         Grant::Scopes(_) if determined && !grant.covers(&inferred) => Some((
-            Severity::Warning,
+            if public_read_only(grant, &inferred) {
+                Severity::Note
+            } else {
+                Severity::Warning
+            },
             format!(
                 "job `{}`: its `permissions:` block lacks {}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
                 job.id,
