@@ -82,11 +82,14 @@ fn fixture_repo(case: &str) -> Repository {
     }
     let path = base.join(format!("{case}.yml"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    common::single_file_repo(
+    let mut repo = common::single_file_repo(
         &format!(".github/workflows/{case}.yml"),
         FileKind::Workflow,
         &text,
-    )
+    );
+    // Scripts and the Makefile the single-file fixtures run are read from this folder.
+    repo.root = base;
+    repo
 }
 
 /// Every comment text of `before` is still in `after` (as many times).
