@@ -579,3 +579,81 @@ fn undetermined_share() {
         println!("  first cause: {cause}: {n}");
     }
 }
+
+#[test]
+fn docs_deploy_through_mkdocs_and_mike() {
+    check("docs_deploy");
+}
+
+#[test]
+fn opaque_programs_on_write_events() {
+    check("opaque_writer");
+}
+
+#[test]
+fn opaque_programs_on_pull_requests_are_not_reported() {
+    check("opaque_pull_request");
+}
+
+#[test]
+fn repository_scripts_and_makefiles_are_read() {
+    check("repo_scripts");
+}
+
+#[test]
+fn maintainer_blocks_are_never_widened() {
+    check("maintainer_blocks");
+}
+
+#[test]
+fn misspelt_scopes_are_errors() {
+    let repo = fixture_repo("typo_scope");
+    let (outcome, text) = run_checked(&repo, &Permissions::default());
+    assert!(
+        outcome.changes.is_empty(),
+        "a workflow GitHub rejects is left alone"
+    );
+    assert!(outcome
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Error && f.line == Some(6)));
+    insta::assert_snapshot!("typo_scope", text);
+}
+
+#[test]
+fn knowledge_base_conditions_remove_scopes() {
+    check("kb_remove");
+}
+
+#[test]
+fn a_job_reached_through_an_alias_leaves_the_workflow_unchanged() {
+    let repo = fixture_repo("alias_job");
+    let (outcome, text) = run_checked(&repo, &Permissions::default());
+    assert!(
+        outcome.changes.is_empty(),
+        "no top-level block may cap the job"
+    );
+    insta::assert_snapshot!("alias_job", text);
+}
+
+#[test]
+fn move_writes_moves_top_level_writes_to_the_jobs() {
+    check_with(
+        "move_writes",
+        PermissionsOptions {
+            move_writes: true,
+            ..PermissionsOptions::default()
+        },
+    );
+}
+
+#[test]
+fn without_move_writes_the_top_level_writes_are_reported() {
+    let repo = fixture_repo("move_writes");
+    let outcome = Permissions::default().run(&repo);
+    assert!(outcome.changes.is_empty());
+    assert!(outcome
+        .findings
+        .iter()
+        .any(|f| f.message.contains("--move-writes")));
+}
