@@ -278,9 +278,7 @@ pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
                     // `$((1+2))`, `@(...)`, `f(x)` in pwsh: part of the word.
                     b.push(c);
                 } else {
-                    if b.frame == Frame::Subst {
-                        b.depth += 1;
-                    }
+                    b.depth += 1;
                     s.end_segment(false);
                 }
                 i += 1;
@@ -289,10 +287,13 @@ pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
                 let b = s.top();
                 if b.frame == Frame::Subst && b.depth == 0 {
                     s.close();
+                } else if b.depth == 0 && kind == ShellKind::Sh {
+                    // A `case` pattern (`Linux-X64)`): not a command.
+                    b.words.clear();
+                    b.word.clear();
+                    b.in_word = false;
                 } else {
-                    if b.frame == Frame::Subst {
-                        b.depth -= 1;
-                    }
+                    b.depth = b.depth.saturating_sub(1);
                     s.end_segment(false);
                 }
                 i += 1;
@@ -1319,6 +1320,17 @@ mod tests {
         );
         assert_eq!(parsed.heredocs, vec!["gh pr comment\n"]);
         assert_eq!(parsed.segments.len(), 2);
+        assert_eq!(
+            words("case $x in\n  Linux-X64) make ;;\n  *) echo no ;;\nesac\n(cd a && ls)"),
+            vec![
+                vec!["case", "$x", "in"],
+                vec!["make"],
+                vec!["echo", "no"],
+                vec!["esac"],
+                vec!["cd", "a"],
+                vec!["ls"],
+            ]
+        );
         assert_eq!(
             words("echo ${{ github.token }} x"),
             vec![vec!["echo", "${{ github.token }}", "x"]]
