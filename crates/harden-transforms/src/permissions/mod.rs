@@ -590,7 +590,7 @@ fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(S
         return None;
     }
     let needs = job.analysis.needs.accesses();
-    if grant.covers(&needs) {
+    if lacking(grant, &needs).is_empty() {
         return None;
     }
     let missing = missing(grant, &job.analysis.needs);
@@ -617,22 +617,35 @@ fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(S
     ))
 }
 
-/// True when the only thing `grant` lacks is `contents: read` (public repositories can be
-/// read without it).
+/// True when all `grant` lacks is read access (a public repository can be read without it).
 fn public_read_only(grant: &Grant, needs: &BTreeMap<Scope, Access>) -> bool {
-    let lacking: Vec<_> = needs
+    lacking(grant, needs)
         .iter()
-        .filter(|(s, a)| !grant.covers(&BTreeMap::from([(**s, **a)])))
-        .collect();
-    lacking == [(&Scope::Contents, &Access::Read)]
+        .all(|(_, a)| *a == Access::Read)
+}
+
+/// What `grant` lacks of `needs`, for reports. Comments and labels on a pull request work
+/// with either `issues` or `pull-requests`, so either one granted counts for the other.
+fn lacking(grant: &Grant, needs: &BTreeMap<Scope, Access>) -> Vec<(Scope, Access)> {
+    let has = |s: Scope, a: Access| grant.covers(&BTreeMap::from([(s, a)]));
+    needs
+        .iter()
+        .filter(|(s, a)| {
+            let alt = match s {
+                Scope::Issues => Some(Scope::PullRequests),
+                Scope::PullRequests => Some(Scope::Issues),
+                _ => None,
+            };
+            !has(**s, **a) && !alt.is_some_and(|alt| has(alt, **a))
+        })
+        .map(|(s, a)| (*s, *a))
+        .collect()
 }
 
 /// `issues: write (gh issue comment: comments on an issue)` for each need `grant` lacks.
 fn missing(grant: &Grant, needs: &ScopeSet) -> String {
-    needs
-        .accesses()
+    lacking(grant, &needs.accesses())
         .into_iter()
-        .filter(|(s, a)| !grant.covers(&BTreeMap::from([(*s, *a)])))
         .map(|(s, a)| match needs.first_reason(s) {
             Some(r) => format!("{s}: {a} ({})", r.comment()),
             None => format!("{s}: {a}"),
@@ -751,7 +764,7 @@ fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, Stri
                 ),
             ))
         }
-        Grant::Scopes(_) if determined && !grant.covers(&inferred) => Some((
+        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => Some((
             if public_read_only(grant, &inferred) {
                 Severity::Note
             } else {
