@@ -13,6 +13,7 @@ mod commands;
 mod endpoints;
 mod expr;
 mod kb;
+mod lexer;
 mod programs;
 mod scopes;
 mod script;
