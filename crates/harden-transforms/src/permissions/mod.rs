@@ -326,15 +326,6 @@ impl Permissions {
         let top = top_node.map(Grant::parse);
         let jobs = self.plan_jobs(an, &d, file, root);
         let mut findings = Vec::new();
-        for job in &jobs {
-            for (line, note) in &job.analysis.notes {
-                findings.push(finding(
-                    Some(*line),
-                    Severity::Note,
-                    format!("job `{}`: {note}", job.id),
-                ));
-            }
-        }
         let blocking = jobs
             .iter()
             .any(|j| j.own.is_none() && j.declared.is_none() && !j.analysis.unsure.is_empty());
@@ -347,35 +338,14 @@ impl Permissions {
             )]))),
             None => None,
         };
-        // Decide each job: a block to write (scopes, and the reasons unless declared), or none.
-        let mut blocks: Vec<Option<Block<'_>>> = Vec::new();
-        for job in &jobs {
-            let block = if let Some((node, grant)) = &job.own {
-                if let Some((severity, message)) = own_block_finding(job, grant) {
-                    findings.push(finding(Some(node.line), severity, message));
-                }
-                None
-            } else if let Some(decl) = &job.declared {
-                Some((decl.permissions.clone(), None))
-            } else if let (Some(node), Some(grant)) = (top_node, &top) {
-                // It inherits the maintainers' block: reported when it lacks something,
-                // never widened.
-                if let Some((severity, message)) = inherited_finding(job, grant, node.line) {
-                    findings.push(finding(Some(job.key_line), severity, message));
-                }
-                None
-            } else if !job.analysis.unsure.is_empty() {
-                findings.push(undetermined(file, &shown, job, !called));
-                None
-            } else if called {
-                None
-            } else {
-                let needs = job.analysis.needs.accesses();
-                let exceeds = baseline.as_ref().is_none_or(|g| !g.covers(&needs));
-                exceeds.then_some((needs, Some(&job.analysis.needs)))
-            };
-            blocks.push(block);
-        }
+        let context = Context {
+            file,
+            shown: &shown,
+            top: top_node.zip(top.as_ref()),
+            baseline: baseline.as_ref(),
+            called,
+        };
+        let mut blocks = decide_blocks(&jobs, &context, &mut findings);
         // A job whose own block cannot be written (reached through an alias or a merge key):
         // nothing in this workflow changes, since a top-level block would cap it too.
         if let Some(message) = unwritable(&jobs, &blocks) {
@@ -388,30 +358,20 @@ impl Permissions {
         let mut edits = EditSet::new(doc);
         let mut notes = Vec::new();
         if let (Some(node), Some(grant)) = (top_node, &top) {
-            let inheriting: Vec<&JobPlan<'_>> = jobs
-                .iter()
-                .zip(&blocks)
-                .filter(|(j, b)| j.own.is_none() && b.is_none())
-                .map(|(j, _)| j)
-                .collect();
-            if self.options.move_writes && !called {
-                let moved = move_writes(grant, &inheriting, node.line, &mut edits, &mut notes);
-                match moved {
-                    Ok(moved_blocks) => {
-                        for (id, block) in moved_blocks {
-                            if let Some(i) = jobs.iter().position(|j| j.id == id) {
-                                blocks[i] = Some(block);
-                            }
-                        }
-                    }
-                    Err(Some(why)) => {
-                        findings.push(finding(Some(node.line), Severity::Warning, why))
-                    }
-                    Err(None) => {}
-                }
-            } else if let Some((severity, message)) = top_finding(grant, &inheriting) {
-                findings.push(finding(Some(node.line), severity, message));
-            }
+            let move_writes = self.options.move_writes && !called;
+            let top_edit = TopEdit {
+                node,
+                grant,
+                move_writes,
+            };
+            top_edit.apply(
+                &jobs,
+                &mut blocks,
+                &mut edits,
+                &mut notes,
+                &mut findings,
+                &finding,
+            );
         }
         if called && jobs.iter().any(|j| j.own.is_none() && j.declared.is_none()) {
             let on_line = root
@@ -425,25 +385,7 @@ impl Permissions {
             ));
         }
         if add_top {
-            let entry = NewEntry::new(
-                "permissions",
-                NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
-            );
-            let jobs_line = root
-                .as_mapping()
-                .and_then(|m| m.get("jobs"))
-                .map_or(1, |e| e.key.line);
-            match edits.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), entry) {
-                Ok(()) => notes.push(ChangeNote {
-                    line: jobs_line,
-                    message: "workflow: contents: read (every job starts from read-only)".into(),
-                }),
-                Err(e) => findings.push(finding(
-                    Some(jobs_line),
-                    Severity::Error,
-                    format!("could not add the top-level `permissions` block: {e}"),
-                )),
-            }
+            add_top_block(root, &mut edits, &mut notes, &mut findings, &finding);
         }
         write_job_blocks(
             &jobs,
@@ -458,6 +400,145 @@ impl Permissions {
         }
         out.findings.extend(findings);
     }
+}
+
+/// The top-level block the maintainers wrote: reported against the jobs that inherit it,
+/// or, with `--move-writes`, its writes moved down to them.
+struct TopEdit<'a, 'd> {
+    node: &'d harden_yaml::Node,
+    grant: &'a Grant,
+    move_writes: bool,
+}
+
+impl<'j> TopEdit<'_, '_> {
+    fn apply(
+        &self,
+        jobs: &'j [JobPlan<'_>],
+        blocks: &mut [Option<Block<'j>>],
+        edits: &mut EditSet<'_>,
+        notes: &mut Vec<ChangeNote>,
+        findings: &mut Vec<Finding>,
+        finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
+    ) {
+        let line = Some(self.node.line);
+        let inheriting: Vec<&JobPlan<'_>> = jobs
+            .iter()
+            .zip(blocks.iter())
+            .filter(|(j, b)| j.own.is_none() && b.is_none())
+            .map(|(j, _)| j)
+            .collect();
+        if !self.move_writes {
+            if let Some((severity, message)) = top_finding(self.grant, &inheriting) {
+                findings.push(finding(line, severity, message));
+            }
+            return;
+        }
+        match move_writes(self.grant, &inheriting, self.node.line, edits, notes) {
+            Ok(moved) => {
+                for (id, block) in moved {
+                    if let Some(i) = jobs.iter().position(|j| j.id == id) {
+                        blocks[i] = Some(block);
+                    }
+                }
+            }
+            Err(Some(why)) => findings.push(finding(line, Severity::Warning, why)),
+            Err(None) => {}
+        }
+    }
+}
+
+/// Adds `permissions: {contents: read}` before `jobs:`.
+fn add_top_block(
+    root: &harden_yaml::Node,
+    edits: &mut EditSet<'_>,
+    notes: &mut Vec<ChangeNote>,
+    findings: &mut Vec<Finding>,
+    finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
+) {
+    let entry = NewEntry::new(
+        "permissions",
+        NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
+    );
+    let jobs_line = root
+        .as_mapping()
+        .and_then(|m| m.get("jobs"))
+        .map_or(1, |e| e.key.line);
+    match edits.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), entry) {
+        Ok(()) => notes.push(ChangeNote {
+            line: jobs_line,
+            message: "workflow: contents: read (every job starts from read-only)".into(),
+        }),
+        Err(e) => findings.push(finding(
+            Some(jobs_line),
+            Severity::Error,
+            format!("could not add the top-level `permissions` block: {e}"),
+        )),
+    }
+}
+
+/// What the decisions for a workflow's jobs depend on.
+struct Context<'a, 'd> {
+    file: &'a SourceFile,
+    shown: &'a str,
+    /// The top-level block the maintainers wrote, and what it grants.
+    top: Option<(&'d harden_yaml::Node, &'a Grant)>,
+    /// What a job inherits once harden is done (the block written or to be added).
+    baseline: Option<&'a Grant>,
+    called: bool,
+}
+
+/// Decides each job: a block to write (scopes, and the reasons unless declared), or none;
+/// reports what deserves it.
+fn decide_blocks<'j>(
+    jobs: &'j [JobPlan<'_>],
+    cx: &Context<'_, '_>,
+    findings: &mut Vec<Finding>,
+) -> Vec<Option<Block<'j>>> {
+    let finding = |line: usize, severity, message: String| {
+        Finding::at(
+            NAME,
+            &cx.file.path,
+            Some(harden_yaml::Location { line, column: 1 }),
+            severity,
+            message,
+        )
+    };
+    let mut blocks = Vec::new();
+    for job in jobs {
+        for (line, note) in &job.analysis.notes {
+            findings.push(finding(
+                *line,
+                Severity::Note,
+                format!("job `{}`: {note}", job.id),
+            ));
+        }
+        let block = if let Some((node, grant)) = &job.own {
+            if let Some((severity, message)) = own_block_finding(job, grant) {
+                findings.push(finding(node.line, severity, message));
+            }
+            None
+        } else if let Some(decl) = &job.declared {
+            Some((decl.permissions.clone(), None))
+        } else if let Some((node, grant)) = cx.top {
+            // It inherits the maintainers' block: reported when it lacks something, never
+            // widened.
+            if let Some((severity, message)) = inherited_finding(job, grant, node.line) {
+                findings.push(finding(job.key_line, severity, message));
+            }
+            None
+        } else if !job.analysis.unsure.is_empty() {
+            findings.push(undetermined(cx.file, cx.shown, job, !cx.called));
+            None
+        } else if cx.called {
+            None
+        } else {
+            let needs = job.analysis.needs.accesses();
+            let exceeds = cx.baseline.is_none_or(|g| !g.covers(&needs));
+            exceeds.then_some((needs, Some(&job.analysis.needs)))
+        };
+        blocks.push(block);
+    }
+    blocks
 }
 
 /// Writes the job blocks decided for `jobs` (a block shared by a job and its aliases once).
