@@ -668,3 +668,23 @@ fn without_move_writes_the_top_level_writes_are_reported() {
         .iter()
         .any(|f| f.message.contains("--move-writes")));
 }
+
+#[test]
+fn an_alias_that_needs_another_block_leaves_the_workflow_unchanged() {
+    let declared = vec![DeclaredJob {
+        workflow: "alias_declared.yml".into(),
+        job: "publish".into(),
+        permissions: BTreeMap::from([
+            (Scope::Contents, Access::Write),
+            (Scope::Discussions, Access::Write),
+        ]),
+    }];
+    let repo = fixture_repo("alias_declared");
+    let options = PermissionsOptions {
+        declared,
+        ..PermissionsOptions::default()
+    };
+    let (outcome, text) = run_checked(&repo, &Permissions::new(options));
+    assert!(outcome.changes.is_empty(), "no top-level block may cap the alias");
+    insta::assert_snapshot!("alias_declared", text);
+}
