@@ -685,6 +685,9 @@ fn an_alias_that_needs_another_block_leaves_the_workflow_unchanged() {
         ..PermissionsOptions::default()
     };
     let (outcome, text) = run_checked(&repo, &Permissions::new(options));
-    assert!(outcome.changes.is_empty(), "no top-level block may cap the alias");
+    assert!(
+        outcome.changes.is_empty(),
+        "no top-level block may cap the alias"
+    );
     insta::assert_snapshot!("alias_declared", text);
 }

@@ -129,6 +129,15 @@ fn opaque(run: &mut Run<'_, '_>, what: String) {
     }
 }
 
+/// Inline code of another language (`python -c`, `shell: python`): opaque when it mentions
+/// git, a subprocess, HTTP or a token.
+pub(super) fn inline_code(run: &mut Run<'_, '_>, what: &str, code: &str) {
+    let code = code.to_ascii_lowercase();
+    if REACHES_OUT.iter().any(|w| code.contains(w)) {
+        opaque(run, format!("{what} that may run git or call the API"));
+    }
+}
+
 fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
     let mut i = 0;
     while i < args.len() {

@@ -188,6 +188,8 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         run.consumed = true;
     }
     let embedded: Vec<String> = if kind == ShellKind::Other {
+        // `shell: python` and the like: not split; opaque when it may run git or call out.
+        super::programs::inline_code(&mut run, "a `shell:` script in another language", script);
         vec![script.to_owned()]
     } else {
         let parsed = split(script, kind);
