@@ -528,6 +528,12 @@ mod tests {
                 }
             }
             assert!(!fact.reason.is_empty(), "{key}");
+            for scope in fact.reasons.keys() {
+                assert!(
+                    fact.permissions.contains_key(scope),
+                    "{key}: a reason for {scope}, which it does not need"
+                );
+            }
         }
         // Octokit names are unique and every gh `also` is a valid scope (checked at load).
         let mut names: Vec<&str> = kb.rest.iter().map(|e| e.name.as_str()).collect();
