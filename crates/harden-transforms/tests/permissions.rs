@@ -691,3 +691,14 @@ fn an_alias_that_needs_another_block_leaves_the_workflow_unchanged() {
     );
     insta::assert_snapshot!("alias_declared", text);
 }
+
+#[test]
+fn move_writes_turns_write_all_into_read_all() {
+    check_with(
+        "move_writes_all",
+        PermissionsOptions {
+            move_writes: true,
+            ..PermissionsOptions::default()
+        },
+    );
+}

@@ -747,8 +747,12 @@ fn move_writes<'a>(
     edits: &mut EditSet<'_>,
     notes: &mut Vec<ChangeNote>,
 ) -> Result<Vec<(String, Block<'a>)>, Option<String>> {
-    let Grant::Scopes(top) = grant else {
-        return Err(None);
+    // `write-all` becomes `read-all`; a mapping keeps its reads.
+    let write_all = *grant == Grant::WriteAll;
+    let top = match grant {
+        Grant::Scopes(map) => map.clone(),
+        Grant::WriteAll => grant.as_map().unwrap_or_default(),
+        _ => return Err(None),
     };
     let writes: Vec<Scope> = top
         .iter()
@@ -780,15 +784,19 @@ fn move_writes<'a>(
             unsure.join("; ")
         )));
     }
-    let lowered: BTreeMap<Scope, Access> = top
-        .iter()
-        .filter_map(|(s, a)| match (s, a) {
-            (_, Access::Read) => Some((*s, *a)),
-            (Scope::Contents, Access::Write) => Some((*s, Access::Read)),
-            _ => None,
-        })
-        .collect();
-    let lowered_grant = Grant::Scopes(lowered);
+    let lowered_grant = if write_all {
+        Grant::ReadAll
+    } else {
+        Grant::Scopes(
+            top.iter()
+                .filter_map(|(s, a)| match (s, a) {
+                    (_, Access::Read) => Some((*s, *a)),
+                    (Scope::Contents, Access::Write) => Some((*s, Access::Read)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
     let mut out = Vec::new();
     for j in inheriting.iter().filter(|j| j.declared.is_none()) {
         let capped: BTreeMap<Scope, Access> = j
@@ -803,6 +811,19 @@ fn move_writes<'a>(
         }
     }
     let path = Path::root(0).key("permissions");
+    let note = |what: String| ChangeNote {
+        line,
+        message: format!(
+            "workflow: {what} (--move-writes: writes moved to the jobs that need them)"
+        ),
+    };
+    if write_all {
+        edits
+            .replace_scalar(&path, "read-all")
+            .map_err(|e| Some(format!("--move-writes: could not rewrite `write-all`: {e}")))?;
+        notes.push(note("permissions: read-all".to_owned()));
+        return Ok(out);
+    }
     for scope in writes {
         let value = if scope == Scope::Contents {
             "read"
@@ -812,12 +833,7 @@ fn move_writes<'a>(
         edits
             .replace_scalar(&path.key(scope.as_str()), value)
             .map_err(|e| Some(format!("--move-writes: could not rewrite `{scope}`: {e}")))?;
-        notes.push(ChangeNote {
-            line,
-            message: format!(
-                "workflow: {scope}: {value} (--move-writes: moved to the jobs that need it)"
-            ),
-        });
+        notes.push(note(format!("{scope}: {value}")));
     }
     Ok(out)
 }
@@ -902,7 +918,7 @@ fn top_finding(grant: &Grant, inheriting: &[&JobPlan<'_>]) -> Option<(Severity, 
             };
             Some((
                 Severity::Warning,
-                format!("top-level `permissions: {word}` grants every scope; {inferred}; narrow it by hand"),
+                format!("top-level `permissions: {word}` grants every scope; {inferred}; narrow it by hand{}", if *grant == Grant::WriteAll { " or run `harden --move-writes`" } else { "" }),
             ))
         }
         Grant::Scopes(map) if inheriting.is_empty() => {
