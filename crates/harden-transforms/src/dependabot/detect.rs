@@ -159,17 +159,20 @@ fn walk(root: &FsPath) -> Walked {
 }
 
 /// Drops (ecosystem, folder) pairs below a workspace root of the same ecosystem family:
-/// Dependabot updates workspace members from the root.
+/// Dependabot updates workspace members from the root. A folder with a lock file of its own
+/// (`locks`: family and folder) is a project of its own, not a member.
 fn drop_workspace_members(
     found: Vec<(&'static str, String)>,
     roots: &BTreeSet<(&'static str, String)>,
+    locks: &BTreeSet<(&'static str, String)>,
 ) -> Vec<(&'static str, String)> {
     found
         .into_iter()
         .filter(|(eco, dir)| {
-            !roots.iter().any(|(root_eco, root_dir)| {
-                family(root_eco) == family(eco) && is_strictly_below(dir, root_dir)
-            })
+            locks.contains(&(family(eco), dir.clone()))
+                || !roots.iter().any(|(root_eco, root_dir)| {
+                    family(root_eco) == family(eco) && is_strictly_below(dir, root_dir)
+                })
         })
         .collect()
 }
@@ -193,6 +196,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
     };
     let mut found = Vec::new();
     let mut roots = BTreeSet::new();
+    let mut locks = BTreeSet::new();
     let mut has_workflows = false;
     let mut devcontainer = false;
     for (dir, names) in &walked.folders {
@@ -208,6 +212,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
         });
         found.extend(verdict.ecosystems.iter().map(|e| (*e, rel.clone())));
         roots.extend(verdict.roots.iter().map(|e| (*e, rel.clone())));
+        locks.extend(verdict.locks.iter().map(|e| (*e, rel.clone())));
         devcontainer |= verdict.devcontainer;
         detection
             .notes
@@ -227,7 +232,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
             }
         }
     }
-    for (eco, dir) in drop_workspace_members(found, &roots) {
+    for (eco, dir) in drop_workspace_members(found, &roots, &locks) {
         detection.add(eco, &dir);
     }
     if devcontainer {
@@ -291,11 +296,14 @@ mod tests {
             ("pip", "/docs".to_owned()),
         ];
         let roots: BTreeSet<_> = [("cargo", "/".to_owned()), ("npm", "/".to_owned())].into();
-        let kept = drop_workspace_members(found, &roots);
+        let kept = drop_workspace_members(found.clone(), &roots, &BTreeSet::new());
         assert_eq!(
             kept,
             [("cargo", "/".to_owned()), ("pip", "/docs".to_owned())]
         );
+        let locks: BTreeSet<_> = [("npm", "/packages/web".to_owned())].into();
+        let kept = drop_workspace_members(found, &roots, &locks);
+        assert!(kept.contains(&("bun", "/packages/web".to_owned())));
         assert!(is_strictly_below("/a/b", "/a"));
         assert!(!is_strictly_below("/ab", "/a"));
         assert!(!is_strictly_below("/a", "/a"));

@@ -30,6 +30,9 @@ pub(crate) struct FolderVerdict {
     pub(crate) ecosystems: BTreeSet<&'static str>,
     /// Ecosystems for which this folder is a workspace root that covers the folders below.
     pub(crate) roots: BTreeSet<&'static str>,
+    /// Ecosystem families (`pip`, `npm`) with a lock file of their own in this folder: such a
+    /// folder is a project of its own, not a member of a workspace above it.
+    pub(crate) locks: BTreeSet<&'static str>,
     /// `devcontainers` is configured for `/`, wherever the configuration is.
     pub(crate) devcontainer: bool,
     /// Things to tell the user about this folder (without the folder's name).
@@ -70,6 +73,19 @@ impl Folder<'_> {
 /// Looks at one folder's files.
 pub(crate) fn inspect(folder: &Folder) -> FolderVerdict {
     let mut v = FolderVerdict::default();
+    if ["uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock"]
+        .iter()
+        .any(|l| folder.has(l))
+    {
+        v.locks.insert("pip");
+    }
+    if NPM_LOCKS
+        .iter()
+        .chain(&["bun.lock", "bun.lockb"])
+        .any(|l| folder.has(l))
+    {
+        v.locks.insert("npm");
+    }
     python(folder, &mut v);
     javascript(folder, &mut v);
     others(folder, &mut v);

@@ -356,7 +356,6 @@ impl Dependabot {
         };
         let mut said = Vec::new();
         config.duplicates(&file.path, &mut said);
-        self.report_existing(&file.path, &config, &mut said);
         if let Some(warning) = security_only(&file.path, &config) {
             if context.tell {
                 outcome.findings.extend(said);
@@ -364,6 +363,7 @@ impl Dependabot {
             }
             return;
         }
+        self.report_existing(&file.path, &config, &mut said);
         let style = style::HouseStyle::of(&config);
         report_style(&file.path, &config, &style, wanted, &mut said);
         let additions =
@@ -557,10 +557,11 @@ impl Transform for Dependabot {
             return outcome;
         }
         // Findings about what harden leaves as it is are said when the run looks at the
-        // configuration: it was given the Dependabot file, or every workflow (a run over the
-        // whole repository), or harden changes the file. A pre-commit run over an untouched
-        // file stays quiet.
-        let tell = listed || whole_run(repo);
+        // configuration: it was given the Dependabot file (a run over the whole repository
+        // lists it too), or harden changes or creates the file. A pre-commit run over changed
+        // workflows and an untouched dependabot.yml stays quiet. Without a Dependabot file
+        // (Renovate), a run given every workflow counts as a look at the whole repository.
+        let tell = listed;
         let mut said = Vec::new();
         for (dir, message) in &detection.notes {
             let path = folder_path(&repo.root, dir);
@@ -592,7 +593,7 @@ impl Transform for Dependabot {
         found.retain(|eco, _| self.options.wants(eco));
         let wanted = order(found);
         if let Some(renovate) = renovate::find(&repo.root) {
-            if tell {
+            if listed || whole_run(repo) {
                 outcome.findings.extend(said);
                 let path = display_file(&repo.root, &renovate.file);
                 outcome.findings.push(Finding::at(
