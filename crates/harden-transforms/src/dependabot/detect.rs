@@ -265,6 +265,8 @@ mod tests {
             "web/node_modules",
             "tests/data",
             "pkg/tests/data",
+            "tests/contrib",
+            "src/test/resources",
             "examples",
             "docs/examples",
             "vendor",

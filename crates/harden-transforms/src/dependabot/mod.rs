@@ -594,7 +594,6 @@ impl Transform for Dependabot {
         let wanted = order(found);
         if let Some(renovate) = renovate::find(&repo.root) {
             if listed || whole_run(repo) {
-                outcome.findings.extend(said);
                 let path = display_file(&repo.root, &renovate.file);
                 outcome.findings.push(Finding::at(
                     NAME,
