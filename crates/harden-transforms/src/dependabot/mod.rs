@@ -517,37 +517,9 @@ impl Transform for Dependabot {
     fn run(&self, repo: &Repository) -> Outcome {
         let mut outcome = Outcome::default();
         let target = display_path(&repo.root, "dependabot.yml");
-        if let Some(problem) = self.options.problem() {
-            outcome
-                .findings
-                .push(Finding::at(NAME, &target, None, Severity::Error, problem));
+        let Some(detection) = self.detect(repo, &target, &mut outcome) else {
             return outcome;
-        }
-        let detection = match detect::scan(&repo.root) {
-            Ok(d) => d,
-            Err(e) => {
-                outcome.findings.push(Finding::at(
-                    NAME,
-                    &target,
-                    None,
-                    Severity::Error,
-                    format!(
-                        "cannot read the repository folder {} ({e}); nothing written",
-                        repo.root.display()
-                    ),
-                ));
-                return outcome;
-            }
         };
-        if detection.truncated {
-            outcome.findings.push(Finding::at(
-                NAME,
-                &target,
-                None,
-                Severity::Warning,
-                "the repository is too large to search completely; some manifests may be missing from the configuration",
-            ));
-        }
         let (files, listed) = config_files(repo, &mut outcome.findings);
         if outcome
             .findings
@@ -562,34 +534,8 @@ impl Transform for Dependabot {
         // workflows and an untouched dependabot.yml stays quiet. Without a Dependabot file
         // (Renovate), a run given every workflow counts as a look at the whole repository.
         let tell = listed;
-        let mut said = Vec::new();
-        for (dir, message) in &detection.notes {
-            let path = folder_path(&repo.root, dir);
-            said.push(Finding::at(
-                NAME,
-                &path,
-                None,
-                Severity::Note,
-                message.clone(),
-            ));
-        }
+        let said = self.detection_notes(repo, &target, &detection);
         let mut found = detection.found;
-        let unasked: Vec<&'static str> = OPT_IN_ECOSYSTEMS
-            .iter()
-            .copied()
-            .filter(|e| found.contains_key(e) && !self.options.wants(e))
-            .collect();
-        for eco in unasked {
-            said.push(Finding::at(
-                NAME,
-                &target,
-                None,
-                Severity::Note,
-                format!(
-                    "`{eco}` is found but not configured: it is added only when asked (`--ecosystems all,{eco}`)"
-                ),
-            ));
-        }
         found.retain(|eco, _| self.options.wants(eco));
         let wanted = order(found);
         if let Some(renovate) = renovate::find(&repo.root) {
@@ -637,6 +583,87 @@ impl Transform for Dependabot {
             }
         }
         outcome
+    }
+}
+
+impl Dependabot {
+    /// Checks the options and walks the repository; `None` (with an error) when neither works.
+    fn detect(
+        &self,
+        repo: &Repository,
+        target: &FsPath,
+        outcome: &mut Outcome,
+    ) -> Option<detect::Detection> {
+        if let Some(problem) = self.options.problem() {
+            outcome
+                .findings
+                .push(Finding::at(NAME, target, None, Severity::Error, problem));
+            return None;
+        }
+        let detection = match detect::scan(&repo.root) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    target,
+                    None,
+                    Severity::Error,
+                    format!(
+                        "cannot read the repository folder {} ({e}); nothing written",
+                        repo.root.display()
+                    ),
+                ));
+                return None;
+            }
+        };
+        if detection.truncated {
+            outcome.findings.push(Finding::at(
+                NAME,
+                target,
+                None,
+                Severity::Warning,
+                "the repository is too large to search completely; some manifests may be missing from the configuration",
+            ));
+        }
+        Some(detection)
+    }
+
+    /// Notes on what the walk found but did not configure: folders harden could not settle,
+    /// and opt-in ecosystems that were not asked for.
+    fn detection_notes(
+        &self,
+        repo: &Repository,
+        target: &FsPath,
+        detection: &detect::Detection,
+    ) -> Vec<Finding> {
+        let mut said = Vec::new();
+        for (dir, message) in &detection.notes {
+            let path = folder_path(&repo.root, dir);
+            said.push(Finding::at(
+                NAME,
+                &path,
+                None,
+                Severity::Note,
+                message.clone(),
+            ));
+        }
+        let unasked: Vec<&'static str> = OPT_IN_ECOSYSTEMS
+            .iter()
+            .copied()
+            .filter(|e| detection.found.contains_key(e) && !self.options.wants(e))
+            .collect();
+        for eco in unasked {
+            said.push(Finding::at(
+                NAME,
+                target,
+                None,
+                Severity::Note,
+                format!(
+                    "`{eco}` is found but not configured: it is added only when asked (`--ecosystems all,{eco}`)"
+                ),
+            ));
+        }
+        said
     }
 }
 
