@@ -322,6 +322,24 @@ fn uv_bun_compose_devcontainers_helm() {
 }
 
 #[test]
+fn a_pip_entry_over_a_uv_project_is_pointed_out() {
+    let fx = Fixture::new("uv-project");
+    fs::write(
+        fx.root().join(".github/dependabot.yml"),
+        "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n    schedule: {interval: weekly}\n    groups: {py: {patterns: ['*']}}\n    cooldown: {default-days: 7}\n",
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    let added = flat_pairs(&outcome.changes[0].after);
+    assert!(!added.contains(&("uv".to_owned(), "/".to_owned())));
+    let rendered = fx.render(&outcome);
+    assert!(
+        rendered.contains("the `pip` entry covers /, whose lock file is uv.lock"),
+        "{rendered}"
+    );
+}
+
+#[test]
 fn house_style_is_copied() {
     let (text, written) = run_case("house-style", &defaults());
     let docs = YamlLoader::load_from_str(&written[0]).expect("loads");
@@ -703,6 +721,20 @@ fn run_corpus() -> (String, Vec<(String, String, String)>) {
                 "{name}: a corpus configuration was replaced"
             );
             check_written(&change.after, &name);
+            // The corpus holds workflows, composite actions and configurations only: every
+            // folder harden adds must hold a composite action (its manifest).
+            let before: HashSet<(String, String)> =
+                flat_pairs(change.before.as_deref().unwrap_or_default());
+            for (eco, dir) in flat_pairs(&change.after).difference(&before) {
+                let folder = repo.root.join(dir.trim_start_matches('/'));
+                let manifest = ["action.yml", "action.yaml"]
+                    .iter()
+                    .any(|n| folder.join(n).is_file());
+                assert!(
+                    eco == "github-actions" && (dir == "/" || manifest),
+                    "{name}: ({eco}, {dir}) holds no manifest"
+                );
+            }
             written.push((
                 name.clone(),
                 change.before.clone().unwrap_or_default(),
@@ -719,6 +751,14 @@ fn run_corpus() -> (String, Vec<(String, String, String)>) {
         shown.push_str(&format!("== {name}\n{text}"));
     }
     (shown, written)
+}
+
+/// Every (ecosystem, directory) pair of a configuration text.
+fn flat_pairs(text: &str) -> HashSet<(String, String)> {
+    entries_of(text)
+        .into_iter()
+        .flat_map(|(eco, dirs)| dirs.into_iter().map(move |d| (eco.clone(), d)))
+        .collect()
 }
 
 /// True when the tests run in CI, where every tool and input must be present.
