@@ -422,6 +422,31 @@ fn security_only_configuration_gets_no_version_updates() {
     assert!(text.contains("never update the SHA pins"));
     assert!(text.contains("(line 9)"));
     insta::assert_snapshot!(text);
+    // Version updates on for pip only: the npm entry is added, and the github-actions entry
+    // that keeps the pins frozen is pointed out.
+    let fx = Fixture::new("security-only");
+    let path = fx.root().join(".github/dependabot.yml");
+    let config = fs::read_to_string(&path).expect("read");
+    fs::write(
+        &path,
+        config.replacen(
+            "open-pull-requests-limit: 0",
+            "open-pull-requests-limit: 5",
+            1,
+        ),
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    assert_eq!(
+        entries_of(&outcome.changes[0].after).last(),
+        Some(&("npm".to_owned(), vec!["/".to_owned()]))
+    );
+    assert!(!outcome.changes[0]
+        .after
+        .ends_with("open-pull-requests-limit: 0\n"));
+    assert!(fx
+        .render(&outcome)
+        .contains("Warning <repo>/.github/dependabot.yml:9: the `github-actions` entry has `open-pull-requests-limit: 0`"));
 }
 
 #[test]

@@ -749,6 +749,21 @@ fn report_style(
                 .to_owned(),
         ));
     }
+    if let Some(e) = config
+        .entries
+        .iter()
+        .find(|e| e.ecosystem == "github-actions" && e.pr_limit == Some(0))
+    {
+        findings.push(located(
+            path,
+            e.line,
+            Severity::Warning,
+            "the `github-actions` entry has `open-pull-requests-limit: 0`: Dependabot will never \
+             update the SHA pins harden writes (it raises no alerts for actions pinned to a SHA). \
+             Raise the limit above 0, or remove it (the default is 5)"
+                .to_owned(),
+        ));
+    }
     for (eco, dirs) in wanted {
         let older = match *eco {
             "uv" => "pip",

@@ -65,6 +65,16 @@ impl HouseStyle {
     /// The policy values a new `ecosystem` entry copies, by key (schedule included when there
     /// is one to copy).
     pub(crate) fn policy(&self, ecosystem: &str, options: &DependabotOptions) -> Vec<NewEntry> {
+        let mut copied = self.copied(ecosystem, options);
+        // A limit of 0 turns version updates off: a new entry with it would do nothing.
+        copied.retain(|e| {
+            !(e.key == "open-pull-requests-limit"
+                && e.value.to_yaml() == yaml_rust2::Yaml::Integer(0))
+        });
+        copied
+    }
+
+    fn copied(&self, ecosystem: &str, options: &DependabotOptions) -> Vec<NewEntry> {
         if let Some(same) = self
             .entries
             .iter()
