@@ -67,3 +67,14 @@ pub fn skipped(what: &str) {
     // `eprintln!` is captured by the harness for passing tests; a direct write is not.
     let _ = writeln!(std::io::stderr(), "skipped: {what}");
 }
+
+/// A tool the tests use when it is installed (`pre-commit`, `actionlint`, `check-jsonschema`,
+/// `python`): the path in the environment variable `var` when set, else `.ci/venv/bin/<name>`
+/// of this repository when `.ci/run` (or the README's install command) put it there.
+pub fn ci_tool(var: &str, name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/venv/bin")).join(name);
+    venv.is_file().then_some(venv)
+}

@@ -520,8 +520,8 @@ fn corpus_configs_extend_safely() {
 
 /// `check-jsonschema`, from `HARDEN_CHECK_JSONSCHEMA` or `PATH`.
 fn check_jsonschema() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("HARDEN_CHECK_JSONSCHEMA").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
+    if let Some(path) = harden_testserver::ci_tool("HARDEN_CHECK_JSONSCHEMA", "check-jsonschema") {
+        return Some(path);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

@@ -45,20 +45,13 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn tool(var: &str) -> Option<PathBuf> {
-    match std::env::var_os(var) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must set {var} (see .ci/run)"
-            );
-            harden_testserver::skipped(&format!(
-                "the corpus oracles: set {var} (`.ci/run` installs the tools; see the README)"
-            ));
-            None
-        }
-    }
+fn tool(var: &str, name: &str) -> Option<PathBuf> {
+    let found = harden_testserver::ci_tool(var, name);
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "CI must set {var} (see .ci/run)"
+    );
+    found
 }
 
 /// actionlint findings per file, as (kind, message) with the line left out (edits move lines).
@@ -148,9 +141,13 @@ fn schema_failures(exe: &Path, schema: &str, files: &[PathBuf], base: &Path) -> 
 
 #[test]
 fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
-    let (Some(actionlint_exe), Some(schema_exe)) =
-        (tool("HARDEN_ACTIONLINT"), tool("HARDEN_CHECK_JSONSCHEMA"))
-    else {
+    let (Some(actionlint_exe), Some(schema_exe)) = (
+        tool("HARDEN_ACTIONLINT", "actionlint"),
+        tool("HARDEN_CHECK_JSONSCHEMA", "check-jsonschema"),
+    ) else {
+        harden_testserver::skipped(
+            "the corpus oracles: actionlint or check-jsonschema not found (set HARDEN_ACTIONLINT and HARDEN_CHECK_JSONSCHEMA, or install them into .ci/venv: see the README)",
+        );
         return;
     };
     for root in harden_testserver::corpus_roots("harden corpus oracles") {

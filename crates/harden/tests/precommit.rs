@@ -36,7 +36,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn pre_commit_hook_fails_then_fixes_then_passes() {
-    let Some(pre_commit) = std::env::var_os("HARDEN_PRE_COMMIT") else {
+    let Some(pre_commit) = harden_testserver::ci_tool("HARDEN_PRE_COMMIT", "pre-commit") else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must set HARDEN_PRE_COMMIT (see .ci/run)"
