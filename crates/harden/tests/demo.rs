@@ -106,3 +106,34 @@ fn readme_first_command_shows_every_transform_offline() {
         "recorded data must not fill the cache"
     );
 }
+
+/// The project's own CI workflow stays hardened by harden (pinned with the recorded refs).
+#[test]
+fn the_projects_own_ci_workflow_is_hardened() {
+    let root = repo_root();
+    let cache = tempfile::tempdir().expect("cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args([
+            "--check",
+            "--recorded",
+            "testdata/recorded",
+            "--color=never",
+        ])
+        .arg(".github/workflows/ci.yml")
+        .current_dir(&root)
+        .env("GITHUB_SERVER_URL", "http://127.0.0.1:9")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("HARDEN_CACHE_DIR", cache.path())
+        .output()
+        .expect("harden runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run `harden --recorded testdata/recorded .github/workflows/ci.yml`:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ci = std::fs::read_to_string(root.join(".github/workflows/ci.yml")).expect("ci.yml");
+    assert!(ci.contains("\npermissions:\n  contents: read\n"), "{ci}");
+    assert!(ci.contains(".ci/run"), "{ci}");
+}
