@@ -428,7 +428,7 @@ impl Builder<'_> {
         first_item
     }
 
-    fn scalar(&mut self, value: String, style: SaphyrStyle, s: usize, e: usize) -> Node {
+    fn scalar(&mut self, mut value: String, style: SaphyrStyle, s: usize, e: usize) -> Node {
         let style = match style {
             SaphyrStyle::Plain => ScalarStyle::Plain,
             SaphyrStyle::SingleQuoted => ScalarStyle::SingleQuoted,
@@ -447,6 +447,12 @@ impl Builder<'_> {
                         .unwrap_or(begin);
                 }
                 let end = self.block_scalar_end(indicator, s, e);
+                // A block scalar that runs to the end of a text with no final line break has
+                // no final line break either (libyaml, and YAML 1.2's b-chomped-last); saphyr
+                // adds one.
+                if end == self.bytes.len() && !self.text.ends_with('\n') && value.ends_with('\n') {
+                    value.pop();
+                }
                 (begin, indicator, end, anchor, tag)
             }
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
