@@ -30,11 +30,12 @@ pub fn full_corpus_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("HARDEN_FULL_CORPUS").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus"
-    ));
-    path.canonicalize().unwrap_or(path)
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let root = root.canonicalize().unwrap_or(root);
+    match root.parent() {
+        Some(beside) => beside.join("shared/corpus"),
+        None => root.join("../shared/corpus"),
+    }
 }
 
 /// The corpus folders `test` runs on: the sample always, then the full corpus when it exists.
