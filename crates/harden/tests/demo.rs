@@ -137,3 +137,19 @@ fn the_projects_own_ci_workflow_is_hardened() {
     assert!(ci.contains("\npermissions:\n  contents: read\n"), "{ci}");
     assert!(ci.contains(".ci/run"), "{ci}");
 }
+
+/// `--recorded` pointing at a folder without `refs/` is a usage error that says what to give.
+#[test]
+fn recorded_without_refs_is_a_usage_error() {
+    let empty = tempfile::tempdir().expect("empty folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args(["--dry-run", "--recorded"])
+        .arg(empty.path())
+        .arg("testdata/demo")
+        .current_dir(repo_root())
+        .output()
+        .expect("harden runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("no `refs` folder"), "{stderr}");
+}
