@@ -12,12 +12,13 @@
 //! at all, and real workflows rely on it (numpy `linux_simd.yml`, pytorch/rl `nightly_build.yml`).
 //! saphyr-parser 0.3 and yaml-rust2 0.13 have no option for it (upstream: saphyr-rs/saphyr pull
 //! requests 101 and 108, open). So harden parses a padded copy instead: each line the parser
-//! refuses with "invalid indentation" at its first token gets one more space before that token,
-//! until the copy parses. Inside a flow collection, the blanks before a line's first token are
+//! refuses with "invalid indentation" at its first token gets one more space before that token
+//! (and each continuation line of a quoted scalar refused with "invalid indentation in quoted
+//! scalar"), until the copy parses. Inside a flow collection, the blanks before a line's first token are
 //! not content (flow scalars fold them away), so the copy has the same data. The span layer then
 //! maps every position of the copy back to the original text, and accepts the result only when
-//! every padded line lies inside a flow collection of the tree; otherwise the original error
-//! stands. Files that parse as they are never take this path.
+//! every padded line lies inside a flow collection or a quoted scalar of the tree; otherwise the
+//! original error stands. Files that parse as they are never take this path.
 
 use crate::position::LineIndex;
 
@@ -72,6 +73,10 @@ impl Padding {
 /// A parser's first error: the character index it points at, and its message.
 pub(crate) type FirstError = (usize, String);
 
+/// The message both parsers give for a continuation line of a multi-line quoted scalar
+/// indented less than the block context requires; it points at the opening quote.
+const QUOTED_SCALAR: &str = "invalid indentation in quoted scalar";
+
 /// Pads `text` (see the module documentation) until `parse` accepts it. `None` when `parse`
 /// fails otherwise: with another message, at a token that does not start its line, or after
 /// [`MAX_PADDING`] spaces.
@@ -81,27 +86,70 @@ pub(crate) fn pad_hanging_lines(
 ) -> Option<(String, Padding)> {
     let mut padded = text.to_owned();
     let mut padding = Padding::default();
-    for _ in 0..=MAX_PADDING {
+    let mut added = 0;
+    while added <= MAX_PADDING {
         let (char_index, message) = match parse(&padded) {
             Ok(()) => return (!padding.inserts.is_empty()).then_some((padded, padding)),
             Err(e) => e,
         };
-        if !is_indentation_error(&message) {
-            return None;
-        }
         let byte = LineIndex::new(&padded).byte(char_index);
-        let line_start = padded[..byte].rfind('\n').map_or(0, |i| i + 1);
-        let before = padded.as_bytes().get(line_start..byte)?;
-        let at_line_start = before
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t') || *b == 0xEF || *b == 0xBB || *b == 0xBF);
-        if !at_line_start || byte >= padded.len() {
+        let targets = if message == QUOTED_SCALAR {
+            continuation_lines(&padded, byte)
+        } else if is_indentation_error(&message) && starts_its_line(&padded, byte) {
+            vec![byte]
+        } else {
+            return None;
+        };
+        if targets.is_empty() {
             return None;
         }
-        padding.insert(padding.to_original(byte));
-        padded.insert(byte, ' ');
+        // From the last, so that the earlier offsets stay valid.
+        for &at in targets.iter().rev() {
+            padding.insert(padding.to_original(at));
+            padded.insert(at, ' ');
+            added += 1;
+        }
     }
     None
+}
+
+/// Whether only blanks (or a byte-order mark) stand before `byte` on its line.
+fn starts_its_line(text: &str, byte: usize) -> bool {
+    let line_start = text[..byte].rfind('\n').map_or(0, |i| i + 1);
+    byte < text.len()
+        && text[line_start..byte]
+            .chars()
+            .all(|c| matches!(c, ' ' | '\t' | '\u{feff}'))
+}
+
+/// The first non-blank byte of each continuation line of the quoted scalar that opens at
+/// `open`; empty when `open` is not a quote.
+fn continuation_lines(text: &str, open: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let Some(&quote) = bytes.get(open).filter(|q| matches!(q, b'"' | b'\'')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 1,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+            c if c == quote => break,
+            b'\n' => {
+                let mut j = i + 1;
+                while matches!(bytes.get(j), Some(b' ' | b'\t')) {
+                    j += 1;
+                }
+                if !matches!(bytes.get(j), Some(b'\n' | b'\r') | None) {
+                    out.push(j);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]

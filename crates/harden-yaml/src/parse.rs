@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle};
 
 use crate::error::{Location, ParseError};
-use crate::lenient::{is_indentation_error, pad_hanging_lines, FirstError, Padding};
+use crate::lenient::{pad_hanging_lines, FirstError, Padding};
 use crate::position::LineIndex;
 use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
@@ -59,7 +59,7 @@ struct Builder<'t> {
 /// reads it (see [`crate::lenient`]).
 pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> {
     let error = match build_from(text, index, None) {
-        Err(e) if matches!(&e, ParseError::Syntax { message, .. } if is_indentation_error(message)) => {
+        Err(e) if matches!(&e, ParseError::Syntax { message, .. } if message.starts_with("invalid indentation")) => {
             e
         }
         other => return other,
@@ -85,7 +85,8 @@ fn first_error(text: &str) -> Result<(), FirstError> {
     Ok(())
 }
 
-/// Whether byte `at` lies strictly inside a flow collection of `docs`.
+/// Whether byte `at` lies strictly inside a flow collection or a quoted scalar of `docs`:
+/// where blanks at the start of a line are not content.
 fn inside_flow(docs: &[Node], at: usize) -> bool {
     fn visit(node: &Node, at: usize) -> bool {
         if node.span.start > at || node.span.end <= at {
@@ -97,7 +98,15 @@ fn inside_flow(docs: &[Node], at: usize) -> bool {
                 m.entries.iter().flat_map(|e| [&e.key, &e.value]).collect(),
             ),
             NodeKind::Sequence(s) => (s.flow, s.items.iter().collect()),
-            _ => (false, Vec::new()),
+            NodeKind::Scalar(s) => (
+                matches!(
+                    s.style,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+                ) && s.token.start < at
+                    && at < s.token.end,
+                Vec::new(),
+            ),
+            NodeKind::Alias(_) => (false, Vec::new()),
         };
         (flow && node.span.start < at) || children.into_iter().any(|c| visit(c, at))
     }

@@ -14,12 +14,25 @@ const FLOW_MAPPING: &str = "with:\n  inputs: {\n    a: 1,\n    b: \"x\"\n  }\n  
 /// Items and the bracket at column 0, nested collections.
 const COLUMN_ZERO: &str = "a:\n  b:\n    c: [\n1, \"x y\",\n  [2,\n3]\n]\n  d: 3\n";
 
+/// Multi-line quoted scalars whose continuation lines are indented too little.
+const QUOTED_CONTINUATION: &str = "a:\n  b: [\"x\n y\", \"x\ny\", 'x\ny', z\n  ]\n";
+/// A flow mapping's entry at column 0. (A multi-line plain scalar continued at column 0 inside a
+/// flow collection, `[x\ny]`, which libyaml reads as `[x y]`, is still refused: saphyr reports
+/// it past the line's first token.)
+const PLAIN_CONTINUATION: &str = "a:\n  b: [x, z\n  ]\n  c: {x: 1,\ny: 2}\n";
+
+/// A quoted scalar in block context continued at column 0: libyaml does not check that either.
+const BLOCK_QUOTED: &str = "a:\n  b: \"x\ny\"\n  c: 'x\ny'\n";
+
 /// What libyaml (PyYAML's `CSafeLoader`) loads from each case, written as plain YAML.
 const EXPECTED: &[(&str, &str)] = &[
     (KEY_COLUMN, "jobs: {build: {strategy: {matrix: {python: [[\"3.11\", cp311], [\"3.12\", cp312]], os: [ubuntu-latest]}}}}"),
     (DASH_COLUMN, "matrix: {include: [[a, b], [c]]}\nafter: 1"),
     (FLOW_MAPPING, "with: {inputs: {a: 1, b: x}, next: 2}"),
     (COLUMN_ZERO, "a: {b: {c: [1, \"x y\", [2, 3]]}, d: 3}"),
+    (QUOTED_CONTINUATION, "a: {b: [x y, x y, x y, z]}"),
+    (PLAIN_CONTINUATION, "a: {b: [x, z], c: {x: 1, y: 2}}"),
+    (BLOCK_QUOTED, "a: {b: x y, c: \"x y\"}"),
 ];
 
 fn expected(yaml: &str) -> Vec<Yaml> {
