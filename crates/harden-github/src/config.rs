@@ -45,6 +45,9 @@ pub struct ResolverConfig {
     /// The longest total wait for rate limits per request; a longer wait fails with
     /// `RateLimited` instead.
     pub max_rate_limit_wait: Duration,
+    /// Recorded data instead of the network: refs come from `DIR/refs/<owner>__<repo>.json`
+    /// (see `testdata/recorded/refs/README.md`); no request is made and the cache is not used.
+    pub recorded: Option<PathBuf>,
 }
 
 impl fmt::Debug for ResolverConfig {
@@ -63,6 +66,7 @@ impl fmt::Debug for ResolverConfig {
             .field("max_retries", &self.max_retries)
             .field("retry_backoff", &self.retry_backoff)
             .field("max_rate_limit_wait", &self.max_rate_limit_wait)
+            .field("recorded", &self.recorded)
             .finish()
     }
 }
@@ -85,6 +89,7 @@ impl Default for ResolverConfig {
             max_retries: 2,
             retry_backoff: Duration::from_millis(500),
             max_rate_limit_wait: Duration::from_secs(60),
+            recorded: None,
         }
     }
 }
@@ -92,7 +97,8 @@ impl Default for ResolverConfig {
 impl ResolverConfig {
     /// Defaults, with `GITHUB_SERVER_URL`, `GITHUB_API_URL`, the token from `GITHUB_TOKEN` then
     /// `GH_TOKEN`, and the cache in `HARDEN_CACHE_DIR`, else `$XDG_CACHE_HOME/harden`, else
-    /// `~/.cache/harden` (`%LOCALAPPDATA%\harden` on Windows). Empty variables count as unset.
+    /// `~/.cache/harden` (`%LOCALAPPDATA%\harden` on Windows), and recorded data from
+    /// `HARDEN_RECORDED`. Empty variables count as unset.
     pub fn from_env() -> Self {
         ResolverConfig::from_vars(|name| std::env::var(name).ok())
     }
@@ -117,6 +123,7 @@ impl ResolverConfig {
                 .or_else(|| get("LOCALAPPDATA").map(PathBuf::from))?;
             Some(base.join("harden"))
         });
+        config.recorded = get("HARDEN_RECORDED").map(PathBuf::from);
         config
     }
 }
@@ -170,6 +177,9 @@ mod tests {
         assert_eq!(first.cache_dir, Some(PathBuf::from("/x/harden")));
         let explicit = from(&[("HARDEN_CACHE_DIR", "/c"), ("XDG_CACHE_HOME", "/x")]);
         assert_eq!(explicit.cache_dir, Some(PathBuf::from("/c")));
+        assert_eq!(explicit.recorded, None);
+        let recorded = from(&[("HARDEN_RECORDED", "/r")]);
+        assert_eq!(recorded.recorded, Some(PathBuf::from("/r")));
     }
 
     #[test]

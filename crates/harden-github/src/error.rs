@@ -71,6 +71,12 @@ pub enum FetchError {
     /// Offline mode and the repository is not in the cache.
     #[error("not in the cache and offline: run once without --offline to fill the cache")]
     NotCached,
+    /// Recorded-data mode (`--recorded DIR`) and the repository has no recorded refs.
+    #[error("not in the recorded data ({path} does not exist): record the repository's refs there, or run without --recorded")]
+    NotRecorded {
+        /// The file that would hold the repository's refs.
+        path: String,
+    },
 }
 
 fn rate_limited_message(retry_after: Option<Duration>) -> String {

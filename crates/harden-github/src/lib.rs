@@ -24,6 +24,7 @@ mod config;
 mod error;
 mod http;
 pub mod pktline;
+mod recorded;
 mod refs;
 mod repo_id;
 mod resolver;

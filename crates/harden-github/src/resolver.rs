@@ -9,6 +9,7 @@ use crate::cache::{unix_now, Cache};
 use crate::config::{ResolverConfig, ResolverMode};
 use crate::error::{Error, FetchError};
 use crate::http::Http;
+use crate::recorded::Recorded;
 use crate::refs::RepoRefs;
 use crate::repo_id::RepoId;
 use crate::stats::{bump, Counters, ResolverStats};
@@ -25,6 +26,8 @@ pub struct Resolver {
     api_url: String,
     http: Http,
     cache: Option<Cache>,
+    /// Recorded data, used instead of the cache and the network when configured.
+    recorded: Option<Recorded>,
     memory: Mutex<HashMap<RepoId, Arc<RepoRefs>>>,
     /// Repositories the server said do not exist, for the rest of this process: several
     /// repositories of one run referring to the same missing action cost one request.
@@ -66,12 +69,14 @@ impl Resolver {
         let counters = Arc::new(Counters::default());
         let http = Http::new(&config, Arc::clone(&counters))?;
         let cache = config.cache_dir.clone().map(Cache::new);
+        let recorded = config.recorded.as_deref().map(Recorded::new);
         Ok(Resolver {
             config,
             server_url,
             api_url,
             http,
             cache,
+            recorded,
             memory: Mutex::new(HashMap::new()),
             missing: Mutex::new(HashMap::new()),
             counters,
@@ -127,6 +132,9 @@ impl Resolver {
             bump(&self.counters.memory_hits);
             return Err(error.clone());
         }
+        if let Some(recorded) = &self.recorded {
+            return self.fetch_recorded(recorded, repo);
+        }
         if let Some(refs) = self.cached(repo) {
             bump(&self.counters.cache_hits);
             return Ok(self.remember(repo, refs));
@@ -160,6 +168,21 @@ impl Resolver {
                 if error == FetchError::NotFound {
                     lock(&self.missing).insert(repo.clone(), error.clone());
                 }
+                Err(error)
+            }
+        }
+    }
+
+    /// Refs from recorded data: no cache, no network.
+    fn fetch_recorded(&self, recorded: &Recorded, repo: &RepoId) -> FetchResult {
+        match recorded.load(repo) {
+            Ok(refs) => {
+                bump(&self.counters.cache_hits);
+                Ok(self.remember(repo, refs))
+            }
+            Err(error) => {
+                bump(&self.counters.failed);
+                lock(&self.missing).insert(repo.clone(), error.clone());
                 Err(error)
             }
         }

@@ -15,6 +15,7 @@
 //! The server is a hand-written HTTP/1.1 server over [`std::net::TcpListener`], with one thread
 //! per connection; it stops when the [`TestServer`] is dropped.
 
+pub mod corpus;
 mod data;
 mod dispatch;
 mod git;
@@ -31,6 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+pub use corpus::{ci_tool, corpus_roots, full_corpus_dir, sample_corpus_dir, skipped, CorpusRoot};
 pub use data::{load_refs_dir, repo_key, AdvertisedRef, RecordedRepo, RecordedTag};
 
 pub use options::{Fault, FaultRule, FaultScope, RequestRecord, ServerOptions};

@@ -700,10 +700,10 @@ fn transform_names_itself() {
     assert!(!t.summary().is_empty());
 }
 
-/// Every `.github/dependabot.y*ml` of the shared corpus, by repository folder.
-fn corpus_configs() -> Vec<PathBuf> {
+/// Every `.github/dependabot.y*ml` of the corpus at `root`, by repository folder.
+fn corpus_configs(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(repos) = fs::read_dir(common::corpus()) else {
+    let Ok(repos) = fs::read_dir(root) else {
         return out;
     };
     for repo in repos.flatten() {
@@ -720,10 +720,10 @@ fn corpus_configs() -> Vec<PathBuf> {
 
 /// Runs the transform on every corpus repository that has a configuration; returns the
 /// snapshot text and, for every file it writes, the repository's name, the text before and after.
-fn run_corpus() -> (String, Vec<(String, String, String)>) {
+fn run_corpus(root: &Path) -> (String, Vec<(String, String, String)>) {
     let mut shown = String::new();
     let mut written = Vec::new();
-    for source in corpus_configs() {
+    for source in corpus_configs(root) {
         let name = source
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -791,29 +791,26 @@ fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }
 
+/// The sample's configurations are checked; the full corpus's are also compared with a snapshot.
 #[test]
-#[allow(clippy::print_stderr)]
 fn corpus_configs_extend_safely() {
-    if corpus_configs().is_empty() {
+    for root in harden_testserver::corpus_roots("harden-transforms dependabot corpus") {
         assert!(
-            !in_ci(),
-            "the shared corpus is missing at {}",
-            common::corpus().display()
+            corpus_configs(&root.path).len() >= 40,
+            "{}: too few configurations",
+            root.name
         );
-        eprintln!(
-            "notice: no shared corpus at {}; skipped",
-            common::corpus().display()
-        );
-        return;
+        let (shown, _) = run_corpus(&root.path);
+        if root.full {
+            insta::assert_snapshot!(shown);
+        }
     }
-    let (shown, _) = run_corpus();
-    insta::assert_snapshot!(shown);
 }
 
 /// `check-jsonschema`, from `HARDEN_CHECK_JSONSCHEMA` or `PATH`.
 fn check_jsonschema() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("HARDEN_CHECK_JSONSCHEMA").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
+    if let Some(path) = harden_testserver::ci_tool("HARDEN_CHECK_JSONSCHEMA", "check-jsonschema") {
+        return Some(path);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -829,7 +826,9 @@ fn written_files_satisfy_the_dependabot_schema() {
             !in_ci(),
             "check-jsonschema not found (set HARDEN_CHECK_JSONSCHEMA or put it on PATH)"
         );
-        eprintln!("notice: check-jsonschema not found; the schema check is skipped (set HARDEN_CHECK_JSONSCHEMA)");
+        harden_testserver::skipped(
+            "the Dependabot schema check: check-jsonschema not found (set HARDEN_CHECK_JSONSCHEMA; see the README)",
+        );
         return;
     };
     let out = tempfile::tempdir().expect("temp dir");
@@ -843,7 +842,8 @@ fn written_files_satisfy_the_dependabot_schema() {
             files.push((path, None));
         }
     }
-    for (name, before, after) in run_corpus().1 {
+    let corpus = harden_testserver::sample_corpus_dir();
+    for (name, before, after) in run_corpus(&corpus).1 {
         let path = out.path().join(format!("corpus-{name}.yml"));
         let original = out.path().join(format!("corpus-{name}.original.yml"));
         fs::write(&path, after).expect("write");

@@ -350,10 +350,20 @@ fn declared_jobs_parse_from_the_command_line_form() {
     assert_eq!(d.permissions.get(&Scope::Deployments), Some(&Access::Write));
 }
 
-/// Every workflow and action of the shared corpus, one repository per folder.
+/// Every workflow and action of the full corpus when present, else of the sample, one
+/// repository per folder (for the ignored reports below).
 fn corpus_repos() -> Vec<(String, Repository)> {
-    let root = common::corpus();
-    let Ok(entries) = std::fs::read_dir(&root) else {
+    let full = harden_testserver::full_corpus_dir();
+    if full.is_dir() {
+        corpus_repos_in(&full)
+    } else {
+        corpus_repos_in(&harden_testserver::sample_corpus_dir())
+    }
+}
+
+/// Every workflow and action of the corpus at `root`, one repository per folder.
+fn corpus_repos_in(root: &std::path::Path) -> Vec<(String, Repository)> {
+    let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
     let mut dirs: Vec<PathBuf> = entries
@@ -376,14 +386,19 @@ fn corpus_repos() -> Vec<(String, Repository)> {
 #[test]
 #[allow(clippy::print_stderr)]
 fn corpus_runs_cleanly_and_is_stable() {
-    let repos = corpus_repos();
-    if repos.is_empty() {
-        eprintln!("no corpus at {}", common::corpus().display());
-        return;
+    for root in harden_testserver::corpus_roots("harden-transforms permissions corpus") {
+        let repos = corpus_repos_in(&root.path);
+        assert!(repos.len() >= 80, "{}: {} folders", root.name, repos.len());
+        run_corpus_cleanly(root.name, &repos);
     }
+}
+
+/// Runs the transform on every repository: no error, and a second run changes nothing.
+#[allow(clippy::print_stderr)]
+fn run_corpus_cleanly(corpus: &str, repos: &[(String, Repository)]) {
     let transform = Permissions::default();
     let (mut files, mut changed, mut undetermined) = (0, 0, 0);
-    for (name, repo) in &repos {
+    for (name, repo) in repos {
         files += repo.files.len();
         let (outcome, _) = run_checked(repo, &transform);
         changed += outcome.changes.len();
@@ -401,7 +416,7 @@ fn corpus_runs_cleanly_and_is_stable() {
         }
     }
     eprintln!(
-        "corpus: {files} files, {changed} changed, {undetermined} undetermined jobs reported"
+        "{corpus}: {files} files, {changed} changed, {undetermined} undetermined jobs reported"
     );
     assert!(changed > 0);
 }

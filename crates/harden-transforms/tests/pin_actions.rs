@@ -435,7 +435,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) ->
 
 /// One repository of the corpus per `<owner>__<repo>` folder: its workflows (subfolders
 /// included) and `action.y*ml` files, those that parse.
-fn corpus_repositories() -> Vec<Repository> {
+fn corpus_repositories(root: &FsPath) -> Vec<Repository> {
     fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -450,9 +450,8 @@ fn corpus_repositories() -> Vec<Repository> {
             }
         }
     }
-    let root = common::corpus();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("the corpus in ../shared/corpus")
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .expect("the corpus folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
         .collect();
@@ -482,7 +481,7 @@ fn corpus_repositories() -> Vec<Repository> {
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            let shown = path.strip_prefix(&root).expect("inside").to_owned();
+            let shown = path.strip_prefix(root).expect("inside").to_owned();
             let file = SourceFile::new(shown, kind, text);
             if file.document().is_some() {
                 files.push(file);
@@ -669,7 +668,15 @@ fn check_corpus_repo(
 
 #[test]
 fn corpus() {
-    let repos = corpus_repositories();
+    for root in harden_testserver::corpus_roots("harden-transforms pin_actions corpus") {
+        pin_corpus(&root.path, if root.full { 1000 } else { 100 });
+    }
+}
+
+/// Pins every repository of the corpus at `root`, checks every reference, then pins again.
+/// `at_least` is the least number of references expected pinned, and already pinned.
+fn pin_corpus(root: &FsPath, at_least: usize) {
+    let repos = corpus_repositories(root);
     assert!(repos.len() >= 80, "corpus folders: {}", repos.len());
     let server = shared_server();
     let served: HashSet<String> = server
@@ -711,8 +718,8 @@ fn corpus() {
         unique.len(),
         "one request per repository"
     );
-    assert!(counts["pinned"] > 1000, "{counts:?}");
-    assert!(counts["already pinned"] > 1000, "{counts:?}");
+    assert!(counts["pinned"] > at_least, "{counts:?}");
+    assert!(counts["already pinned"] > at_least, "{counts:?}");
     assert!(counts["ref not found"] > 0, "{counts:?}");
     assert!(counts["repository not found"] > 0, "{counts:?}");
 

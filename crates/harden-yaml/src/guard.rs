@@ -3,7 +3,7 @@
 //! Both texts are loaded with yaml-rust2, a parser independent of the one that built the
 //! spans, so a wrong span cannot hide behind the same mistake twice.
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::{ScanError, Yaml, YamlLoader};
 
 use crate::edit::{Change, InsertAt};
 use crate::error::GuardError;
@@ -15,13 +15,11 @@ pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), Guard
     // A byte-order mark is not content; yaml-rust2 would read it as part of the first key.
     let before = before.strip_prefix('\u{feff}').unwrap_or(before);
     let after = after.strip_prefix('\u{feff}').unwrap_or(after);
-    let mut expected = YamlLoader::load_from_str(before)
-        .map_err(|e| GuardError::InputUnreadable(e.to_string()))?;
+    let mut expected = load(before).map_err(|e| GuardError::InputUnreadable(e.to_string()))?;
     for change in changes {
         apply_change(&mut expected, change)?;
     }
-    let actual = YamlLoader::load_from_str(after)
-        .map_err(|e| GuardError::OutputUnreadable(e.to_string()))?;
+    let actual = load(after).map_err(|e| GuardError::OutputUnreadable(e.to_string()))?;
     if expected.len() != actual.len() {
         return Err(GuardError::Mismatch(format!(
             "(stream: {} documents instead of {})",
@@ -35,6 +33,25 @@ pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), Guard
         }
     }
     Ok(())
+}
+
+/// Loads `text` with yaml-rust2 as libyaml reads it: a text refused only because a line inside a
+/// flow collection is indented too little (a hanging `]`) is loaded from a copy with that line
+/// padded, which holds the same data (see the `lenient` module of the span layer).
+pub fn load(text: &str) -> Result<Vec<Yaml>, ScanError> {
+    let error = match YamlLoader::load_from_str(text) {
+        Err(e) if e.info().starts_with("invalid indentation") => e,
+        other => return other,
+    };
+    let first_error = |t: &str| {
+        YamlLoader::load_from_str(t)
+            .map(drop)
+            .map_err(|e| (e.marker().index(), e.info().to_owned()))
+    };
+    match crate::lenient::pad_hanging_lines(text, first_error) {
+        Some((padded, _)) => YamlLoader::load_from_str(&padded).map_err(|_| error),
+        None => Err(error),
+    }
 }
 
 /// Finds a mapping key that matches `key` as text (strings, and numbers or booleans written as keys).

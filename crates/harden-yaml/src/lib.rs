@@ -25,6 +25,7 @@ mod document;
 mod edit;
 mod error;
 pub mod guard;
+mod lenient;
 mod parse;
 mod position;
 pub mod render;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle};
 
 use crate::error::{Location, ParseError};
+use crate::lenient::{pad_hanging_lines, FirstError, Padding};
 use crate::position::LineIndex;
 use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
@@ -54,7 +55,71 @@ struct Builder<'t> {
     last_token_end: usize,
 }
 
+/// Builds the tree of `text`; a text refused only for hanging flow lines is read as libyaml
+/// reads it (see [`crate::lenient`]).
 pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> {
+    let error = match build_from(text, index, None) {
+        Err(e) if matches!(&e, ParseError::Syntax { message, .. } if message.starts_with("invalid indentation")) => {
+            e
+        }
+        other => return other,
+    };
+    let Some((padded, padding)) = pad_hanging_lines(text, first_error) else {
+        return Err(error);
+    };
+    let padded_index = LineIndex::new(&padded);
+    match build_from(text, index, Some((&padded, &padded_index, &padding))) {
+        Ok(built) if padding.positions().all(|at| inside_flow(&built.docs, at)) => Ok(built),
+        _ => Err(error),
+    }
+}
+
+/// The first error saphyr-parser finds in `text`, if any.
+fn first_error(text: &str) -> Result<(), FirstError> {
+    let mut parser = Parser::new_from_str(text);
+    while let Some(next) = parser.next_event() {
+        if let Err(e) = next {
+            return Err((e.marker().index(), e.info().to_owned()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether byte `at` lies strictly inside a flow collection or a quoted scalar of `docs`:
+/// where blanks at the start of a line are not content.
+fn inside_flow(docs: &[Node], at: usize) -> bool {
+    fn visit(node: &Node, at: usize) -> bool {
+        if node.span.start > at || node.span.end <= at {
+            return false;
+        }
+        let (flow, children): (bool, Vec<&Node>) = match &node.kind {
+            NodeKind::Mapping(m) => (
+                m.flow,
+                m.entries.iter().flat_map(|e| [&e.key, &e.value]).collect(),
+            ),
+            NodeKind::Sequence(s) => (s.flow, s.items.iter().collect()),
+            NodeKind::Scalar(s) => (
+                matches!(
+                    s.style,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+                ) && s.token.start < at
+                    && at < s.token.end,
+                Vec::new(),
+            ),
+            NodeKind::Alias(_) => (false, Vec::new()),
+        };
+        (flow && node.span.start < at) || children.into_iter().any(|c| visit(c, at))
+    }
+    docs.iter().any(|d| visit(d, at))
+}
+
+/// Builds the tree of `text`. With `padded`, the parser reads the padded copy and its positions
+/// are mapped back to `text`, which the builder reads for everything else.
+fn build_from(
+    text: &str,
+    index: &LineIndex,
+    padded: Option<(&str, &LineIndex, &Padding)>,
+) -> Result<Built, ParseError> {
     let mut b = Builder {
         text,
         bytes: text.as_bytes(),
@@ -65,17 +130,18 @@ pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> 
         scalar_tokens: Vec::new(),
         last_token_end: 0,
     };
-    let mut parser = Parser::new_from_str(text);
+    let byte = |char_index: usize| match padded {
+        None => index.byte(char_index),
+        Some((_, padded_index, padding)) => padding.to_original(padded_index.byte(char_index)),
+    };
+    let mut parser = Parser::new_from_str(padded.map_or(text, |(p, _, _)| p));
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| {
-            let byte = index.byte(e.marker().index());
-            ParseError::Syntax {
-                location: index.location(text, byte),
-                message: e.info().to_owned(),
-            }
+        let (event, span) = next.map_err(|e| ParseError::Syntax {
+            location: index.location(text, byte(e.marker().index())),
+            message: e.info().to_owned(),
         })?;
-        let s = index.byte(span.start.index());
-        let e = index.byte(span.end.index()).max(s);
+        let s = byte(span.start.index());
+        let e = byte(span.end.index()).max(s);
         b.event(event, s, e)?;
     }
     Ok(Built {
@@ -371,7 +437,7 @@ impl Builder<'_> {
         first_item
     }
 
-    fn scalar(&mut self, value: String, style: SaphyrStyle, s: usize, e: usize) -> Node {
+    fn scalar(&mut self, mut value: String, style: SaphyrStyle, s: usize, e: usize) -> Node {
         let style = match style {
             SaphyrStyle::Plain => ScalarStyle::Plain,
             SaphyrStyle::SingleQuoted => ScalarStyle::SingleQuoted,
@@ -390,6 +456,12 @@ impl Builder<'_> {
                         .unwrap_or(begin);
                 }
                 let end = self.block_scalar_end(indicator, s, e);
+                // A block scalar that runs to the end of a text with no final line break has
+                // no final line break either (libyaml, and YAML 1.2's b-chomped-last); saphyr
+                // adds one.
+                if end == self.bytes.len() && !self.text.ends_with('\n') && value.ends_with('\n') {
+                    value.pop();
+                }
                 (begin, indicator, end, anchor, tag)
             }
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {

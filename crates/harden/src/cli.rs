@@ -108,6 +108,12 @@ pub struct Args {
     #[arg(long)]
     pub refresh: bool,
 
+    /// Read refs (DIR/refs/<owner>__<repo>.json) and action files
+    /// (DIR/actions/<owner>__<repo>/<path>) from recorded data, never from the network: for
+    /// air-gapped machines and the demo [env: HARDEN_RECORDED].
+    #[arg(long, value_name = "DIR")]
+    pub recorded: Option<PathBuf>,
+
     /// pin-actions: how to resolve refs (git protocol, or the REST API with a token).
     #[arg(long, value_enum, default_value_t = ResolverKind::Git)]
     pub resolver: ResolverKind,

@@ -31,6 +31,17 @@ impl Shared {
             let mut config = ResolverConfig::from_env();
             config.offline = args.offline;
             config.refresh = args.refresh;
+            if let Some(dir) = &args.recorded {
+                config.recorded = Some(dir.clone());
+            }
+            if let Some(dir) = &config.recorded {
+                if !dir.join("refs").is_dir() {
+                    return Err(format!(
+                        "--recorded {}: no `refs` folder there; point it at a folder holding refs/<owner>__<repo>.json (such as testdata/recorded)",
+                        dir.display()
+                    ));
+                }
+            }
             config.jobs = args.jobs;
             if let Some(seconds) = args.timeout {
                 config.timeout = std::time::Duration::from_secs_f64(seconds);

@@ -1,4 +1,5 @@
-//! Oracles over the whole real-world corpus, through the binary with every transform:
+//! Oracles over the real-world corpus (the sample in `testdata/corpus`, and the full corpus
+//! when present), through the binary with every transform:
 //! actionlint reports no error on an output that it did not report on the input, and
 //! check-jsonschema accepts every output whose input it accepted.
 //!
@@ -13,10 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use harden_testserver::{default_refs_dir, TestServer};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -48,18 +45,13 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn tool(var: &str) -> Option<PathBuf> {
-    match std::env::var_os(var) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must set {var} (see .ci/run)"
-            );
-            eprintln!("skipped: set {var} to run the corpus oracles");
-            None
-        }
-    }
+fn tool(var: &str, name: &str) -> Option<PathBuf> {
+    let found = harden_testserver::ci_tool(var, name);
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "CI must set {var} (see .ci/run)"
+    );
+    found
 }
 
 /// actionlint findings per file, as (kind, message) with the line left out (edits move lines).
@@ -149,18 +141,30 @@ fn schema_failures(exe: &Path, schema: &str, files: &[PathBuf], base: &Path) -> 
 
 #[test]
 fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
-    let (Some(actionlint_exe), Some(schema_exe)) =
-        (tool("HARDEN_ACTIONLINT"), tool("HARDEN_CHECK_JSONSCHEMA"))
-    else {
+    let (Some(actionlint_exe), Some(schema_exe)) = (
+        tool("HARDEN_ACTIONLINT", "actionlint"),
+        tool("HARDEN_CHECK_JSONSCHEMA", "check-jsonschema"),
+    ) else {
+        harden_testserver::skipped(
+            "the corpus oracles: actionlint or check-jsonschema not found (set HARDEN_ACTIONLINT and HARDEN_CHECK_JSONSCHEMA, or install them into .ci/venv: see the README)",
+        );
         return;
     };
+    for root in harden_testserver::corpus_roots("harden corpus oracles") {
+        let min_changed = if root.full { 300 } else { 100 };
+        check_oracles(&root.path, min_changed, &actionlint_exe, &schema_exe);
+    }
+}
+
+/// Runs harden over a copy of `corpus`, then actionlint and the schemas over both copies.
+fn check_oracles(corpus: &Path, min_changed: usize, actionlint_exe: &Path, schema_exe: &Path) {
     let server = TestServer::start(default_refs_dir()).expect("server");
     let cache = tempfile::tempdir().expect("cache");
     let work = tempfile::tempdir().expect("work");
     let before = work.path().join("before");
     let after = work.path().join("after");
-    copy_tree(&corpus(), &before);
-    copy_tree(&corpus(), &after);
+    copy_tree(corpus, &before);
+    copy_tree(corpus, &after);
     let roots: Vec<PathBuf> = std::fs::read_dir(&after)
         .expect("read_dir")
         .filter_map(Result::ok)
@@ -209,15 +213,15 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
         }
     }
     assert!(
-        workflows.len() > 300,
+        workflows.len() > min_changed,
         "only {} workflows changed",
         workflows.len()
     );
     // Tools run inside each tree with relative paths, so their reports compare file by file.
     let paths = |_base: &Path, rels: &[PathBuf]| rels.to_vec();
 
-    let lint_before = actionlint(&actionlint_exe, &paths(&before, &workflows), &before);
-    let lint_after = actionlint(&actionlint_exe, &paths(&after, &workflows), &after);
+    let lint_before = actionlint(actionlint_exe, &paths(&before, &workflows), &before);
+    let lint_after = actionlint(actionlint_exe, &paths(&after, &workflows), &after);
     let mut new_errors = Vec::new();
     for (file, errors) in &lint_after {
         let old = lint_before.get(file).cloned().unwrap_or_default();
@@ -235,8 +239,8 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
         ("vendor.github-workflows", &workflows),
         ("vendor.github-actions", &actions),
     ] {
-        let failed_before = schema_failures(&schema_exe, schema, &paths(&before, rels), &before);
-        let failed_after = schema_failures(&schema_exe, schema, &paths(&after, rels), &after);
+        let failed_before = schema_failures(schema_exe, schema, &paths(&before, rels), &before);
+        let failed_after = schema_failures(schema_exe, schema, &paths(&after, rels), &after);
         let newly: Vec<_> = failed_after.difference(&failed_before).collect();
         assert!(
             newly.is_empty(),

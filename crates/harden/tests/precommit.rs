@@ -36,12 +36,14 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn pre_commit_hook_fails_then_fixes_then_passes() {
-    let Some(pre_commit) = std::env::var_os("HARDEN_PRE_COMMIT") else {
+    let Some(pre_commit) = harden_testserver::ci_tool("HARDEN_PRE_COMMIT", "pre-commit") else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must set HARDEN_PRE_COMMIT (see .ci/run)"
         );
-        eprintln!("skipped: set HARDEN_PRE_COMMIT to a pre-commit executable to run this test");
+        harden_testserver::skipped(
+            "the pre-commit hook test: set HARDEN_PRE_COMMIT (`.ci/run` installs pre-commit; see the README)",
+        );
         return;
     };
     let this_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

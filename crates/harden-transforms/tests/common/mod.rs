@@ -10,11 +10,6 @@ pub fn testdata() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
-/// The shared corpus of real workflow files.
-pub fn corpus() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
-
 /// A repository made of one file.
 pub fn single_file_repo(path: &str, kind: FileKind, text: &str) -> Repository {
     Repository {
