@@ -45,6 +45,9 @@ pub struct ResolverConfig {
     /// The longest total wait for rate limits per request; a longer wait fails with
     /// `RateLimited` instead.
     pub max_rate_limit_wait: Duration,
+    /// A folder of recorded data (`actions/<owner>__<repo>/<path>` for files of action
+    /// repositories); when set, [`crate::FileReader`] reads files only from there.
+    pub recorded: Option<PathBuf>,
 }
 
 impl fmt::Debug for ResolverConfig {
@@ -63,6 +66,7 @@ impl fmt::Debug for ResolverConfig {
             .field("max_retries", &self.max_retries)
             .field("retry_backoff", &self.retry_backoff)
             .field("max_rate_limit_wait", &self.max_rate_limit_wait)
+            .field("recorded", &self.recorded)
             .finish()
     }
 }
@@ -85,6 +89,7 @@ impl Default for ResolverConfig {
             max_retries: 2,
             retry_backoff: Duration::from_millis(500),
             max_rate_limit_wait: Duration::from_secs(60),
+            recorded: None,
         }
     }
 }

@@ -17,6 +17,7 @@
 
 mod data;
 mod dispatch;
+mod files;
 mod git;
 mod http;
 mod options;
@@ -71,6 +72,8 @@ struct Shared {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     addr: SocketAddr,
+    /// Where the raw form (`/{owner}/{repo}/raw/{ref}/{path}`) reads recorded files.
+    actions_dir: RwLock<PathBuf>,
 }
 
 /// Counts a request as in flight until dropped.
@@ -153,6 +156,7 @@ impl TestServer {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             addr,
+            actions_dir: RwLock::new(default_actions_dir()),
         });
         let accept_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
@@ -250,6 +254,16 @@ impl TestServer {
             repo.full_name.to_ascii_lowercase(),
             Arc::new(ServedRepo::new(repo)),
         );
+    }
+
+    /// Serves the raw form `/{owner}/{repo}/raw/{ref}/{path}` from `dir` (laid out as
+    /// `<owner>__<repo>/<path>`) instead of [`default_actions_dir`].
+    pub fn set_actions_dir(&self, dir: impl Into<PathBuf>) {
+        *self
+            .shared
+            .actions_dir
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = dir.into();
     }
 
     /// A served repository (`owner/repo`, any case).
