@@ -124,3 +124,139 @@ fn files_are_fetched_once_each_and_together() {
         "/harden-fixtures/labeler/raw/0000000000000000000000000000000000000002/action.yml";
     assert_eq!(server.requests_to(labeler), 1, "{:?}", server.requests());
 }
+
+/// The files of a corpus folder laid out like a repository (workflows and `action.y*ml`).
+fn corpus_repo(dir: &std::path::Path) -> harden_transforms::Repository {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
+    let mut files = Vec::new();
+    for p in paths {
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+            continue;
+        }
+        let kind = if rel.contains(".github/workflows/") {
+            FileKind::Workflow
+        } else if name == "action.yml" || name == "action.yaml" {
+            FileKind::Action
+        } else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        files.push(harden_transforms::SourceFile::new(p.clone(), kind, text));
+    }
+    harden_transforms::Repository {
+        root: dir.to_owned(),
+        files,
+    }
+}
+
+/// A reason with the names in backquotes and line numbers taken out, to count causes.
+fn cause(reason: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in reason.chars() {
+        match c {
+            '`' => {
+                quoted = !quoted;
+                if quoted {
+                    out.push('X');
+                }
+            }
+            _ if quoted => {}
+            c if c.is_ascii_digit() => {}
+            c => out.push(c),
+        }
+    }
+    out.chars().take(150).collect()
+}
+
+/// The share of corpus jobs left undetermined, without and with reading what runs (the test
+/// server serving `testdata/recorded`), and the causes that remain. Run with
+/// `cargo test -p harden-transforms --test permissions_remote corpus -- --ignored --nocapture`.
+#[test]
+#[ignore]
+#[allow(clippy::print_stdout)]
+fn corpus_undetermined_share() {
+    let root = common::corpus();
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        eprintln!("skipped: no corpus at {}", root.display());
+        return;
+    };
+    let mut dirs: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let repos: Vec<_> = dirs.iter().map(|d| corpus_repo(d)).collect();
+    let server = TestServer::start(harden_testserver::default_refs_dir()).expect("server");
+    let with_remote = Permissions::default().with_remote(remote(&server));
+    // Set HARDEN_CAUSES_DETAILS to list every remaining reason with its job.
+    let details = std::env::var_os("HARDEN_CAUSES_DETAILS").is_some();
+    for (name, transform) in [("before", Permissions::default()), ("after", with_remote)] {
+        let (mut jobs, mut undetermined, mut local_only) = (0, 0, 0);
+        let (mut unblocked, mut unblocked_undetermined) = (0, 0);
+        let mut causes: std::collections::BTreeMap<String, usize> = Default::default();
+        for repo in &repos {
+            for report in transform.infer(repo) {
+                jobs += 1;
+                if !report.has_block {
+                    unblocked += 1;
+                    unblocked_undetermined += usize::from(report.inferred.is_none());
+                }
+                if report.inferred.is_some() {
+                    continue;
+                }
+                undetermined += 1;
+                let local = |r: &String| r.contains("which is not among the files harden read");
+                if report.unsure.iter().all(local) {
+                    local_only += 1;
+                    continue;
+                }
+                for r in report.unsure.iter().filter(|r| !local(r)) {
+                    *causes.entry(cause(r)).or_default() += 1;
+                    if details && name == "after" {
+                        println!("DETAIL {}: {}: {r}", report.path.display(), report.job);
+                    }
+                }
+            }
+        }
+        let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
+        println!(
+            "{name}: {jobs} jobs, {undetermined} undetermined ({:.1}%); {local_only} only for a local action file missing from the corpus; {} otherwise ({:.1}%)",
+            pct(undetermined),
+            undetermined - local_only,
+            pct(undetermined - local_only)
+        );
+        println!("{name}: jobs without their own block: {unblocked}, undetermined {unblocked_undetermined}");
+        if name == "after" {
+            let mut sorted: Vec<_> = causes.into_iter().collect();
+            sorted.sort_by(|a, b| b.1.cmp(&a.1));
+            for (c, n) in sorted.iter().take(60) {
+                println!("{n:5} {c}");
+            }
+        }
+    }
+}

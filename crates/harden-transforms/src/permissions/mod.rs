@@ -172,6 +172,8 @@ pub struct JobReport {
     pub has_block: bool,
     /// What harden infers, or `None` when the job is undetermined.
     pub inferred: Option<BTreeMap<Scope, Access>>,
+    /// Why the job is undetermined, one line per step (empty when it is determined).
+    pub unsure: Vec<String>,
 }
 
 /// A block to write: its scopes, and why each is needed (`None` for a declared block).
@@ -222,7 +224,14 @@ impl Permissions {
                     Some((_, Grant::Scopes(map))) => Some(map.clone()),
                     _ => None,
                 };
+                let unsure = plan
+                    .analysis
+                    .unsure
+                    .iter()
+                    .map(|u| format!("{} (line {}) {}", u.step, u.line, u.reason))
+                    .collect();
                 out.push(JobReport {
+                    unsure,
                     path: file.path.clone(),
                     job: plan.id,
                     written,

@@ -63,7 +63,7 @@ enum CheckoutSource {
     /// Another repository at a ref (empty: its default branch).
     Other(RepoId, String),
     /// Something harden cannot tell (an expression).
-    Unknown(String),
+    Unknown,
 }
 
 /// A file read from another repository.
@@ -409,15 +409,13 @@ impl<'a> Analyzer<'a> {
                 if own == "${{github.repository}}" {
                     CheckoutSource::Own
                 } else {
-                    CheckoutSource::Unknown(r)
+                    CheckoutSource::Unknown
                 }
             }
             Some(r) => match (RepoId::parse(r.trim()), input("ref")) {
-                (Ok(_), Some(git_ref)) if git_ref.contains("${{") => {
-                    CheckoutSource::Unknown(format!("{} at {git_ref}", r.trim()))
-                }
+                (Ok(_), Some(git_ref)) if git_ref.contains("${{") => CheckoutSource::Unknown,
                 (Ok(id), git_ref) => CheckoutSource::Other(id, git_ref.unwrap_or_default()),
-                (Err(_), _) => CheckoutSource::Unknown(r),
+                (Err(_), _) => CheckoutSource::Unknown,
             },
         };
         state.checkouts.push(Checkout { path, source });
@@ -440,15 +438,8 @@ impl<'a> Analyzer<'a> {
             return false;
         };
         let (repo, git_ref) = match checkout.source {
-            CheckoutSource::Own => return false,
-            CheckoutSource::Unknown(what) => {
-                out.unsure(
-                    s.desc,
-                    s.line,
-                    format!("uses the local action `./{rel}` of the checkout of `{what}`, which harden cannot tell"),
-                );
-                return true;
-            }
+            // What an expression checks out is unknown: the local action stays unread.
+            CheckoutSource::Own | CheckoutSource::Unknown => return false,
             CheckoutSource::Other(repo, git_ref) => (repo, git_ref),
         };
         if self.remote.is_none() {
