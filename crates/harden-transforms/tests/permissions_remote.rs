@@ -198,7 +198,7 @@ fn cause(reason: &str) -> String {
 /// `cargo test -p harden-transforms --test permissions_remote corpus -- --ignored --nocapture`.
 #[test]
 #[ignore]
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 fn corpus_undetermined_share() {
     let root = common::corpus();
     let Ok(entries) = std::fs::read_dir(&root) else {
@@ -253,7 +253,7 @@ fn corpus_undetermined_share() {
         println!("{name}: jobs without their own block: {unblocked}, undetermined {unblocked_undetermined}");
         if name == "after" {
             let mut sorted: Vec<_> = causes.into_iter().collect();
-            sorted.sort_by(|a, b| b.1.cmp(&a.1));
+            sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
             for (c, n) in sorted.iter().take(60) {
                 println!("{n:5} {c}");
             }
