@@ -562,3 +562,86 @@ fn caller_ctx(d: &Doc<'_>, job: &harden_yaml::Node, ctx: &TokenCtx) -> TokenCtx 
         .collect();
     TokenCtx { secrets, inputs }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::kb::kb;
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn action_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                action_files(&path, out);
+            } else if path
+                .file_name()
+                .is_some_and(|n| n == "action.yml" || n == "action.yaml")
+            {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Every recorded `action.yml` whose knowledge-base entry says the action does not use the
+    /// job token (`token: false`) must have no input defaulting to it: such an entry would let
+    /// harden grant nothing to a step that gets the token.
+    #[test]
+    fn knowledge_base_agrees_with_recorded_action_files() {
+        let kb = kb().expect("knowledge base");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/recorded/actions");
+        let mut files = Vec::new();
+        action_files(&root, &mut files);
+        assert!(files.len() > 100, "recorded actions at {}", root.display());
+        let plain = TokenCtx {
+            secrets: BTreeSet::new(),
+            inputs: BTreeSet::new(),
+        };
+        let (mut checked, mut bugs) = (0, Vec::new());
+        for file in files {
+            let rel = file.strip_prefix(&root).expect("under root");
+            let mut parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            parts.pop();
+            let Some((owner, repo)) = parts.first().and_then(|p| p.split_once("__")) else {
+                continue;
+            };
+            let mut key = format!("{owner}/{repo}");
+            for p in &parts[1..] {
+                key.push('/');
+                key.push_str(p);
+            }
+            let Some(fact) = kb.action(&key) else {
+                continue;
+            };
+            checked += 1;
+            let text = std::fs::read_to_string(&file).expect("read");
+            let doc = Document::parse(text).expect("parses");
+            let d = Doc::new(&doc);
+            let Some(root_node) = d.root() else { continue };
+            for (input, decl) in d.entries(d.get(root_node, "inputs")) {
+                let default = d.str(decl, "default").unwrap_or_default();
+                if !mentions_job_token(default, &plain, &Env::default()) {
+                    continue;
+                }
+                if !fact.token {
+                    bugs.push(format!(
+                        "{key}: input `{input}` defaults to the job token, but data/actions.yml says `token: false`"
+                    ));
+                }
+                if !fact.token_inputs.iter().any(|t| t.eq_ignore_ascii_case(input)) {
+                    bugs.push(format!(
+                        "{key}: input `{input}` defaults to the job token, but is not among its `token_inputs`"
+                    ));
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} recorded actions are in the knowledge base");
+        assert!(bugs.is_empty(), "{}", bugs.join("\n"));
+    }
+}
