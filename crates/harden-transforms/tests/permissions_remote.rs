@@ -37,6 +37,21 @@ fn server() -> TestServer {
     server
 }
 
+/// The recorded refs the corpus measurement serves (`HARDEN_RECORDED` to use another folder
+/// laid out like `testdata/recorded`).
+fn recorded_refs() -> std::path::PathBuf {
+    std::env::var_os("HARDEN_RECORDED").map_or_else(harden_testserver::default_refs_dir, |d| {
+        std::path::PathBuf::from(d).join("refs")
+    })
+}
+
+/// The recorded action files the corpus measurement serves.
+fn recorded_actions() -> std::path::PathBuf {
+    std::env::var_os("HARDEN_RECORDED").map_or_else(harden_testserver::default_actions_dir, |d| {
+        std::path::PathBuf::from(d).join("actions")
+    })
+}
+
 fn remote(server: &TestServer) -> Arc<dyn RemoteFiles> {
     let config = ResolverConfig {
         server_url: server.url(),
@@ -173,29 +188,43 @@ fn corpus_repo(dir: &std::path::Path) -> harden_transforms::Repository {
     }
 }
 
-/// A reason with the names in backquotes and line numbers taken out, to count causes.
-fn cause(reason: &str) -> String {
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in reason.chars() {
-        match c {
-            '`' => {
-                quoted = !quoted;
-                if quoted {
-                    out.push('X');
-                }
-            }
-            _ if quoted => {}
-            c if c.is_ascii_digit() => {}
-            c => out.push(c),
-        }
+/// The kind of a reason, for the table of remaining causes.
+fn category(reason: &str) -> &'static str {
+    let has = |t: &str| reason.contains(t);
+    if has("which is not among the files harden read") {
+        "a local action or workflow whose file the corpus does not hold"
+    } else if has("not in harden's knowledge base")
+        && (has("could not be read") || has("is not `owner"))
+    {
+        "an action or reusable workflow of a repository that is not recorded"
+    } else if has("runs the JavaScript action") || has("runs the Docker action") {
+        "a JavaScript or Docker action outside the knowledge base that gets the token"
+    } else if has("OIDC token") {
+        "an action outside the knowledge base that may request an OIDC token"
+    } else if has("checked out from") {
+        "a local action of another checked-out repository that could not be read"
+    } else if has("loads code from a file") || has("runs commands harden does not read") {
+        "github-script code loaded from a file"
+    } else if has("job token in its `env`")
+        || has("holds the job token as")
+        || has("reads the job token in a script")
+        || has("passes the job token to")
+    {
+        "a command harden cannot map gets the token (env or arguments)"
+    } else if has("no step visibly pushes") {
+        "commits with the token in git, no visible push"
+    } else if has("uses `") && has(":") {
+        "a knowledge-base entry marked undetermined"
+    } else {
+        "other (API calls, GraphQL, recursion, parse errors)"
     }
-    out.chars().take(150).collect()
 }
 
-/// The share of corpus jobs left undetermined, without and with reading what runs (the test
-/// server serving `testdata/recorded`), and the causes that remain. Run with
-/// `cargo test -p harden-transforms --test permissions_remote corpus -- --ignored --nocapture`.
+/// The share of corpus jobs reported as undetermined (jobs without their own `permissions`
+/// block that harden cannot settle), without and with reading what runs (the test server
+/// serving `testdata/recorded`), and the causes that remain. Run with
+/// `cargo test -p harden-transforms --test permissions_remote corpus -- --ignored --nocapture`
+/// (`HARDEN_CAUSES_DETAILS=1` lists every remaining reason with its job).
 #[test]
 #[ignore]
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -211,33 +240,36 @@ fn corpus_undetermined_share() {
         .collect();
     dirs.sort();
     let repos: Vec<_> = dirs.iter().map(|d| corpus_repo(d)).collect();
-    let server = TestServer::start(harden_testserver::default_refs_dir()).expect("server");
+    let server = TestServer::start(recorded_refs()).expect("server");
+    server.set_actions_dir(recorded_actions());
     let with_remote = Permissions::default().with_remote(remote(&server));
-    // Set HARDEN_CAUSES_DETAILS to list every remaining reason with its job.
     let details = std::env::var_os("HARDEN_CAUSES_DETAILS").is_some();
     for (name, transform) in [("before", Permissions::default()), ("after", with_remote)] {
-        let (mut jobs, mut undetermined, mut local_only) = (0, 0, 0);
-        let (mut unblocked, mut unblocked_undetermined) = (0, 0);
-        let mut causes: std::collections::BTreeMap<String, usize> = Default::default();
+        let (mut jobs, mut reported, mut local_only) = (0, 0, 0);
+        let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
         for repo in &repos {
             for report in transform.infer(repo) {
                 jobs += 1;
-                if !report.has_block {
-                    unblocked += 1;
-                    unblocked_undetermined += usize::from(report.inferred.is_none());
-                }
-                if report.inferred.is_some() {
+                if report.has_block || report.inferred.is_some() {
                     continue;
                 }
-                undetermined += 1;
-                let local = |r: &String| r.contains("which is not among the files harden read");
+                reported += 1;
+                let local = |r: &String| category(r).starts_with("a local action or workflow");
                 if report.unsure.iter().all(local) {
                     local_only += 1;
                     continue;
                 }
-                for r in report.unsure.iter().filter(|r| !local(r)) {
-                    *causes.entry(cause(r)).or_default() += 1;
-                    if details && name == "after" {
+                let kinds: std::collections::BTreeSet<&str> = report
+                    .unsure
+                    .iter()
+                    .filter(|r| !local(r))
+                    .map(|r| category(r))
+                    .collect();
+                for k in kinds {
+                    *causes.entry(k).or_default() += 1;
+                }
+                if details && name == "after" {
+                    for r in report.unsure.iter().filter(|r| !local(r)) {
                         println!("DETAIL {}: {}: {r}", report.path.display(), report.job);
                     }
                 }
@@ -245,18 +277,15 @@ fn corpus_undetermined_share() {
         }
         let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
         println!(
-            "{name}: {jobs} jobs, {undetermined} undetermined ({:.1}%); {local_only} only for a local action file missing from the corpus; {} otherwise ({:.1}%)",
-            pct(undetermined),
-            undetermined - local_only,
-            pct(undetermined - local_only)
+            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action or workflow file the corpus does not hold; the others: {} ({:.1}%)",
+            pct(reported),
+            reported - local_only,
+            pct(reported - local_only)
         );
-        println!("{name}: jobs without their own block: {unblocked}, undetermined {unblocked_undetermined}");
-        if name == "after" {
-            let mut sorted: Vec<_> = causes.into_iter().collect();
-            sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-            for (c, n) in sorted.iter().take(60) {
-                println!("{n:5} {c}");
-            }
+        let mut sorted: Vec<_> = causes.into_iter().collect();
+        sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        for (c, n) in sorted {
+            println!("  {n:5} jobs: {c}");
         }
     }
 }

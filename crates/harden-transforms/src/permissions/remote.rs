@@ -592,7 +592,8 @@ mod tests {
     #[test]
     fn knowledge_base_agrees_with_recorded_action_files() {
         let kb = kb().expect("knowledge base");
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/recorded/actions");
+        let root =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/recorded/actions");
         let mut files = Vec::new();
         action_files(&root, &mut files);
         assert!(files.len() > 100, "recorded actions at {}", root.display());
@@ -634,14 +635,21 @@ mod tests {
                         "{key}: input `{input}` defaults to the job token, but data/actions.yml says `token: false`"
                     ));
                 }
-                if !fact.token_inputs.iter().any(|t| t.eq_ignore_ascii_case(input)) {
+                if !fact
+                    .token_inputs
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(input))
+                {
                     bugs.push(format!(
                         "{key}: input `{input}` defaults to the job token, but is not among its `token_inputs`"
                     ));
                 }
             }
         }
-        assert!(checked > 50, "only {checked} recorded actions are in the knowledge base");
+        assert!(
+            checked > 50,
+            "only {checked} recorded actions are in the knowledge base"
+        );
         assert!(bugs.is_empty(), "{}", bugs.join("\n"));
     }
 }
