@@ -292,13 +292,13 @@ fn answer(
             .is_some_and(|v| v.split(':').any(|p| p.trim() == "version=2"));
     match endpoint {
         Endpoint::Rest(rest) if rest.starts_with("/contents/") => {
-            let dir = crate::files::actions_dir(shared);
-            crate::files::contents(&dir, &served.repo, rest, request)
+            let dirs = crate::files::actions_dirs(shared);
+            crate::files::contents(&dirs, &served.repo, rest, request)
         }
         Endpoint::Rest(rest) => rest::handle(&served, rest, request, base),
         Endpoint::Raw(tail) => {
-            let dir = crate::files::actions_dir(shared);
-            crate::files::raw(&dir, &served.repo, tail)
+            let dirs = crate::files::actions_dirs(shared);
+            crate::files::raw(&dirs, &served.repo, tail)
         }
         Endpoint::InfoRefs => {
             if request.method != "GET" && request.method != "HEAD" {

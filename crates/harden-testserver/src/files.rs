@@ -11,10 +11,10 @@ use crate::data::RecordedRepo;
 use crate::http::{Request, Response};
 use crate::Shared;
 
-/// The folder the raw form serves from.
-pub(crate) fn actions_dir(shared: &Shared) -> PathBuf {
+/// The folders the raw form serves from, in order.
+pub(crate) fn actions_dirs(shared: &Shared) -> Vec<PathBuf> {
     shared
-        .actions_dir
+        .actions_dirs
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
@@ -34,8 +34,8 @@ fn repo_dir(dir: &Path, repo: &RecordedRepo) -> Option<PathBuf> {
         .map(|e| e.path())
 }
 
-/// Answers `{ref}/{path}` for `repo` from `dir`.
-pub(crate) fn raw(dir: &Path, repo: &RecordedRepo, tail: &str) -> Response {
+/// Answers `{ref}/{path}` for `repo` from the first of `dirs` that holds the file.
+pub(crate) fn raw(dirs: &[PathBuf], repo: &RecordedRepo, tail: &str) -> Response {
     let not_found = || Response::text(404, "404: Not Found");
     // A ref may hold `/` (`release/v1`): try every split, the longest known ref first.
     let splits = tail.match_indices('/').map(|(i, _)| i).collect::<Vec<_>>();
@@ -56,23 +56,27 @@ pub(crate) fn raw(dir: &Path, repo: &RecordedRepo, tail: &str) -> Response {
     if !safe {
         return not_found();
     }
-    let Some(base) = repo_dir(dir, repo) else {
-        return not_found();
-    };
-    match fs::read(base.join(path)) {
-        Ok(bytes) => Response::new(200, "text/plain; charset=utf-8", bytes),
-        Err(_) => not_found(),
-    }
+    dirs.iter()
+        .filter_map(|dir| repo_dir(dir, repo))
+        .find_map(|base| fs::read(base.join(path)).ok())
+        .map_or_else(not_found, |bytes| {
+            Response::new(200, "text/plain; charset=utf-8", bytes)
+        })
 }
 
 /// Answers `/contents/{path}?ref={ref}` (the raw media type) for `repo` from `dir`.
-pub(crate) fn contents(dir: &Path, repo: &RecordedRepo, rest: &str, request: &Request) -> Response {
+pub(crate) fn contents(
+    dirs: &[PathBuf],
+    repo: &RecordedRepo,
+    rest: &str,
+    request: &Request,
+) -> Response {
     let path = rest.trim_start_matches("/contents/");
     let git_ref = request
         .query_param("ref")
         .or_else(|| repo.default_branch.clone())
         .unwrap_or_default();
-    let response = raw(dir, repo, &format!("{git_ref}/{path}"));
+    let response = raw(dirs, repo, &format!("{git_ref}/{path}"));
     if response.status == 404 {
         return crate::rest::not_found();
     }

@@ -72,8 +72,8 @@ struct Shared {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     addr: SocketAddr,
-    /// Where the raw form (`/{owner}/{repo}/raw/{ref}/{path}`) reads recorded files.
-    actions_dir: RwLock<PathBuf>,
+    /// Where the raw form (`/{owner}/{repo}/raw/{ref}/{path}`) reads recorded files, in order.
+    actions_dirs: RwLock<Vec<PathBuf>>,
 }
 
 /// Counts a request as in flight until dropped.
@@ -156,7 +156,7 @@ impl TestServer {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             addr,
-            actions_dir: RwLock::new(default_actions_dir()),
+            actions_dirs: RwLock::new(vec![default_actions_dir()]),
         });
         let accept_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
@@ -261,9 +261,18 @@ impl TestServer {
     pub fn set_actions_dir(&self, dir: impl Into<PathBuf>) {
         *self
             .shared
-            .actions_dir
+            .actions_dirs
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = dir.into();
+            .unwrap_or_else(|p| p.into_inner()) = vec![dir.into()];
+    }
+
+    /// Also serves the recorded files of `dir` (read after the folders already served).
+    pub fn add_actions_dir(&self, dir: impl Into<PathBuf>) {
+        self.shared
+            .actions_dirs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(dir.into());
     }
 
     /// A served repository (`owner/repo`, any case).

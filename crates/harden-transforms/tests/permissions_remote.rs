@@ -242,9 +242,26 @@ fn corpus_undetermined_share() {
     let repos: Vec<_> = dirs.iter().map(|d| corpus_repo(d)).collect();
     let server = TestServer::start(recorded_refs()).expect("server");
     server.set_actions_dir(recorded_actions());
-    let with_remote = Permissions::default().with_remote(remote(&server));
+    // More action repositories recorded the same way (testdata/recorded-more/README.md).
+    let more = common::testdata().join("recorded-more");
+    let more_server = TestServer::start(recorded_refs()).expect("server");
+    more_server.set_actions_dir(recorded_actions());
+    if let Ok(repos) = harden_testserver::load_refs_dir(&more.join("refs")) {
+        for repo in repos.into_values() {
+            more_server.add_repo(repo);
+        }
+        more_server.add_actions_dir(more.join("actions"));
+    }
     let details = std::env::var_os("HARDEN_CAUSES_DETAILS").is_some();
-    for (name, transform) in [("before", Permissions::default()), ("after", with_remote)] {
+    let runs = [
+        ("before", Permissions::default()),
+        ("after", Permissions::default().with_remote(remote(&server))),
+        (
+            "after, with testdata/recorded-more",
+            Permissions::default().with_remote(remote(&more_server)),
+        ),
+    ];
+    for (name, transform) in runs {
         let (mut jobs, mut reported, mut local_only) = (0, 0, 0);
         let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
         for repo in &repos {
@@ -268,7 +285,7 @@ fn corpus_undetermined_share() {
                 for k in kinds {
                     *causes.entry(k).or_default() += 1;
                 }
-                if details && name == "after" {
+                if details && name.starts_with("after, with") {
                     for r in report.unsure.iter().filter(|r| !local(r)) {
                         println!("DETAIL {}: {}: {r}", report.path.display(), report.job);
                     }
@@ -282,6 +299,11 @@ fn corpus_undetermined_share() {
             reported - local_only,
             pct(reported - local_only)
         );
+        if std::env::var_os("HARDEN_RECORDED_KEEP").is_some() {
+            for r in more_server.requests() {
+                println!("SERVED {}", r.path);
+            }
+        }
         let mut sorted: Vec<_> = causes.into_iter().collect();
         sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         for (c, n) in sorted {
