@@ -311,3 +311,39 @@ fn corpus_undetermined_share() {
         }
     }
 }
+
+#[test]
+fn same_repository_references_are_read_like_local_ones() {
+    let caller = "on: push\njobs:\n  call:\n    uses: $/.github/workflows/called.yml\n  act:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: $/.github/actions/comment\n";
+    let called = "on: workflow_call\njobs:\n  label:\n    runs-on: ubuntu-latest\n    permissions:\n      issues: write\n    steps:\n      - run: echo\n";
+    let action = "runs:\n  using: composite\n  steps:\n    - shell: bash\n      env:\n        GH_TOKEN: ${{ github.token }}\n      run: gh pr comment 1 --body hi\n";
+    let repo = harden_transforms::Repository {
+        root: ".".into(),
+        files: vec![
+            harden_transforms::SourceFile::new(
+                ".github/workflows/ci.yml",
+                FileKind::Workflow,
+                caller,
+            ),
+            harden_transforms::SourceFile::new(
+                ".github/workflows/called.yml",
+                FileKind::Workflow,
+                called,
+            ),
+            harden_transforms::SourceFile::new(
+                ".github/actions/comment/action.yml",
+                FileKind::Action,
+                action,
+            ),
+        ],
+    };
+    let remote: Arc<dyn RemoteFiles> = Arc::new(harden_transforms::permissions::MemoryFiles::new());
+    let outcome = Permissions::default().with_remote(remote).run(&repo);
+    let text = render_outcome(&outcome);
+    assert!(
+        text.contains("issues: write # called.yml: job `label` requests it"),
+        "{text}"
+    );
+    assert!(text.contains("pull-requests: write"), "{text}");
+    assert!(!text.contains("undetermined"), "{text}");
+}

@@ -200,6 +200,11 @@ impl<'a> Analyzer<'a> {
         state: &mut JobState,
         out: &mut Analysis,
     ) {
+        // `$/path`: an action of the same repository at the running commit (GitHub, 2026).
+        if let Some(rest) = uses.trim().strip_prefix("$/") {
+            self.local_action(s, &format!("./{rest}"), state, out);
+            return;
+        }
         let name = uses_name(uses);
         let not_known = format!("uses `{name}`, which is not in harden's knowledge base");
         if self.remote.is_none() {
@@ -469,6 +474,18 @@ impl<'a> Analyzer<'a> {
         ctx: &TokenCtx,
         out: &mut Analysis,
     ) {
+        // `$/.github/workflows/x.yml`: a workflow of the same repository at the running commit.
+        if let Some(rest) = uses.trim().strip_prefix("$/") {
+            self.call(
+                d,
+                std::path::Path::new(""),
+                job,
+                &format!("./{rest}"),
+                ctx,
+                out,
+            );
+            return;
+        }
         let line = d.get(job, "uses").map_or(job.line, |n| n.line);
         let full = uses_name(uses);
         let desc = format!("`{full}`");
