@@ -11,6 +11,7 @@ use harden_transforms::permissions::{
     Access, DeclaredJob, GithubFiles, Permissions, PermissionsOptions, RemoteFiles, Scope,
 };
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::transitive_pins::WithTransitivePins;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
@@ -94,7 +95,15 @@ fn transforms_for(
                     exempt,
                     comment_spacing: config.comment_spacing,
                 };
-                out.push(Box::new(PinActions::new(Arc::clone(resolver), options)));
+                let pin = PinActions::new(Arc::clone(resolver), options);
+                // With the file reader (permissions selected too), composite actions pinned by
+                // SHA that run tags inside are reported (transitive pins).
+                match &shared.remote {
+                    Some(remote) => {
+                        out.push(Box::new(WithTransitivePins::new(pin, Arc::clone(remote))))
+                    }
+                    None => out.push(Box::new(pin)),
+                }
             }
             "permissions" => {
                 let mut declared = Vec::new();
