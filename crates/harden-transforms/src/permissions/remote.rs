@@ -81,6 +81,28 @@ fn short(commit: &str) -> &str {
     }
 }
 
+/// True when an expression of `text` uses the whole `github` or `secrets` context (as in
+/// `${{ toJSON(github) }}`), which holds the job token.
+fn passes_whole_context(text: &str) -> bool {
+    super::super::expr::expressions(text)
+        .into_iter()
+        .any(|body| {
+            let lower: String = body
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
+            ["github", "secrets"].iter().any(|object| {
+                lower.match_indices(object).any(|(i, _)| {
+                    let before = lower[..i].chars().next_back();
+                    let after = lower[i + object.len()..].chars().next();
+                    before.is_none_or(|c| !ident(c)) && after.is_none_or(|c| !ident(c) && c != '[')
+                })
+            })
+        })
+}
+
 /// `./a/b/` → `a/b`.
 fn clean_rel(path: &str) -> String {
     normalise(std::path::Path::new(path.trim()))
@@ -303,13 +325,17 @@ impl<'a> Analyzer<'a> {
             self.remote_composite(s, shown, &d, runs, &inner_ctx, state, out);
             return;
         }
-        for (input, (_, t)) in s.inputs.iter() {
+        for (input, (value, t)) in s.inputs.iter() {
             let declared = d
                 .entries(d.get(root, "inputs"))
                 .iter()
                 .any(|(k, _)| k.eq_ignore_ascii_case(input));
             if *t == TokenValue::Job && !declared {
                 reach.push(format!("the step passes it in `{input}`"));
+            } else if *t != TokenValue::Job && passes_whole_context(value) {
+                reach.push(format!(
+                    "the step passes the whole `github` or `secrets` context in `{input}`"
+                ));
             }
         }
         if s.step_env_token || s.env.has_token() {
@@ -606,6 +632,15 @@ mod tests {
     /// Every recorded `action.yml` whose knowledge-base entry says the action does not use the
     /// job token (`token: false`) must have no input defaulting to it: such an entry would let
     /// harden grant nothing to a step that gets the token.
+    #[test]
+    fn whole_contexts_carry_the_token() {
+        assert!(passes_whole_context("${{ toJSON(github) }}"));
+        assert!(passes_whole_context("${{ toJson( secrets ) }}"));
+        assert!(!passes_whole_context("${{ github.event.number }}"));
+        assert!(!passes_whole_context("${{ secrets['X'] }} github"));
+        assert!(!passes_whole_context("${{ inputs.github }}"));
+    }
+
     #[test]
     fn knowledge_base_agrees_with_recorded_action_files() {
         let kb = kb().expect("knowledge base");
