@@ -197,6 +197,8 @@ fn category(reason: &str) -> &'static str {
         && (has("could not be read") || has("is not `owner"))
     {
         "an action or reusable workflow of a repository that is not recorded"
+    } else if has("not in harden's knowledge base") {
+        "an action or reusable workflow outside the knowledge base (not read)"
     } else if has("runs the JavaScript action") || has("runs the Docker action") {
         "a JavaScript or Docker action outside the knowledge base that gets the token"
     } else if has("OIDC token") {
