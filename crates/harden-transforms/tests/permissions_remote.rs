@@ -349,3 +349,28 @@ fn same_repository_references_are_read_like_local_ones() {
     assert!(text.contains("pull-requests: write"), "{text}");
     assert!(!text.contains("undetermined"), "{text}");
 }
+
+#[test]
+fn a_recorded_folder_is_read_without_the_network() {
+    let config = ResolverConfig {
+        // Nothing listens here: any request would fail.
+        server_url: "http://127.0.0.1:9".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        recorded: Some(common::testdata().join("permissions/remote_recorded")),
+        timeout: Duration::from_secs(2),
+        ..ResolverConfig::default()
+    };
+    let resolver = Arc::new(Resolver::new(config.clone()).expect("resolver"));
+    let reader = Arc::new(FileReader::new(&config).expect("reader"));
+    let remote: Arc<dyn RemoteFiles> = Arc::new(GithubFiles::new(resolver, Arc::clone(&reader)));
+    let path = common::testdata().join("permissions/remote/composite_remote_action.yml");
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let repo = common::single_file_repo(".github/workflows/x.yml", FileKind::Workflow, &text);
+    let outcome = Permissions::default().with_remote(remote).run(&repo);
+    let text = render_outcome(&outcome);
+    assert!(
+        text.contains("pull-requests: write # harden-fixtures/comment"),
+        "{text}"
+    );
+    assert_eq!(reader.requests(), 0);
+}

@@ -82,6 +82,10 @@ impl GithubFiles {
         if is_full_sha(&file.git_ref) {
             return Ok(file.git_ref.to_ascii_lowercase());
         }
+        if self.reader.is_recorded() {
+            // The recorded folder holds one version for every ref: nothing to resolve.
+            return Err("recorded".to_owned());
+        }
         let refs = self.resolver.fetch(&file.repo).map_err(|e| e.to_string())?;
         let name = if file.git_ref.is_empty() {
             refs.default_branch
