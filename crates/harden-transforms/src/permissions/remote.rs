@@ -81,6 +81,44 @@ fn short(commit: &str) -> &str {
     }
 }
 
+/// The action's inputs the job token reaches (a default naming it that the step does not
+/// override, or the step passing it), why, and whether the step overrode a token default.
+fn declared_token_inputs(
+    s: &StepCtx<'_>,
+    d: &Doc<'_>,
+    root: &harden_yaml::Node,
+) -> (BTreeSet<String>, Vec<String>, bool) {
+    let plain = TokenCtx {
+        secrets: BTreeSet::new(),
+        inputs: BTreeSet::new(),
+    };
+    let mut token_inputs = BTreeSet::new();
+    let mut reach = Vec::new();
+    let mut overridden = false;
+    for (input, decl) in d.entries(d.get(root, "inputs")) {
+        let lower = input.to_ascii_lowercase();
+        let passed = s.inputs.get(&lower).filter(|(v, _)| !v.trim().is_empty());
+        let job = match passed {
+            Some((_, t)) => *t == TokenValue::Job,
+            None => d
+                .str(decl, "default")
+                .is_some_and(|def| mentions_job_token(def, &plain, &Env::default())),
+        };
+        let default_token = d
+            .str(decl, "default")
+            .is_some_and(|def| mentions_job_token(def, &plain, &Env::default()));
+        overridden |= default_token && !job;
+        if job {
+            reach.push(match passed {
+                Some(_) => format!("the step passes it in `{input}`"),
+                None => format!("input `{input}` defaults to it"),
+            });
+            token_inputs.insert(lower);
+        }
+    }
+    (token_inputs, reach, overridden)
+}
+
 /// True when an expression of `text` uses the whole `github` or `secrets` context (as in
 /// `${{ toJSON(github) }}`), which holds the job token.
 fn passes_whole_context(text: &str) -> bool {
@@ -285,34 +323,7 @@ impl<'a> Analyzer<'a> {
             );
             return;
         };
-        let plain = TokenCtx {
-            secrets: BTreeSet::new(),
-            inputs: BTreeSet::new(),
-        };
-        let mut token_inputs = BTreeSet::new();
-        let mut reach = Vec::new();
-        let mut overridden = false;
-        for (input, decl) in d.entries(d.get(root, "inputs")) {
-            let lower = input.to_ascii_lowercase();
-            let passed = s.inputs.get(&lower).filter(|(v, _)| !v.trim().is_empty());
-            let job = match passed {
-                Some((_, t)) => *t == TokenValue::Job,
-                None => d
-                    .str(decl, "default")
-                    .is_some_and(|def| mentions_job_token(def, &plain, &Env::default())),
-            };
-            let default_token = d
-                .str(decl, "default")
-                .is_some_and(|def| mentions_job_token(def, &plain, &Env::default()));
-            overridden |= default_token && !job;
-            if job {
-                reach.push(match passed {
-                    Some(_) => format!("the step passes it in `{input}`"),
-                    None => format!("input `{input}` defaults to it"),
-                });
-                token_inputs.insert(lower);
-            }
-        }
+        let (token_inputs, mut reach, overridden) = declared_token_inputs(s, &d, root);
         let using = d
             .str(runs, "using")
             .unwrap_or_default()
