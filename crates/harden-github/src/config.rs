@@ -46,7 +46,9 @@ pub struct ResolverConfig {
     /// `RateLimited` instead.
     pub max_rate_limit_wait: Duration,
     /// Recorded data instead of the network: refs come from `DIR/refs/<owner>__<repo>.json`
-    /// (see `testdata/recorded/refs/README.md`); no request is made and the cache is not used.
+    /// (see `testdata/recorded/refs/README.md`) and files of action repositories from
+    /// `DIR/actions/<owner>__<repo>/<path>` (read by [`crate::FileReader`]); no request is made
+    /// and the cache is not used.
     pub recorded: Option<PathBuf>,
 }
 

@@ -117,6 +117,11 @@ impl Http {
         })
     }
 
+    /// The underlying client, for requests that read their body themselves (bounded reads).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.counters
     }

@@ -22,6 +22,7 @@
 mod cache;
 mod config;
 mod error;
+mod files;
 mod http;
 pub mod pktline;
 mod recorded;
@@ -35,6 +36,7 @@ mod version;
 
 pub use config::{ResolverConfig, ResolverMode};
 pub use error::{Error, FetchError, ParseRepoError, ResolveError};
+pub use files::{FileReader, FileRef, FileResult, MAX_FILE_BYTES};
 pub use refs::{is_full_sha, RefKind, RepoRefs, Resolved, TagRef};
 pub use repo_id::RepoId;
 pub use resolver::{FetchResult, Resolver};

@@ -22,6 +22,8 @@ enum Endpoint<'a> {
     InfoRefs,
     UploadPack,
     Rest(&'a str),
+    /// GitHub Enterprise Server's raw form: `{ref}/{path}` after `/{owner}/{repo}/raw/`.
+    Raw(&'a str),
 }
 
 /// Splits a path into (owner, repo, endpoint).
@@ -41,7 +43,7 @@ fn route(path: &str) -> Option<(&str, &str, Endpoint<'_>)> {
     let endpoint = match tail {
         "info/refs" => Endpoint::InfoRefs,
         "git-upload-pack" => Endpoint::UploadPack,
-        _ => return None,
+        _ => Endpoint::Raw(tail.strip_prefix("raw/")?),
     };
     Some((owner, repo, endpoint))
 }
@@ -64,7 +66,7 @@ pub(crate) fn handle(request: &Request, shared: &Shared) -> Action {
     let (Some((_, _, endpoint)), Some(key)) = (routed, key) else {
         return Action::Respond(rest::not_found());
     };
-    let is_git = !matches!(endpoint, Endpoint::Rest(_));
+    let is_git = matches!(endpoint, Endpoint::InfoRefs | Endpoint::UploadPack);
     let fault = take_fault(shared, &key, is_git);
     let base = format!(
         "http://{}",
@@ -256,7 +258,7 @@ fn answer(
     endpoint: Endpoint<'_>,
     base: &str,
 ) -> Response {
-    let is_git = !matches!(endpoint, Endpoint::Rest(_));
+    let is_git = matches!(endpoint, Endpoint::InfoRefs | Endpoint::UploadPack);
     let served = shared
         .repos
         .read()
@@ -289,7 +291,15 @@ fn answer(
             .header("git-protocol")
             .is_some_and(|v| v.split(':').any(|p| p.trim() == "version=2"));
     match endpoint {
+        Endpoint::Rest(rest) if rest.starts_with("/contents/") => {
+            let dirs = crate::files::actions_dirs(shared);
+            crate::files::contents(&dirs, &served.repo, rest, request)
+        }
         Endpoint::Rest(rest) => rest::handle(&served, rest, request, base),
+        Endpoint::Raw(tail) => {
+            let dirs = crate::files::actions_dirs(shared);
+            crate::files::raw(&dirs, &served.repo, tail)
+        }
         Endpoint::InfoRefs => {
             if request.method != "GET" && request.method != "HEAD" {
                 return Response::text(405, "Method Not Allowed\n");

@@ -18,6 +18,7 @@
 pub mod corpus;
 mod data;
 mod dispatch;
+mod files;
 mod git;
 mod http;
 mod options;
@@ -73,6 +74,8 @@ struct Shared {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     addr: SocketAddr,
+    /// Where the raw form (`/{owner}/{repo}/raw/{ref}/{path}`) reads recorded files, in order.
+    actions_dirs: RwLock<Vec<PathBuf>>,
 }
 
 /// Counts a request as in flight until dropped.
@@ -155,6 +158,7 @@ impl TestServer {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             addr,
+            actions_dirs: RwLock::new(vec![default_actions_dir()]),
         });
         let accept_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
@@ -252,6 +256,25 @@ impl TestServer {
             repo.full_name.to_ascii_lowercase(),
             Arc::new(ServedRepo::new(repo)),
         );
+    }
+
+    /// Serves the raw form `/{owner}/{repo}/raw/{ref}/{path}` from `dir` (laid out as
+    /// `<owner>__<repo>/<path>`) instead of [`default_actions_dir`].
+    pub fn set_actions_dir(&self, dir: impl Into<PathBuf>) {
+        *self
+            .shared
+            .actions_dirs
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = vec![dir.into()];
+    }
+
+    /// Also serves the recorded files of `dir` (read after the folders already served).
+    pub fn add_actions_dir(&self, dir: impl Into<PathBuf>) {
+        self.shared
+            .actions_dirs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(dir.into());
     }
 
     /// A served repository (`owner/repo`, any case).

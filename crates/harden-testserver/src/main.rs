@@ -1,6 +1,7 @@
-//! `harden-testserver --refs DIR [--latency-ms N] [--port P] [--no-v2]`: serves the recorded refs
-//! of DIR as a fake GitHub on 127.0.0.1, prints its URL on the first line of stdout and serves
-//! until killed.
+//! `harden-testserver --refs DIR [--actions DIR] [--latency-ms N] [--port P] [--no-v2]`: serves
+//! the recorded refs of DIR (and the recorded action files of `--actions` in the raw form
+//! `/{owner}/{repo}/raw/{ref}/{path}`) as a fake GitHub on 127.0.0.1, prints its URL on the first
+//! line of stdout and serves until killed.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -9,10 +10,12 @@ use std::time::Duration;
 
 use harden_testserver::{default_refs_dir, ServerOptions, TestServer};
 
-const USAGE: &str = "usage: harden-testserver [--refs DIR] [--latency-ms N] [--port P] [--no-v2]";
+const USAGE: &str =
+    "usage: harden-testserver [--refs DIR] [--actions DIR] [--latency-ms N] [--port P] [--no-v2]";
 
 struct Args {
     refs: PathBuf,
+    actions: PathBuf,
     latency_ms: u64,
     port: u16,
     v2: bool,
@@ -21,6 +24,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         refs: default_refs_dir(),
+        actions: harden_testserver::default_actions_dir(),
         latency_ms: 0,
         port: 0,
         v2: true,
@@ -39,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         };
         match name.as_str() {
             "--refs" => args.refs = PathBuf::from(value("--refs")?),
+            "--actions" => args.actions = PathBuf::from(value("--actions")?),
             "--latency-ms" => {
                 args.latency_ms = value("--latency-ms")?
                     .parse()
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    server.set_actions_dir(&args.actions);
     let mut stdout = io::stdout().lock();
     if writeln!(stdout, "{}", server.url())
         .and_then(|()| stdout.flush())

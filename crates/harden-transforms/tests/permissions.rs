@@ -525,7 +525,7 @@ fn corpus_dump() {
 fn undetermined_share() {
     let repos = corpus_repos();
     if repos.is_empty() {
-        eprintln!("skipped: no corpus at {}", common::corpus().display());
+        eprintln!("skipped: no corpus found");
         return;
     }
     let details = std::env::var_os("HARDEN_PERMISSIONS_DETAILS").is_some();

@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use harden_github::{Resolver, ResolverConfig, ResolverMode};
+use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
-use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
+use harden_transforms::permissions::{
+    Access, DeclaredJob, GithubFiles, Permissions, PermissionsOptions, RemoteFiles, Scope,
+};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::transitive_pins::WithTransitivePins;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
@@ -21,13 +24,16 @@ use crate::report::{Mode, RepoReport, TransformReport};
 /// What all repositories of a run share: the resolver and its cache.
 pub struct Shared {
     resolver: Option<Arc<Resolver>>,
+    /// Where permissions reads actions and workflows of other repositories.
+    remote: Option<Arc<dyn RemoteFiles>>,
     selected: Vec<&'static str>,
 }
 
 impl Shared {
-    /// Builds the resolver when pin-actions is selected.
+    /// Builds the resolver when pin-actions or permissions is selected, and the file reader
+    /// when permissions is.
     pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
-        let resolver = if selected.contains(&"pin-actions") {
+        let resolver = if selected.contains(&"pin-actions") || selected.contains(&"permissions") {
             let mut config = ResolverConfig::from_env();
             config.offline = args.offline;
             config.refresh = args.refresh;
@@ -57,7 +63,19 @@ impl Shared {
         } else {
             None
         };
-        let shared = Shared { resolver, selected };
+        let remote = match &resolver {
+            Some(resolver) if selected.contains(&"permissions") => {
+                let reader = FileReader::new(resolver.config()).map_err(|e| e.to_string())?;
+                let files = GithubFiles::new(Arc::clone(resolver), Arc::new(reader));
+                Some(Arc::new(files) as Arc<dyn RemoteFiles>)
+            }
+            _ => None,
+        };
+        let shared = Shared {
+            resolver,
+            remote,
+            selected,
+        };
         // Flags that no configuration file can make valid are usage errors.
         transforms_for(args, &shared, &Config::default())?;
         Ok(shared)
@@ -88,7 +106,15 @@ fn transforms_for(
                     exempt,
                     comment_spacing: config.comment_spacing,
                 };
-                out.push(Box::new(PinActions::new(Arc::clone(resolver), options)));
+                let pin = PinActions::new(Arc::clone(resolver), options);
+                // With the file reader (permissions selected too), composite actions pinned by
+                // SHA that run tags inside are reported (transitive pins).
+                match &shared.remote {
+                    Some(remote) => {
+                        out.push(Box::new(WithTransitivePins::new(pin, Arc::clone(remote))))
+                    }
+                    None => out.push(Box::new(pin)),
+                }
             }
             "permissions" => {
                 let mut declared = Vec::new();
@@ -121,10 +147,14 @@ fn transforms_for(
                         });
                     }
                 }
-                out.push(Box::new(Permissions::new(PermissionsOptions {
+                let mut permissions = Permissions::new(PermissionsOptions {
                     declared,
                     move_writes: args.move_writes,
-                })));
+                });
+                if let Some(remote) = &shared.remote {
+                    permissions = permissions.with_remote(Arc::clone(remote));
+                }
+                out.push(Box::new(permissions));
             }
             "dependabot" => {
                 let schedule = match (args.schedule, config.schedule.as_deref()) {

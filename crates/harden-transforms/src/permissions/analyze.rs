@@ -1,5 +1,10 @@
 //! What each job needs: steps, actions, scripts, local composite actions and called
-//! workflows.
+//! workflows (and, in `remote`, actions and workflows of other repositories).
+
+#[path = "remote.rs"]
+mod remote;
+
+pub(crate) use remote::empty_block_comment;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +53,9 @@ pub(crate) struct Analysis {
     pub(crate) opaque: Vec<OpaqueStep>,
     /// Line and text of things to tell the user (calls the token can never make).
     pub(crate) notes: Vec<(usize, String)>,
+    /// What settled steps that need nothing (`` `o/r`: no token input ``), for the comment of an
+    /// empty block.
+    pub(crate) settled: Vec<String>,
 }
 
 impl Analysis {
@@ -264,6 +272,8 @@ struct JobState {
     workdir: String,
     /// The workflow's triggers.
     events: BTreeSet<String>,
+    /// Where checkout steps put which repository, in order.
+    checkouts: Vec<remote::Checkout>,
 }
 
 impl JobState {
@@ -279,6 +289,10 @@ pub(crate) struct Analyzer<'a> {
     pub(crate) kb: &'a Kb,
     pub(crate) declared: &'a [DeclaredJob],
     stack: RefCell<Vec<PathBuf>>,
+    /// Where files of other repositories are read (see `remote`).
+    remote: Option<&'a dyn super::remote_files::RemoteFiles>,
+    /// While prefetching: the remote files asked for.
+    wants: RefCell<Option<Vec<super::remote_files::RemoteFile>>>,
 }
 
 /// Inputs given to an action or called workflow: lowercase name -> (value, token?).
@@ -291,6 +305,8 @@ impl<'a> Analyzer<'a> {
             kb,
             declared,
             stack: RefCell::new(Vec::new()),
+            remote: None,
+            wants: RefCell::new(None),
         }
     }
 
@@ -631,14 +647,7 @@ impl<'a> Analyzer<'a> {
             return;
         }
         let Some(fact) = self.kb.action(&key) else {
-            out.unsure(
-                s.desc,
-                s.line,
-                format!(
-                    "uses `{}`, which is not in harden's knowledge base",
-                    uses_name(uses)
-                ),
-            );
+            self.remote_action(s, uses, state, out);
             return;
         };
         self.fact(s, &key, fact, out);
@@ -666,6 +675,7 @@ impl<'a> Analyzer<'a> {
             state.unaccounted.remove(name);
         }
         if key == "actions/checkout" {
+            self.record_checkout(s, state);
             let persist = s
                 .inputs
                 .get("persist-credentials")
@@ -793,6 +803,9 @@ impl<'a> Analyzer<'a> {
         let rel = uses_name(uses);
         let Some(file) = self.find_file(rel, &["action.yml", "action.yaml"], FileKind::Action)
         else {
+            if self.checked_out_action(s, uses, state, out) {
+                return;
+            }
             out.unsure(
                 s.desc,
                 s.line,
@@ -935,11 +948,7 @@ impl<'a> Analyzer<'a> {
                         );
                     }
                 }
-                None => out.unsure(
-                    &desc,
-                    line,
-                    format!("calls the remote reusable workflow `{full}`, which is not in harden's knowledge base"),
-                ),
+                None => self.remote_call(d, job, uses, ctx, out),
             }
             return;
         }

@@ -15,6 +15,7 @@ mod expr;
 mod kb;
 mod lexer;
 mod programs;
+mod remote_files;
 mod scopes;
 mod script;
 mod shell;
@@ -25,6 +26,7 @@ use std::str::FromStr;
 
 use harden_yaml::{EditSet, InsertAt, NewEntry, NewValue, NodeKind, Path};
 
+pub use remote_files::{GithubFiles, MemoryFiles, RemoteFile, RemoteFiles, RemoteRead};
 pub use scopes::{Access, NameError, Scope};
 
 use crate::{
@@ -157,6 +159,8 @@ pub struct PermissionsOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Permissions {
     options: PermissionsOptions,
+    /// Where actions and workflows of other repositories are read; `None` reads none.
+    remote: Option<std::sync::Arc<dyn RemoteFiles>>,
 }
 
 /// What harden infers for one job, next to what the maintainers wrote (for reports and for
@@ -203,7 +207,17 @@ struct JobPlan<'d> {
 impl Permissions {
     /// The transform with these options.
     pub fn new(options: PermissionsOptions) -> Self {
-        Permissions { options }
+        Permissions {
+            options,
+            remote: None,
+        }
+    }
+
+    /// Reads actions that are not in the knowledge base, remote reusable workflows and
+    /// actions of repositories a job checks out from `remote`, at the commit their ref names.
+    pub fn with_remote(mut self, remote: std::sync::Arc<dyn RemoteFiles>) -> Self {
+        self.remote = Some(remote);
+        self
     }
 
     /// What harden infers for every job of every workflow of `repo`.
@@ -211,7 +225,9 @@ impl Permissions {
         let Ok(kb) = kb::kb() else {
             return Vec::new();
         };
-        let an = Analyzer::new(repo, kb, &self.options.declared);
+        let an =
+            Analyzer::new(repo, kb, &self.options.declared).with_remote(self.remote.as_deref());
+        an.prefetch();
         let mut out = Vec::new();
         for (file, doc) in repo.documents(FileKind::Workflow) {
             let d = Doc::new(doc);
@@ -560,7 +576,7 @@ fn write_job_blocks(
             // `unwritable`).
             continue;
         }
-        let (entry, message) = block_entry(map, *reasons);
+        let (entry, message) = block_entry(map, *reasons, &job.analysis.settled);
         match edits.insert_entry(&jobs_path.key(&job.id), InsertAt::First, entry) {
             Ok(()) => notes.push(ChangeNote {
                 line: job.key_line,
@@ -966,14 +982,18 @@ fn wider(grant: &Grant, needed: &BTreeMap<Scope, Access>) -> Vec<String> {
 }
 
 /// The `permissions:` entry for a job block and the note describing it.
-fn block_entry(map: &BTreeMap<Scope, Access>, reasons: Option<&ScopeSet>) -> (NewEntry, String) {
+fn block_entry(
+    map: &BTreeMap<Scope, Access>,
+    reasons: Option<&ScopeSet>,
+    settled: &[String],
+) -> (NewEntry, String) {
     if map.is_empty() {
         let comment = match reasons {
-            Some(_) => "no step uses the job token",
-            None => DECLARED_COMMENT,
+            Some(_) => analyze::empty_block_comment(settled),
+            None => DECLARED_COMMENT.to_owned(),
         };
         return (
-            NewEntry::new("permissions", NewValue::Mapping(Vec::new())).with_comment(comment),
+            NewEntry::new("permissions", NewValue::Mapping(Vec::new())).with_comment(&comment),
             format!("permissions: {{}} ({comment})"),
         );
     }
@@ -1051,7 +1071,9 @@ impl Transform for Permissions {
                 return out;
             }
         };
-        let an = Analyzer::new(repo, kb, &self.options.declared);
+        let an =
+            Analyzer::new(repo, kb, &self.options.declared).with_remote(self.remote.as_deref());
+        an.prefetch();
         for file in repo.files.iter().filter(|f| f.kind == FileKind::Workflow) {
             self.workflow(&an, file, &mut out);
         }

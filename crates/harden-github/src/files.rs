@@ -1,0 +1,497 @@
+//! Reading files of action repositories at a commit: `action.yml` files and reusable
+//! workflows, for analysing what a remote action or workflow does with the token.
+//!
+//! Where a file comes from, in order:
+//! - a recorded folder (`recorded` setting): `<dir>/actions/<owner>__<repo>/<path>`, nothing is
+//!   fetched (tests, demos, the corpus measurement);
+//! - the in-memory answers of this reader (a missing file is asked for once per run);
+//! - the disk cache, `<cache>/files/<server host>/<owner>__<repo>/<sha>/<path>`, kept forever
+//!   (a file at a commit SHA cannot change); `offline` stops here;
+//! - the raw form: `https://raw.githubusercontent.com/{owner}/{repo}/{sha}/{path}` for
+//!   github.com, `{server}/{owner}/{repo}/raw/{sha}/{path}` for GitHub Enterprise Server, without
+//!   a token;
+//! - with a token, the REST contents API when the raw form did not answer (private repositories).
+//!
+//! One request per file; [`FileReader::read_all`] runs them on a bounded pool of threads. Bodies
+//! are read up to [`MAX_FILE_BYTES`].
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use crate::config::ResolverConfig;
+use crate::error::{Error, FetchError};
+use crate::http::Http;
+use crate::refs::is_full_sha;
+use crate::repo_id::RepoId;
+use crate::smart_http::status_error;
+use crate::stats::Counters;
+
+/// The largest file read (an `action.yml` or workflow is a few kB; the largest recorded is
+/// under 100 kB).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One file of a repository at a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileRef {
+    /// The repository.
+    pub repo: RepoId,
+    /// The commit: a 40-hex SHA (another ref is read, but never cached on disk).
+    pub commit: String,
+    /// The path inside the repository, `/`-separated, without a leading `/`.
+    pub path: String,
+}
+
+impl FileRef {
+    /// A file reference.
+    pub fn new(repo: RepoId, commit: impl Into<String>, path: impl Into<String>) -> Self {
+        FileRef {
+            repo,
+            commit: commit.into(),
+            path: path.into(),
+        }
+    }
+}
+
+/// What reading a file gave: its text, `None` when there is no such file, or why it failed.
+pub type FileResult = Result<Option<Arc<str>>, FetchError>;
+
+/// Reads files of repositories at a commit, through a cache. Share it between threads.
+#[derive(Debug)]
+pub struct FileReader {
+    server_url: String,
+    api_url: String,
+    token: Option<String>,
+    offline: bool,
+    jobs: usize,
+    recorded: Option<PathBuf>,
+    /// Lowercase `owner__repo` → folder name as recorded.
+    recorded_names: OnceLock<HashMap<String, PathBuf>>,
+    cache: Option<PathBuf>,
+    http: Http,
+    memory: Mutex<HashMap<FileRef, FileResult>>,
+    requests: AtomicU64,
+    max_retries: u32,
+    retry_backoff: Duration,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The path as normal components, or `None` when it could leave the repository.
+fn clean_path(path: &str) -> Option<Vec<&str>> {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let ok = !parts.is_empty()
+        && parts.iter().all(|p| {
+            *p != ".."
+                && !p.contains('\\')
+                && !p.contains(':')
+                && p.chars().all(|c| !c.is_control())
+                && Path::new(p)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)))
+        });
+    ok.then_some(parts)
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl FileReader {
+    /// A reader with the server, API, token, cache, offline, jobs, timeout and recorded settings
+    /// of `config`.
+    pub fn new(config: &ResolverConfig) -> Result<Self, Error> {
+        let check = |what: &'static str, url: &str| {
+            let trimmed = url.trim().trim_end_matches('/').to_string();
+            match reqwest::Url::parse(&trimmed) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(trimmed),
+                _ => Err(Error::InvalidUrl {
+                    what,
+                    url: url.to_string(),
+                    reason: "expected an http or https URL".to_string(),
+                }),
+            }
+        };
+        Ok(FileReader {
+            server_url: check("server URL", &config.server_url)?,
+            api_url: check("API URL", &config.api_url)?,
+            token: config.token.clone(),
+            offline: config.offline,
+            jobs: config.jobs.clamp(1, 64),
+            recorded: config.recorded.clone(),
+            recorded_names: OnceLock::new(),
+            cache: config.cache_dir.as_ref().map(|d| d.join("files")),
+            http: Http::new(config, Arc::new(Counters::default()))?,
+            memory: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            max_retries: config.max_retries,
+            retry_backoff: config.retry_backoff,
+        })
+    }
+
+    /// HTTP requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// True when files come only from a recorded folder.
+    pub fn is_recorded(&self) -> bool {
+        self.recorded.is_some()
+    }
+
+    /// Reads many files, at most `jobs` requests at a time; each file is asked for once.
+    pub fn read_all(&self, wanted: &[FileRef]) -> HashMap<FileRef, FileResult> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&FileRef> = wanted.iter().filter(|f| seen.insert(*f)).collect();
+        let results = Mutex::new(HashMap::with_capacity(unique.len()));
+        let next = AtomicUsize::new(0);
+        let workers = self.jobs.min(unique.len());
+        let work = || loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = unique.get(index) else { break };
+            let result = self.read(file);
+            lock(&results).insert((*file).clone(), result);
+        };
+        if workers <= 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        results
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads one file (recorded folder, memory, disk cache, then the network).
+    pub fn read(&self, file: &FileRef) -> FileResult {
+        let Some(parts) = clean_path(&file.path) else {
+            return Err(FetchError::BadResponse(format!(
+                "`{}` is not a path inside a repository",
+                file.path
+            )));
+        };
+        if let Some(dir) = &self.recorded {
+            return Ok(self.read_recorded(dir, &file.repo, &parts));
+        }
+        if let Some(answer) = lock(&self.memory).get(file) {
+            return answer.clone();
+        }
+        let result = self.read_uncached(file, &parts);
+        lock(&self.memory).insert(file.clone(), result.clone());
+        result
+    }
+
+    fn read_uncached(&self, file: &FileRef, parts: &[&str]) -> FileResult {
+        let cached = self.cache_path(file, parts);
+        if let Some(path) = &cached {
+            if let Ok(text) = fs::read_to_string(path) {
+                return Ok(Some(Arc::from(text)));
+            }
+        }
+        if self.offline {
+            return Err(FetchError::NotCached);
+        }
+        let fetched = self.fetch(file, parts)?;
+        if let (Some(text), Some(path)) = (&fetched, &cached) {
+            // A cache that cannot be written only costs a refetch next time.
+            let _ = store(path, text.as_bytes());
+        }
+        Ok(fetched)
+    }
+
+    fn read_recorded(&self, dir: &Path, repo: &RepoId, parts: &[&str]) -> Option<Arc<str>> {
+        let names = self.recorded_names.get_or_init(|| {
+            let mut names = HashMap::new();
+            if let Ok(entries) = fs::read_dir(dir.join("actions")) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+                    names.insert(name, entry.path());
+                }
+            }
+            names
+        });
+        let key = format!(
+            "{}__{}",
+            repo.owner.to_ascii_lowercase(),
+            repo.repo.to_ascii_lowercase()
+        );
+        let mut path = names.get(&key)?.clone();
+        path.extend(parts);
+        let bytes = fs::read(path).ok()?;
+        String::from_utf8(bytes).ok().map(Arc::from)
+    }
+
+    /// `<cache>/files/<host>/<owner>__<repo>/<sha>/<path>`, for a full SHA only.
+    fn cache_path(&self, file: &FileRef, parts: &[&str]) -> Option<PathBuf> {
+        let dir = self.cache.as_ref()?;
+        if !is_full_sha(&file.commit) {
+            return None;
+        }
+        let url = reqwest::Url::parse(&self.server_url).ok()?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}_{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => return None,
+        };
+        let host: String = host
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let repo = file.repo.cache_file_name();
+        let mut path = dir
+            .join(host)
+            .join(repo.trim_end_matches(".json"))
+            .join(file.commit.to_ascii_lowercase());
+        path.extend(parts);
+        Some(path)
+    }
+
+    /// The raw URL of a file: raw.githubusercontent.com for github.com, else the GHES form.
+    fn raw_url(&self, file: &FileRef, parts: &[&str]) -> Option<reqwest::Url> {
+        let server = reqwest::Url::parse(&self.server_url).ok()?;
+        let github = server
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case("github.com"));
+        let (mut url, middle): (reqwest::Url, &[&str]) = if github {
+            (
+                reqwest::Url::parse("https://raw.githubusercontent.com").ok()?,
+                &[],
+            )
+        } else {
+            (server, &["raw"])
+        };
+        {
+            let mut segments = url.path_segments_mut().ok()?;
+            segments.pop_if_empty();
+            segments.push(&file.repo.owner).push(&file.repo.repo);
+            segments.extend(middle);
+            segments.push(&file.commit);
+            segments.extend(parts);
+        }
+        Some(url)
+    }
+
+    fn contents_url(&self, file: &FileRef, parts: &[&str]) -> Option<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&self.api_url).ok()?;
+        {
+            let mut segments = url.path_segments_mut().ok()?;
+            segments.pop_if_empty();
+            segments
+                .push("repos")
+                .push(&file.repo.owner)
+                .push(&file.repo.repo)
+                .push("contents");
+            segments.extend(parts);
+        }
+        url.query_pairs_mut().append_pair("ref", &file.commit);
+        Some(url)
+    }
+
+    fn fetch(&self, file: &FileRef, parts: &[&str]) -> FileResult {
+        let url = self
+            .raw_url(file, parts)
+            .ok_or_else(|| FetchError::BadResponse("cannot build the file URL".into()))?;
+        let raw = self.get(url, None);
+        let token = match (&raw, &self.token) {
+            (Ok(Some(_)), _) | (_, None) => return raw,
+            (Err(FetchError::NotFound | FetchError::AuthRequired { .. }), Some(token))
+            | (Ok(None), Some(token)) => token,
+            (Err(_), Some(_)) => return raw,
+        };
+        let url = self
+            .contents_url(file, parts)
+            .ok_or_else(|| FetchError::BadResponse("cannot build the API URL".into()))?;
+        self.get(url, Some(token))
+    }
+
+    /// One GET with retries of 5xx answers and network failures; 404 is `Ok(None)`.
+    fn get(&self, url: reqwest::Url, token: Option<&str>) -> FileResult {
+        let mut failures = 0;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut request = self.http.client().get(url.clone());
+            if let Some(token) = token {
+                request = request
+                    .bearer_auth(token)
+                    .header("Accept", "application/vnd.github.raw")
+                    .header("X-GitHub-Api-Version", "2022-11-28");
+            }
+            let retry = match request.send() {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    match status {
+                        200 => return read_bounded(response).map(Some),
+                        404 => return Ok(None),
+                        500 | 502 | 503 | 504 => FetchError::Server {
+                            status,
+                            attempts: failures + 1,
+                        },
+                        _ => return Err(status_error(status)),
+                    }
+                }
+                Err(e) if e.is_timeout() => FetchError::Timeout,
+                Err(e) if e.is_redirect() => {
+                    return Err(FetchError::RedirectRefused(
+                        e.url().map(ToString::to_string).unwrap_or_default(),
+                    ))
+                }
+                Err(e) => FetchError::Network(e.to_string()),
+            };
+            if failures >= self.max_retries {
+                return Err(retry);
+            }
+            std::thread::sleep(self.retry_backoff.saturating_mul(1 << failures.min(6)));
+            failures += 1;
+        }
+    }
+}
+
+fn read_bounded(response: reqwest::blocking::Response) -> Result<Arc<str>, FetchError> {
+    let mut body = Vec::new();
+    response
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| FetchError::Network(e.to_string()))?;
+    if body.len() as u64 > MAX_FILE_BYTES {
+        return Err(FetchError::BadResponse(format!(
+            "the file is larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(body)
+        .map(Arc::from)
+        .map_err(|_| FetchError::BadResponse("the file is not UTF-8 text".into()))
+}
+
+/// Writes a cache file atomically (temporary file in the same folder, then rename).
+fn store(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
+    fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(
+        ".harden.{}.{}.tmp",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(server: &str) -> FileReader {
+        let config = ResolverConfig {
+            server_url: server.into(),
+            ..ResolverConfig::default()
+        };
+        FileReader::new(&config).expect("reader")
+    }
+
+    #[test]
+    fn raw_urls() {
+        let file = FileRef::new(RepoId::new("o", "r"), "a".repeat(40), "sub dir/action.yml");
+        let parts = clean_path(&file.path).expect("clean");
+        let github = reader("https://github.com").raw_url(&file, &parts);
+        assert_eq!(
+            github.map(String::from),
+            Some(format!(
+                "https://raw.githubusercontent.com/o/r/{}/sub%20dir/action.yml",
+                "a".repeat(40)
+            ))
+        );
+        let ghes = reader("https://ghe.example.com/").raw_url(&file, &parts);
+        assert_eq!(
+            ghes.map(String::from),
+            Some(format!(
+                "https://ghe.example.com/o/r/raw/{}/sub%20dir/action.yml",
+                "a".repeat(40)
+            ))
+        );
+        let api = reader("https://github.com").contents_url(&file, &parts);
+        assert_eq!(
+            api.map(String::from),
+            Some(format!(
+                "https://api.github.com/repos/o/r/contents/sub%20dir/action.yml?ref={}",
+                "a".repeat(40)
+            ))
+        );
+    }
+
+    #[test]
+    fn paths_stay_inside_the_repository() {
+        assert!(clean_path("../x").is_none());
+        assert!(clean_path("a/../../x").is_none());
+        assert!(clean_path("").is_none());
+        assert!(clean_path("C:/x").is_none());
+        assert_eq!(clean_path("./a//b/"), Some(vec!["a", "b"]));
+    }
+
+    #[test]
+    fn offline_reads_only_the_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ResolverConfig {
+            offline: true,
+            cache_dir: Some(dir.path().to_owned()),
+            ..ResolverConfig::default()
+        };
+        let reader = FileReader::new(&config).expect("reader");
+        let file = FileRef::new(RepoId::new("O", "R"), "b".repeat(40), "action.yml");
+        assert_eq!(reader.read(&file), Err(FetchError::NotCached));
+        let parts = clean_path(&file.path).expect("clean");
+        let path = reader.cache_path(&file, &parts).expect("path");
+        assert!(path.ends_with(format!("github.com/o__r/{}/action.yml", "b".repeat(40))));
+        store(&path, b"name: x\n").expect("store");
+        let other = FileReader::new(&config).expect("reader");
+        assert_eq!(
+            other.read(&file).ok().flatten().as_deref(),
+            Some("name: x\n")
+        );
+        assert_eq!(other.requests(), 0);
+    }
+
+    #[test]
+    fn recorded_folder_is_read_case_insensitively() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let action = dir.path().join("actions/Some__Action/sub");
+        fs::create_dir_all(&action).expect("mkdir");
+        fs::write(action.join("action.yml"), "runs: {using: node20}\n").expect("write");
+        let config = ResolverConfig {
+            recorded: Some(dir.path().to_owned()),
+            ..ResolverConfig::default()
+        };
+        let reader = FileReader::new(&config).expect("reader");
+        let file = FileRef::new(RepoId::new("some", "action"), "v1", "sub/action.yml");
+        assert!(reader.read(&file).ok().flatten().is_some());
+        let missing = FileRef::new(RepoId::new("some", "action"), "v1", "action.yml");
+        assert_eq!(reader.read(&missing), Ok(None));
+        assert_eq!(reader.requests(), 0);
+    }
+}
