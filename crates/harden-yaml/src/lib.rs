@@ -25,6 +25,8 @@ mod document;
 mod edit;
 mod error;
 pub mod guard;
+pub mod limits;
+pub mod linebreaks;
 mod parse;
 mod position;
 pub mod render;

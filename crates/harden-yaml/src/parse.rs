@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle};
 
 use crate::error::{Location, ParseError};
+use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::position::LineIndex;
 use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
@@ -16,6 +17,7 @@ use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence,
 pub(crate) struct Built {
     pub(crate) docs: Vec<Node>,
     pub(crate) scalar_tokens: Vec<Span>,
+    pub(crate) counts: crate::limits::Counts,
 }
 
 /// The deepest nesting of collections harden reads. Real workflows nest a dozen levels; the
@@ -52,6 +54,24 @@ struct Builder<'t> {
     anchors: HashMap<usize, String>,
     scalar_tokens: Vec<Span>,
     last_token_end: usize,
+    counts: NodeCounts,
+}
+
+/// Node and alias bookkeeping: what a loader that copies aliases would build.
+#[derive(Default)]
+struct NodeCounts {
+    /// Nodes as written (an alias is one).
+    nodes: u64,
+    /// Aliases as written.
+    aliases: u64,
+    /// Nodes added by expanding aliases.
+    alias_nodes: u64,
+    /// Nodes after expansion so far.
+    expanded: u64,
+    /// Per open collection: its anchor id (0 for none) and `expanded` before it began.
+    open: Vec<(usize, u64)>,
+    /// Expanded size of each finished anchored node.
+    sizes: HashMap<usize, u64>,
 }
 
 pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> {
@@ -64,6 +84,7 @@ pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> 
         anchors: HashMap::new(),
         scalar_tokens: Vec::new(),
         last_token_end: 0,
+        counts: NodeCounts::default(),
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
@@ -81,6 +102,11 @@ pub(crate) fn build(text: &str, index: &LineIndex) -> Result<Built, ParseError> 
     Ok(Built {
         docs: b.docs,
         scalar_tokens: b.scalar_tokens,
+        counts: crate::limits::Counts {
+            nodes: b.counts.nodes,
+            aliases: b.counts.aliases,
+            alias_nodes: b.counts.alias_nodes,
+        },
     })
 }
 
@@ -196,6 +222,7 @@ impl Builder<'_> {
                 ),
             });
         }
+        self.count(&event, s)?;
         match event {
             Event::DocumentStart(explicit) => {
                 if explicit {
@@ -325,6 +352,86 @@ impl Builder<'_> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
+    }
+
+    /// Counts nodes, aliases and what the aliases expand to; refuses recursive aliases and
+    /// files past the limits of [`crate::limits`].
+    fn count(&mut self, event: &Event<'_>, s: usize) -> Result<(), ParseError> {
+        let c = &mut self.counts;
+        match event {
+            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => {
+                c.open.push((*id, c.expanded));
+                c.nodes += 1;
+                c.expanded += 1;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((id, before)) = c.open.pop() {
+                    if id > 0 {
+                        c.sizes.insert(id, c.expanded - before);
+                    }
+                }
+            }
+            Event::Scalar(_, _, id, _) => {
+                c.nodes += 1;
+                c.expanded += 1;
+                if *id > 0 {
+                    c.sizes.insert(*id, 1);
+                }
+            }
+            Event::Alias(id) => {
+                if c.open.iter().any(|(open, _)| open == id) {
+                    let name = self.text.get(s..).unwrap_or_default();
+                    let name: String = name
+                        .chars()
+                        .take_while(|ch| !ch.is_whitespace() && !",]}".contains(*ch))
+                        .take(60)
+                        .collect();
+                    return Err(self.refuse(
+                        s,
+                        format!(
+                            "alias `{name}` lies inside the node its anchor names (a recursive \
+                             alias): YAML loaders loop on it or refuse it; remove the alias"
+                        ),
+                    ));
+                }
+                let size = c.sizes.get(id).copied().unwrap_or(1);
+                c.nodes += 1;
+                c.aliases += 1;
+                c.alias_nodes = c.alias_nodes.saturating_add(size);
+                c.expanded = c.expanded.saturating_add(size);
+            }
+            _ => return Ok(()),
+        }
+        let (nodes, aliases, alias_nodes) = (c.nodes, c.aliases, c.alias_nodes);
+        if alias_nodes > MAX_ALIAS_NODES {
+            return Err(self.refuse(
+                s,
+                format!(
+                    "the aliases up to here repeat more than {MAX_ALIAS_NODES} nodes (an alias \
+                     bomb?): YAML loaders copy every alias; harden does not edit such files"
+                ),
+            ));
+        }
+        if aliases > MAX_ALIASES {
+            return Err(self.refuse(
+                s,
+                format!("more than {MAX_ALIASES} aliases; harden does not edit such files"),
+            ));
+        }
+        if nodes > MAX_NODES {
+            return Err(self.refuse(
+                s,
+                format!("more than {MAX_NODES} YAML nodes; harden does not edit such files"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, at: usize, message: String) -> ParseError {
+        ParseError::Syntax {
+            location: self.location(at),
+            message,
+        }
     }
 
     fn remember_anchor(&mut self, id: usize, anchor: &Option<String>) {

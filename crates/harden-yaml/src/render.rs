@@ -93,7 +93,7 @@ pub fn plain_is_safe(s: &str) -> bool {
     {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.chars().any(needs_escape) {
         return false;
     }
     if AMBIGUOUS.contains(&s) {
@@ -118,7 +118,7 @@ pub fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() || c == '\u{feff}' => {
+            c if needs_escape(c) => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
@@ -129,7 +129,13 @@ pub fn double_quoted(s: &str) -> String {
 }
 
 fn needs_double(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() || c == '\u{feff}')
+    s.chars().any(needs_escape)
+}
+
+/// Control characters, the BOM, and the characters only YAML 1.1 parsers read as line breaks
+/// (U+0085, U+2028, U+2029) are written as escapes, never raw.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{feff}' || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c)
 }
 
 /// `s` written as a scalar: plain when safe, else single-quoted, else double-quoted.
