@@ -181,6 +181,7 @@ fn corpus_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 
 /// The figures docs/reliability.md quotes: no real workflow comes within a tenth of a limit.
 #[test]
+#[allow(clippy::print_stderr)] // the skip line and the figures are for the test log
 fn corpus_maxima_stay_far_below_the_limits() {
     let dir = std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
