@@ -31,6 +31,8 @@ enum Frame {
         flow: bool,
         anchor: Option<String>,
         entries: Vec<Entry>,
+        /// The position of each scalar key's first entry (duplicates are found through it).
+        keys: HashMap<String, usize>,
         key: Option<Node>,
         /// Where the `{` ends (flow) or where the mapping's properties end (block).
         end_of_start: usize,
@@ -168,6 +170,13 @@ impl Builder<'_> {
                 return (i, last_end, anchor, tag);
             }
             let begin = i;
+            if self.text[i..].starts_with("!<") {
+                // A verbatim tag (`!<tag:yaml.org,2002:str>`) may hold flow indicators: it
+                // ends at its `>`.
+                i = self.text[i..]
+                    .find('>')
+                    .map_or(self.bytes.len(), |end| i + end + 1);
+            }
             while i < self.bytes.len()
                 && !is_blank(self.bytes[i])
                 && !is_flow_indicator(self.bytes[i])
@@ -241,6 +250,7 @@ impl Builder<'_> {
                     flow,
                     anchor,
                     entries: Vec::new(),
+                    keys: HashMap::new(),
                     key: None,
                     end_of_start: e,
                 });
@@ -267,6 +277,7 @@ impl Builder<'_> {
                     flow,
                     anchor,
                     entries,
+                    keys,
                     end_of_start,
                     ..
                 }) = self.stack.pop()
@@ -289,6 +300,7 @@ impl Builder<'_> {
                         NodeKind::Mapping(Mapping {
                             flow,
                             indent,
+                            index: crate::tree::KeyIndex::new(keys, entries.len()),
                             entries,
                         }),
                     );
@@ -618,7 +630,9 @@ impl Builder<'_> {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key, .. }) if key.is_none() => *key = Some(node),
-            Some(Frame::Map { key, entries, .. }) => {
+            Some(Frame::Map {
+                key, entries, keys, ..
+            }) => {
                 let Some(k) = key.take() else {
                     return Ok(());
                 };
@@ -634,7 +648,7 @@ impl Builder<'_> {
                     }
                 }
                 if let Some(name) = k.as_str() {
-                    if let Some(first) = entries.iter().find(|en| en.key_str() == Some(name)) {
+                    if let Some(first) = keys.get(name).and_then(|&i| entries.get(i)) {
                         if name != "<<" {
                             return Err(ParseError::DuplicateKey {
                                 key: name.to_owned(),
@@ -646,6 +660,9 @@ impl Builder<'_> {
                             });
                         }
                     }
+                }
+                if let Some(name) = k.as_str() {
+                    keys.entry(name.to_owned()).or_insert(entries.len());
                 }
                 let span = Span::new(k.span.start, node.span.end.max(k.span.end));
                 entries.push(Entry {

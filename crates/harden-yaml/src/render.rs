@@ -178,10 +178,20 @@ fn scalar_of(v: &NewValue) -> Option<String> {
     }
 }
 
-/// A comment's text on one line: line breaks (which would end the comment and start YAML)
-/// become spaces.
+/// A comment's text on one line: line breaks (which would end the comment and start YAML),
+/// the characters YAML 1.1 parsers read as line breaks (U+0085, U+2028, U+2029) and other
+/// control characters (which YAML does not allow in a comment) become spaces.
 pub fn one_line(comment: &str) -> String {
-    comment.replace(['\r', '\n'], " ")
+    comment
+        .chars()
+        .map(|c| {
+            if (c.is_control() && c != '\t') || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn comment_text(layout: Layout, comment: &Option<String>) -> String {

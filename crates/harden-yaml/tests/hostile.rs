@@ -131,8 +131,9 @@ fn many_aliases_past_the_limit_are_refused() {
 
 #[test]
 fn changes_in_a_huge_mapping_are_verified_in_linear_time() {
-    // Issue 17 point 15: the guard looked every key up linearly, once per change (a 50 MB
-    // workflow took 220 s). 20,000 jobs, one change each.
+    // Issue 17 point 15: the parser's duplicate-key check, `Document::get` and the guard
+    // looked every key up linearly, once per key or change (a 50 MB workflow took 220 s).
+    // 20,000 jobs, one change each.
     let jobs = 20_000;
     let mut text = String::from("jobs:\n");
     for i in 0..jobs {
@@ -140,6 +141,7 @@ fn changes_in_a_huge_mapping_are_verified_in_linear_time() {
             "  j{i}:\n    steps:\n      - uses: actions/checkout@v4\n"
         ));
     }
+    let started = Instant::now();
     let doc = Document::parse(text.as_str()).expect("valid");
     let mut edits = EditSet::new(&doc);
     for i in 0..jobs {
@@ -156,7 +158,6 @@ fn changes_in_a_huge_mapping_are_verified_in_linear_time() {
             )
             .expect("edit");
     }
-    let started = Instant::now();
     let after = edits.apply_verified().expect("verified");
     assert!(after.contains("j19999:"));
     assert!(
@@ -218,4 +219,59 @@ fn corpus_maxima_stay_far_below_the_limits() {
     );
     assert!(nodes * 10 < MAX_NODES && aliases * 10 < MAX_ALIASES);
     assert!(alias_nodes * 10 < MAX_ALIAS_NODES);
+}
+
+#[test]
+fn verbatim_tags_on_uses_values_are_edited_in_place() {
+    // Issue 17 point 15: `!<tag:yaml.org,2002:str>` ended at its comma, so the edit replaced
+    // half the tag and the guard refused the result as "a bug in harden".
+    let text = "steps:\n  - uses: !<tag:yaml.org,2002:str> actions/checkout@v4\n  - {uses: !<tag:yaml.org,2002:str> a/b@v1, with: {x: 1}}\n";
+    let doc = Document::parse(text).expect("valid");
+    let mut edits = EditSet::new(&doc);
+    let first = Path::root(0).key("steps").index(0).key("uses");
+    let second = Path::root(0).key("steps").index(1).key("uses");
+    edits
+        .replace_scalar(&first, "actions/checkout@abc")
+        .expect("edit");
+    edits.set_comment(&first, "v4.2.2").expect("comment");
+    edits.replace_scalar(&second, "a/b@abc").expect("edit");
+    assert_eq!(
+        edits.apply_verified().expect("verified"),
+        "steps:\n  - uses: !<tag:yaml.org,2002:str> actions/checkout@abc # v4.2.2\n  - {uses: !<tag:yaml.org,2002:str> a/b@abc, with: {x: 1}}\n"
+    );
+}
+
+#[test]
+fn comments_are_written_on_one_line_whatever_they_hold() {
+    let doc = Document::parse("a: b\n").expect("valid");
+    let mut edits = EditSet::new(&doc);
+    edits
+        .set_comment(
+            &Path::root(0).key("a"),
+            "v1\u{85}- run: x\u{2028}y\u{1b}z\rw",
+        )
+        .expect("comment");
+    let after = edits.apply_verified().expect("verified");
+    assert_eq!(after, "a: b # v1 - run: x y z w\n");
+}
+
+#[test]
+fn large_mappings_find_every_key_and_refuse_duplicates() {
+    let mut text = String::new();
+    for i in 0..100 {
+        text.push_str(&format!("k{i}: {i}\n"));
+    }
+    let doc = Document::parse(text.as_str()).expect("valid");
+    for i in [0, 17, 99] {
+        let node = doc.get(&Path::root(0).key(&format!("k{i}"))).expect("key");
+        assert_eq!(node.as_str(), Some(i.to_string().as_str()));
+    }
+    assert!(doc.get(&Path::root(0).key("k100")).is_none());
+    text.push_str("k42: again\n");
+    let err = Document::parse(text.as_str()).expect_err("duplicate");
+    assert!(
+        err.message()
+            .contains("duplicate key `k42` (first at line 43)"),
+        "{err}"
+    );
 }

@@ -307,7 +307,7 @@ fn run_repository(
     };
     let mut reports = Vec::new();
     for t in transforms {
-        let spinner = progress(&format!("{}: {}", root.display(), t.name()));
+        let spinner = progress(&format!("{}: {}", crate::escape::path(root), t.name()));
         let outcome = t.run(&repo);
         spinner.finish_and_clear();
         for change in &outcome.changes {
