@@ -169,13 +169,14 @@ impl Resolver {
         match checked {
             Ok(refs) => {
                 bump(&self.counters.fetched);
-                let refs = self.refuse_unsafe_names(repo, refs);
                 if let Some(cache) = &self.cache {
-                    // A cache that cannot be written only costs a refetch next time.
+                    // A cache that cannot be written only costs a refetch next time. It
+                    // holds the answer as sent: every read refuses unsafe names again.
                     if cache.store(repo, &refs, unix_now()).is_ok() {
                         bump(&self.counters.cache_writes);
                     }
                 }
+                let refs = self.refuse_unsafe_names(repo, refs);
                 Ok(self.remember(repo, refs))
             }
             Err(error) => {
