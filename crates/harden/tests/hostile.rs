@@ -109,7 +109,7 @@ fn hostile_tag_names_never_reach_the_file_or_the_terminal() {
             "{}",
             both(&out)
         );
-        for line in text(&out.stdout).lines().filter(|l| format == "github") {
+        for line in text(&out.stdout).lines().filter(|_| format == "github") {
             assert!(
                 line.starts_with("::notice ") || line.starts_with("::warning "),
                 "{line}"
