@@ -275,3 +275,19 @@ fn large_mappings_find_every_key_and_refuse_duplicates() {
         "{err}"
     );
 }
+
+#[test]
+fn a_comment_after_the_last_item_stays_with_it() {
+    // Issue 17 point 15: a trailing comment in dependabot.yml moved under the new entry.
+    let text = "updates:\n  - a: 1\n    # about a\n  # also about a\n# end of file\n";
+    let doc = Document::parse(text).expect("valid");
+    let mut edits = EditSet::new(&doc);
+    let item = NewValue::Mapping(vec![harden_yaml::NewEntry::new("b", NewValue::string("2"))]);
+    edits
+        .append_item(&Path::root(0).key("updates"), item)
+        .expect("append");
+    assert_eq!(
+        edits.apply_verified().expect("verified"),
+        "updates:\n  - a: 1\n    # about a\n  # also about a\n  - b: '2'\n# end of file\n"
+    );
+}

@@ -241,3 +241,38 @@ fn long_uses_values_are_shortened_in_messages() {
     assert!(line.len() < 1_000, "{} characters", line.len());
     assert!(line.contains("characters]"), "{line}");
 }
+
+#[test]
+fn harden_yml_declarations_for_unknown_workflows_and_jobs_are_located_warnings() {
+    // Issue 17 point 15: they were silently ignored, as was a second YAML document.
+    let f = Fixture::new();
+    let config = f.repo.path().join(".github/harden.yml");
+    fs::write(
+        &config,
+        "permissions:\n  jobs:\n    ci.yml:\n      buld: {contents: write}\n    relase.yml:\n      x: {}\n",
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "permissions", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("harden.yml:4:7: [permissions] permissions.jobs.ci.yml: no job `buld`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("harden.yml:5:5: [permissions] permissions.jobs: no workflow `relase.yml`"),
+        "{stderr}"
+    );
+    fs::write(
+        &config,
+        "dependabot:\n  schedule: weekly\n---\ndependabot:\n  schedule: daily\n",
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "dependabot", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        text(&out.stderr).contains("harden.yml:4:1: a second YAML document"),
+        "{}",
+        both(&out)
+    );
+}
