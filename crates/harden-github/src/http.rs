@@ -17,9 +17,9 @@ use crate::error::{Error, FetchError};
 use crate::stats::{bump, Counters};
 
 /// The largest answer body read for a git protocol v2 `ls-refs` or a REST page. The largest
-/// recorded repository (5,896 tags, 381 branches) answers `ls-refs` in about 1 MB, a REST
-/// page holds at most 100 refs (about 30 KB); a server sending more is refused before it can
-/// cost memory (a 1 GiB answer used to cost 2 GB).
+/// recorded repository (gradio-app/gradio: 5,896 tags, 381 branches) answers `ls-refs` in
+/// 764,946 bytes, a REST page holds at most 100 refs (about 30 KB); a server sending more is
+/// refused before it can cost memory (a 1 GiB answer used to cost 2 GB).
 pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
 /// The largest v0 advertisement read: it also lists every `refs/pull/*` ref (two per pull
 /// request, about 60 bytes each), so a repository with 200,000 pull requests needs 24 MB.
