@@ -26,7 +26,7 @@ const USAGE: &str =
                    [--json FILE]
        harden-fuzz --target <name> --replay FILE [--choice-seed N]
 targets: yaml, pin-actions, dependabot, permissions, pktline, refs-json, git-response,
-         rest-response, all";
+         rest-response, hostile-refs, all";
 
 #[derive(Debug, Clone)]
 struct Args {

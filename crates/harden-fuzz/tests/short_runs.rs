@@ -49,6 +49,11 @@ fn yaml() {
 }
 
 #[test]
+fn hostile_refs() {
+    short_run("hostile-refs");
+}
+
+#[test]
 fn pin_actions() {
     short_run("pin-actions");
 }

@@ -1,6 +1,8 @@
 //! The on-disk cache: one JSON file per repository (`owner__repo.json`, lowercase) holding the
-//! refs and the time they were fetched. Files are written atomically (temp file + rename); an
-//! unreadable file counts as a miss.
+//! refs, the time they were fetched and where from, in one folder per source (resolver mode and
+//! server URLs, `github.com-git-<hash>`): refs from a GHES, a test server or a tampered answer
+//! are never used for another server. Files are written atomically (temp file + rename); an
+//! unreadable file, or one from another source, counts as a miss.
 
 use std::fs;
 use std::io::{self, Write};
@@ -18,6 +20,9 @@ const FORMAT: u32 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 struct CacheFile {
     format: u32,
+    /// The source the refs came from (see [`Cache::new`]); entries without one are misses.
+    #[serde(default)]
+    server: Option<String>,
     repo: String,
     fetched_at: u64,
     refs: RepoRefs,
@@ -46,17 +51,51 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A cache directory.
+/// A cache directory, for one source.
 #[derive(Debug, Clone)]
 pub(crate) struct Cache {
     dir: PathBuf,
+    source: String,
+}
+
+/// The folder of one source under the cache directory: its host (for people looking at the
+/// folder) and a hash of the whole source text (so that two sources never share a folder).
+fn source_folder(source: &str) -> String {
+    let host = source
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ' ']).next())
+        .unwrap_or("server");
+    let host: String = host
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mode = source.split(' ').next().unwrap_or("git");
+    // FNV-1a, 64 bits: stable across runs and Rust versions, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in source.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{host}-{mode}-{hash:016x}")
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Cache {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Cache { dir: dir.into() }
+    /// The cache under `dir` for `source`: the resolver mode and the server URLs it asks,
+    /// such as `git https://github.com api https://api.github.com`.
+    pub fn new(dir: impl Into<PathBuf>, source: &str) -> Self {
+        Cache {
+            dir: dir.into().join(source_folder(source)),
+            source: source.to_owned(),
+        }
     }
 
     /// The file of one repository.
@@ -68,7 +107,10 @@ impl Cache {
     pub fn load(&self, repo: &RepoId) -> Option<CacheEntry> {
         let text = fs::read(self.path(repo)).ok()?;
         let file: CacheFile = serde_json::from_slice(&text).ok()?;
-        if file.format != FORMAT || !file.repo.eq_ignore_ascii_case(&repo.key()) {
+        if file.format != FORMAT
+            || !file.repo.eq_ignore_ascii_case(&repo.key())
+            || file.server.as_deref() != Some(self.source.as_str())
+        {
             return None;
         }
         Some(CacheEntry {
@@ -82,6 +124,7 @@ impl Cache {
         fs::create_dir_all(&self.dir)?;
         let file = CacheFile {
             format: FORMAT,
+            server: Some(self.source.clone()),
             repo: repo.key(),
             fetched_at,
             refs: refs.clone(),
@@ -132,11 +175,12 @@ mod tests {
     #[test]
     fn stores_and_loads() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = Cache::new(dir.path().join("nested"));
+        let cache = Cache::new(dir.path().join("nested"), "git https://github.com");
         let repo = RepoId::new("Actions", "Checkout");
         assert!(cache.load(&repo).is_none());
         cache.store(&repo, &refs(), 1000).expect("store");
-        assert!(dir.path().join("nested/actions__checkout.json").is_file());
+        assert!(cache.path(&repo).is_file());
+        assert!(cache.path(&repo).ends_with("actions__checkout.json"));
         let entry = cache
             .load(&RepoId::new("actions", "checkout"))
             .expect("hit");
@@ -147,17 +191,16 @@ mod tests {
                 fetched_at: 1000
             }
         );
-        let leftovers = fs::read_dir(dir.path().join("nested"))
-            .expect("list")
-            .count();
+        let leftovers = fs::read_dir(&cache.dir).expect("list").count();
         assert_eq!(leftovers, 1, "no temp files left behind");
     }
 
     #[test]
     fn corrupt_or_foreign_files_are_misses() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = Cache::new(dir.path());
+        let cache = Cache::new(dir.path(), "git https://github.com");
         let repo = RepoId::new("o", "r");
+        fs::create_dir_all(&cache.dir).expect("mkdir");
         fs::write(cache.path(&repo), "{not json").expect("write");
         assert!(cache.load(&repo).is_none());
         cache
@@ -165,6 +208,34 @@ mod tests {
             .expect("store");
         fs::copy(cache.path(&RepoId::new("o", "other")), cache.path(&repo)).expect("copy");
         assert!(cache.load(&repo).is_none(), "entry for another repository");
+    }
+
+    #[test]
+    fn entries_of_another_server_are_misses() {
+        // Issue 17 point 6: refs from one server were used for github.com.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = RepoId::new("actions", "checkout");
+        let ghes = Cache::new(
+            dir.path(),
+            "git https://ghes.example api https://ghes.example/api",
+        );
+        ghes.store(&repo, &refs(), 1).expect("store");
+        let github = Cache::new(
+            dir.path(),
+            "git https://github.com api https://api.github.com",
+        );
+        assert!(github.load(&repo).is_none());
+        assert_ne!(ghes.path(&repo), github.path(&repo));
+        // The same file moved into github.com's folder is still refused: it names its server.
+        fs::create_dir_all(&github.dir).expect("mkdir");
+        fs::copy(ghes.path(&repo), github.path(&repo)).expect("copy");
+        assert!(github.load(&repo).is_none());
+        let text = fs::read_to_string(ghes.path(&repo)).expect("read");
+        assert!(
+            text.contains("\"server\":\"git https://ghes.example"),
+            "{text}"
+        );
+        assert!(ghes.load(&repo).is_some());
     }
 
     #[test]

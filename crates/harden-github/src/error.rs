@@ -63,6 +63,12 @@ pub enum FetchError {
     /// The server answered something we could not understand.
     #[error("bad response from the server: {0}")]
     BadResponse(String),
+    /// The answer was longer than harden reads (see docs/reliability.md for the limits).
+    #[error("the server's answer is larger than {} MiB, more than any repository's refs need; refused", limit / (1024 * 1024))]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The server redirected to another host; we do not follow (credentials could leak).
     #[error(
         "refused to follow a redirect to another host ({0}); if that host is trusted, configure it as the server or API URL"

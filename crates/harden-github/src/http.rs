@@ -16,6 +16,15 @@ use crate::config::ResolverConfig;
 use crate::error::{Error, FetchError};
 use crate::stats::{bump, Counters};
 
+/// The largest answer body read for a git protocol v2 `ls-refs` or a REST page. The largest
+/// recorded repository (gradio-app/gradio: 5,896 tags, 381 branches) answers `ls-refs` in
+/// 764,946 bytes, a REST page holds at most 100 refs (about 30 KB); a server sending more is
+/// refused before it can cost memory (a 1 GiB answer used to cost 2 GB).
+pub(crate) const MAX_BODY: u64 = 8 * 1024 * 1024;
+/// The largest v0 advertisement read: it also lists every `refs/pull/*` ref (two per pull
+/// request, about 60 bytes each), so a repository with 200,000 pull requests needs 24 MB.
+pub(crate) const MAX_V0_BODY: u64 = 64 * 1024 * 1024;
+
 /// Rate-limit waits per request before giving up.
 const MAX_RATE_LIMIT_WAITS: u32 = 3;
 /// The wait when GitHub says it is rate limiting but not for how long.
@@ -88,7 +97,7 @@ impl Http {
                 return attempt.follow();
             };
             if !same_origin(first, attempt.url()) {
-                let target = attempt.url().to_string();
+                let target = crate::redact::redact_userinfo(attempt.url().as_str());
                 return attempt.error(CrossHostRedirect(target));
             }
             if attempt.previous().len() >= 10 {
@@ -130,6 +139,16 @@ impl Http {
     /// backoff and waiting out rate limits within the budget. Other answers (2xx, 3xx, 4xx)
     /// are returned for the caller to interpret.
     pub fn execute(&self, build: &dyn Fn(&Client) -> RequestBuilder) -> Result<Reply, FetchError> {
+        self.execute_bounded(build, MAX_BODY)
+    }
+
+    /// Like [`Http::execute`], refusing an answer whose body is longer than `max_body` bytes
+    /// (announced or actual) with [`FetchError::BodyTooLarge`], without reading past the limit.
+    pub fn execute_bounded(
+        &self,
+        build: &dyn Fn(&Client) -> RequestBuilder,
+        max_body: u64,
+    ) -> Result<Reply, FetchError> {
         let mut attempts: u32 = 0;
         let mut failures: u32 = 0;
         let mut rate_limit_waits: u32 = 0;
@@ -137,19 +156,12 @@ impl Http {
         loop {
             attempts += 1;
             bump(&self.counters.requests);
-            let result = build(&self.client).send().and_then(|response| {
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let body = response.bytes()?.to_vec();
-                Ok(Reply {
-                    status,
-                    headers,
-                    body,
-                })
-            });
+            let result = build(&self.client)
+                .send()
+                .map_err(|e| classify(&e))
+                .and_then(|response| read_bounded(response, max_body));
             match result {
                 Err(error) => {
-                    let error = classify(&error);
                     if !matches!(error, FetchError::Network(_)) || failures >= self.max_retries {
                         return Err(error);
                     }
@@ -186,12 +198,58 @@ impl Http {
     }
 }
 
+/// Reads the answer's body, at most `max_body` bytes: a longer one (announced by
+/// `Content-Length` or found while reading) is refused.
+fn read_bounded(response: reqwest::blocking::Response, max_body: u64) -> Result<Reply, FetchError> {
+    use std::io::Read;
+    let too_large = || FetchError::BodyTooLarge { limit: max_body };
+    if response.content_length().is_some_and(|n| n > max_body) {
+        return Err(too_large());
+    }
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    response
+        .take(max_body + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| {
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            {
+                Some(inner) => classify(inner),
+                None if e.kind() == std::io::ErrorKind::TimedOut => FetchError::Timeout,
+                None => FetchError::Network(e.to_string()),
+            }
+        })?;
+    if body.len() as u64 > max_body {
+        return Err(too_large());
+    }
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 section 10.2.3); a date in the past
+/// means now. `None` when the value is neither.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// If the reply is a rate-limit answer: `Some(how long to wait)`, the wait itself `None` if the
 /// server did not say.
 fn rate_limit_wait(reply: &Reply) -> Option<Option<Duration>> {
-    let retry_after = reply
-        .header("retry-after")
-        .map(|v| v.trim().parse::<u64>().map(Duration::from_secs));
+    let retry_after = reply.header("retry-after").map(parse_retry_after);
     let exhausted = reply
         .header("x-ratelimit-remaining")
         .is_some_and(|v| v.trim() == "0");
@@ -200,7 +258,7 @@ fn rate_limit_wait(reply: &Reply) -> Option<Option<Duration>> {
     if !limited {
         return None;
     }
-    if let Some(Ok(wait)) = retry_after {
+    if let Some(Some(wait)) = retry_after {
         return Some(Some(wait));
     }
     let reset = reply
@@ -239,7 +297,7 @@ fn classify(error: &reqwest::Error) -> FetchError {
         }
         source = inner.source();
     }
-    FetchError::Network(message)
+    FetchError::Network(crate::redact::redact_userinfo(&message))
 }
 
 #[cfg(test)]

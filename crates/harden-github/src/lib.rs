@@ -26,6 +26,7 @@ mod files;
 mod http;
 pub mod pktline;
 mod recorded;
+mod redact;
 mod refs;
 mod repo_id;
 mod resolver;
@@ -37,7 +38,10 @@ mod version;
 pub use config::{ResolverConfig, ResolverMode};
 pub use error::{Error, FetchError, ParseRepoError, ResolveError};
 pub use files::{FileReader, FileRef, FileResult, MAX_FILE_BYTES};
-pub use refs::{is_full_sha, RefKind, RepoRefs, Resolved, TagRef};
+pub use redact::redact_userinfo;
+pub use refs::{
+    is_full_sha, is_safe_branch_name, is_safe_ref_name, RefKind, RepoRefs, Resolved, TagRef,
+};
 pub use repo_id::RepoId;
 pub use resolver::{FetchResult, Resolver};
 pub use stats::ResolverStats;

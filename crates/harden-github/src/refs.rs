@@ -55,6 +55,38 @@ pub struct Resolved {
     pub comment: Option<String>,
 }
 
+/// The longest tag or branch name harden accepts from a server; the 12,443 recorded tags are
+/// at most 42 characters.
+pub const MAX_REF_NAME: usize = 128;
+
+/// Whether a tag or branch name from a server may be used: 1 to [`MAX_REF_NAME`] ASCII
+/// letters, digits and `. _ - + / @`, not starting with `-` (every one of the 12,443 recorded
+/// tags). Anything else (spaces, `#`, quotes, control characters, U+0085, U+2028, U+2029,
+/// non-ASCII look-alikes) could end a version comment and start YAML in some parser, or reach
+/// a terminal, so such refs are refused at the boundary.
+pub fn is_safe_ref_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_REF_NAME
+        && !name.starts_with('-')
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'/' | b'@')
+        })
+}
+
+/// Whether a branch name from a server may be used. Branches never become version comments
+/// unless the workflow names them itself, and real ones hold `#`, `]` or `)` and run past 128
+/// characters, so the rule is looser than for tags: 1 to 255 characters, none of them a
+/// control character, a blank, U+0085, U+2028, U+2029 or a bidirectional control.
+pub fn is_safe_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        })
+}
+
 /// Whether `text` is a full (40 hex digits) commit SHA.
 pub fn is_full_sha(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())

@@ -29,9 +29,13 @@ pub struct Resolver {
     /// Recorded data, used instead of the cache and the network when configured.
     recorded: Option<Recorded>,
     memory: Mutex<HashMap<RepoId, Arc<RepoRefs>>>,
-    /// Repositories the server said do not exist, for the rest of this process: several
-    /// repositories of one run referring to the same missing action cost one request.
+    /// Repositories whose fetch failed (missing, refused, timed out, rate limited...), for the
+    /// rest of this process: several roots of one run referring to the same failing action
+    /// cost one attempt, not one per root.
     missing: Mutex<HashMap<RepoId, FetchError>>,
+    /// Per repository, the tag and branch names the server sent that harden refused (see
+    /// [`crate::is_safe_ref_name`] and [`crate::is_safe_branch_name`]).
+    refused: Mutex<HashMap<RepoId, Vec<String>>>,
     counters: Arc<Counters>,
 }
 
@@ -45,7 +49,7 @@ fn check_url(what: &'static str, url: &str) -> Result<String, Error> {
     let trimmed = url.trim().trim_end_matches('/').to_string();
     let invalid = |reason: &str| Error::InvalidUrl {
         what,
-        url: url.to_string(),
+        url: crate::redact::redact_userinfo(url),
         reason: reason.to_string(),
     };
     let parsed = reqwest::Url::parse(&trimmed).map_err(|e| invalid(&e.to_string()))?;
@@ -68,7 +72,11 @@ impl Resolver {
         let api_url = check_url("API URL", &config.api_url)?;
         let counters = Arc::new(Counters::default());
         let http = Http::new(&config, Arc::clone(&counters))?;
-        let cache = config.cache_dir.clone().map(Cache::new);
+        let source = match config.mode {
+            ResolverMode::Git => format!("git {server_url} api {api_url}"),
+            ResolverMode::Api => format!("api {api_url}"),
+        };
+        let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &source));
         let recorded = config.recorded.as_deref().map(Recorded::new);
         Ok(Resolver {
             config,
@@ -79,6 +87,7 @@ impl Resolver {
             recorded,
             memory: Mutex::new(HashMap::new()),
             missing: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
             counters,
         })
     }
@@ -86,6 +95,18 @@ impl Resolver {
     /// The settings.
     pub fn config(&self) -> &ResolverConfig {
         &self.config
+    }
+
+    /// The cache file of `repo` for this resolver's server, if there is a cache.
+    pub fn cache_path(&self, repo: &RepoId) -> Option<std::path::PathBuf> {
+        self.cache.as_ref().map(|c| c.path(repo))
+    }
+
+    /// The tag and branch names of `repo` that the server sent and harden refused because
+    /// they hold characters outside [`crate::is_safe_ref_name`]'s set (they are never written
+    /// into a file, nor resolved). Empty until the repository was fetched.
+    pub fn refused_ref_names(&self, repo: &RepoId) -> Vec<String> {
+        lock(&self.refused).get(repo).cloned().unwrap_or_default()
     }
 
     /// What the resolver did so far.
@@ -137,6 +158,7 @@ impl Resolver {
         }
         if let Some(refs) = self.cached(repo) {
             bump(&self.counters.cache_hits);
+            let refs = self.refuse_unsafe_names(repo, refs);
             return Ok(self.remember(repo, refs));
         }
         if self.config.offline {
@@ -156,18 +178,18 @@ impl Resolver {
             Ok(refs) => {
                 bump(&self.counters.fetched);
                 if let Some(cache) = &self.cache {
-                    // A cache that cannot be written only costs a refetch next time.
+                    // A cache that cannot be written only costs a refetch next time. It
+                    // holds the answer as sent: every read refuses unsafe names again.
                     if cache.store(repo, &refs, unix_now()).is_ok() {
                         bump(&self.counters.cache_writes);
                     }
                 }
+                let refs = self.refuse_unsafe_names(repo, refs);
                 Ok(self.remember(repo, refs))
             }
             Err(error) => {
                 bump(&self.counters.failed);
-                if error == FetchError::NotFound {
-                    lock(&self.missing).insert(repo.clone(), error.clone());
-                }
+                lock(&self.missing).insert(repo.clone(), error.clone());
                 Err(error)
             }
         }
@@ -178,6 +200,7 @@ impl Resolver {
         match recorded.load(repo) {
             Ok(refs) => {
                 bump(&self.counters.cache_hits);
+                let refs = self.refuse_unsafe_names(repo, refs);
                 Ok(self.remember(repo, refs))
             }
             Err(error) => {
@@ -186,6 +209,39 @@ impl Resolver {
                 Err(error)
             }
         }
+    }
+
+    /// Removes tags whose names are not [`crate::is_safe_ref_name`] and branches whose names
+    /// are not [`crate::is_safe_branch_name`] (a server's names end up in version comments and
+    /// messages), and remembers them for the note
+    /// [`Resolver::refused_ref_names`] gives.
+    fn refuse_unsafe_names(&self, repo: &RepoId, mut refs: RepoRefs) -> RepoRefs {
+        let mut refused: Vec<String> = Vec::new();
+        refs.tags.retain(|name, _| {
+            let safe = crate::refs::is_safe_ref_name(name);
+            if !safe {
+                refused.push(name.clone());
+            }
+            safe
+        });
+        refs.branches.retain(|name, _| {
+            let safe = crate::refs::is_safe_branch_name(name);
+            if !safe {
+                refused.push(name.clone());
+            }
+            safe
+        });
+        if refs
+            .default_branch
+            .as_deref()
+            .is_some_and(|b| !crate::refs::is_safe_branch_name(b))
+        {
+            refs.default_branch = None;
+        }
+        if !refused.is_empty() {
+            lock(&self.refused).insert(repo.clone(), refused);
+        }
+        refs
     }
 
     fn remember(&self, repo: &RepoId, refs: RepoRefs) -> Arc<RepoRefs> {
@@ -244,10 +300,13 @@ mod tests {
         };
         assert!(bad("ftp://github.com").contains("only http and https"));
         assert!(bad("https://user:secret@github.com").contains("GITHUB_TOKEN"));
+        // Issue 17 point 11: the credentials were printed in the error.
+        let message = bad("https://user:secret@github.com");
         assert!(
-            !bad("https://user:secret@github.com").contains("secret\""),
-            "no credentials echoed beyond input"
+            !message.contains("secret") && !message.contains("user:"),
+            "{message}"
         );
+        assert!(message.contains("https://***@github.com"), "{message}");
         assert!(bad("not a url").contains("server URL"));
         assert!(bad("https://github.com/?x=1").contains("no query"));
     }

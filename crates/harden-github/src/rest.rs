@@ -111,7 +111,8 @@ impl Api<'_> {
                 Some(next) => {
                     if !same_origin(&next, self.api_url) {
                         return Err(FetchError::BadResponse(format!(
-                            "pagination link leaves the API host: {next}"
+                            "pagination link leaves the API host: {}",
+                            crate::redact::redact_userinfo(&next)
                         )));
                     }
                     url = next;

@@ -75,13 +75,16 @@ pub(crate) fn fetch(
     }
     bump(&http.counters().v0_fallbacks);
     let get_url = format!("{base}/info/refs?service=git-upload-pack");
-    let reply = http.execute(&|client| {
-        let request = client.get(&get_url).header(ACCEPT, "*/*");
-        match token {
-            Some(token) => request.basic_auth("x-access-token", Some(token)),
-            None => request,
-        }
-    })?;
+    let reply = http.execute_bounded(
+        &|client| {
+            let request = client.get(&get_url).header(ACCEPT, "*/*");
+            match token {
+                Some(token) => request.basic_auth("x-access-token", Some(token)),
+                None => request,
+            }
+        },
+        crate::http::MAX_V0_BODY,
+    )?;
     if !(200..300).contains(&reply.status) {
         return Err(status_error(reply.status));
     }

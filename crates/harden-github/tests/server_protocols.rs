@@ -225,7 +225,9 @@ fn cache_hits_make_no_request() {
     assert!(first.fetch_all(&repos).values().all(Result::is_ok));
     assert_eq!(server.request_count(), 2);
     assert_eq!(first.stats().cache_writes, 2);
-    assert!(dir.path().join("actions__checkout.json").is_file());
+    let entry = first.cache_path(&id("actions/checkout")).expect("cache");
+    assert!(entry.starts_with(dir.path()) && entry.is_file());
+    assert!(entry.ends_with("actions__checkout.json"));
 
     let second = Resolver::new(cached.clone()).expect("resolver");
     let results = second.fetch_all(&[id("Actions/Checkout"), id("actions/cache")]);
@@ -293,19 +295,20 @@ fn offline_uses_only_the_cache() {
 #[test]
 fn unreadable_cache_entry_is_a_miss() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("actions__checkout.json"), b"{ broken").expect("write");
     let server = server(&["actions/checkout"], ServerOptions::default());
     let config = ResolverConfig {
         cache_dir: Some(dir.path().to_path_buf()),
         ..config(&server)
     };
     let resolver = Resolver::new(config).expect("resolver");
+    let entry = resolver.cache_path(&id("actions/checkout")).expect("cache");
+    std::fs::create_dir_all(entry.parent().expect("folder")).expect("mkdir");
+    std::fs::write(&entry, b"{ broken").expect("write");
     resolver
         .fetch(&id("actions/checkout"))
         .expect("fetched despite the broken entry");
     assert_eq!(server.request_count(), 1);
-    let again =
-        std::fs::read_to_string(dir.path().join("actions__checkout.json")).expect("rewritten");
+    let again = std::fs::read_to_string(&entry).expect("rewritten");
     assert!(again.contains("\"fetched_at\""));
 }
 

@@ -12,6 +12,12 @@ use crate::{git, lock, rest, Shared};
 /// What to do with a request.
 pub(crate) enum Action {
     Respond(Response),
+    /// A 200 answer of this many filler bytes, with or without `Content-Length`.
+    Huge {
+        content_type: &'static str,
+        bytes: u64,
+        announced: bool,
+    },
     Stall,
     Reset,
 }
@@ -119,6 +125,28 @@ pub(crate) fn handle(request: &Request, shared: &Shared) -> Action {
                     .with_header("X-RateLimit-Remaining", "0")
                     .with_header("X-RateLimit-Reset", (now + seconds).to_string());
             }
+            return Action::Respond(response);
+        }
+        Some(Fault::HugeBody { bytes, announced }) => {
+            let content_type = match endpoint {
+                Endpoint::InfoRefs => git::ADVERTISEMENT_TYPE,
+                Endpoint::UploadPack => git::RESULT_TYPE,
+                Endpoint::Rest(_) => "application/json; charset=utf-8",
+                Endpoint::Raw(_) => "text/plain; charset=utf-8",
+            };
+            return Action::Huge {
+                content_type,
+                bytes,
+                announced,
+            };
+        }
+        Some(Fault::RateLimitedUntil { status, after_secs }) => {
+            let when = SystemTime::now() + std::time::Duration::from_secs(after_secs);
+            let response = Response::json(
+                status,
+                &serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
+            )
+            .with_header("Retry-After", http::date(when));
             return Action::Respond(response);
         }
         Some(Fault::Redirect { status, location }) => {

@@ -97,6 +97,58 @@ impl Response {
     }
 }
 
+/// `time` as an HTTP date (IMF-fixdate, RFC 9110 section 5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn date(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {day:02} {} {year} {hour:02}:{minute:02}:{second:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize]
+    )
+}
+
+/// Writes a 200 answer of `bytes` filler bytes in 64 KiB chunks; without `announced` there is
+/// no `Content-Length` and the connection closes at the end. Stops when the client hangs up.
+pub(crate) fn write_huge(
+    out: &mut impl Write,
+    content_type: &str,
+    bytes: u64,
+    announced: bool,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n");
+    if announced {
+        head.push_str(&format!("Content-Length: {bytes}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    out.write_all(head.as_bytes())?;
+    let chunk = [b'a'; 65_536];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    out.flush()
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",

@@ -363,6 +363,15 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                     return;
                 }
             }
+            Action::Huge {
+                content_type,
+                bytes,
+                announced,
+            } => {
+                let _ = http::write_huge(&mut writer, content_type, bytes, announced);
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
             Action::Stall => {
                 // Never answer: wait until the client closes or the server shuts the socket.
                 let mut sink = [0u8; 1024];

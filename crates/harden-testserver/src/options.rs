@@ -25,6 +25,23 @@ pub enum Fault {
         /// Seconds from now for `X-RateLimit-Reset` (with `X-RateLimit-Remaining: 0`), if sent.
         reset_after: Option<u64>,
     },
+    /// Answer 200 with a body of `bytes` filler bytes (`a` lines), sent in chunks and never
+    /// held whole in memory; with `announced`, a `Content-Length` says the size up front,
+    /// without it the body simply runs until the connection closes.
+    HugeBody {
+        /// The body's length.
+        bytes: u64,
+        /// Whether `Content-Length` announces it.
+        announced: bool,
+    },
+    /// Answer with a secondary rate limit (429 or 403) whose `Retry-After` is an HTTP date
+    /// (`Sun, 06 Nov 1994 08:49:37 GMT`) `after_secs` from now.
+    RateLimitedUntil {
+        /// 403 or 429.
+        status: u16,
+        /// Seconds from now of the date in `Retry-After`.
+        after_secs: u64,
+    },
     /// Answer with a redirect.
     Redirect {
         /// 301, 302, 307 or 308.

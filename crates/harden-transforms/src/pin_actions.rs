@@ -9,7 +9,7 @@
 //! the value; the version comment then goes at the end of the line when that line holds no
 //! other `uses:` and the guard accepts it there, and is left out with a warning otherwise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -336,6 +336,7 @@ impl Transform for PinActions {
         } else {
             self.fetch(&wanted)
         };
+        let mut noted_refused = std::collections::HashSet::new();
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
             let sites = uses_sites(file.kind, doc);
@@ -359,6 +360,7 @@ impl Transform for PinActions {
             for (path, node) in &sites {
                 pinner.pin(path, node, &self.options, &fetched);
             }
+            pinner.report_refused_names(&self.resolver, &mut noted_refused);
             pinner.report_aliases(file.kind);
             let FilePinner { edits, notes, .. } = pinner;
             if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
@@ -682,6 +684,8 @@ impl<'d> FilePinner<'_, 'd> {
         comment: &str,
         existing: Option<&Trailing>,
     ) -> bool {
+        // Flow-style comments are spliced as text: they follow the one-line rule too.
+        let comment = &harden_yaml::render::one_line(comment);
         if let Some(old) = existing.filter(|c| !c.direct) {
             self.edits.splice_text(old.span, format!("# {comment}"));
             return true;
@@ -722,6 +726,34 @@ impl<'d> FilePinner<'_, 'd> {
             ),
         );
         false
+    }
+
+    /// Notes, once per action repository, the tag and branch names its server sent that the
+    /// resolver refused (characters outside the safe set): they never become version comments.
+    fn report_refused_names(&mut self, resolver: &Resolver, noted: &mut HashSet<RepoId>) {
+        for (_, node) in self.sites {
+            let Ok(uses) = parse_uses(node.as_str().unwrap_or_default()) else {
+                continue;
+            };
+            if !noted.insert(uses.repo.clone()) {
+                continue;
+            }
+            let refused = resolver.refused_ref_names(&uses.repo);
+            let Some(first) = refused.first() else {
+                continue;
+            };
+            let shown: String = format!("{first:?}").chars().take(80).collect();
+            self.report(
+                node,
+                Severity::Note,
+                format!(
+                    "{}: the server sent {} tag or branch name(s) with characters harden never \
+                     writes into a file (first: {shown}); they were ignored",
+                    uses.repo,
+                    refused.len()
+                ),
+            );
+        }
     }
 
     /// Warns about `uses: *alias` values that are not pinned through their anchor.

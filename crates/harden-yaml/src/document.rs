@@ -44,6 +44,7 @@ pub struct Document {
     indent_unit: usize,
     sequence_offset: usize,
     comment_spacing: usize,
+    counts: crate::limits::Counts,
     /// Anchored nodes and aliases per document, found once on first use.
     marks: std::sync::OnceLock<Vec<(Marks, Marks)>>,
 }
@@ -66,6 +67,18 @@ impl Document {
                     .to_owned(),
             });
         }
+        if let Some((at, c)) = crate::linebreaks::first_break_outside_quotes(&text) {
+            return Err(ParseError::Syntax {
+                location: index.location(&text, at),
+                message: format!(
+                    "{} outside a quoted string: YAML 1.1 parsers (libyaml, the Go parser \
+                     actionlint uses, YamlDotNet) read it as a line break and YAML 1.2 parsers \
+                     do not, so tools disagree on what this file holds (a hidden step?); \
+                     remove it, or write it as an escape in a double-quoted string",
+                    crate::linebreaks::break_name(c)
+                ),
+            });
+        }
         let built = parse::build(&text, &index)?;
         let line_ending = match text.find('\n') {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => LineEnding::CrLf,
@@ -75,6 +88,7 @@ impl Document {
             text,
             docs: built.docs,
             scalar_tokens: built.scalar_tokens,
+            counts: built.counts,
             index,
             line_ending,
             indent_unit: 2,
@@ -84,6 +98,11 @@ impl Document {
         };
         doc.measure_style();
         Ok(doc)
+    }
+
+    /// How many nodes, aliases and alias-added nodes the file holds (see [`crate::limits`]).
+    pub fn counts(&self) -> crate::limits::Counts {
+        self.counts
     }
 
     /// The original text, unchanged.
@@ -262,7 +281,10 @@ impl Document {
         if aliases.is_empty() {
             return Vec::new();
         }
+        // Recursive aliases are refused by `parse` and the nodes aliases add are bounded by
+        // `MAX_ALIAS_NODES`, so this ends; the set keeps it linear in the paths found.
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut todo = vec![path.clone()];
         while let Some(p) = todo.pop() {
             for depth in 0..=p.segs.len() {
@@ -283,7 +305,9 @@ impl Document {
                     if alias == name && target.is_some_and(|(_, _, d)| d == def_at) {
                         let mut copy = alias_path.clone();
                         copy.segs.extend_from_slice(&p.segs[depth..]);
-                        if !out.contains(&copy) && out.len() < 10_000 {
+                        if out.len() as u64 <= crate::limits::MAX_ALIAS_NODES
+                            && seen.insert(copy.clone())
+                        {
                             out.push(copy.clone());
                             todo.push(copy);
                         }

@@ -415,7 +415,8 @@ impl<'d> EditSet<'d> {
         } else {
             let mut lines = Vec::new();
             render::item_lines(&value, seq.indent, self.layout(), &mut lines);
-            let mut splice = self.after_splice(node.span.end, &lines);
+            let end = self.end_of_trailing_comments(node.span.end, seq.indent);
+            let mut splice = self.after_splice(end, &lines);
             if self.items_spaced(seq) {
                 // Follow the file: its items are separated by blank lines.
                 splice.text.insert_str(0, self.doc.line_ending().as_str());
@@ -444,6 +445,28 @@ impl<'d> EditSet<'d> {
             value,
         });
         Ok(())
+    }
+
+    /// Past the own-line comments that directly follow a block sequence's last item (no blank
+    /// line between) and are indented at least at its dashes: they belong to that item, and a
+    /// new item goes after them, not between the item and its comment. Less indented comments
+    /// (a file's closing remarks) stay after the new item.
+    fn end_of_trailing_comments(&self, end: usize, dash_column: usize) -> usize {
+        let text = self.doc.text();
+        let mut last = end;
+        let mut next = self.doc.line_end_after(end);
+        while next < text.len() {
+            let line_end = self.doc.line_content_end(next);
+            let line = &text[next..line_end];
+            let content = line.trim_start_matches([' ', '\t']);
+            let indent = line.len() - content.len();
+            if !content.starts_with('#') || indent < dash_column {
+                break;
+            }
+            last = line_end;
+            next = self.doc.line_end_after(line_end);
+        }
+        last
     }
 
     /// True when most neighbouring items of a block sequence are separated by a blank line.

@@ -3,10 +3,16 @@
 //! Both texts are loaded with yaml-rust2, a parser independent of the one that built the
 //! spans, so a wrong span cannot hide behind the same mistake twice.
 
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
 use yaml_rust2::{ScanError, Yaml, YamlLoader};
 
 use crate::edit::{Change, InsertAt};
 use crate::error::GuardError;
+use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
+use crate::linebreaks;
 use crate::tree::{Path, Seg};
 
 /// Checks that `after` loads as `before` with `changes` applied and nothing else different.
@@ -15,6 +21,20 @@ pub fn verify(before: &str, after: &str, changes: &[Change]) -> Result<(), Guard
     // A byte-order mark is not content; yaml-rust2 would read it as part of the first key.
     let before = before.strip_prefix('\u{feff}').unwrap_or(before);
     let after = after.strip_prefix('\u{feff}').unwrap_or(after);
+    if let Some(what) = over_limits(before) {
+        return Err(GuardError::InputUnreadable(what));
+    }
+    if let Some(what) = over_limits(after) {
+        return Err(GuardError::OutputUnreadable(what));
+    }
+    // The YAML 1.1 view: a line break that only YAML 1.1 parsers see must not appear outside a
+    // quoted string of the output (the input was refused for one already).
+    if let Some((at, c)) = linebreaks::first_break_outside_quotes(after) {
+        return Err(GuardError::OutputUnreadable(format!(
+            "{} outside a quoted string at byte {at}: YAML 1.1 parsers would read a line break",
+            linebreaks::break_name(c)
+        )));
+    }
     let mut expected = load(before).map_err(|e| GuardError::InputUnreadable(e.to_string()))?;
     for change in changes {
         apply_change(&mut expected, change)?;
@@ -54,6 +74,80 @@ pub fn load(text: &str) -> Result<Vec<Yaml>, ScanError> {
     }
 }
 
+/// Counts what a loader that copies aliases would build, without building it; `Some(what)`
+/// when the text is past a limit of [`crate::limits`] (or holds a recursive alias), so that
+/// yaml-rust2 never copies an alias bomb. A text without both `&` and `*` has no alias, and
+/// as many nodes as its length allows at most, far under [`MAX_NODES`] for any text harden
+/// reads whole.
+fn over_limits(text: &str) -> Option<String> {
+    if !(text.contains('&') && text.contains('*')) && (text.len() as u64) < MAX_NODES {
+        return None;
+    }
+    let mut counter = Counter::default();
+    let mut parser = Parser::new_from_str(text);
+    // A text the parser refuses is reported by the loader that follows.
+    let _ = parser.load(&mut counter, true);
+    counter.over
+}
+
+#[derive(Default)]
+struct Counter {
+    nodes: u64,
+    aliases: u64,
+    alias_nodes: u64,
+    expanded: u64,
+    open: Vec<(usize, u64)>,
+    sizes: HashMap<usize, u64>,
+    over: Option<String>,
+}
+
+impl MarkedEventReceiver for Counter {
+    fn on_event(&mut self, event: Event, _mark: Marker) {
+        if self.over.is_some() {
+            return;
+        }
+        match event {
+            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => {
+                self.open.push((id, self.expanded));
+                self.nodes += 1;
+                self.expanded += 1;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((id, before)) = self.open.pop() {
+                    if id > 0 {
+                        self.sizes.insert(id, self.expanded - before);
+                    }
+                }
+            }
+            Event::Scalar(_, _, id, _) => {
+                self.nodes += 1;
+                self.expanded += 1;
+                if id > 0 {
+                    self.sizes.insert(id, 1);
+                }
+            }
+            Event::Alias(id) => {
+                if self.open.iter().any(|(open, _)| *open == id) {
+                    self.over = Some("a recursive alias".to_owned());
+                }
+                let size = self.sizes.get(&id).copied().unwrap_or(1);
+                self.nodes += 1;
+                self.aliases += 1;
+                self.alias_nodes = self.alias_nodes.saturating_add(size);
+                self.expanded = self.expanded.saturating_add(size);
+            }
+            _ => {}
+        }
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            self.over = Some(format!("aliases repeat more than {MAX_ALIAS_NODES} nodes"));
+        } else if self.aliases > MAX_ALIASES {
+            self.over = Some(format!("more than {MAX_ALIASES} aliases"));
+        } else if self.nodes > MAX_NODES {
+            self.over = Some(format!("more than {MAX_NODES} nodes"));
+        }
+    }
+}
+
 /// Finds a mapping key that matches `key` as text (strings, and numbers or booleans written as keys).
 fn key_matches(candidate: &Yaml, key: &str) -> bool {
     match candidate {
@@ -70,11 +164,19 @@ fn descend<'y>(docs: &'y mut [Yaml], path: &Path) -> Result<&'y mut Yaml, GuardE
     let mut node = docs.get_mut(path.doc).ok_or_else(missing)?;
     for seg in &path.segs {
         node = match (seg, node) {
-            (Seg::Key(k), Yaml::Hash(h)) => h
-                .iter_mut()
-                .find(|(key, _)| key_matches(key, k))
-                .map(|(_, v)| v)
-                .ok_or_else(missing)?,
+            (Seg::Key(k), Yaml::Hash(h)) => {
+                // A string key is found by hashing (a 50 MB workflow makes tens of thousands
+                // of changes in mappings of thousands of keys); other keys by their text.
+                let string_key = Yaml::String(k.clone());
+                if h.contains_key(&string_key) {
+                    h.get_mut(&string_key).ok_or_else(missing)?
+                } else {
+                    h.iter_mut()
+                        .find(|(key, _)| key_matches(key, k))
+                        .map(|(_, v)| v)
+                        .ok_or_else(missing)?
+                }
+            }
             (Seg::Index(i), Yaml::Array(a)) => a.get_mut(*i).ok_or_else(missing)?,
             _ => return Err(missing()),
         };

@@ -26,6 +26,8 @@ mod edit;
 mod error;
 pub mod guard;
 mod lenient;
+pub mod limits;
+pub mod linebreaks;
 mod parse;
 mod position;
 pub mod render;

@@ -10,6 +10,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle};
 
 use crate::error::{Location, ParseError};
 use crate::lenient::{pad_hanging_lines, FirstError, Padding};
+use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::position::LineIndex;
 use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
@@ -17,6 +18,7 @@ use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence,
 pub(crate) struct Built {
     pub(crate) docs: Vec<Node>,
     pub(crate) scalar_tokens: Vec<Span>,
+    pub(crate) counts: crate::limits::Counts,
 }
 
 /// The deepest nesting of collections harden reads. Real workflows nest a dozen levels; the
@@ -30,6 +32,8 @@ enum Frame {
         flow: bool,
         anchor: Option<String>,
         entries: Vec<Entry>,
+        /// The position of each scalar key's first entry (duplicates are found through it).
+        keys: HashMap<String, usize>,
         key: Option<Node>,
         /// Where the `{` ends (flow) or where the mapping's properties end (block).
         end_of_start: usize,
@@ -53,6 +57,24 @@ struct Builder<'t> {
     anchors: HashMap<usize, String>,
     scalar_tokens: Vec<Span>,
     last_token_end: usize,
+    counts: NodeCounts,
+}
+
+/// Node and alias bookkeeping: what a loader that copies aliases would build.
+#[derive(Default)]
+struct NodeCounts {
+    /// Nodes as written (an alias is one).
+    nodes: u64,
+    /// Aliases as written.
+    aliases: u64,
+    /// Nodes added by expanding aliases.
+    alias_nodes: u64,
+    /// Nodes after expansion so far.
+    expanded: u64,
+    /// Per open collection: its anchor id (0 for none) and `expanded` before it began.
+    open: Vec<(usize, u64)>,
+    /// Expanded size of each finished anchored node.
+    sizes: HashMap<usize, u64>,
 }
 
 /// Builds the tree of `text`; a text refused only for hanging flow lines is read as libyaml
@@ -129,6 +151,7 @@ fn build_from(
         anchors: HashMap::new(),
         scalar_tokens: Vec::new(),
         last_token_end: 0,
+        counts: NodeCounts::default(),
     };
     let byte = |char_index: usize| match padded {
         None => index.byte(char_index),
@@ -147,6 +170,11 @@ fn build_from(
     Ok(Built {
         docs: b.docs,
         scalar_tokens: b.scalar_tokens,
+        counts: crate::limits::Counts {
+            nodes: b.counts.nodes,
+            aliases: b.counts.aliases,
+            alias_nodes: b.counts.alias_nodes,
+        },
     })
 }
 
@@ -208,6 +236,13 @@ impl Builder<'_> {
                 return (i, last_end, anchor, tag);
             }
             let begin = i;
+            if self.text[i..].starts_with("!<") {
+                // A verbatim tag (`!<tag:yaml.org,2002:str>`) may hold flow indicators: it
+                // ends at its `>`.
+                i = self.text[i..]
+                    .find('>')
+                    .map_or(self.bytes.len(), |end| i + end + 1);
+            }
             while i < self.bytes.len()
                 && !is_blank(self.bytes[i])
                 && !is_flow_indicator(self.bytes[i])
@@ -262,6 +297,7 @@ impl Builder<'_> {
                 ),
             });
         }
+        self.count(&event, s)?;
         match event {
             Event::DocumentStart(explicit) => {
                 if explicit {
@@ -280,6 +316,7 @@ impl Builder<'_> {
                     flow,
                     anchor,
                     entries: Vec::new(),
+                    keys: HashMap::new(),
                     key: None,
                     end_of_start: e,
                 });
@@ -306,6 +343,7 @@ impl Builder<'_> {
                     flow,
                     anchor,
                     entries,
+                    keys,
                     end_of_start,
                     ..
                 }) = self.stack.pop()
@@ -328,6 +366,7 @@ impl Builder<'_> {
                         NodeKind::Mapping(Mapping {
                             flow,
                             indent,
+                            index: crate::tree::KeyIndex::new(keys, entries.len()),
                             entries,
                         }),
                     );
@@ -391,6 +430,86 @@ impl Builder<'_> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
+    }
+
+    /// Counts nodes, aliases and what the aliases expand to; refuses recursive aliases and
+    /// files past the limits of [`crate::limits`].
+    fn count(&mut self, event: &Event<'_>, s: usize) -> Result<(), ParseError> {
+        let c = &mut self.counts;
+        match event {
+            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => {
+                c.open.push((*id, c.expanded));
+                c.nodes += 1;
+                c.expanded += 1;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((id, before)) = c.open.pop() {
+                    if id > 0 {
+                        c.sizes.insert(id, c.expanded - before);
+                    }
+                }
+            }
+            Event::Scalar(_, _, id, _) => {
+                c.nodes += 1;
+                c.expanded += 1;
+                if *id > 0 {
+                    c.sizes.insert(*id, 1);
+                }
+            }
+            Event::Alias(id) => {
+                if c.open.iter().any(|(open, _)| open == id) {
+                    let name = self.text.get(s..).unwrap_or_default();
+                    let name: String = name
+                        .chars()
+                        .take_while(|ch| !ch.is_whitespace() && !",]}".contains(*ch))
+                        .take(60)
+                        .collect();
+                    return Err(self.refuse(
+                        s,
+                        format!(
+                            "alias `{name}` lies inside the node its anchor names (a recursive \
+                             alias): YAML loaders loop on it or refuse it; remove the alias"
+                        ),
+                    ));
+                }
+                let size = c.sizes.get(id).copied().unwrap_or(1);
+                c.nodes += 1;
+                c.aliases += 1;
+                c.alias_nodes = c.alias_nodes.saturating_add(size);
+                c.expanded = c.expanded.saturating_add(size);
+            }
+            _ => return Ok(()),
+        }
+        let (nodes, aliases, alias_nodes) = (c.nodes, c.aliases, c.alias_nodes);
+        if alias_nodes > MAX_ALIAS_NODES {
+            return Err(self.refuse(
+                s,
+                format!(
+                    "the aliases up to here repeat more than {MAX_ALIAS_NODES} nodes (an alias \
+                     bomb?): YAML loaders copy every alias; harden does not edit such files"
+                ),
+            ));
+        }
+        if aliases > MAX_ALIASES {
+            return Err(self.refuse(
+                s,
+                format!("more than {MAX_ALIASES} aliases; harden does not edit such files"),
+            ));
+        }
+        if nodes > MAX_NODES {
+            return Err(self.refuse(
+                s,
+                format!("more than {MAX_NODES} YAML nodes; harden does not edit such files"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, at: usize, message: String) -> ParseError {
+        ParseError::Syntax {
+            location: self.location(at),
+            message,
+        }
     }
 
     fn remember_anchor(&mut self, id: usize, anchor: &Option<String>) {
@@ -583,7 +702,9 @@ impl Builder<'_> {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key, .. }) if key.is_none() => *key = Some(node),
-            Some(Frame::Map { key, entries, .. }) => {
+            Some(Frame::Map {
+                key, entries, keys, ..
+            }) => {
                 let Some(k) = key.take() else {
                     return Ok(());
                 };
@@ -599,7 +720,7 @@ impl Builder<'_> {
                     }
                 }
                 if let Some(name) = k.as_str() {
-                    if let Some(first) = entries.iter().find(|en| en.key_str() == Some(name)) {
+                    if let Some(first) = keys.get(name).and_then(|&i| entries.get(i)) {
                         if name != "<<" {
                             return Err(ParseError::DuplicateKey {
                                 key: name.to_owned(),
@@ -611,6 +732,9 @@ impl Builder<'_> {
                             });
                         }
                     }
+                }
+                if let Some(name) = k.as_str() {
+                    keys.entry(name.to_owned()).or_insert(entries.len());
                 }
                 let span = Span::new(k.span.start, node.span.end.max(k.span.end));
                 entries.push(Entry {

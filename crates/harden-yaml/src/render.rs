@@ -107,7 +107,7 @@ pub fn plain_is_safe(s: &str) -> bool {
     {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.chars().any(needs_escape) {
         return false;
     }
     if AMBIGUOUS.contains(&s) {
@@ -132,7 +132,7 @@ pub fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() || c == '\u{feff}' => {
+            c if needs_escape(c) => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
@@ -143,7 +143,13 @@ pub fn double_quoted(s: &str) -> String {
 }
 
 fn needs_double(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() || c == '\u{feff}')
+    s.chars().any(needs_escape)
+}
+
+/// Control characters, the BOM, and the characters only YAML 1.1 parsers read as line breaks
+/// (U+0085, U+2028, U+2029) are written as escapes, never raw.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{feff}' || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c)
 }
 
 /// `s` written as a scalar: plain when safe, else single-quoted, else double-quoted.
@@ -186,10 +192,20 @@ fn scalar_of(v: &NewValue) -> Option<String> {
     }
 }
 
-/// A comment's text on one line: line breaks (which would end the comment and start YAML)
-/// become spaces.
+/// A comment's text on one line: line breaks (which would end the comment and start YAML),
+/// the characters YAML 1.1 parsers read as line breaks (U+0085, U+2028, U+2029) and other
+/// control characters (which YAML does not allow in a comment) become spaces.
 pub fn one_line(comment: &str) -> String {
-    comment.replace(['\r', '\n'], " ")
+    comment
+        .chars()
+        .map(|c| {
+            if (c.is_control() && c != '\t') || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn comment_text(layout: Layout, comment: &Option<String>) -> String {

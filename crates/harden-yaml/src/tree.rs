@@ -81,11 +81,42 @@ pub struct Mapping {
     pub indent: usize,
     /// The entries in source order.
     pub entries: Vec<Entry>,
+    /// Positions of the first entry of each scalar key, for mappings of many keys.
+    pub(crate) index: KeyIndex,
 }
 
+/// Where each scalar key of a large mapping is, so that lookups stay constant-time in a
+/// workflow of 100,000 jobs (each pin looks its job up by key). Not part of equality: it is
+/// derived from the entries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyIndex(Option<std::collections::HashMap<String, usize>>);
+
+impl KeyIndex {
+    /// Mappings with fewer entries are searched in order.
+    const MIN_ENTRIES: usize = 16;
+
+    pub(crate) fn new(keys: std::collections::HashMap<String, usize>, entries: usize) -> Self {
+        KeyIndex((entries >= Self::MIN_ENTRIES).then_some(keys))
+    }
+}
+
+impl PartialEq for KeyIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for KeyIndex {}
+
 impl Mapping {
-    /// The entry with the given scalar key.
+    /// The entry with the given scalar key (the first one, for `<<`).
     pub fn get(&self, key: &str) -> Option<&Entry> {
+        if let Some(index) = &self.index.0 {
+            let hit = index.get(key).and_then(|&i| self.entries.get(i));
+            if let Some(entry) = hit.filter(|e| e.key_str() == Some(key)) {
+                return Some(entry);
+            }
+        }
         self.entries.iter().find(|e| e.key_str() == Some(key))
     }
 }

@@ -25,6 +25,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use harden_transforms::dependabot;
+use harden_transforms::permissions::Scope;
 use harden_yaml::{Document, Node, NodeKind};
 
 /// Settings read from `.github/harden.yml`; `None` where the file says nothing.
@@ -38,6 +40,8 @@ pub struct Config {
     pub comment_spacing: Option<usize>,
     /// permissions: workflow file name -> job id -> scope -> access.
     pub declared: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// permissions: where each declared workflow (job `""`) and job is written (line, column).
+    pub declared_at: BTreeMap<(String, String), (usize, usize)>,
     /// dependabot: schedule interval.
     pub schedule: Option<String>,
     /// dependabot: cooldown days.
@@ -155,6 +159,62 @@ impl Reader<'_> {
     }
 }
 
+/// Declarations of `permissions.jobs` that name no workflow of the repository, or no job of
+/// the workflows they name: (line, column, message) each, for warnings. `workflows` holds each
+/// workflow's path relative to the root (`/`-separated) and its job ids.
+pub fn unknown_declarations(
+    config: &Config,
+    workflows: &[(String, Vec<String>)],
+) -> Vec<(usize, usize, String)> {
+    use harden_transforms::permissions::DeclaredJob;
+    let mut out = Vec::new();
+    for (workflow, jobs) in &config.declared {
+        let probe = DeclaredJob {
+            workflow: workflow.clone(),
+            job: String::new(),
+            permissions: BTreeMap::new(),
+        };
+        let matching: Vec<&(String, Vec<String>)> = workflows
+            .iter()
+            .filter(|(path, _)| probe.matches_workflow(path))
+            .collect();
+        let at = |job: &str| {
+            config
+                .declared_at
+                .get(&(workflow.clone(), job.to_owned()))
+                .copied()
+                .unwrap_or((1, 1))
+        };
+        if matching.is_empty() {
+            let (line, column) = at("");
+            out.push((
+                line,
+                column,
+                format!(
+                    "permissions.jobs: no workflow `{workflow}` in .github/workflows; this \
+                     declaration does nothing: correct the file name or remove it"
+                ),
+            ));
+            continue;
+        }
+        for job in jobs.keys() {
+            if !matching.iter().any(|(_, ids)| ids.contains(job)) {
+                let (line, column) = at(job);
+                out.push((
+                    line,
+                    column,
+                    format!(
+                        "permissions.jobs.{workflow}: no job `{job}` in that workflow; this \
+                         declaration does nothing: correct the job id or remove it"
+                    ),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Parses the text of a configuration file.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let doc = Document::parse(text).map_err(|e| {
@@ -171,6 +231,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let Some(root) = doc.root() else {
         return Ok(config);
     };
+    if let Some(second) = doc.documents().get(1) {
+        return Err(r.error(
+            second,
+            "a second YAML document (after `---`): harden reads only the first; merge them",
+        ));
+    }
     const TOP: &[&str] = &["pin-actions", "permissions", "dependabot", "commit"];
     for (key, value) in r.entries(root, "the file")? {
         match key.as_str() {
@@ -202,10 +268,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     for (wf, jobs) in r.entries(v, "permissions.jobs")? {
                         let wf_name = r.string(wf, "workflow file name")?;
                         let mut per_job = BTreeMap::new();
+                        config
+                            .declared_at
+                            .insert((wf_name.clone(), String::new()), (wf.line, wf.column));
                         for (job, scopes) in r.entries(jobs, &wf_name)? {
                             let job_id = r.string(job, "job id")?;
+                            config
+                                .declared_at
+                                .insert((wf_name.clone(), job_id.clone()), (job.line, job.column));
                             let mut grants = BTreeMap::new();
                             for (scope, access) in r.entries(scopes, &job_id)? {
+                                let scope_name = r.string(scope, "scope")?;
+                                if let Err(e) = scope_name.parse::<Scope>() {
+                                    return Err(r.error(scope, e.to_string()));
+                                }
                                 let access_text = r.string(access, "access")?;
                                 if !matches!(access_text.as_str(), "read" | "write" | "none") {
                                     return Err(
@@ -230,13 +306,50 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 ];
                 for (k, v) in r.entries(value, "dependabot")? {
                     match k.as_str() {
-                        Some("schedule") => config.schedule = Some(r.string(v, "schedule")?),
-                        Some("cooldown") => config.cooldown = Some(r.number(v, "cooldown")?),
+                        Some("schedule") => {
+                            let text = r.string(v, "schedule")?;
+                            if let Err(e) = text.parse::<dependabot::Schedule>() {
+                                return Err(r.error(v, e.to_string()));
+                            }
+                            config.schedule = Some(text);
+                        }
+                        Some("cooldown") => {
+                            let days = r.number(v, "cooldown")?;
+                            if days > dependabot::MAX_COOLDOWN_DAYS {
+                                return Err(r.error(
+                                    v,
+                                    format!(
+                                        "`cooldown: {days}` is too long: Dependabot accepts 1 to {} \
+                                         days (0 leaves cooldown out)",
+                                        dependabot::MAX_COOLDOWN_DAYS
+                                    ),
+                                ));
+                            }
+                            config.cooldown = Some(days);
+                        }
                         Some("group") => config.group = Some(r.boolean(v, "group")?),
                         Some("ignore-major") => {
                             config.ignore_major = Some(r.boolean(v, "ignore-major")?)
                         }
-                        Some("ecosystems") => config.ecosystems = Some(r.list(v, "ecosystems")?),
+                        Some("ecosystems") => {
+                            let list = r.list(v, "ecosystems")?;
+                            let items: Vec<&Node> = match &v.kind {
+                                NodeKind::Sequence(seq) => seq.items.iter().collect(),
+                                _ => vec![v],
+                            };
+                            for (name, node) in list.iter().zip(items) {
+                                if !dependabot::KNOWN_ECOSYSTEMS.contains(&name.as_str()) {
+                                    return Err(r.error(
+                                        node,
+                                        format!(
+                                            "unknown ecosystem `{name}` (Dependabot knows {})",
+                                            dependabot::KNOWN_ECOSYSTEMS.join(", ")
+                                        ),
+                                    ));
+                                }
+                            }
+                            config.ecosystems = Some(list);
+                        }
                         _ => return Err(r.unknown(k, "dependabot", KEYS)),
                     }
                 }
@@ -307,6 +420,60 @@ mod tests {
             .expect_err("unknown placeholder");
         assert_eq!((e.line, e.column), (2, 12));
         assert!(e.message.contains("{sumary}"), "{}", e.message);
+    }
+
+    #[test]
+    fn values_are_checked_where_they_are_written() {
+        // Issue 17 point 15: these were checked late, without a line, naming a flag.
+        let cases = [
+            ("dependabot:\n  schedule: hourly\n", (2, 13), "hourly"),
+            (
+                "dependabot:\n  cooldown: 400\n",
+                (2, 13),
+                "`cooldown: 400` is too long",
+            ),
+            (
+                "dependabot:\n  ecosystems: [github-actions, npmm]\n",
+                (2, 32),
+                "unknown ecosystem `npmm`",
+            ),
+            (
+                "permissions:\n  jobs:\n    a.yml:\n      j: {contentz: write}\n",
+                (4, 11),
+                "contentz",
+            ),
+            (
+                "pin-actions:\n  branches: keep\n---\nx: 1\n",
+                (4, 1),
+                "second YAML document",
+            ),
+        ];
+        for (text, at, words) in cases {
+            let e = parse(Path::new("h.yml"), text).expect_err(text);
+            assert_eq!((e.line, e.column), at, "{text}: {}", e.message);
+            assert!(e.message.contains(words), "{}", e.message);
+            assert!(!e.message.contains(" --"), "names no flag: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn declarations_for_unknown_workflows_and_jobs_are_found() {
+        let text = "permissions:\n  jobs:\n    release.yml:\n      publish: {contents: write}\n      pubilsh: {contents: write}\n    relase.yml:\n      x: {}\n";
+        let c = parse(Path::new("h.yml"), text).expect("valid");
+        let workflows = vec![(
+            ".github/workflows/release.yml".to_owned(),
+            vec!["publish".to_owned()],
+        )];
+        let found = unknown_declarations(&c, &workflows);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (5, 7));
+        assert!(found[0].2.contains("no job `pubilsh`"), "{}", found[0].2);
+        assert_eq!((found[1].0, found[1].1), (6, 5));
+        assert!(
+            found[1].2.contains("no workflow `relase.yml`"),
+            "{}",
+            found[1].2
+        );
     }
 
     #[test]

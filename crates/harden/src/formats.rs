@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use harden_transforms::{Finding, Severity};
 use serde_json::json;
 
+use crate::escape;
 use crate::report::RepoReport;
 
 fn all_findings(reports: &[RepoReport]) -> impl Iterator<Item = &Finding> {
@@ -42,7 +43,7 @@ pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        let mut props = format!("file={}", escape_property(&f.path.display().to_string()));
+        let mut props = format!("file={}", escape_property(&escape::path(&f.path)));
         if let Some(l) = f.line {
             props.push_str(&format!(",line={l}"));
         }
@@ -55,7 +56,11 @@ pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
             format!("harden {}", f.transform)
         };
         props.push_str(&format!(",title={}", escape_property(&title)));
-        writeln!(out, "::{level} {props}::{}", escape_data(&f.message))?;
+        writeln!(
+            out,
+            "::{level} {props}::{}",
+            escape_data(&escape::message(&f.message))
+        )?;
     }
     for r in reports {
         for t in &r.transforms {
@@ -64,10 +69,10 @@ pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
                     writeln!(
                         out,
                         "::warning file={},line={},title={}::{}",
-                        escape_property(&c.path.display().to_string()),
+                        escape_property(&escape::path(&c.path)),
                         n.line,
                         escape_property(&format!("harden {}", t.name)),
-                        escape_data(&n.message)
+                        escape_data(&escape::message(&n.message))
                     )?;
                 }
             }

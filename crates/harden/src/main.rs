@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod discover;
+mod escape;
 mod formats;
 mod fsutil;
 mod gitops;
@@ -128,7 +129,8 @@ fn usage_error(msg: &str) -> i32 {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "error: {msg}\n\nFor more information, try '--help'."
+        "error: {}\n\nFor more information, try '--help'.",
+        escape::message(msg)
     );
     exit::USAGE
 }

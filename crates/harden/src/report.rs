@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use harden_transforms::{FileChange, Finding, Severity};
 use serde::Serialize;
 
+use crate::escape;
+
 /// The outcome of one transform on one repository.
 #[derive(Debug)]
 pub struct TransformReport {
@@ -73,12 +75,13 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-/// Where a finding is: `path:line:column`, `path:line` or `path`.
+/// Where a finding is: `path:line:column`, `path:line` or `path` (escaped for a terminal).
 pub(crate) fn location(f: &Finding) -> String {
+    let path = escape::path(&f.path);
     match (f.line, f.column) {
-        (Some(l), Some(c)) => format!("{}:{l}:{c}", f.path.display()),
-        (Some(l), None) => format!("{}:{l}", f.path.display()),
-        _ => f.path.display().to_string(),
+        (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
+        (Some(l), None) => format!("{path}:{l}"),
+        _ => path,
     }
 }
 
@@ -99,7 +102,7 @@ pub fn finding_line(f: &Finding, style: Style) -> String {
         "{}: {}: {transform}{}",
         style.paint(code, word),
         location(f),
-        f.message
+        escape::message(&f.message)
     )
 }
 
@@ -114,7 +117,8 @@ pub fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, '
         .diff_lines(before, after)
 }
 
-/// The unified diff of one change, coloured when asked.
+/// The unified diff of one change, coloured when asked; control characters of the file names
+/// and contents are escaped (see [`escape`]), so it is safe to print.
 pub fn diff_text(change: &FileChange, style: Style) -> String {
     let before = change.before.as_deref().unwrap_or("");
     let name = change.path.display().to_string();
@@ -130,10 +134,12 @@ pub fn diff_text(change: &FileChange, style: Style) -> String {
         .header(&old_name, &format!("b/{name}"))
         .to_string();
     if !style.color {
-        return text;
+        return text.split_inclusive('\n').map(escape::diff_line).collect();
     }
     text.lines()
+        .map(|l| escape::text(l).into_owned())
         .map(|l| {
+            let l = l.as_str();
             if l.starts_with("+++") || l.starts_with("---") {
                 style.paint("1", l)
             } else if l.starts_with('+') {
@@ -183,7 +189,7 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
             writeln!(
                 out,
                 "{}",
-                style.paint("1", &format!("# {}", report.root.display()))
+                style.paint("1", &format!("# {}", escape::path(&report.root)))
             )?;
         }
         for g in crate::messages::group(&report.problems) {
@@ -203,20 +209,25 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
             if mode == Mode::Check {
                 for c in &t.changes {
                     if c.before.is_none() {
-                        writeln!(out, "{}: [{}] would be created", c.path.display(), t.name)?;
+                        writeln!(
+                            out,
+                            "{}: [{}] would be created",
+                            escape::path(&c.path),
+                            t.name
+                        )?;
                     }
                     for n in &c.notes {
                         writeln!(
                             out,
                             "{}:{}: [{}] {}",
-                            c.path.display(),
+                            escape::path(&c.path),
                             n.line,
                             t.name,
-                            n.message
+                            escape::message(&n.message)
                         )?;
                     }
                     if c.notes.is_empty() && c.before.is_some() {
-                        writeln!(out, "{}: [{}] would change", c.path.display(), t.name)?;
+                        writeln!(out, "{}: [{}] would change", escape::path(&c.path), t.name)?;
                     }
                 }
             }
@@ -227,12 +238,12 @@ pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Resul
         match mode {
             Mode::Apply | Mode::Patch => {
                 for w in &report.written {
-                    writeln!(out, "wrote {}", w.display())?;
+                    writeln!(out, "wrote {}", escape::path(w))?;
                 }
             }
             Mode::Commit => {
                 for w in &report.written {
-                    writeln!(out, "committed {}", w.display())?;
+                    writeln!(out, "committed {}", escape::path(w))?;
                 }
             }
             _ => {}

@@ -299,6 +299,9 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     }
     for (root, files, problems) in loaded {
         let root = &root;
+        let declaration_warnings = config::load(root)
+            .map(|c| unknown_declarations(root, &c, &shared.selected))
+            .unwrap_or_default();
         let transforms = match config::load(root).map_err(|e| {
             problem(
                 e.path.clone(),
@@ -313,15 +316,18 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             Err(p) => Err(p),
         };
         match transforms {
-            Ok((transforms, git)) => reports.push(run_repository(
-                root,
-                files,
-                problems,
-                &transforms,
-                mode,
-                &git,
-                many_roots,
-            )),
+            Ok((transforms, git)) => {
+                let mut report =
+                    run_repository(root, files, problems, &transforms, mode, &git, many_roots);
+                if let Some(t) = report
+                    .transforms
+                    .iter_mut()
+                    .find(|t| t.name == "permissions")
+                {
+                    t.findings.extend(declaration_warnings);
+                }
+                reports.push(report);
+            }
             Err(p) => reports.push(RepoReport {
                 root: root.clone(),
                 transforms: Vec::new(),
@@ -331,6 +337,57 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
         }
     }
     reports
+}
+
+/// Warnings for `.github/harden.yml` declarations that name no workflow or job of the
+/// repository at `root` (they would silently do nothing), when permissions runs.
+fn unknown_declarations(
+    root: &std::path::Path,
+    config: &Config,
+    selected: &[&str],
+) -> Vec<Finding> {
+    if config.declared.is_empty() || !selected.contains(&"permissions") {
+        return Vec::new();
+    }
+    let Some(path) = config::config_path(root) else {
+        return Vec::new();
+    };
+    let folder = root.join(".github/workflows");
+    let mut workflows = Vec::new();
+    for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+            continue;
+        }
+        let jobs = std::fs::read_to_string(entry.path())
+            .ok()
+            .and_then(|text| harden_yaml::Document::parse(text).ok())
+            .and_then(|doc| {
+                let jobs = doc.get(&harden_yaml::Path::root(0).key("jobs"))?;
+                match &jobs.kind {
+                    harden_yaml::NodeKind::Mapping(m) => Some(
+                        m.entries
+                            .iter()
+                            .filter_map(|e| e.key_str().map(str::to_owned))
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            })
+            .unwrap_or_default();
+        workflows.push((format!(".github/workflows/{name}"), jobs));
+    }
+    config::unknown_declarations(config, &workflows)
+        .into_iter()
+        .map(|(line, column, message)| Finding {
+            transform: "permissions",
+            path: path.clone(),
+            line: Some(line),
+            column: Some(column),
+            severity: Severity::Warning,
+            message,
+        })
+        .collect()
 }
 
 fn run_repository(
@@ -352,7 +409,7 @@ fn run_repository(
     };
     let mut reports = Vec::new();
     for t in transforms {
-        let spinner = progress(&format!("{}: {}", root.display(), t.name()));
+        let spinner = progress(&format!("{}: {}", crate::escape::path(root), t.name()));
         let outcome = t.run(&repo);
         spinner.finish_and_clear();
         for change in &outcome.changes {

@@ -117,6 +117,8 @@ pub fn repo_refs(repo: &RecordedRepo) -> RepoRefs {
 }
 
 const PLACEHOLDER: &str = "fuzz/placeholder";
+/// The source the offline resolver's cache entries must name (the default configuration).
+const CACHE_SOURCE: &str = "git https://github.com api https://api.github.com";
 
 /// `RepoRefs` from JSON (the cache format and the recorded refs), the resolution rules on the
 /// result, and the on-disk cache read by an offline resolver.
@@ -135,7 +137,7 @@ impl RefsJsonTarget {
             let refs = repo_refs(repo);
             let json = serde_json::to_vec(&refs).map_err(std::io::Error::other)?;
             let cache = format!(
-                "{{\"format\":1,\"repo\":\"{PLACEHOLDER}\",\"fetched_at\":1700000000,\"refs\":{}}}",
+                "{{\"format\":1,\"server\":\"{CACHE_SOURCE}\",\"repo\":\"{PLACEHOLDER}\",\"fetched_at\":1700000000,\"refs\":{}}}",
                 String::from_utf8_lossy(&json)
             );
             seeds.push(json);
@@ -219,7 +221,12 @@ impl Target for RefsJsonTarget {
         let name = format!("fuzz/c{}", self.cases);
         let repo = RepoId::new("fuzz", format!("c{}", self.cases));
         let bytes = String::from_utf8_lossy(input).replace(PLACEHOLDER, &name);
-        let path = self.cache.path().join(repo.cache_file_name());
+        let Some(path) = self.offline_resolver().and_then(|r| r.cache_path(&repo)) else {
+            return Err("the offline resolver could not be made".into());
+        };
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| format!("cache folder: {e}"))?;
+        }
         std::fs::write(&path, bytes.as_bytes()).map_err(|e| format!("cache write: {e}"))?;
         let cached = self.offline_resolver().map(|r| r.fetch(&repo));
         let _ = std::fs::remove_file(&path);

@@ -1,6 +1,7 @@
 //! The fuzz targets, one per layer.
 
 pub mod github;
+pub mod hostile;
 pub mod transforms;
 pub mod yaml;
 
@@ -17,6 +18,7 @@ pub const TARGETS: &[&str] = &[
     "refs-json",
     "git-response",
     "rest-response",
+    "hostile-refs",
 ];
 
 /// Builds the target called `name` on `corpus`. `Ok(None)` is kept for a target that cannot
@@ -42,6 +44,7 @@ pub fn make(name: &str, corpus: &Corpus) -> Result<Option<Box<dyn Target>>, Stri
         "refs-json" => Box::new(github::RefsJsonTarget::new(&corpus.repos).map_err(io)?),
         "git-response" => Box::new(github::GitResponseTarget::new(&corpus.repos).map_err(io)?),
         "rest-response" => Box::new(github::RestResponseTarget::new(&corpus.repos).map_err(io)?),
+        "hostile-refs" => Box::new(hostile::HostileRefsTarget::new(&corpus.repos).map_err(io)?),
         other => {
             return Err(format!(
                 "unknown target `{other}`; targets: {}, all",

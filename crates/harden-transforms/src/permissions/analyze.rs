@@ -922,7 +922,8 @@ impl<'a> Analyzer<'a> {
             match self.kb.action(&key) {
                 Some(fact) => {
                     for (scope, access) in &fact.permissions {
-                        out.needs.add(*scope, *access, &label, fact.reason_for(*scope));
+                        out.needs
+                            .add(*scope, *access, &label, fact.reason_for(*scope));
                     }
                     if let Some(why) = &fact.undetermined {
                         out.unsure(&desc, line, format!("calls `{key}`: {why}"));
