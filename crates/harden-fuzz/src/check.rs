@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use harden_yaml::{Document, Node, NodeKind};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 /// Every node's span (and scalar token) lies inside the text, on character boundaries, with
 /// start <= end; line and column are 1-based. Walks without recursion.
@@ -99,7 +99,7 @@ pub fn comments_kept(
 /// Loads `text` with yaml-rust2 as the guard does (a byte-order mark is not content).
 pub fn load(text: &str) -> Result<Vec<Yaml>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    YamlLoader::load_from_str(text).map_err(|e| e.to_string())
+    harden_yaml::guard::load(text).map_err(|e| e.to_string())
 }
 
 /// One step of a data path, for messages.

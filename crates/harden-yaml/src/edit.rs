@@ -287,7 +287,13 @@ impl<'d> EditSet<'d> {
             if before {
                 self.before_entry_splice(target.key.span.start, index == 0, map.indent, &lines)
             } else {
-                self.after_splice(target.value.span.end.max(target.key.span.end), &lines)
+                let mut end = target.value.span.end.max(target.key.span.end);
+                if index + 1 == map.entries.len() {
+                    // Comments indented deeper than the keys belong to the last value (an
+                    // appended item of a nested sequence goes after them too).
+                    end = self.end_of_trailing_comments(end, map.indent + 1);
+                }
+                self.after_splice(end, &lines)
             }
         };
         self.splices.push(splice);
@@ -447,10 +453,11 @@ impl<'d> EditSet<'d> {
         Ok(())
     }
 
-    /// Past the own-line comments that directly follow a block sequence's last item (no blank
-    /// line between) and are indented at least at its dashes: they belong to that item, and a
-    /// new item goes after them, not between the item and its comment. Less indented comments
-    /// (a file's closing remarks) stay after the new item.
+    /// Past the own-line comments that directly follow a block collection's last item (no blank
+    /// line between) and are indented at least at `dash_column` (a sequence's dashes, one past a
+    /// mapping's keys): they belong to that item, and a new item goes after them, not between the
+    /// item and its comment. Less indented comments (a file's closing remarks) stay after the
+    /// new item.
     fn end_of_trailing_comments(&self, end: usize, dash_column: usize) -> usize {
         let text = self.doc.text();
         let mut last = end;

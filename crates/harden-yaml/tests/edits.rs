@@ -596,3 +596,38 @@ fn appended_items_follow_blank_line_spacing() {
     });
     assert_eq!(out, "s:\n  - a: 1\n\n  - b: 2\n\n  - c: 3\n\n  - d: 4\n");
 }
+
+/// A key appended to the root and an item appended to a nested sequence, at the end of a file
+/// whose last lines are comments of the nested content: both go after those comments, so the
+/// new root key can never land between the nested sequence and its new item (found by the
+/// corpus edit test on a starter workflow).
+#[test]
+fn appends_at_the_end_follow_the_trailing_comments_of_nested_content() {
+    let text = "jobs:\n  a:\n    steps:\n      - run: x\n        # about x\n        # more\n";
+    let doc = parse(text);
+    let mut root_only = EditSet::new(&doc);
+    root_only
+        .insert_entry(
+            &Path::root(0),
+            InsertAt::Last,
+            NewEntry::new("z", NewValue::string("1")),
+        )
+        .expect("insert");
+    let out = root_only
+        .apply_verified()
+        .expect("root key after the comments");
+    assert!(out.contains("        # more\nz: "), "{out}");
+    let mut both = EditSet::new(&doc);
+    both.insert_entry(
+        &Path::root(0),
+        InsertAt::Last,
+        NewEntry::new("z", NewValue::string("1")),
+    )
+    .expect("insert");
+    both.append_item(&p("jobs.a.steps"), NewValue::string("y"))
+        .expect("append");
+    // Two insertions at one point are refused rather than ordered by guess; never a broken file.
+    if let Ok(out) = both.apply_verified() {
+        assert!(Document::parse(out).is_ok());
+    }
+}
