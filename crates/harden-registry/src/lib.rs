@@ -93,15 +93,14 @@ impl Registry {
         }
         let results = Mutex::new(HashMap::with_capacity(unique.len()));
         let next = AtomicUsize::new(0);
-        let work = || loop {
-            let Some(image) = unique.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
-            };
-            let result = self.resolve(image);
-            results
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(image.key(), result);
+        let work = || {
+            while let Some(image) = unique.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let result = self.resolve(image);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(image.key(), result);
+            }
         };
         let workers = self.config.jobs.clamp(1, 64).min(unique.len());
         if workers <= 1 {

@@ -20,6 +20,7 @@ mod dispatch;
 mod git;
 mod http;
 mod options;
+pub mod registry;
 mod rest;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,142 @@
+//! The registry client against the registry stand-in of `harden-testserver`: token challenge,
+//! index digests, unknown tags, `429` with `Retry-After`, the cache and `--offline`.
+
+use std::time::{Duration, Instant};
+
+use harden_registry::{ImageRef, Registry, RegistryConfig, RegistryError};
+use harden_testserver::registry::{fake_digest, RegistryServer, INDEX_TYPE, MANIFEST_LIST_TYPE};
+
+fn client(server: &RegistryServer, cache: &std::path::Path) -> Registry {
+    let config = RegistryConfig {
+        mirrors: harden_registry::parse_mirrors(&server.mirrors()).expect("mirrors"),
+        cache_dir: Some(cache.to_owned()),
+        timeout: Duration::from_secs(10),
+        retry_backoff: Duration::from_millis(5),
+        max_rate_limit_wait: Duration::from_secs(3),
+        ..RegistryConfig::default()
+    };
+    Registry::new(config).expect("client")
+}
+
+fn image(text: &str) -> ImageRef {
+    ImageRef::parse(text).expect("valid reference")
+}
+
+#[test]
+fn resolves_through_the_token_challenge_and_caches() {
+    let server = RegistryServer::start().expect("start");
+    server.add_image("docker.io/library/alpine:3.20", INDEX_TYPE);
+    server.add_image("ghcr.io/o/tool:1", MANIFEST_LIST_TYPE);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let results = registry.resolve_all(&[image("alpine:3.20"), image("ghcr.io/o/tool:1")]);
+    assert_eq!(
+        results["docker.io/library/alpine:3.20"]
+            .as_ref()
+            .map(|r| r.digest.clone()),
+        Ok(fake_digest("docker.io/library/alpine:3.20")),
+        "the index digest, through the library/ prefix"
+    );
+    assert_eq!(
+        results["ghcr.io/o/tool:1"]
+            .as_ref()
+            .map(|r| r.media_type.clone()),
+        Ok(Some(MANIFEST_LIST_TYPE.to_owned()))
+    );
+    // Each image: a 401, a token, the manifest again.
+    assert_eq!(registry.stats().requests, 6);
+    let accept = server.requests()[0].accept.clone().unwrap_or_default();
+    assert!(
+        accept.contains(INDEX_TYPE) && accept.contains(MANIFEST_LIST_TYPE),
+        "{accept}"
+    );
+
+    // A second client over the same cache asks nothing; offline too.
+    let again = client(&server, cache.path());
+    assert!(again.resolve(&image("alpine:3.20")).is_ok());
+    assert_eq!(again.stats().requests, 0);
+    let mut offline = client(&server, cache.path()).config().clone();
+    offline.offline = true;
+    let offline = Registry::new(offline).expect("client");
+    assert!(offline.resolve(&image("ghcr.io/o/tool:1")).is_ok());
+    assert_eq!(
+        offline.resolve(&image("alpine:3.19")),
+        Err(RegistryError::NotCached)
+    );
+    assert_eq!(offline.stats().requests, 0);
+}
+
+#[test]
+fn unknown_tags_fail_alone() {
+    let server = RegistryServer::start().expect("start");
+    server.add_image("docker.io/library/node:20", INDEX_TYPE);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let results = registry.resolve_all(&[image("node:20"), image("node:99")]);
+    assert!(results["docker.io/library/node:20"].is_ok());
+    assert_eq!(
+        results["docker.io/library/node:99"],
+        Err(RegistryError::NotFound { tag: "99".into() })
+    );
+}
+
+#[test]
+fn waits_out_retry_after_within_the_bound() {
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    server.add_image("quay.io/o/i:1", INDEX_TYPE);
+    server.rate_limit("quay.io/o/i", 1, 1);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let start = Instant::now();
+    assert!(registry.resolve(&image("quay.io/o/i:1")).is_ok());
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert_eq!(registry.stats().rate_limit_waits, 1);
+
+    // A wait beyond the budget (3 s) fails at once, saying how long the registry asked for.
+    server.add_image("quay.io/o/j:1", INDEX_TYPE);
+    server.rate_limit("quay.io/o/j", 5, 30);
+    let start = Instant::now();
+    assert_eq!(
+        registry.resolve(&image("quay.io/o/j:1")),
+        Err(RegistryError::RateLimited {
+            retry_after: Some(Duration::from_secs(30))
+        })
+    );
+    assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn concurrent_askers_share_one_request() {
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    server.serve_any_image();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let images: Vec<ImageRef> = (0..20)
+        .map(|i| image(&format!("img{}:{}", i % 5, i % 2)))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| registry.resolve_all(&images));
+        }
+    });
+    assert_eq!(server.manifest_requests(), 10, "each image:tag asked once");
+}
+
+#[test]
+fn unreachable_registry_is_a_located_network_error() {
+    let config = RegistryConfig {
+        mirrors: harden_registry::parse_mirrors("*=http://127.0.0.1:9").expect("mirrors"),
+        timeout: Duration::from_secs(5),
+        max_retries: 0,
+        ..RegistryConfig::default()
+    };
+    let registry = Registry::new(config).expect("client");
+    let error = registry.resolve(&image("alpine:3")).expect_err("fails");
+    assert!(matches!(error, RegistryError::Network(_)), "{error}");
+    assert!(
+        error.to_string().contains("HARDEN_REGISTRY_MIRRORS"),
+        "{error}"
+    );
+}
