@@ -61,6 +61,8 @@ struct State {
     /// `registry/repository` -> (remaining 429 answers, Retry-After seconds).
     rate_limits: HashMap<String, (u32, u64)>,
     auth: bool,
+    /// `registry/repository` names that want credentials (`401` with a Basic challenge).
+    private: Vec<String>,
     log: Vec<RegistryRequest>,
 }
 
@@ -171,6 +173,11 @@ impl RegistryServer {
             .insert(name.to_owned(), (times, seconds));
     }
 
+    /// Answers `401` with a `Basic` challenge for `registry/repository`: a private image.
+    pub fn make_private(&self, name: &str) {
+        lock(&self.shared.state).private.push(name.to_owned());
+    }
+
     /// Turns token authentication on or off.
     pub fn set_auth(&self, on: bool) {
         lock(&self.shared.state).auth = on;
@@ -263,6 +270,10 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         return error_json(404, "NOT_FOUND", "no such endpoint");
     };
     let name = format!("{registry}/{repository}");
+    if state.private.contains(&name) {
+        return error_json(401, "UNAUTHORIZED", "authentication required")
+            .with_header("WWW-Authenticate", "Basic realm=\"registry\"");
+    }
     if state.auth {
         let expected = format!("Bearer {}", token_for(repository));
         if request.header("authorization") != Some(expected.as_str()) {
