@@ -18,7 +18,8 @@ use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
 
 use crate::pin_actions::is_exempt;
 use crate::{
-    finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
+    finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
+    Transform,
 };
 
 const NAME: &str = "pin-images";
@@ -143,21 +144,26 @@ pub fn wanted_images<'a>(
 ) -> Vec<ImageRef> {
     let mut wanted: Vec<ImageRef> = Vec::new();
     for repo in repos {
-        for file in &repo.files {
-            let Some(doc) = file.document() else { continue };
-            for (_, node, kind) in image_sites(file.kind, doc) {
-                let value = node.as_str().unwrap_or_default();
-                if let ImageValue::Tagged(image) = classify(kind, value) {
-                    if !exempt(value, &image, &options.exempt)
-                        && !wanted.iter().any(|w| w.key() == image.key())
-                    {
-                        wanted.push(image);
-                    }
+        add_wanted(&repo.files, options, &mut wanted);
+    }
+    wanted
+}
+
+/// Adds the images of `files` to resolve (literal, tagged, not exempt) to `wanted`, once each.
+pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec<ImageRef>) {
+    for file in files {
+        let Some(doc) = file.document() else { continue };
+        for (_, node, kind) in image_sites(file.kind, doc) {
+            let value = node.as_str().unwrap_or_default();
+            if let ImageValue::Tagged(image) = classify(kind, value) {
+                if !exempt(value, &image, &options.exempt)
+                    && !wanted.iter().any(|w| w.key() == image.key())
+                {
+                    wanted.push(image);
                 }
             }
         }
     }
-    wanted
 }
 
 /// The pin-images transform.

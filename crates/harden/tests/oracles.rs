@@ -155,6 +155,9 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
         return;
     };
     let server = TestServer::start(default_refs_dir()).expect("server");
+    // pin-images: every image of the corpus is answered by the registry stand-in.
+    let registry = harden_testserver::registry::RegistryServer::start().expect("registry");
+    registry.serve_any_image();
     let cache = tempfile::tempdir().expect("cache");
     let work = tempfile::tempdir().expect("work");
     let before = work.path().join("before");
@@ -173,6 +176,7 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
         .env("GITHUB_SERVER_URL", server.url())
         .env("GITHUB_API_URL", server.url())
         .env("HARDEN_CACHE_DIR", cache.path())
+        .env("HARDEN_REGISTRY_MIRRORS", registry.mirrors())
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
         .output()
