@@ -125,6 +125,43 @@ fn concurrent_askers_share_one_request() {
 }
 
 #[test]
+fn a_manifest_without_a_digest_header_is_hashed() {
+    let server = RegistryServer::start().expect("start");
+    server.serve_any_image();
+    server.omit_digest_header();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let resolved = registry.resolve(&image("alpine:3")).expect("resolved");
+    let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
+    assert!(methods.contains(&"GET".to_owned()), "{methods:?}");
+    let body = harden_testserver::registry::manifest_body("docker.io/library/alpine:3");
+    assert_eq!(resolved.digest, sha256sum(body.as_bytes()));
+}
+
+/// sha256 by `sha256sum`, an implementation independent of the client's.
+fn sha256sum(data: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(data)
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    format!(
+        "sha256:{}",
+        text.split_whitespace().next().unwrap_or_default()
+    )
+}
+
+#[test]
 fn unreachable_registry_is_a_located_network_error() {
     let config = RegistryConfig {
         mirrors: harden_registry::parse_mirrors("*=http://127.0.0.1:9").expect("mirrors"),

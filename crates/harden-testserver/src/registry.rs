@@ -61,6 +61,8 @@ struct State {
     /// `registry/repository` -> (remaining 429 answers, Retry-After seconds).
     rate_limits: HashMap<String, (u32, u64)>,
     auth: bool,
+    /// Leave `Docker-Content-Digest` out (the client must hash the manifest it GETs).
+    no_digest_header: bool,
     /// `registry/repository` names that want credentials (`401` with a Basic challenge).
     private: Vec<String>,
     log: Vec<RegistryRequest>,
@@ -176,6 +178,12 @@ impl RegistryServer {
     /// Answers `401` with a `Basic` challenge for `registry/repository`: a private image.
     pub fn make_private(&self, name: &str) {
         lock(&self.shared.state).private.push(name.to_owned());
+    }
+
+    /// Leaves the `Docker-Content-Digest` header out of manifest answers, as some registries do
+    /// for `HEAD`; the body of a `GET` is still the manifest.
+    pub fn omit_digest_header(&self) {
+        lock(&self.shared.state).no_digest_header = true;
     }
 
     /// Turns token authentication on or off.
@@ -317,7 +325,16 @@ fn answer(request: &Request, shared: &Shared) -> Response {
             fake_digest(&format!("{key}#platform")),
         );
     }
-    Response::new(200, &media_type, "{}").with_header("Docker-Content-Digest", fake_digest(&key))
+    if state.no_digest_header {
+        return Response::new(200, &media_type, manifest_body(&key));
+    }
+    Response::new(200, &media_type, manifest_body(&key))
+        .with_header("Docker-Content-Digest", fake_digest(&key))
+}
+
+/// The manifest body served for a key (its digest header is [`fake_digest`], not its hash).
+pub fn manifest_body(key: &str) -> String {
+    format!("{{\"schemaVersion\":2,\"annotations\":{{\"key\":\"{key}\"}}}}")
 }
 
 #[cfg(test)]
