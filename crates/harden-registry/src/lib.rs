@@ -85,12 +85,8 @@ impl Registry {
     /// Resolves many references, at most `jobs` at a time; the results are keyed by
     /// [`ImageRef::key`]. A reference asked before (by this client) costs nothing.
     pub fn resolve_all(&self, images: &[ImageRef]) -> HashMap<String, DigestResult> {
-        let mut unique: Vec<&ImageRef> = Vec::new();
-        for image in images {
-            if !unique.iter().any(|u| u.key() == image.key()) {
-                unique.push(image);
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<&ImageRef> = images.iter().filter(|i| seen.insert(i.key())).collect();
         let results = Mutex::new(HashMap::with_capacity(unique.len()));
         let next = AtomicUsize::new(0);
         let work = || {

@@ -151,14 +151,13 @@ pub fn wanted_images<'a>(
 
 /// Adds the images of `files` to resolve (literal, tagged, not exempt) to `wanted`, once each.
 pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec<ImageRef>) {
+    let mut seen: std::collections::HashSet<String> = wanted.iter().map(ImageRef::key).collect();
     for file in files {
         let Some(doc) = file.document() else { continue };
         for (_, node, kind) in image_sites(file.kind, doc) {
             let value = node.as_str().unwrap_or_default();
             if let ImageValue::Tagged(image) = classify(kind, value) {
-                if !exempt(value, &image, &options.exempt)
-                    && !wanted.iter().any(|w| w.key() == image.key())
-                {
+                if !exempt(value, &image, &options.exempt) && seen.insert(image.key()) {
                     wanted.push(image);
                 }
             }
