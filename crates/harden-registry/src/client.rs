@@ -12,6 +12,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 
 use crate::config::RegistryConfig;
+use crate::credentials::Credentials;
 use crate::error::{Error, RegistryError};
 use crate::reference::{valid_digest, ImageRef};
 use crate::stats::{bump, Counters};
@@ -97,7 +98,12 @@ impl Http {
             image.tag_or_latest()
         );
         let scope = format!("repository:{}:pull", image.repository);
-        let mut token = self.cached_token(&base, &scope);
+        let host = host_of(&base);
+        let credentials = self.config.credentials.get(&host);
+        let mut auth = match self.cached_token(&base, &scope) {
+            Some(token) => Auth::Bearer(token),
+            None => Auth::Anonymous,
+        };
         let mut challenged = false;
         let mut method = reqwest::Method::HEAD;
         loop {
@@ -106,9 +112,10 @@ impl Http {
                     .client
                     .request(method.clone(), &url)
                     .header(ACCEPT, MANIFEST_TYPES.join(", "));
-                match &token {
-                    Some(t) => request.header(AUTHORIZATION, format!("Bearer {t}")),
-                    None => request,
+                match (&auth, credentials) {
+                    (Auth::Bearer(t), _) => request.header(AUTHORIZATION, format!("Bearer {t}")),
+                    (Auth::Basic, Some(c)) => request.basic_auth(&c.user, Some(&c.secret)),
+                    _ => request,
                 }
             })?;
             let head = method == reqwest::Method::HEAD;
@@ -122,7 +129,20 @@ impl Http {
                 401 if !challenged => {
                     challenged = true;
                     let challenge = reply.header(WWW_AUTHENTICATE).unwrap_or_default();
-                    token = Some(self.fetch_token(&base, challenge, &scope, counters)?);
+                    let basic = challenge.trim().to_ascii_lowercase().starts_with("basic");
+                    auth = match credentials {
+                        Some(_) if basic && safe_for_secrets(&base) => Auth::Basic,
+                        _ if basic => {
+                            return Err(RegistryError::AuthRequired { status: 401 });
+                        }
+                        _ => Auth::Bearer(self.fetch_token(
+                            &base,
+                            challenge,
+                            &scope,
+                            credentials,
+                            counters,
+                        )?),
+                    };
                 }
                 401 | 403 => {
                     return Err(RegistryError::AuthRequired {
@@ -144,12 +164,14 @@ impl Http {
         tokens.get(&format!("{base} {scope}")).cloned()
     }
 
-    /// Answers a `Bearer realm=…,service=…,scope=…` challenge with an anonymous token.
+    /// Answers a `Bearer realm=…,service=…,scope=…` challenge with a token: anonymous, or with
+    /// the host's credentials when the realm belongs to the same domain and is https.
     fn fetch_token(
         &self,
         base: &str,
         challenge: &str,
         scope: &str,
+        credentials: Option<&Credentials>,
         counters: &Counters,
     ) -> Result<String, RegistryError> {
         let Some(params) = challenge
@@ -170,7 +192,14 @@ impl Http {
         if let Some(service) = params.get("service") {
             query.push(("service", service));
         }
-        let reply = self.send(counters, || self.client.get(realm.as_str()).query(&query))?;
+        let credentials = credentials.filter(|_| realm_trusted(realm, base));
+        let reply = self.send(counters, || {
+            let request = self.client.get(realm.as_str()).query(&query);
+            match credentials {
+                Some(c) => request.basic_auth(&c.user, Some(&c.secret)),
+                None => request,
+            }
+        })?;
         match reply.status {
             200 => {}
             401 | 403 => {
@@ -331,6 +360,52 @@ fn digest_of(reply: &Reply) -> Result<Resolved, RegistryError> {
     })
 }
 
+/// How manifest requests authenticate.
+enum Auth {
+    Anonymous,
+    Bearer(String),
+    Basic,
+}
+
+/// `host[:port]` of a URL, lowercase, as credentials are keyed.
+pub(crate) fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+            match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Secrets travel over https only (or to this machine's loopback, for tests).
+fn safe_for_secrets(url: &str) -> bool {
+    url.starts_with("https://") || is_loopback(url)
+}
+
+/// Whether a token realm may receive the registry's credentials: https (or loopback), and the
+/// registry's own host or a host of the same domain (`auth.docker.io` for
+/// `registry-1.docker.io`).
+fn realm_trusted(realm: &str, base: &str) -> bool {
+    if !safe_for_secrets(realm) {
+        return false;
+    }
+    let strip_port = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
+    let (realm_host, base_host) = (strip_port(&host_of(realm)), strip_port(&host_of(base)));
+    if realm_host.is_empty() || realm_host == base_host {
+        return !realm_host.is_empty();
+    }
+    let domain = |h: &str| {
+        let labels: Vec<&str> = h.rsplit('.').take(2).collect();
+        (labels.len() == 2 && h.parse::<std::net::IpAddr>().is_err())
+            .then(|| format!("{}.{}", labels[1], labels[0]))
+    };
+    domain(&realm_host).is_some_and(|d| Some(d) == domain(&base_host))
+}
+
 /// `realm="https://auth.docker.io/token",service="registry.docker.io"` as a map.
 fn parse_challenge(text: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
@@ -374,6 +449,22 @@ mod tests {
         assert_eq!(c["realm"], "https://auth.docker.io/token");
         assert_eq!(c["service"], "registry.docker.io");
         assert_eq!(c["scope"], "repository:library/alpine:pull");
+        assert!(realm_trusted(
+            "https://auth.docker.io/token",
+            "https://registry-1.docker.io"
+        ));
+        assert!(realm_trusted("https://ghcr.io/token", "https://ghcr.io"));
+        assert!(!realm_trusted("http://ghcr.io/token", "https://ghcr.io"));
+        assert!(!realm_trusted(
+            "https://evil.example/token",
+            "https://ghcr.io"
+        ));
+        assert!(realm_trusted(
+            "http://127.0.0.1:5/t",
+            "http://127.0.0.1:5/docker.io"
+        ));
+        assert!(!realm_trusted("http://127.0.0.2:5/t", "http://127.0.0.1:5"));
+        assert_eq!(host_of("http://127.0.0.1:5/x"), "127.0.0.1:5");
         let c = parse_challenge("realm=https://x/t, service=s");
         assert_eq!(
             (c["realm"].as_str(), c["service"].as_str()),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::credentials::{load_docker_config, Credentials};
 use crate::error::Error;
 use crate::reference::DOCKER_HUB;
 
@@ -17,6 +18,9 @@ pub struct RegistryConfig {
     /// Registry host (`docker.io`, `ghcr.io`, `*`) -> base URL its requests go to instead. A
     /// `{registry}` in the URL is replaced by the registry host.
     pub mirrors: BTreeMap<String, String>,
+    /// Credentials by the host they are for (the host harden contacts: `registry-1.docker.io`
+    /// for Docker Hub, a mirror's host for a mirror), from Docker's `config.json`.
+    pub credentials: BTreeMap<String, Credentials>,
     /// Where resolved digests are cached (an `images/` folder inside); `None`: no cache.
     pub cache_dir: Option<PathBuf>,
     /// How long a cache entry is used without asking again.
@@ -45,6 +49,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             mirrors: BTreeMap::new(),
+            credentials: BTreeMap::new(),
             cache_dir: None,
             cache_ttl: Duration::from_secs(3600),
             refresh: false,
@@ -72,6 +77,12 @@ impl RegistryConfig {
         let mut config = RegistryConfig::default();
         if let Some(text) = get("HARDEN_REGISTRY_MIRRORS") {
             config.mirrors = parse_mirrors(&text)?;
+        }
+        let docker_dir = get("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| get("HOME").map(|home| PathBuf::from(home).join(".docker")));
+        if let Some(dir) = docker_dir {
+            config.credentials = load_docker_config(&dir.join("config.json"));
         }
         config.cache_dir = get("HARDEN_CACHE_DIR").map(PathBuf::from).or_else(|| {
             let base = get("XDG_CACHE_HOME")

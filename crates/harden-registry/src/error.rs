@@ -33,8 +33,8 @@ pub enum RegistryError {
     },
     /// The registry wants credentials harden does not have.
     #[error(
-        "the registry requires credentials (HTTP {status}): the image may be private; pin it by \
-         hand or exempt it in .github/harden.yml (pin-images: exempt)"
+        "the registry wants credentials (HTTP {status}): if the image is private, put them in the \
+         `auths` of ~/.docker/config.json, or exempt it (`pin-images: exempt` in .github/harden.yml)"
     )]
     AuthRequired {
         /// 401 or 403.

@@ -20,6 +20,7 @@
 mod cache;
 mod client;
 mod config;
+mod credentials;
 mod error;
 mod reference;
 mod stats;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use client::MANIFEST_TYPES;
 pub use config::{parse_mirrors, RegistryConfig, ANY_REGISTRY};
+pub use credentials::{credential_host, load_docker_config, Credentials};
 pub use error::{Error, RegistryError};
 pub use reference::{valid_digest, ImageRef, ParseImageError, DOCKER_HUB};
 pub use stats::RegistryStats;

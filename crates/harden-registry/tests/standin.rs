@@ -162,6 +162,31 @@ fn sha256sum(data: &[u8]) -> String {
 }
 
 #[test]
+fn credentials_go_to_the_token_realm_of_their_host_only() {
+    let server = RegistryServer::start().expect("start");
+    server.serve_any_image();
+    server.require_login("ghcr.io/me/private", "me", "s3cret");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let anonymous = client(&server, cache.path());
+    assert_eq!(
+        anonymous.resolve(&image("ghcr.io/me/private:1")),
+        Err(RegistryError::AuthRequired { status: 401 })
+    );
+    let mut config = anonymous.config().clone();
+    let host = harden_registry::credential_host(&server.url());
+    config.credentials.insert(
+        host,
+        harden_registry::Credentials {
+            user: "me".into(),
+            secret: "s3cret".into(),
+        },
+    );
+    let logged_in = Registry::new(config).expect("client");
+    assert!(logged_in.resolve(&image("ghcr.io/me/private:1")).is_ok());
+    assert!(!format!("{:?}", logged_in.config()).contains("s3cret"));
+}
+
+#[test]
 fn unreachable_registry_is_a_located_network_error() {
     let config = RegistryConfig {
         mirrors: harden_registry::parse_mirrors("*=http://127.0.0.1:9").expect("mirrors"),

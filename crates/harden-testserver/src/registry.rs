@@ -63,6 +63,8 @@ struct State {
     auth: bool,
     /// Leave `Docker-Content-Digest` out (the client must hash the manifest it GETs).
     no_digest_header: bool,
+    /// `registry/repository` -> `user:password` the token endpoint wants for it.
+    logins: HashMap<String, String>,
     /// `registry/repository` names that want credentials (`401` with a Basic challenge).
     private: Vec<String>,
     log: Vec<RegistryRequest>,
@@ -186,6 +188,14 @@ impl RegistryServer {
         lock(&self.shared.state).no_digest_header = true;
     }
 
+    /// Hands out tokens for `registry/repository` only to `user:password` (Basic), as a
+    /// registry does for a private image.
+    pub fn require_login(&self, name: &str, user: &str, password: &str) {
+        lock(&self.shared.state)
+            .logins
+            .insert(name.to_owned(), format!("{user}:{password}"));
+    }
+
     /// Turns token authentication on or off.
     pub fn set_auth(&self, on: bool) {
         lock(&self.shared.state).auth = on;
@@ -272,6 +282,21 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         else {
             return error_json(400, "UNSUPPORTED", "scope must be repository:<name>:pull");
         };
+        let registry = request
+            .path
+            .trim_end_matches("/token")
+            .trim_start_matches('/');
+        if let Some(wanted) = state.logins.get(&format!("{registry}/{repository}")) {
+            let presented = request
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Basic "))
+                .and_then(http::base64_decode)
+                .and_then(|raw| String::from_utf8(raw).ok());
+            if presented.as_deref() != Some(wanted.as_str()) {
+                return error_json(401, "UNAUTHORIZED", "login required")
+                    .with_header("WWW-Authenticate", "Basic realm=\"token\"");
+            }
+        }
         return Response::json(200, &serde_json::json!({"token": token_for(repository)}));
     }
     let Some((registry, repository, reference)) = route(&request.path) else {
