@@ -313,6 +313,7 @@ fn corpus_images_are_pinned_or_reported() {
         assert_guard_passed(&outcome);
         let after = repo.applied(&outcome);
         let (mut literal, mut pinned, mut reported) = (0, 0, 0);
+        let (mut already, mut not_literal) = (0, 0);
         for (before, now) in repo.files.iter().zip(&after.files) {
             let (Some(doc), Some(new_doc)) = (before.document(), now.document()) else {
                 continue;
@@ -320,8 +321,25 @@ fn corpus_images_are_pinned_or_reported() {
             let new_sites = image_sites(now.kind, new_doc);
             for (i, (_, node, kind)) in image_sites(before.kind, doc).into_iter().enumerate() {
                 let value = node.as_str().unwrap_or_default();
-                if !matches!(classify(kind, value), ImageValue::Tagged(_)) {
-                    continue;
+                match classify(kind, value) {
+                    ImageValue::Tagged(_) => {}
+                    ImageValue::Pinned(_) => {
+                        already += 1;
+                        continue;
+                    }
+                    ImageValue::Expression | ImageValue::Invalid(_) => {
+                        not_literal += 1;
+                        assert!(
+                            outcome.findings.iter().any(|f| f.path == before.path
+                                && f.line == Some(node.line)
+                                && f.severity == Severity::Warning),
+                            "{}:{}: `{value}` not reported",
+                            before.path.display(),
+                            node.line
+                        );
+                        continue;
+                    }
+                    ImageValue::NotAnImage => continue,
                 }
                 literal += 1;
                 let new_value = new_sites
@@ -348,7 +366,8 @@ fn corpus_images_are_pinned_or_reported() {
             }
         }
         eprintln!(
-            "{}: {literal} literal images: {pinned} pinned, {reported} reported",
+            "{}: {literal} literal images: {pinned} pinned, {reported} reported; \
+             {already} already pinned, {not_literal} expressions or not images (reported)",
             root.display()
         );
         assert!(pinned > 0 && pinned + reported == literal);
