@@ -95,7 +95,7 @@ impl Http {
         let url = format!(
             "{base}/v2/{}/manifests/{}",
             image.repository,
-            image.tag_or_latest()
+            image.manifest_reference()
         );
         let scope = format!("repository:{}:pull", image.repository);
         let host = host_of(&base);
@@ -125,7 +125,15 @@ impl Http {
                 200 | 405 if head && reply.header("docker-content-digest").is_none() => {
                     method = reqwest::Method::GET;
                 }
-                200 => return digest_of(&reply),
+                200 => {
+                    let resolved = digest_of(&reply)?;
+                    return match &image.digest {
+                        Some(d) if *d != resolved.digest => Err(RegistryError::BadResponse(
+                            format!("asked for {d}, the registry answered {}", resolved.digest),
+                        )),
+                        _ => Ok(resolved),
+                    };
+                }
                 401 if !challenged => {
                     challenged = true;
                     let challenge = reply.header(WWW_AUTHENTICATE).unwrap_or_default();
@@ -151,7 +159,7 @@ impl Http {
                 }
                 404 => {
                     return Err(RegistryError::NotFound {
-                        tag: image.tag_or_latest().to_owned(),
+                        tag: image.manifest_reference().to_owned(),
                     })
                 }
                 status => return Err(RegistryError::HttpStatus(status)),

@@ -103,15 +103,25 @@ impl ImageRef {
         self.tag.as_deref().unwrap_or("latest")
     }
 
-    /// `registry/repository:tag` (tag `latest` when none is written): what a digest is
-    /// resolved and cached for.
+    /// What the manifest is asked for by: the written digest, else the tag (or `latest`).
+    pub fn manifest_reference(&self) -> &str {
+        self.digest
+            .as_deref()
+            .unwrap_or_else(|| self.tag_or_latest())
+    }
+
+    /// `registry/repository:tag` (tag `latest` when none is written), or
+    /// `registry/repository@digest` for a pinned reference: what is resolved and cached.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}:{}",
-            self.registry,
-            self.repository,
-            self.tag_or_latest()
-        )
+        match &self.digest {
+            Some(d) => format!("{}/{}@{d}", self.registry, self.repository),
+            None => format!(
+                "{}/{}:{}",
+                self.registry,
+                self.repository,
+                self.tag_or_latest()
+            ),
+        }
     }
 
     /// `registry/repository`, the name exemption globs match.

@@ -63,6 +63,9 @@ struct State {
     auth: bool,
     /// Leave `Docker-Content-Digest` out (the client must hash the manifest it GETs).
     no_digest_header: bool,
+    /// `registry/repository@digest` of every manifest served or added: what a by-digest
+    /// request finds.
+    digests: Vec<String>,
     /// `registry/repository` -> `user:password` the token endpoint wants for it.
     logins: HashMap<String, String>,
     /// `registry/repository` names that want credentials (`401` with a Basic challenge).
@@ -154,6 +157,13 @@ impl RegistryServer {
         lock(&self.shared.state)
             .images
             .insert(key.to_owned(), media_type.to_owned());
+    }
+
+    /// Serves the manifest `digest` of `registry/repository` (by digest only).
+    pub fn add_digest(&self, name: &str, digest: &str) {
+        lock(&self.shared.state)
+            .digests
+            .push(format!("{name}@{digest}"));
     }
 
     /// Answers every tag of every repository (as an image index), except the keys given to
@@ -331,6 +341,14 @@ fn answer(request: &Request, shared: &Shared) -> Response {
                 .with_header("Retry-After", seconds.to_string());
         }
     }
+    if reference.starts_with("sha256:") {
+        let by_digest = format!("{name}@{reference}");
+        if !state.digests.contains(&by_digest) {
+            return error_json(404, "MANIFEST_UNKNOWN", "manifest unknown");
+        }
+        return Response::new(200, INDEX_TYPE, "{}")
+            .with_header("Docker-Content-Digest", reference);
+    }
     let key = format!("{name}:{reference}");
     let media_type = match state.images.get(&key) {
         Some(t) => Some(t.clone()),
@@ -349,6 +367,10 @@ fn answer(request: &Request, shared: &Shared) -> Response {
             "Docker-Content-Digest",
             fake_digest(&format!("{key}#platform")),
         );
+    }
+    let served = format!("{name}@{}", fake_digest(&key));
+    if !state.digests.contains(&served) {
+        state.digests.push(served);
     }
     if state.no_digest_header {
         return Response::new(200, &media_type, manifest_body(&key));

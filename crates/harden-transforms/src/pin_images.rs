@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use harden_registry::{DigestResult, ImageRef, Registry};
+use harden_registry::{DigestResult, ImageRef, Registry, RegistryError};
 use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
 
 use crate::pin_actions::is_exempt;
@@ -31,6 +31,9 @@ pub struct ImageOptions {
     /// Images never pinned: globs over the name as written (`my-registry.example/*`) or in full
     /// (`docker.io/library/alpine`); `*` matches any run of characters, case-insensitively.
     pub exempt: Vec<String>,
+    /// Check images that already carry a digest: the registry must still serve that manifest
+    /// (`--verify`). Without it they are left unchecked.
+    pub verify: bool,
 }
 
 /// Where an image reference sits.
@@ -156,10 +159,13 @@ pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec
         let Some(doc) = file.document() else { continue };
         for (_, node, kind) in image_sites(file.kind, doc) {
             let value = node.as_str().unwrap_or_default();
-            if let ImageValue::Tagged(image) = classify(kind, value) {
-                if !exempt(value, &image, &options.exempt) && seen.insert(image.key()) {
-                    wanted.push(image);
-                }
+            let image = match classify(kind, value) {
+                ImageValue::Tagged(image) => image,
+                ImageValue::Pinned(image) if options.verify => image,
+                _ => continue,
+            };
+            if !exempt(value, &image, &options.exempt) && seen.insert(image.key()) {
+                wanted.push(image);
             }
         }
     }
@@ -249,7 +255,10 @@ impl FilePinner<'_, '_> {
     ) {
         let Some(value) = node.as_str() else { return };
         let image = match classify(kind, value) {
-            ImageValue::NotAnImage | ImageValue::Pinned(_) => return,
+            ImageValue::NotAnImage => return,
+            ImageValue::Pinned(image) => {
+                return self.verify(node, value, &image, options, resolved)
+            }
             ImageValue::Expression => {
                 return self.report(
                     node,
@@ -326,6 +335,37 @@ impl FilePinner<'_, '_> {
             line: node.line,
             message: format!("{} -> {}", value.trim(), new_value.trim()),
         });
+    }
+
+    /// `--verify`: an image pinned by digest must still be served by its registry.
+    fn verify(
+        &mut self,
+        node: &Node,
+        value: &str,
+        image: &ImageRef,
+        options: &ImageOptions,
+        resolved: &HashMap<String, DigestResult>,
+    ) {
+        if !options.verify || exempt(value, image, &options.exempt) {
+            return;
+        }
+        let value = value.trim();
+        match resolved.get(&image.key()) {
+            Some(Ok(_)) | None => {}
+            Some(Err(RegistryError::NotFound { .. })) => self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "`{value}`: the registry has no manifest with this digest, so the job cannot \
+                     pull it; correct the digest, or remove `@sha256:…` and run harden again"
+                ),
+            ),
+            Some(Err(e)) => self.report(
+                node,
+                Severity::Error,
+                format!("cannot verify image `{}`: {e}", image.key()),
+            ),
+        }
     }
 
     /// Warns about image values that are aliases of an anchor defined elsewhere.

@@ -152,6 +152,51 @@ fn already_pinned_images_are_left() {
 }
 
 #[test]
+fn verify_checks_that_pinned_digests_are_still_served() {
+    let text = fixture("already_pinned.yml");
+    let repo = repository(vec![SourceFile::new(
+        ".github/workflows/already_pinned.yml",
+        FileKind::Workflow,
+        text,
+    )]);
+    let server = server();
+    let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    server.add_digest("docker.io/library/node", &d('1'));
+    server.add_digest("docker.io/library/alpine", &d('3'));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let options = ImageOptions {
+        verify: true,
+        ..ImageOptions::default()
+    };
+    let pin = PinImages::new(registry(&server, cache.path(), false), options.clone());
+    let outcome = pin.run(&repo);
+    assert!(outcome.changes.is_empty());
+    let found: Vec<_> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.line, f.severity, f.message.clone()))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0, found[0].1), (Some(9), Severity::Error));
+    assert!(found[0].2.contains("the job cannot pull it"), "{found:#?}");
+
+    // What harden pinned verifies.
+    let forms = repository(vec![SourceFile::new(
+        ".github/workflows/forms.yml",
+        FileKind::Workflow,
+        fixture("forms.yml"),
+    )]);
+    let pinned = forms.applied(&pin.run(&forms));
+    let again = pin.run(&pinned);
+    assert!(again.changes.is_empty());
+    assert!(
+        again.findings.iter().all(|f| f.severity != Severity::Error),
+        "{}",
+        render_outcome(&again)
+    );
+}
+
+#[test]
 fn crlf_line_endings_stay() {
     let text = fixture("crlf.yml");
     assert!(text.contains("\r\n"));
@@ -221,6 +266,7 @@ fn exempt_images_are_neither_asked_nor_pinned() {
     let cache = tempfile::tempdir().expect("tempdir");
     let options = ImageOptions {
         exempt: vec!["my.registry/*".to_owned()],
+        ..ImageOptions::default()
     };
     let outcome = PinImages::new(registry(&server, cache.path(), false), options).run(&repo);
     let after = &outcome.changes[0].after;

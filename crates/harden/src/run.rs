@@ -89,7 +89,11 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(PathBuf, Vec<SourceFile>
         let exempt = config::load(root)
             .map(|c| c.image_exempt)
             .unwrap_or_default();
-        harden_transforms::pin_images::add_wanted(files, &ImageOptions { exempt }, &mut images);
+        let options = ImageOptions {
+            exempt,
+            ..ImageOptions::default()
+        };
+        harden_transforms::pin_images::add_wanted(files, &options, &mut images);
     }
     if images.is_empty() {
         return;
@@ -130,6 +134,7 @@ fn transforms_for(
                 };
                 let options = ImageOptions {
                     exempt: config.image_exempt.clone(),
+                    ..ImageOptions::default()
                 };
                 out.push(Box::new(PinImages::new(Arc::clone(registry), options)));
             }
