@@ -136,6 +136,11 @@ pub struct Args {
     #[arg(long, value_name = "WORKFLOW:JOB=SCOPE:ACCESS,...")]
     pub declare: Vec<String>,
 
+    /// permissions: move the write scopes of a top-level `permissions:` block down to the
+    /// jobs that need them (the top level keeps read access; what Scorecard rewards).
+    #[arg(long)]
+    pub move_writes: bool,
+
     /// dependabot: update schedule of new entries [default: weekly].
     #[arg(long, value_enum)]
     pub schedule: Option<Schedule>,

@@ -169,7 +169,10 @@ fn transforms_for(
                         });
                     }
                 }
-                out.push(Box::new(Permissions::new(PermissionsOptions { declared })));
+                out.push(Box::new(Permissions::new(PermissionsOptions {
+                    declared,
+                    move_writes: args.move_writes,
+                })));
             }
             "dependabot" => {
                 let schedule = match (args.schedule, config.schedule.as_deref()) {

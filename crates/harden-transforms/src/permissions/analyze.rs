@@ -13,7 +13,7 @@ use super::expr::{
 use super::kb::{ActionFact, Kb};
 use super::scopes::{Access, Grant, Scope, ScopeSet};
 use super::script::analyze_script;
-use super::shell::{analyze_run, RunCtx, ShellKind};
+use super::shell::{analyze_run, RepoFiles, RunCtx, ShellKind};
 use super::DeclaredJob;
 use crate::{FileKind, Repository, SourceFile};
 
@@ -28,11 +28,24 @@ pub(crate) struct Unsure {
     pub(crate) reason: String,
 }
 
+/// A step that runs a program harden cannot see into while the job token can reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OpaqueStep {
+    /// The step, where, and the reason.
+    pub(crate) unsure: Unsure,
+    /// Only git holds the token (no environment variable does): only `contents: write`
+    /// (a push) is at stake.
+    pub(crate) git_only: bool,
+}
+
 /// What a job needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Analysis {
     pub(crate) needs: ScopeSet,
     pub(crate) unsure: Vec<Unsure>,
+    /// Opaque programs: they make the job undetermined when harden would restrict it on an
+    /// event whose token can write (decided per workflow, see `mod.rs`).
+    pub(crate) opaque: Vec<OpaqueStep>,
     /// Line and text of things to tell the user (calls the token can never make).
     pub(crate) notes: Vec<(usize, String)>,
 }
@@ -68,6 +81,23 @@ impl Analysis {
         }
         for (_, n) in inner.notes {
             self.note(line, n);
+        }
+        for o in inner.opaque {
+            let unsure = Unsure {
+                step: step.to_owned(),
+                line,
+                reason: format!(
+                    "{} (in `{file}`, {} at line {})",
+                    o.unsure.reason, o.unsure.step, o.unsure.line
+                ),
+            };
+            self.opaque_step(unsure, o.git_only);
+        }
+    }
+
+    fn opaque_step(&mut self, unsure: Unsure, git_only: bool) {
+        if !self.opaque.iter().any(|o| o.unsure == unsure) {
+            self.opaque.push(OpaqueStep { unsure, git_only });
         }
     }
 }
@@ -228,6 +258,12 @@ struct JobState {
     /// A step that asks to keep the checkout credentials (`persist-credentials: true`) or
     /// prepares commits: a push is expected somewhere.
     push_hint: Option<(String, usize, &'static str)>,
+    /// The job's `defaults.run.working-directory` (relative to the repository root).
+    default_workdir: String,
+    /// The working directory of the step being read.
+    workdir: String,
+    /// The workflow's triggers.
+    events: BTreeSet<String>,
 }
 
 impl JobState {
@@ -357,7 +393,20 @@ impl<'a> Analyzer<'a> {
             });
         // The job token put in `env:` for the whole job (or, under a name of its own, for the
         // whole workflow) is there for some command: it must be seen used.
-        let mut state = JobState::default();
+        let mut state = JobState {
+            default_workdir: [Some(job), Some(root)]
+                .into_iter()
+                .flatten()
+                .find_map(|n| {
+                    d.get(n, "defaults")
+                        .and_then(|x| d.get(x, "run"))
+                        .and_then(|x| d.str(x, "working-directory"))
+                })
+                .unwrap_or_default()
+                .to_owned(),
+            events: triggers(d, root),
+            ..JobState::default()
+        };
         let job_env = d.get(job, "env");
         for (name, value) in d.entries(job_env) {
             if classify(&scalar_text(value), ctx, &wf_env) == TokenValue::Job {
@@ -392,6 +441,10 @@ impl<'a> Analyzer<'a> {
                     format!("{what} with the job token in git, but no step visibly pushes; harden cannot tell whether a script does"),
                 );
             }
+        }
+        if out.needs.access(Scope::Contents) == Some(Access::Write) {
+            // A push with the persisted credentials is already granted.
+            out.opaque.retain(|o| !o.git_only);
         }
         for name in &state.unaccounted {
             let line = [job_env, d.get(root, "env")]
@@ -444,6 +497,7 @@ impl<'a> Analyzer<'a> {
                         (k.to_ascii_lowercase(), (text, t))
                     })
                     .collect();
+                let events = state.events.clone();
                 let step_ctx = StepCtx {
                     label: &label,
                     desc: &desc,
@@ -452,9 +506,15 @@ impl<'a> Analyzer<'a> {
                     env: &env,
                     step_env_token,
                     ctx,
+                    events: &events,
                 };
                 self.uses(d, &step_ctx, uses, state, out);
             } else if let Some(script) = d.str(step, "run") {
+                state.workdir = d
+                    .str(step, "working-directory")
+                    .unwrap_or(&state.default_workdir)
+                    .trim_start_matches("./")
+                    .to_owned();
                 let kind = d.str(step, "shell").map_or(shell, ShellKind::from_shell);
                 let label = name.unwrap_or("");
                 let desc = name.map_or_else(|| "run step".to_owned(), |n| format!("`{n}`"));
@@ -495,8 +555,26 @@ impl<'a> Analyzer<'a> {
             step_env_token,
             persisted_creds: state.persisted,
             label,
+            files: Some(self),
+            workdir: &state.workdir,
+            depth: 0,
         };
         let r = analyze_run(script, kind, &rctx);
+        for o in &r.opaque {
+            let held = match &o.token_var {
+                Some(var) => format!("`${var}` holds the job token"),
+                None => "git holds the job token (actions/checkout persists it)".to_owned(),
+            };
+            let unsure = Unsure {
+                step: desc.to_owned(),
+                line,
+                reason: format!(
+                    "runs {}, and {held}; harden cannot see what it writes",
+                    o.what
+                ),
+            };
+            out.opaque_step(unsure, o.token_var.is_none());
+        }
         out.needs.merge(&r.needs);
         for u in r.unsure {
             out.unsure(desc, line, u);
@@ -633,23 +711,34 @@ impl<'a> Analyzer<'a> {
             },
         };
         let keep = |scope: Scope| uses_job || scope == Scope::IdToken;
-        for (scope, access) in &fact.permissions {
-            if keep(*scope) {
-                out.needs.add(*scope, *access, s.label, &fact.reason);
-            }
-        }
+        // (scope, access, reason): the base needs, then each condition that holds adds to
+        // them or removes from them, in order.
+        let mut needs: Vec<(Scope, Access, &str)> = fact
+            .permissions
+            .iter()
+            .filter(|(scope, _)| keep(**scope))
+            .map(|(scope, access)| (*scope, *access, fact.reason_for(*scope)))
+            .collect();
         for c in &fact.conditions {
+            // A condition that removes a scope must be sure: an expression never matches.
+            let strict = !c.remove.is_empty();
             let input_ok = match &c.input {
                 None => true,
                 Some(i) => match input(i) {
                     None => false,
-                    Some((v, _)) => match &c.equals {
-                        None => true,
-                        Some(eq) => {
-                            let v = resolve_env_expr(v, s.env);
-                            v.eq_ignore_ascii_case(eq) || v.contains("${{")
-                        }
-                    },
+                    Some((v, _)) => {
+                        let v = resolve_env_expr(v, s.env);
+                        let expr = v.contains("${{");
+                        let equals_ok = match &c.equals {
+                            None => true,
+                            Some(eq) => v.eq_ignore_ascii_case(eq) || (expr && !strict),
+                        };
+                        let lacks_ok = match &c.lacks {
+                            None => true,
+                            Some(word) => !expr && !mentions_word(&v.to_ascii_lowercase(), word),
+                        };
+                        equals_ok && lacks_ok
+                    }
                 },
             };
             let unless_ok = c.unless_inputs.iter().all(|u| input(u).is_none());
@@ -657,13 +746,19 @@ impl<'a> Analyzer<'a> {
                 .token_input
                 .as_ref()
                 .is_none_or(|t| input(t).is_some_and(|(_, v)| *v == TokenValue::Job));
-            if input_ok && unless_ok && token_ok {
+            let events_ok =
+                c.on_events.is_empty() || c.on_events.iter().any(|e| s.events.contains(e));
+            if input_ok && unless_ok && token_ok && events_ok {
+                needs.retain(|(scope, _, _)| !c.remove.contains(scope));
                 for (scope, access) in &c.permissions {
                     if c.token_input.is_some() || keep(*scope) {
-                        out.needs.add(*scope, *access, s.label, &c.reason);
+                        needs.push((*scope, *access, &c.reason));
                     }
                 }
             }
+        }
+        for (scope, access, reason) in needs {
+            out.needs.add(scope, access, s.label, reason);
         }
         if let Some(why) = &fact.undetermined {
             let any_input = s.inputs.values().any(|(_, t)| *t == TokenValue::Job);
@@ -814,7 +909,7 @@ impl<'a> Analyzer<'a> {
             match self.kb.action(&key) {
                 Some(fact) => {
                     for (scope, access) in &fact.permissions {
-                        out.needs.add(*scope, *access, &label, &fact.reason);
+                        out.needs.add(*scope, *access, &label, fact.reason_for(*scope));
                     }
                     if let Some(why) = &fact.undetermined {
                         out.unsure(&desc, line, format!("calls `{key}`: {why}"));
@@ -935,6 +1030,10 @@ impl<'a> Analyzer<'a> {
             } else {
                 let inner = self.job(&d, &file.path, root, job, ctx);
                 out.needs.merge(&inner.needs);
+                for o in inner.opaque {
+                    let step = format!("{who}, {}", o.unsure.step);
+                    out.opaque_step(Unsure { step, ..o.unsure }, o.git_only);
+                }
                 for u in inner.unsure {
                     out.unsure(&format!("{who}, {}", u.step), u.line, u.reason);
                 }
@@ -954,4 +1053,24 @@ struct StepCtx<'s> {
     env: &'s Env,
     step_env_token: bool,
     ctx: &'s TokenCtx,
+    /// The workflow's triggers (knowledge-base conditions can depend on them).
+    events: &'s BTreeSet<String>,
+}
+
+/// Files of the repository on disk (scripts and Makefiles named by run steps): regular
+/// files inside the root, up to 1 MiB.
+impl RepoFiles for Analyzer<'_> {
+    fn read(&self, rel: &str) -> Option<String> {
+        const LIMIT: u64 = 1 << 20;
+        let root = self.repo.root.canonicalize().ok()?;
+        let path = root.join(rel).canonicalize().ok()?;
+        if !path.starts_with(&root) {
+            return None;
+        }
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > LIMIT {
+            return None;
+        }
+        std::fs::read_to_string(&path).ok()
+    }
 }

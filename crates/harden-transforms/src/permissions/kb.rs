@@ -32,8 +32,17 @@ pub(crate) struct ActionFact {
     pub(crate) token_env: Option<String>,
     pub(crate) permissions: BTreeMap<Scope, Access>,
     pub(crate) reason: String,
+    /// Reasons for single scopes, when `reason` would not say why that scope is needed.
+    pub(crate) reasons: BTreeMap<Scope, String>,
     pub(crate) conditions: Vec<Condition>,
     pub(crate) undetermined: Option<String>,
+}
+
+impl ActionFact {
+    /// The reason comment for `scope`.
+    pub(crate) fn reason_for(&self, scope: Scope) -> &str {
+        self.reasons.get(&scope).unwrap_or(&self.reason)
+    }
 }
 
 /// Extra needs of an action that depend on its inputs.
@@ -43,7 +52,13 @@ pub(crate) struct Condition {
     pub(crate) equals: Option<String>,
     pub(crate) unless_inputs: Vec<String>,
     pub(crate) token_input: Option<String>,
+    /// The input's value does not mention this word (`process-only` without `prs`).
+    pub(crate) lacks: Option<String>,
+    /// Only on these workflow triggers.
+    pub(crate) on_events: Vec<String>,
     pub(crate) permissions: BTreeMap<Scope, Access>,
+    /// Scopes of the base (or of earlier conditions) that the condition takes away.
+    pub(crate) remove: Vec<Scope>,
     pub(crate) reason: String,
 }
 
@@ -84,6 +99,8 @@ pub(crate) struct Kb {
     pub(crate) actions: HashMap<String, ActionFact>,
     pub(crate) rest: Vec<Endpoint>,
     pub(crate) gh: HashMap<String, GhCommand>,
+    /// `commands.yml`: writers, read-only commands, write events.
+    pub(crate) commands: super::commands::Commands,
 }
 
 impl Kb {
@@ -109,6 +126,7 @@ fn load() -> Result<Kb, KbError> {
         actions: load_actions(ACTIONS)?,
         rest: load_rest(REST)?,
         gh: load_gh(GH)?,
+        commands: super::commands::load()?,
     })
 }
 
@@ -289,6 +307,7 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
                 "token_env",
                 "permissions",
                 "reason",
+                "reasons",
                 "conditions",
                 "undetermined",
                 "note",
@@ -319,7 +338,10 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
                             "equals",
                             "unless_inputs",
                             "token_input",
+                            "lacks",
+                            "on_events",
                             "permissions",
+                            "remove",
                             "reason",
                         ],
                     )?;
@@ -336,11 +358,26 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
                         equals,
                         unless_inputs: c.strings("unless_inputs")?,
                         token_input: c.string("token_input")?,
+                        lacks: c.string("lacks")?,
+                        on_events: c.strings("on_events")?,
                         permissions: c.permissions("permissions")?,
+                        remove: c
+                            .strings("remove")?
+                            .iter()
+                            .map(|r| r.parse::<Scope>().map_err(|e| c.error(e.to_string())))
+                            .collect::<Result<_, _>>()?,
                         reason: c.required_string("reason")?,
                     };
-                    if condition.input.is_none() && condition.unless_inputs.is_empty() {
-                        return Err(c.error("a condition needs `input` or `unless_inputs`"));
+                    if condition.input.is_none()
+                        && condition.unless_inputs.is_empty()
+                        && condition.on_events.is_empty()
+                    {
+                        return Err(
+                            c.error("a condition needs `input`, `unless_inputs` or `on_events`")
+                        );
+                    }
+                    if condition.lacks.is_some() && condition.input.is_none() {
+                        return Err(c.error("`lacks` without `input`"));
                     }
                     if condition.equals.is_some() && condition.input.is_none() {
                         return Err(c.error("`equals` without `input`"));
@@ -356,6 +393,23 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
             token_env: f.string("token_env")?,
             permissions: f.permissions("permissions")?,
             reason: f.required_string("reason")?,
+            reasons: match f.get("reasons") {
+                None => BTreeMap::new(),
+                Some(Yaml::Hash(h)) => {
+                    let mut m = BTreeMap::new();
+                    for (k, v) in h {
+                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                            return Err(f.error("`reasons` holds a non-string"));
+                        };
+                        m.insert(
+                            k.parse::<Scope>().map_err(|e| f.error(e.to_string()))?,
+                            v.to_owned(),
+                        );
+                    }
+                    m
+                }
+                Some(_) => return Err(f.error("`reasons` is not a mapping")),
+            },
             conditions,
             undetermined: f.string("undetermined")?,
         };
@@ -474,6 +528,12 @@ mod tests {
                 }
             }
             assert!(!fact.reason.is_empty(), "{key}");
+            for scope in fact.reasons.keys() {
+                assert!(
+                    fact.permissions.contains_key(scope),
+                    "{key}: a reason for {scope}, which it does not need"
+                );
+            }
         }
         // Octokit names are unique and every gh `also` is a valid scope (checked at load).
         let mut names: Vec<&str> = kb.rest.iter().map(|e| e.name.as_str()).collect();

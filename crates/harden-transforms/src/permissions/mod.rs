@@ -9,9 +9,12 @@
 //! the job is reported with a way to settle it ([`DeclaredJob`]). See `docs/permissions.md`.
 
 mod analyze;
+mod commands;
 mod endpoints;
 mod expr;
 mod kb;
+mod lexer;
+mod programs;
 mod scopes;
 mod script;
 mod shell;
@@ -30,7 +33,7 @@ use crate::{
 };
 use analyze::{triggers, Analysis, Analyzer, Doc};
 use expr::TokenCtx;
-use scopes::{summary, Grant, ScopeSet};
+use scopes::{check_block, summary, Grant, ScopeSet};
 
 const NAME: &str = "permissions";
 
@@ -145,6 +148,9 @@ fn glob(pattern: &str, text: &str) -> bool {
 pub struct PermissionsOptions {
     /// Jobs whose permissions the user declared (from the CLI or the config file).
     pub declared: Vec<DeclaredJob>,
+    /// `--move-writes`: move the write scopes of a top-level block the maintainers wrote
+    /// down to the jobs that need them (the top level keeps read access only).
+    pub move_writes: bool,
 }
 
 /// The `permissions` transform.
@@ -168,6 +174,11 @@ pub struct JobReport {
     pub has_block: bool,
     /// What harden infers, or `None` when the job is undetermined.
     pub inferred: Option<BTreeMap<Scope, Access>>,
+    /// Why the job is undetermined (empty when it is not): one reason per step.
+    pub undetermined: Vec<String>,
+    /// True when the transform reports the job as undetermined (it has no block of its own,
+    /// inherits none the maintainers wrote, is not declared nor in a called workflow).
+    pub reported: bool,
 }
 
 /// A block to write: its scopes, and why each is needed (`None` for a declared block).
@@ -178,6 +189,10 @@ struct JobPlan<'d> {
     id: String,
     key_line: usize,
     alias: bool,
+    /// The job uses a merge key (`<<`): harden cannot read it whole.
+    merge_key: bool,
+    /// The workflow runs on an event whose token can write.
+    writes: bool,
     /// Where the job's mapping starts (the same for a job and its aliases).
     target: usize,
     own: Option<(&'d harden_yaml::Node, Grant)>,
@@ -201,7 +216,13 @@ impl Permissions {
         for (file, doc) in repo.documents(FileKind::Workflow) {
             let d = Doc::new(doc);
             let Some(root) = d.root() else { continue };
+            let settled = d.get(root, "permissions").is_some()
+                || triggers(&d, root).contains("workflow_call");
             for plan in self.plan_jobs(&an, &d, file, root) {
+                let reported = !settled
+                    && plan.own.is_none()
+                    && plan.declared.is_none()
+                    && !plan.analysis.unsure.is_empty();
                 let written = match &plan.own {
                     Some((_, Grant::Scopes(map))) => Some(map.clone()),
                     _ => None,
@@ -216,6 +237,13 @@ impl Permissions {
                         .unsure
                         .is_empty()
                         .then(|| plan.analysis.needs.accesses()),
+                    undetermined: plan
+                        .analysis
+                        .unsure
+                        .iter()
+                        .map(|u| format!("{} {}", u.step, u.reason))
+                        .collect(),
+                    reported,
                 });
             }
         }
@@ -234,6 +262,11 @@ impl Permissions {
         let Some(jobs_map) = d.get(root, "jobs").and_then(|j| j.as_mapping()) else {
             return jobs;
         };
+        let events = triggers(d, root);
+        // No trigger read (an alias, an expression): assume it can write.
+        let writes = events.is_empty() || events.iter().any(|e| an.kb.commands.can_write(e));
+        let top_written = d.get(root, "permissions").is_some();
+        let called = events.contains("workflow_call");
         for e in &jobs_map.entries {
             let Some(id) = e.key_str() else { continue };
             let node = d.resolve(&e.value);
@@ -241,14 +274,26 @@ impl Permissions {
                 continue;
             }
             let own = d.get(node, "permissions").map(|n| (n, Grant::parse(n)));
+            let declared = an.declaration(&file.path, id).cloned();
+            let mut analysis = an.job(d, &file.path, root, node, &ctx);
+            // Opaque programs matter where harden would restrict the job: not under a block
+            // the maintainers wrote, not in a called workflow, and only when the token can
+            // write (a workflow with top-level `permissions` is settled by `--move-writes`).
+            if own.is_none() && declared.is_none() && !top_written && !called && writes {
+                analysis
+                    .unsure
+                    .extend(analysis.opaque.iter().map(|o| o.unsure.clone()));
+            }
             jobs.push(JobPlan {
                 id: id.to_owned(),
                 key_line: e.key.line,
                 alias: matches!(e.value.kind, NodeKind::Alias(_)),
+                merge_key: has_merge_key(node),
                 target: node.span.start,
                 own,
-                declared: an.declaration(&file.path, id).cloned(),
-                analysis: an.job(d, &file.path, root, node, &ctx),
+                declared,
+                writes,
+                analysis,
             });
         }
         jobs
@@ -262,11 +307,25 @@ impl Permissions {
         if root.as_mapping().is_none() || jobs_map.is_none() {
             return;
         }
+        let finding = |line: Option<usize>, severity, message: String| {
+            Finding::at(
+                NAME,
+                &file.path,
+                line.map(|l| harden_yaml::Location { line: l, column: 1 }),
+                severity,
+                message,
+            )
+        };
+        // Blocks as written: a name GitHub rejects stops here (the workflow does not run).
+        if !check_names(&d, root, file, out) {
+            return;
+        }
         let shown = an.relative(&file.path);
         let called = triggers(&d, root).contains("workflow_call");
         let top_node = d.get(root, "permissions");
         let top = top_node.map(Grant::parse);
         let jobs = self.plan_jobs(an, &d, file, root);
+        let mut findings = Vec::new();
         let blocking = jobs
             .iter()
             .any(|j| j.own.is_none() && j.declared.is_none() && !j.analysis.unsure.is_empty());
@@ -279,144 +338,63 @@ impl Permissions {
             )]))),
             None => None,
         };
-        let finding = |line: Option<usize>, severity, message: String| {
-            Finding::at(
-                NAME,
-                &file.path,
-                line.map(|l| harden_yaml::Location { line: l, column: 1 }),
-                severity,
-                message,
-            )
+        let context = Context {
+            file,
+            shown: &shown,
+            top: top_node.zip(top.as_ref()),
+            baseline: baseline.as_ref(),
+            called,
         };
-        let mut findings = Vec::new();
-        // Decide each job: a block to write (scopes, and the reasons unless declared), or none.
-        let mut blocks: Vec<Option<Block<'_>>> = Vec::new();
-        for job in &jobs {
-            for (line, note) in &job.analysis.notes {
-                findings.push(finding(
-                    Some(*line),
-                    Severity::Note,
-                    format!("job `{}`: {note}", job.id),
-                ));
-            }
-            let block = if let Some((node, grant)) = &job.own {
-                if let Some(message) = own_block_finding(job, grant) {
-                    let severity = match grant {
-                        Grant::WriteAll | Grant::ReadAll => Severity::Warning,
-                        _ => Severity::Note,
-                    };
-                    findings.push(finding(Some(node.line), severity, message));
-                }
-                None
-            } else if let Some(decl) = &job.declared {
-                Some((decl.permissions.clone(), None))
-            } else if !job.analysis.unsure.is_empty() {
-                findings.push(undetermined(file, &shown, job, top.is_none() && !called));
-                None
-            } else if called {
-                None
-            } else {
-                let needs = job.analysis.needs.accesses();
-                let exceeds = baseline.as_ref().is_none_or(|g| !g.covers(&needs));
-                exceeds.then_some((needs, Some(&job.analysis.needs)))
-            };
-            blocks.push(block);
+        let mut blocks = decide_blocks(&jobs, &context, &mut findings);
+        // A job whose own block cannot be written (reached through an alias or a merge key):
+        // nothing in this workflow changes, since a top-level block would cap it too.
+        if let Some(message) = unwritable(&jobs, &blocks) {
+            let line = message.0;
+            out.findings
+                .push(finding(Some(line), Severity::Warning, message.1));
+            out.findings.extend(findings);
+            return;
         }
-        // The top-level block as written, against the jobs that still inherit it.
-        if let (Some(node), Some(grant)) = (top_node, &top) {
-            let inheriting: Vec<&JobPlan<'_>> = jobs
-                .iter()
-                .zip(&blocks)
-                .filter(|(j, b)| j.own.is_none() && b.is_none())
-                .map(|(j, _)| j)
-                .collect();
-            if let Some((severity, message)) = top_finding(grant, &inheriting) {
-                findings.push(finding(Some(node.line), severity, message));
-            }
-        }
-        if called {
-            let any = jobs
-                .iter()
-                .any(|j| j.own.is_none() && j.declared.is_none() && j.analysis.unsure.is_empty());
-            if any {
-                let on_line = root
-                    .as_mapping()
-                    .and_then(|m| m.get("on"))
-                    .map(|e| e.key.line);
-                findings.push(finding(
-                    on_line,
-                    Severity::Note,
-                    "called workflow (`on: workflow_call`): harden adds no `permissions` here; the calling job's block caps it, and callers in this repository get what it needs".to_owned(),
-                ));
-            }
-        }
-        // The edits.
         let mut edits = EditSet::new(doc);
         let mut notes = Vec::new();
-        if add_top {
-            let entry = NewEntry::new(
-                "permissions",
-                NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
-            );
-            let jobs_line = root
-                .as_mapping()
-                .and_then(|m| m.get("jobs"))
-                .map_or(1, |e| e.key.line);
-            match edits.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), entry) {
-                Ok(()) => notes.push(ChangeNote {
-                    line: jobs_line,
-                    message: "workflow: contents: read (every job starts from read-only)".into(),
-                }),
-                Err(e) => findings.push(finding(
-                    Some(jobs_line),
-                    Severity::Error,
-                    format!("could not add the top-level `permissions` block: {e}"),
-                )),
-            }
-        }
-        let jobs_path = Path::root(0).key("jobs");
-        for (i, (job, block)) in jobs.iter().zip(&blocks).enumerate() {
-            let Some((map, reasons)) = block else {
-                continue;
+        if let (Some(node), Some(grant)) = (top_node, &top) {
+            let move_writes = self.options.move_writes && !called;
+            let top_edit = TopEdit {
+                node,
+                grant,
+                move_writes,
             };
-            if job.alias {
-                // The block written into the anchored job shows here too.
-                let shared = jobs.iter().zip(&blocks).enumerate().any(|(k, (other, b))| {
-                    k != i
-                        && !other.alias
-                        && other.target == job.target
-                        && b.as_ref().is_some_and(|(m, _)| m == map)
-                });
-                if shared {
-                    continue;
-                }
-                findings.push(finding(
-                    Some(job.key_line),
-                    Severity::Note,
-                    format!(
-                        "job `{}` is an alias of another node; harden cannot give it its own block ({})",
-                        job.id,
-                        summary(map)
-                    ),
-                ));
-                continue;
-            }
-            let (entry, message) = block_entry(map, *reasons);
-            match edits.insert_entry(&jobs_path.key(&job.id), InsertAt::First, entry) {
-                Ok(()) => notes.push(ChangeNote {
-                    line: job.key_line,
-                    message: format!("job {}: {message}", job.id),
-                }),
-                Err(e) => findings.push(finding(
-                    Some(job.key_line),
-                    Severity::Error,
-                    format!(
-                        "could not add a `permissions` block to job `{}`: {e}",
-                        job.id
-                    ),
-                )),
-            }
+            top_edit.apply(
+                &jobs,
+                &mut blocks,
+                &mut edits,
+                &mut notes,
+                &mut findings,
+                &finding,
+            );
         }
+        if called && jobs.iter().any(|j| j.own.is_none() && j.declared.is_none()) {
+            let on_line = root
+                .as_mapping()
+                .and_then(|m| m.get("on"))
+                .map(|e| e.key.line);
+            findings.push(finding(
+                on_line,
+                Severity::Note,
+                "called workflow (`on: workflow_call`): harden adds no `permissions` here; the calling job's block caps it, and callers in this repository get what it needs".to_owned(),
+            ));
+        }
+        if add_top {
+            add_top_block(root, &mut edits, &mut notes, &mut findings, &finding);
+        }
+        write_job_blocks(
+            &jobs,
+            &blocks,
+            &mut edits,
+            &mut notes,
+            &mut findings,
+            &finding,
+        );
         if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut out.findings) {
             out.changes.push(change);
         }
@@ -424,8 +402,444 @@ impl Permissions {
     }
 }
 
+/// The top-level block the maintainers wrote: reported against the jobs that inherit it,
+/// or, with `--move-writes`, its writes moved down to them.
+struct TopEdit<'a, 'd> {
+    node: &'d harden_yaml::Node,
+    grant: &'a Grant,
+    move_writes: bool,
+}
+
+impl<'j> TopEdit<'_, '_> {
+    fn apply(
+        &self,
+        jobs: &'j [JobPlan<'_>],
+        blocks: &mut [Option<Block<'j>>],
+        edits: &mut EditSet<'_>,
+        notes: &mut Vec<ChangeNote>,
+        findings: &mut Vec<Finding>,
+        finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
+    ) {
+        let line = Some(self.node.line);
+        let inheriting: Vec<&JobPlan<'_>> = jobs
+            .iter()
+            .zip(blocks.iter())
+            .filter(|(j, b)| j.own.is_none() && b.is_none())
+            .map(|(j, _)| j)
+            .collect();
+        if !self.move_writes {
+            if let Some((severity, message)) = top_finding(self.grant, &inheriting) {
+                findings.push(finding(line, severity, message));
+            }
+            return;
+        }
+        match move_writes(self.grant, &inheriting, self.node.line, edits, notes) {
+            Ok(moved) => {
+                for (id, block) in moved {
+                    if let Some(i) = jobs.iter().position(|j| j.id == id) {
+                        blocks[i] = Some(block);
+                    }
+                }
+            }
+            Err(Some(why)) => findings.push(finding(line, Severity::Warning, why)),
+            Err(None) => {}
+        }
+    }
+}
+
+/// Adds `permissions: {contents: read}` before `jobs:`.
+fn add_top_block(
+    root: &harden_yaml::Node,
+    edits: &mut EditSet<'_>,
+    notes: &mut Vec<ChangeNote>,
+    findings: &mut Vec<Finding>,
+    finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
+) {
+    let entry = NewEntry::new(
+        "permissions",
+        NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
+    );
+    let jobs_line = root
+        .as_mapping()
+        .and_then(|m| m.get("jobs"))
+        .map_or(1, |e| e.key.line);
+    match edits.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), entry) {
+        Ok(()) => notes.push(ChangeNote {
+            line: jobs_line,
+            message: "workflow: contents: read (every job starts from read-only)".into(),
+        }),
+        Err(e) => findings.push(finding(
+            Some(jobs_line),
+            Severity::Error,
+            format!("could not add the top-level `permissions` block: {e}"),
+        )),
+    }
+}
+
+/// What the decisions for a workflow's jobs depend on.
+struct Context<'a, 'd> {
+    file: &'a SourceFile,
+    shown: &'a str,
+    /// The top-level block the maintainers wrote, and what it grants.
+    top: Option<(&'d harden_yaml::Node, &'a Grant)>,
+    /// What a job inherits once harden is done (the block written or to be added).
+    baseline: Option<&'a Grant>,
+    called: bool,
+}
+
+/// Decides each job: a block to write (scopes, and the reasons unless declared), or none;
+/// reports what deserves it.
+fn decide_blocks<'j>(
+    jobs: &'j [JobPlan<'_>],
+    cx: &Context<'_, '_>,
+    findings: &mut Vec<Finding>,
+) -> Vec<Option<Block<'j>>> {
+    let finding = |line: usize, severity, message: String| {
+        Finding::at(
+            NAME,
+            &cx.file.path,
+            Some(harden_yaml::Location { line, column: 1 }),
+            severity,
+            message,
+        )
+    };
+    let mut blocks = Vec::new();
+    for job in jobs {
+        for (line, note) in &job.analysis.notes {
+            findings.push(finding(
+                *line,
+                Severity::Note,
+                format!("job `{}`: {note}", job.id),
+            ));
+        }
+        let block = if let Some((node, grant)) = &job.own {
+            if let Some((severity, message)) = own_block_finding(job, grant) {
+                findings.push(finding(node.line, severity, message));
+            }
+            None
+        } else if let Some(decl) = &job.declared {
+            Some((decl.permissions.clone(), None))
+        } else if let Some((node, grant)) = cx.top {
+            // It inherits the maintainers' block: reported when it lacks something, never
+            // widened.
+            if let Some((severity, message)) = inherited_finding(job, grant, node.line) {
+                findings.push(finding(job.key_line, severity, message));
+            }
+            None
+        } else if !job.analysis.unsure.is_empty() {
+            findings.push(undetermined(cx.file, cx.shown, job, !cx.called));
+            None
+        } else if cx.called {
+            None
+        } else {
+            let needs = job.analysis.needs.accesses();
+            let exceeds = cx.baseline.is_none_or(|g| !g.covers(&needs));
+            exceeds.then_some((needs, Some(&job.analysis.needs)))
+        };
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// Writes the job blocks decided for `jobs` (a block shared by a job and its aliases once).
+fn write_job_blocks(
+    jobs: &[JobPlan<'_>],
+    blocks: &[Option<Block<'_>>],
+    edits: &mut EditSet<'_>,
+    notes: &mut Vec<ChangeNote>,
+    findings: &mut Vec<Finding>,
+    finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
+) {
+    let jobs_path = Path::root(0).key("jobs");
+    for (job, block) in jobs.iter().zip(blocks) {
+        let Some((map, reasons)) = block else {
+            continue;
+        };
+        if job.alias {
+            // The block written into the anchored job shows here too (checked by
+            // `unwritable`).
+            continue;
+        }
+        let (entry, message) = block_entry(map, *reasons);
+        match edits.insert_entry(&jobs_path.key(&job.id), InsertAt::First, entry) {
+            Ok(()) => notes.push(ChangeNote {
+                line: job.key_line,
+                message: format!("job {}: {message}", job.id),
+            }),
+            Err(e) => findings.push(finding(
+                Some(job.key_line),
+                Severity::Error,
+                format!(
+                    "could not add a `permissions` block to job `{}`: {e}",
+                    job.id
+                ),
+            )),
+        }
+    }
+}
+
+/// The first job whose block harden cannot write on its own: an alias of a job that gets
+/// another block (or none), or a job built with a merge key (`<<: *base`).
+fn unwritable(jobs: &[JobPlan<'_>], blocks: &[Option<Block<'_>>]) -> Option<(usize, String)> {
+    for (i, (job, block)) in jobs.iter().zip(blocks).enumerate() {
+        if job.own.is_some() {
+            continue;
+        }
+        if job.merge_key {
+            return Some((
+                job.key_line,
+                format!(
+                    "job `{}` is built with a YAML merge key (`<<`), which harden does not read; it changes nothing in this workflow (a top-level block would cap that job too). Fix: give the job a `permissions:` block by hand (harden keeps it)",
+                    job.id
+                ),
+            ));
+        }
+        if !job.alias {
+            continue;
+        }
+        let Some((map, _)) = block else { continue };
+        let shared = jobs.iter().zip(blocks).enumerate().any(|(k, (other, b))| {
+            k != i
+                && !other.alias
+                && other.target == job.target
+                && b.as_ref().is_some_and(|(m, _)| m == map)
+        });
+        if !shared {
+            return Some((
+                job.key_line,
+                format!(
+                    "job `{}` is an alias of another job and needs {} of its own; harden cannot write that block, so it changes nothing in this workflow (a top-level block would cap that job too). Fix: write the job out, or give it a `permissions:` block by hand (harden keeps it)",
+                    job.id,
+                    summary(map)
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// True when a merge key (`<<`) appears anywhere in the job.
+fn has_merge_key(node: &harden_yaml::Node) -> bool {
+    match &node.kind {
+        NodeKind::Mapping(m) => m
+            .entries
+            .iter()
+            .any(|e| e.key_str() == Some("<<") || has_merge_key(&e.value)),
+        NodeKind::Sequence(s) => s.items.iter().any(has_merge_key),
+        _ => false,
+    }
+}
+
+/// Reports wrong names in the workflow's `permissions:` blocks; false when GitHub rejects
+/// the workflow (then harden leaves it alone).
+fn check_names(
+    d: &Doc<'_>,
+    root: &harden_yaml::Node,
+    file: &SourceFile,
+    out: &mut Outcome,
+) -> bool {
+    let mut blocks: Vec<&harden_yaml::Node> = d.get(root, "permissions").into_iter().collect();
+    for (_, job) in d.entries(d.get(root, "jobs")) {
+        blocks.extend(d.get(job, "permissions"));
+    }
+    let mut ok = true;
+    for block in blocks {
+        for p in check_block(block) {
+            ok &= !p.fatal;
+            out.findings.push(Finding::at(
+                NAME,
+                &file.path,
+                Some(harden_yaml::Location {
+                    line: p.line,
+                    column: p.column,
+                }),
+                if p.fatal {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                p.message,
+            ));
+        }
+    }
+    ok
+}
+
+/// The finding for a job that inherits the maintainers' top-level block, if that block
+/// lacks something the job needs.
+fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(Severity, String)> {
+    if !job.analysis.unsure.is_empty() {
+        return None;
+    }
+    let needs = job.analysis.needs.accesses();
+    if lacking(grant, &needs).is_empty() {
+        return None;
+    }
+    let missing = missing(grant, &job.analysis.needs);
+    let what = if grant.as_map().is_some_and(|m| m.is_empty()) {
+        "`permissions: {}`"
+    } else {
+        "the top-level `permissions`"
+    };
+    if public_read_only(grant, &needs) {
+        return Some((
+            Severity::Note,
+            format!(
+                "job `{}` inherits {what} (line {line}), which lacks {missing}: fine while the repository is public, a 403 in a private copy. harden does not widen a block the maintainers wrote",
+                job.id
+            ),
+        ));
+    }
+    Some((
+        Severity::Warning,
+        format!(
+            "job `{}` inherits {what} (line {line}), which lacks {missing}: a latent 403. harden does not widen a block the maintainers wrote. Fix: give the job its own `permissions:` block (harden keeps it), or drop the step",
+            job.id
+        ),
+    ))
+}
+
+/// True when all `grant` lacks is read access (a public repository can be read without it).
+fn public_read_only(grant: &Grant, needs: &BTreeMap<Scope, Access>) -> bool {
+    lacking(grant, needs)
+        .iter()
+        .all(|(_, a)| *a == Access::Read)
+}
+
+/// What `grant` lacks of `needs`, for reports. Comments and labels on a pull request work
+/// with either `issues` or `pull-requests`, so either one granted counts for the other.
+fn lacking(grant: &Grant, needs: &BTreeMap<Scope, Access>) -> Vec<(Scope, Access)> {
+    let has = |s: Scope, a: Access| grant.covers(&BTreeMap::from([(s, a)]));
+    needs
+        .iter()
+        .filter(|(s, a)| {
+            let alt = match s {
+                Scope::Issues => Some(Scope::PullRequests),
+                Scope::PullRequests => Some(Scope::Issues),
+                _ => None,
+            };
+            !has(**s, **a) && !alt.is_some_and(|alt| has(alt, **a))
+        })
+        .map(|(s, a)| (*s, *a))
+        .collect()
+}
+
+/// `issues: write (gh issue comment: comments on an issue)` for each need `grant` lacks.
+fn missing(grant: &Grant, needs: &ScopeSet) -> String {
+    lacking(grant, &needs.accesses())
+        .into_iter()
+        .map(|(s, a)| match needs.first_reason(s) {
+            Some(r) => format!("{s}: {a} ({})", r.comment()),
+            None => format!("{s}: {a}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `--move-writes`: the top-level block keeps only read access; each job that inherits it
+/// and needs some of its writes gets its own block with what it needs (never more than the
+/// top level granted). `Err(Some(why))` when it cannot be done safely, `Err(None)` when
+/// there is nothing to move.
+fn move_writes<'a>(
+    grant: &Grant,
+    inheriting: &[&'a JobPlan<'_>],
+    line: usize,
+    edits: &mut EditSet<'_>,
+    notes: &mut Vec<ChangeNote>,
+) -> Result<Vec<(String, Block<'a>)>, Option<String>> {
+    // `write-all` becomes `read-all`; a mapping keeps its reads.
+    let write_all = *grant == Grant::WriteAll;
+    let top = match grant {
+        Grant::Scopes(map) => map.clone(),
+        Grant::WriteAll => grant.as_map().unwrap_or_default(),
+        _ => return Err(None),
+    };
+    let writes: Vec<Scope> = top
+        .iter()
+        .filter(|(_, a)| **a == Access::Write)
+        .map(|(s, _)| *s)
+        .collect();
+    if writes.is_empty() {
+        return Err(None);
+    }
+    let unsure: Vec<String> = inheriting
+        .iter()
+        .filter(|j| j.declared.is_none())
+        .filter(|j| !j.analysis.unsure.is_empty() || (j.writes && !j.analysis.opaque.is_empty()))
+        .map(|j| {
+            let u = j
+                .analysis
+                .unsure
+                .first()
+                .or_else(|| j.analysis.opaque.first().map(|o| &o.unsure));
+            match u {
+                Some(u) => format!("`{}` ({} at line {}: {})", j.id, u.step, u.line, u.reason),
+                None => format!("`{}`", j.id),
+            }
+        })
+        .collect();
+    if !unsure.is_empty() {
+        return Err(Some(format!(
+            "--move-writes: the top-level writes stay, since harden cannot tell what these jobs need: {}. Fix: give them their own `permissions:` blocks (harden keeps them)",
+            unsure.join("; ")
+        )));
+    }
+    let lowered_grant = if write_all {
+        Grant::ReadAll
+    } else {
+        Grant::Scopes(
+            top.iter()
+                .filter_map(|(s, a)| match (s, a) {
+                    (_, Access::Read) => Some((*s, *a)),
+                    (Scope::Contents, Access::Write) => Some((*s, Access::Read)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
+    let mut out = Vec::new();
+    for j in inheriting.iter().filter(|j| j.declared.is_none()) {
+        let capped: BTreeMap<Scope, Access> = j
+            .analysis
+            .needs
+            .accesses()
+            .into_iter()
+            .filter_map(|(s, a)| top.get(&s).map(|t| (s, a.min(*t))))
+            .collect();
+        if !lowered_grant.covers(&capped) {
+            out.push((j.id.clone(), (capped, Some(&j.analysis.needs))));
+        }
+    }
+    let path = Path::root(0).key("permissions");
+    let note = |what: String| ChangeNote {
+        line,
+        message: format!(
+            "workflow: {what} (--move-writes: writes moved to the jobs that need them)"
+        ),
+    };
+    if write_all {
+        edits
+            .replace_scalar(&path, "read-all")
+            .map_err(|e| Some(format!("--move-writes: could not rewrite `write-all`: {e}")))?;
+        notes.push(note("permissions: read-all".to_owned()));
+        return Ok(out);
+    }
+    for scope in writes {
+        let value = if scope == Scope::Contents {
+            "read"
+        } else {
+            "none"
+        };
+        edits
+            .replace_scalar(&path.key(scope.as_str()), value)
+            .map_err(|e| Some(format!("--move-writes: could not rewrite `{scope}`: {e}")))?;
+        notes.push(note(format!("{scope}: {value}")));
+    }
+    Ok(out)
+}
+
 /// The finding for a job's own block, if it deserves one.
-fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<String> {
+fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, String)> {
     let determined = job.analysis.unsure.is_empty();
     let inferred = job.analysis.needs.accesses();
     match grant {
@@ -440,19 +854,37 @@ fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<String> {
             } else {
                 "harden cannot tell what it needs".to_owned()
             };
-            Some(format!(
-                "job `{}` has `permissions: {word}`; {what}; narrow it by hand",
-                job.id
+            Some((
+                Severity::Warning,
+                format!(
+                    "job `{}` has `permissions: {word}`; {what}; narrow it by hand",
+                    job.id
+                ),
             ))
         }
+        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => Some((
+            if public_read_only(grant, &inferred) {
+                Severity::Note
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "job `{}`: its `permissions:` block lacks {}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
+                job.id,
+                missing(grant, &job.analysis.needs)
+            ),
+        )),
         Grant::Scopes(_) if determined => {
             let extra = wider(grant, &inferred);
             (!extra.is_empty()).then(|| {
-                format!(
-                    "job `{}` grants more than harden infers: {} (harden infers {})",
-                    job.id,
-                    extra.join(", "),
-                    summary(&inferred)
+                (
+                    Severity::Note,
+                    format!(
+                        "job `{}` grants more than harden infers: {} (harden infers {})",
+                        job.id,
+                        extra.join(", "),
+                        summary(&inferred)
+                    ),
                 )
             })
         }
@@ -486,16 +918,32 @@ fn top_finding(grant: &Grant, inheriting: &[&JobPlan<'_>]) -> Option<(Severity, 
             };
             Some((
                 Severity::Warning,
-                format!("top-level `permissions: {word}` grants every scope; {inferred}; narrow it by hand"),
+                format!("top-level `permissions: {word}` grants every scope; {inferred}; narrow it by hand{}", if *grant == Grant::WriteAll { " or run `harden --move-writes`" } else { "" }),
             ))
         }
-        Grant::Scopes(_) if determined && !inheriting.is_empty() => {
+        Grant::Scopes(map) if inheriting.is_empty() => {
+            let writes: Vec<String> = map
+                .iter()
+                .filter(|(_, a)| **a == Access::Write)
+                .map(|(s, a)| format!("{s}: {a}"))
+                .collect();
+            (!writes.is_empty()).then(|| {
+                (
+                    Severity::Note,
+                    format!(
+                        "top-level `permissions` grant {}, but every job has its own block: no job uses them. Fix: remove them",
+                        writes.join(", ")
+                    ),
+                )
+            })
+        }
+        Grant::Scopes(_) if determined => {
             let extra = wider(grant, &union.accesses());
             (!extra.is_empty()).then(|| {
                 (
                     Severity::Note,
                     format!(
-                        "top-level `permissions` grant more than harden infers: {} ({inferred})",
+                        "top-level `permissions` grant more than harden infers: {} ({inferred}). Fix: `harden --move-writes` moves the writes to the jobs that need them",
                         extra.join(", ")
                     ),
                 )
@@ -546,28 +994,25 @@ fn block_entry(map: &BTreeMap<Scope, Access>, reasons: Option<&ScopeSet>) -> (Ne
     )
 }
 
-/// The finding for a job harden cannot read.
+/// The finding for a job harden cannot read: what is unknown, where, and the fix.
 fn undetermined(file: &SourceFile, shown: &str, job: &JobPlan<'_>, blocks_top: bool) -> Finding {
     let unsure = &job.analysis.unsure;
     let line = unsure.first().map_or(job.key_line, |u| u.line);
-    let mut message = format!("job `{}` is undetermined", job.id);
-    for (n, u) in unsure.iter().take(3).enumerate() {
+    let mut message = format!("job `{}`: harden cannot tell what it needs", job.id);
+    for (n, u) in unsure.iter().take(2).enumerate() {
         let sep = if n == 0 { ": " } else { "; " };
         message.push_str(&format!("{sep}{} (line {}) {}", u.step, u.line, u.reason));
     }
-    if unsure.len() > 3 {
-        message.push_str(&format!("; and {} more", unsure.len() - 3));
+    if unsure.len() > 2 {
+        message.push_str(&format!("; and {} more", unsure.len() - 2));
     }
     if blocks_top {
-        message.push_str(
-            ". harden adds no top-level `permissions` to this workflow while a job is undetermined",
-        );
+        message.push_str(". No top-level block is added while it is unsettled");
     }
-    let found = job.analysis.needs.summary();
     let name = shown.rsplit('/').next().unwrap_or(shown);
     message.push_str(&format!(
-        ". Check what the job needs and declare it in `.github/harden.yml` (permissions > jobs > {name} > {}: {{scope: access, ...}}); harden then writes that block (found so far: {found})",
-        job.id
+        ". Fix: add a `permissions:` block to this job (harden keeps it), or declare it in `.github/harden.yml` (permissions > jobs > {name} > {}) or with `--declare {name}:{}=SCOPE:ACCESS,...`",
+        job.id, job.id
     ));
     Finding::at(
         NAME,

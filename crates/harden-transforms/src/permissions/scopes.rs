@@ -12,6 +12,8 @@ use harden_yaml::{Node, NodeKind};
 pub enum Scope {
     /// `actions`: workflow runs, artifacts of other runs, caches.
     Actions,
+    /// `artifact-metadata`: artifact metadata records (storage and deployment records).
+    ArtifactMetadata,
     /// `attestations`: artifact attestations.
     Attestations,
     /// `checks`: check runs and suites.
@@ -42,8 +44,9 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order blocks are written.
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Scope::Actions,
+        Scope::ArtifactMetadata,
         Scope::Attestations,
         Scope::Checks,
         Scope::Contents,
@@ -63,6 +66,7 @@ impl Scope {
     pub fn as_str(&self) -> &'static str {
         match self {
             Scope::Actions => "actions",
+            Scope::ArtifactMetadata => "artifact-metadata",
             Scope::Attestations => "attestations",
             Scope::Checks => "checks",
             Scope::Contents => "contents",
@@ -155,47 +159,112 @@ pub(crate) struct Reason {
 }
 
 impl Reason {
-    /// `label: text`, shortened for a YAML comment.
+    /// `label: text` for a YAML comment, always whole phrases: the label is left out when
+    /// the line would be long, then a trailing parenthesis; the phrase itself is never cut.
     pub(crate) fn comment(&self) -> String {
-        if self.label.is_empty() {
-            shorten(&self.text, 72)
-        } else {
-            shorten(&format!("{}: {}", self.label, self.text), 72)
+        let text = self.text.trim();
+        let labelled = format!("{}: {text}", self.label);
+        if !self.label.is_empty() && labelled.chars().count() <= 72 {
+            return labelled;
         }
+        if text.chars().count() > 72 && text.ends_with(')') {
+            if let Some(open) = text.rfind(" (") {
+                return text[..open].to_owned();
+            }
+        }
+        text.to_owned()
     }
 }
 
-/// Shortens `s` to about `max` characters: drops a trailing parenthesis first, then cuts at
-/// a word boundary.
-pub(crate) fn shorten(s: &str, max: usize) -> String {
-    let mut s = s.trim().to_owned();
-    if s.chars().count() <= max {
-        return s;
+/// Scope names that GitHub retired: accepted in old workflows, granting nothing now.
+const RETIRED: &[&str] = &["repository-projects"];
+
+/// Newer scope names seen in real workflows that harden accepts without inferring them.
+const NOT_MODELLED: &[&str] = &["code-quality", "copilot-requests"];
+
+/// Scopes that only take `read` (or `none`).
+const READ_ONLY: &[Scope] = &[Scope::Models];
+
+/// A problem with one line of a `permissions:` block as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlockProblem {
+    /// 1-based line.
+    pub(crate) line: usize,
+    /// 1-based column.
+    pub(crate) column: usize,
+    /// True when GitHub rejects the workflow (an unknown scope or access name).
+    pub(crate) fatal: bool,
+    /// What is wrong and the fix.
+    pub(crate) message: String,
+}
+
+/// The closest scope name to a misspelt one (at most two edits away).
+fn closest(name: &str) -> Option<&'static str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
     }
-    if s.ends_with(')') {
-        if let Some(open) = s.rfind(" (") {
-            s.truncate(open);
-            if s.chars().count() <= max {
-                return s;
+    Scope::ALL
+        .iter()
+        .map(|s| (distance(name, s.as_str()), s.as_str()))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, s)| s)
+}
+
+/// Checks the names and access levels of a `permissions:` mapping as written.
+pub(crate) fn check_block(node: &Node) -> Vec<BlockProblem> {
+    let NodeKind::Mapping(m) = &node.kind else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in &m.entries {
+        let Some(key) = e.key_str() else { continue };
+        let at = |fatal, message: String| BlockProblem {
+            line: e.key.line,
+            column: e.key.column,
+            fatal,
+            message,
+        };
+        let access = e.value.as_str().map(str::trim);
+        match key.parse::<Scope>() {
+            Err(_) if NOT_MODELLED.contains(&key) => {}
+            Err(_) if RETIRED.contains(&key) => out.push(at(
+                false,
+                format!("`{key}` is a retired permission (Projects classic); it grants nothing: remove the line"),
+            )),
+            Err(_) => {
+                let hint = closest(key).map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
+                out.push(at(
+                    true,
+                    format!("`{key}` is not a GITHUB_TOKEN permission{hint}: GitHub rejects this workflow; fix the name"),
+                ));
+            }
+            Ok(scope) if READ_ONLY.contains(&scope) && access == Some("write") => out.push(at(
+                false,
+                format!("`{key}` can only be `read` (or `none`): write it as `{key}: read`"),
+            )),
+            Ok(_) => {}
+        }
+        if let Some(a) = access {
+            if !["read", "write", "none"].contains(&a) && !a.contains("${{") {
+                out.push(at(
+                    true,
+                    format!("`{key}: {a}`: the access is `read`, `write` or `none`: GitHub rejects this workflow"),
+                ));
             }
         }
     }
-    let mut out = String::new();
-    for word in s.split(' ') {
-        if out.chars().count() + word.chars().count() + 4 > max {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.is_empty() {
-        out = s.chars().take(max.saturating_sub(3)).collect();
-    }
-    let trimmed = out.trim_end_matches([',', ';', ':', ' ']).len();
-    out.truncate(trimmed);
-    out.push_str("...");
     out
 }
 
@@ -385,19 +454,40 @@ mod tests {
     }
 
     #[test]
-    fn shorten_keeps_short_text_and_cuts_long_text() {
-        assert_eq!(shorten("a: b", 70), "a: b");
+    fn comments_are_whole_phrases() {
+        let r = |label: &str, text: &str| Reason {
+            access: Access::Write,
+            label: label.into(),
+            text: text.into(),
+        };
         assert_eq!(
-            shorten(
-                "actions/setup-go: downloads Go (token only against rate limits)",
-                40
-            ),
-            "actions/setup-go: downloads Go"
+            r("gh", "creates a release").comment(),
+            "gh: creates a release"
         );
-        let long = "word ".repeat(30);
-        let cut = shorten(&long, 30);
-        assert!(cut.chars().count() <= 30, "{cut}");
-        assert!(cut.ends_with("..."));
+        let long = "creates or updates the release and uploads every asset of the build to it";
+        assert_eq!(r("softprops/action-gh-release", long).comment(), long);
+        assert!(!r("x", &"word ".repeat(30)).comment().ends_with("..."));
+    }
+
+    #[test]
+    fn block_names_are_checked() {
+        let doc = match harden_yaml::Document::parse(
+            "permissions:\n  contnets: write\n  repository-projects: read\n  models: write\n  issues: wirte\n",
+        ) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let Some(root) = doc.root() else {
+            panic!("root")
+        };
+        let Some(block) = root.as_mapping().and_then(|m| m.get("permissions")) else {
+            panic!("block")
+        };
+        let problems = check_block(&block.value);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].fatal && problems[0].line == 2);
+        assert!(problems[0].message.contains("did you mean `contents`"));
+        assert!(!problems[1].fatal && !problems[2].fatal && problems[3].fatal);
     }
 
     #[test]

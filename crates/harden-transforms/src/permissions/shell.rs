@@ -1,413 +1,19 @@
 //! `run:` scripts: which commands use the job's token, and for what.
 //!
-//! The script is split into simple commands (quotes, `$( )`, pipes, `&&`, heredocs and
-//! comments handled well enough for the usual workflow scripts), then each command is
-//! matched: `gh`, `git push`, `curl`/`wget` to the API, registry logins, publishing with
-//! OIDC. A command that is handed the token but is none of those makes the step
-//! undetermined.
+//! The script is split into simple commands by `lexer.rs`, then each command is matched:
+//! `gh`, `git push`, `curl`/`wget` to the API, registry logins, publishing with OIDC, the
+//! writers of `data/commands.yml`; anything else goes to `programs.rs` (repository scripts,
+//! Makefiles, read-only and opaque programs). A command that is handed the token but is none
+//! of those makes the step undetermined.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::commands::Credentials;
 use super::endpoints::{match_endpoint, normalise_path};
 use super::expr::{mentions_job_token, mentions_word, variable_refs, Env, TokenCtx, TokenValue};
 use super::kb::{GhCommand, Kb, Need};
+pub(crate) use super::lexer::{split, Segment, ShellKind};
 use super::scopes::{Access, Scope, ScopeSet};
-
-/// Which shell runs the script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ShellKind {
-    /// bash, sh (the default on Linux and macOS runners).
-    Sh,
-    /// pwsh, powershell (the default on Windows runners).
-    Pwsh,
-    /// cmd
-    Cmd,
-    /// python, node, a custom command: not split into commands.
-    Other,
-}
-
-impl ShellKind {
-    /// The kind of a `shell:` value.
-    pub(crate) fn from_shell(shell: &str) -> ShellKind {
-        let first = shell.split_whitespace().next().unwrap_or_default();
-        let name = first
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(first)
-            .to_ascii_lowercase();
-        match name.trim_end_matches(".exe") {
-            "bash" | "sh" | "zsh" | "dash" | "ksh" => ShellKind::Sh,
-            "pwsh" | "powershell" => ShellKind::Pwsh,
-            "cmd" => ShellKind::Cmd,
-            _ => ShellKind::Other,
-        }
-    }
-}
-
-/// One simple command: its words, quotes removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Segment {
-    pub(crate) words: Vec<String>,
-    /// Commands joined by `|` share a pipeline number.
-    pub(crate) pipeline: usize,
-}
-
-/// A script split into commands, plus the bodies of its heredocs (data or embedded scripts).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Parsed {
-    pub(crate) segments: Vec<Segment>,
-    pub(crate) heredocs: Vec<String>,
-}
-
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-enum Frame {
-    Top,
-    Subst,
-    Backtick,
-}
-
-#[derive(Debug)]
-struct Builder {
-    frame: Frame,
-    words: Vec<String>,
-    word: String,
-    in_word: bool,
-    dq: bool,
-    depth: usize,
-    pipeline: usize,
-}
-
-impl Builder {
-    fn new(frame: Frame, pipeline: usize) -> Self {
-        Builder {
-            frame,
-            words: Vec::new(),
-            word: String::new(),
-            in_word: false,
-            dq: false,
-            depth: 0,
-            pipeline,
-        }
-    }
-
-    fn push(&mut self, c: char) {
-        self.word.push(c);
-        self.in_word = true;
-    }
-
-    fn end_word(&mut self) {
-        if self.in_word {
-            self.words.push(std::mem::take(&mut self.word));
-            self.in_word = false;
-        }
-    }
-}
-
-struct Splitter {
-    builders: Vec<Builder>,
-    segments: Vec<Segment>,
-    next_pipeline: usize,
-}
-
-impl Splitter {
-    fn top(&mut self) -> &mut Builder {
-        if self.builders.is_empty() {
-            self.builders.push(Builder::new(Frame::Top, 0));
-        }
-        let last = self.builders.len() - 1;
-        &mut self.builders[last]
-    }
-
-    fn end_segment(&mut self, piped: bool) {
-        let next = self.next_pipeline + 1;
-        let b = self.top();
-        b.end_word();
-        let words = std::mem::take(&mut b.words);
-        let pipeline = b.pipeline;
-        if !piped {
-            b.pipeline = next;
-        }
-        if !piped {
-            self.next_pipeline = next;
-        }
-        if !words.is_empty() {
-            self.segments.push(Segment { words, pipeline });
-        }
-    }
-
-    fn open(&mut self, frame: Frame) {
-        self.top().push_str_marker();
-        self.next_pipeline += 1;
-        let p = self.next_pipeline;
-        self.builders.push(Builder::new(frame, p));
-    }
-
-    fn close(&mut self) {
-        self.end_segment(false);
-        if self.builders.len() > 1 {
-            self.builders.pop();
-        }
-    }
-}
-
-impl Builder {
-    fn push_str_marker(&mut self) {
-        self.word.push_str("$()");
-        self.in_word = true;
-    }
-}
-
-/// Splits a script into commands.
-pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
-    let chars: Vec<char> = script.chars().collect();
-    let mut s = Splitter {
-        builders: vec![Builder::new(Frame::Top, 0)],
-        segments: Vec::new(),
-        next_pipeline: 0,
-    };
-    let mut heredocs = Vec::new();
-    let mut pending: Vec<String> = Vec::new();
-    let at = |i: usize| chars.get(i).copied();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        // `${{ ... }}` is replaced by the runner before the shell runs: keep it whole.
-        if c == '$' && at(i + 1) == Some('{') && at(i + 2) == Some('{') {
-            let mut j = i + 3;
-            while j < chars.len() && !(chars[j] == '}' && at(j + 1) == Some('}')) {
-                j += 1;
-            }
-            let end = (j + 2).min(chars.len());
-            let text: String = chars[i..end].iter().collect();
-            let b = s.top();
-            b.word.push_str(&text);
-            b.in_word = true;
-            i = end;
-            continue;
-        }
-        let dq = s.top().dq;
-        if dq {
-            match c {
-                '\\' if kind == ShellKind::Sh => {
-                    if let Some(n) = at(i + 1) {
-                        if n != '\n' {
-                            s.top().push(n);
-                        }
-                    }
-                    i += 2;
-                }
-                '`' if kind == ShellKind::Pwsh => {
-                    if let Some(n) = at(i + 1) {
-                        s.top().push(n);
-                    }
-                    i += 2;
-                }
-                '"' => {
-                    s.top().dq = false;
-                    i += 1;
-                }
-                '$' if at(i + 1) == Some('(') && at(i + 2) != Some('(') => {
-                    s.open(Frame::Subst);
-                    i += 2;
-                }
-                '`' if kind == ShellKind::Sh => {
-                    s.open(Frame::Backtick);
-                    i += 1;
-                }
-                _ => {
-                    s.top().push(c);
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        match c {
-            '\'' if kind != ShellKind::Cmd => {
-                let mut j = i + 1;
-                let b = s.top();
-                b.in_word = true;
-                while j < chars.len() && chars[j] != '\'' {
-                    b.word.push(chars[j]);
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            '"' => {
-                let b = s.top();
-                b.dq = true;
-                b.in_word = true;
-                i += 1;
-            }
-            '\\' if kind == ShellKind::Sh => {
-                match at(i + 1) {
-                    Some('\n') => {}
-                    Some('\r') if at(i + 2) == Some('\n') => i += 1,
-                    Some(n) => s.top().push(n),
-                    None => {}
-                }
-                i += 2;
-            }
-            '`' if kind == ShellKind::Pwsh => {
-                match at(i + 1) {
-                    Some('\n') => {}
-                    Some('\r') if at(i + 2) == Some('\n') => i += 1,
-                    Some(n) => s.top().push(n),
-                    None => {}
-                }
-                i += 2;
-            }
-            '^' if kind == ShellKind::Cmd && matches!(at(i + 1), Some('\n' | '\r')) => {
-                i += if at(i + 1) == Some('\r') { 3 } else { 2 };
-            }
-            '`' if kind == ShellKind::Sh => {
-                if s.top().frame == Frame::Backtick {
-                    s.close();
-                } else {
-                    s.open(Frame::Backtick);
-                }
-                i += 1;
-            }
-            '$' if at(i + 1) == Some('(') && at(i + 2) != Some('(') => {
-                s.open(Frame::Subst);
-                i += 2;
-            }
-            '(' => {
-                let b = s.top();
-                if b.in_word {
-                    // `$((1+2))`, `@(...)`, `f(x)` in pwsh: part of the word.
-                    b.push(c);
-                } else {
-                    if b.frame == Frame::Subst {
-                        b.depth += 1;
-                    }
-                    s.end_segment(false);
-                }
-                i += 1;
-            }
-            ')' => {
-                let b = s.top();
-                if b.frame == Frame::Subst && b.depth == 0 {
-                    s.close();
-                } else {
-                    if b.frame == Frame::Subst {
-                        b.depth -= 1;
-                    }
-                    s.end_segment(false);
-                }
-                i += 1;
-            }
-            '#' if !s.top().in_word => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            ' ' | '\t' | '\r' => {
-                s.top().end_word();
-                i += 1;
-            }
-            '\n' => {
-                s.end_segment(false);
-                i += 1;
-                for delim in pending.drain(..) {
-                    let mut body = String::new();
-                    while i < chars.len() {
-                        let mut j = i;
-                        while j < chars.len() && chars[j] != '\n' {
-                            j += 1;
-                        }
-                        let line: String = chars[i..j].iter().collect();
-                        i = (j + 1).min(chars.len());
-                        if line.trim() == delim {
-                            break;
-                        }
-                        body.push_str(&line);
-                        body.push('\n');
-                    }
-                    heredocs.push(body);
-                }
-            }
-            ';' => {
-                s.end_segment(false);
-                i += 1;
-            }
-            '&' => {
-                if at(i + 1) == Some('&') {
-                    s.end_segment(false);
-                    i += 2;
-                } else if at(i + 1) == Some('>') || s.top().word.ends_with(['>', '<']) {
-                    s.top().push(c);
-                    i += 1;
-                } else if kind == ShellKind::Pwsh && !s.top().in_word {
-                    // The call operator: `& gh ...`.
-                    i += 1;
-                } else {
-                    s.end_segment(false);
-                    i += 1;
-                }
-            }
-            '|' => {
-                if at(i + 1) == Some('|') {
-                    s.end_segment(false);
-                    i += 2;
-                } else {
-                    s.end_segment(true);
-                    i += 1;
-                }
-            }
-            '<' if kind == ShellKind::Sh && at(i + 1) == Some('<') && at(i + 2) != Some('<') => {
-                let mut j = i + 2;
-                if at(j) == Some('-') {
-                    j += 1;
-                }
-                while matches!(at(j), Some(' ' | '\t')) {
-                    j += 1;
-                }
-                let quoted = matches!(at(j), Some('\'' | '"'));
-                if quoted {
-                    j += 1;
-                }
-                let start = j;
-                while let Some(ch) = at(j) {
-                    if ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.' {
-                        j += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if j > start {
-                    pending.push(chars[start..j].iter().collect());
-                }
-                if quoted && matches!(at(j), Some('\'' | '"')) {
-                    j += 1;
-                }
-                s.top().end_word();
-                i = j;
-            }
-            '{' | '}' => {
-                let standalone =
-                    !s.top().in_word && at(i + 1).is_none_or(|n| n.is_whitespace() || n == ';');
-                if standalone {
-                    s.end_segment(false);
-                } else {
-                    s.top().push(c);
-                }
-                i += 1;
-            }
-            _ => {
-                s.top().push(c);
-                i += 1;
-            }
-        }
-    }
-    while s.builders.len() > 1 {
-        s.close();
-    }
-    s.end_segment(false);
-    Parsed {
-        segments: s.segments,
-        heredocs,
-    }
-}
 
 /// What a run step needs, or why harden cannot tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -422,6 +28,25 @@ pub(crate) struct StepResult {
     pub(crate) used: BTreeSet<String>,
     /// The script commits, tags or sets a git identity: something is meant to be pushed.
     pub(crate) commits: bool,
+    /// Programs harden cannot see into, run while credentials could reach them.
+    pub(crate) opaque: Vec<Opaque>,
+}
+
+/// A program harden cannot see into (an unknown command, a script it cannot read), run
+/// while the job token is in git or in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Opaque {
+    /// What runs, as a phrase: `` `./scripts/release.sh` (not in the files harden read) ``.
+    pub(crate) what: String,
+    /// The environment variable holding the job token, if one does.
+    pub(crate) token_var: Option<String>,
+}
+
+/// Files of the repository that scripts name (`./scripts/x.sh`, a Makefile).
+pub(crate) trait RepoFiles {
+    /// The text of the file at `rel` (relative to the repository root, `/`-separated), or
+    /// `None` when it is not there or cannot be read.
+    fn read(&self, rel: &str) -> Option<String>;
 }
 
 /// What the analysis of a script knows about the step.
@@ -435,22 +60,13 @@ pub(crate) struct RunCtx<'a> {
     pub(crate) persisted_creds: bool,
     /// How reasons name the step (empty for unnamed run steps).
     pub(crate) label: &'a str,
+    /// The repository's files, to read the scripts and Makefiles a step runs.
+    pub(crate) files: Option<&'a dyn RepoFiles>,
+    /// The step's working directory, relative to the repository root (`""` for the root).
+    pub(crate) workdir: &'a str,
+    /// How many scripts deep this analysis is.
+    pub(crate) depth: usize,
 }
-
-/// Tools that read `GITHUB_TOKEN`/`GH_TOKEN` from the environment by themselves and do
-/// things harden cannot map.
-const IMPLICIT_USERS: &[&str] = &[
-    "goreleaser",
-    "semantic-release",
-    "release-it",
-    "hub",
-    "ghr",
-    "danger",
-    "reviewdog",
-    "github-release",
-    "release-please",
-    "changeset",
-];
 
 /// Replaces `${name}` and `$name` (as a whole name) in `text`.
 fn replace_var(text: &str, name: &str, value: &str) -> String {
@@ -528,14 +144,20 @@ fn command_start(words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
     (assigns, None)
 }
 
-struct Run<'a, 'c> {
-    ctx: &'c RunCtx<'a>,
-    vars: BTreeMap<String, TokenValue>,
-    out: StepResult,
-    git_token: bool,
+/// The state of one script's analysis.
+pub(super) struct Run<'a, 'c> {
+    pub(super) ctx: &'c RunCtx<'a>,
+    /// Variables and whether they hold the job token.
+    pub(super) vars: BTreeMap<String, TokenValue>,
+    pub(super) out: StepResult,
+    /// git holds the job token (persisted checkout credentials, a remote URL with it...).
+    pub(super) git_token: bool,
     gh_login: TokenValue,
-    consumed: bool,
+    pub(super) consumed: bool,
     mentioned: bool,
+    /// The script changed folder or ran a build generator: a Makefile harden cannot find
+    /// is a generated one (cmake, configure), not the repository's.
+    pub(super) generated_build: bool,
 }
 
 /// Analyses a `run:` script.
@@ -553,6 +175,7 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         gh_login: TokenValue::Absent,
         consumed: false,
         mentioned: false,
+        generated_build: false,
     };
     if mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_URL")
         || mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -565,6 +188,8 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         run.consumed = true;
     }
     let embedded: Vec<String> = if kind == ShellKind::Other {
+        // `shell: python` and the like: not split; opaque when it may run git or call out.
+        super::programs::inline_code(&mut run, "a `shell:` script in another language", script);
         vec![script.to_owned()]
     } else {
         let parsed = split(script, kind);
@@ -609,18 +234,53 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
 }
 
 impl Run<'_, '_> {
-    fn need(&mut self, scope: Scope, access: Access, reason: &str) {
+    pub(super) fn need(&mut self, scope: Scope, access: Access, reason: &str) {
         self.out.needs.add(scope, access, self.ctx.label, reason);
     }
 
-    fn unsure(&mut self, reason: impl Into<String>) {
+    /// A command from `commands.yml`'s writers; true when the job token reaches it.
+    fn writer(&mut self, words: &[String], ci: usize, mention: bool) -> bool {
+        let Some(w) = self.ctx.kb.commands.writer(words, ci) else {
+            return false;
+        };
+        let in_env = ["GITHUB_TOKEN", "GH_TOKEN"]
+            .into_iter()
+            .filter(|n| self.var(n) == TokenValue::Job)
+            .collect::<Vec<_>>();
+        let token = mention || !in_env.is_empty();
+        let reaches = match w.credentials {
+            Credentials::Git => self.git_token,
+            Credentials::Token => token,
+            Credentials::Either => self.git_token || token,
+        };
+        if w.commits {
+            self.out.commits = true;
+        }
+        if !reaches {
+            return false;
+        }
+        self.consumed = true;
+        for n in in_env {
+            self.out.used.insert(n.to_owned());
+        }
+        let reason = format!("{}: {}", w.key, w.reason);
+        for (scope, access) in &w.permissions {
+            self.need(*scope, *access, &reason);
+        }
+        if let Some(why) = &w.undetermined {
+            self.unsure(format!("runs `{}`: {why}", w.key));
+        }
+        true
+    }
+
+    pub(super) fn unsure(&mut self, reason: impl Into<String>) {
         let reason = reason.into();
         if !self.out.unsure.contains(&reason) {
             self.out.unsure.push(reason);
         }
     }
 
-    fn var(&self, name: &str) -> TokenValue {
+    pub(super) fn var(&self, name: &str) -> TokenValue {
         self.vars.get(name).copied().unwrap_or(TokenValue::Absent)
     }
 
@@ -682,6 +342,7 @@ impl Run<'_, '_> {
             let value = self.classify(v);
             self.vars.insert(n.clone(), value);
         }
+        let ci = self.ctx.kb.commands.unwrap(words, ci);
         let cmd = base_name(&words[ci]);
         let args = &words[ci + 1..];
         let mut handled_mention = false;
@@ -807,19 +468,8 @@ impl Run<'_, '_> {
                 handled_mention = true;
                 self.login(&cmd, args, mention || pipe_mention);
             }
-            c if IMPLICIT_USERS.contains(&c) => {
-                let visible = mention
-                    || self.var("GITHUB_TOKEN") == TokenValue::Job
-                    || self.var("GH_TOKEN") == TokenValue::Job;
-                if visible {
-                    handled_mention = true;
-                    self.consumed = true;
-                    self.out.used.insert("GITHUB_TOKEN".to_owned());
-                    self.out.used.insert("GH_TOKEN".to_owned());
-                    self.unsure(format!(
-                        "runs `{c}`, which uses the job token in ways harden cannot read"
-                    ));
-                }
+            _ if self.ctx.kb.commands.writer(words, ci).is_some() => {
+                handled_mention = self.writer(words, ci, mention);
             }
             "[" | "[[" | "test" => handled_mention = true,
             "echo" | "printf" | "write-output" | "write-host" | "cat" if mention => {
@@ -835,7 +485,11 @@ impl Run<'_, '_> {
                     self.unsure(format!("writes the job token to a file with `{cmd}`"));
                 }
             }
-            _ => {}
+            _ => {
+                if !mention {
+                    super::programs::other_command(self, words, ci, kind);
+                }
+            }
         }
         if mention {
             self.mentioned = true;
@@ -1246,38 +900,6 @@ mod tests {
     use super::*;
     use crate::permissions::kb::kb;
 
-    fn words(script: &str) -> Vec<Vec<String>> {
-        split(script, ShellKind::Sh)
-            .segments
-            .into_iter()
-            .map(|s| s.words)
-            .collect()
-    }
-
-    #[test]
-    fn splits_commands() {
-        assert_eq!(
-            words("a b && c 'd e' | f \"g $(h i) j\" # k\nl\\\n m"),
-            vec![
-                vec!["a", "b"],
-                vec!["c", "d e"],
-                vec!["h", "i"],
-                vec!["f", "g $() j"],
-                vec!["l", "m"],
-            ]
-        );
-        let parsed = split(
-            "cat <<EOF > x\ngh pr comment\nEOF\ngit push\n",
-            ShellKind::Sh,
-        );
-        assert_eq!(parsed.heredocs, vec!["gh pr comment\n"]);
-        assert_eq!(parsed.segments.len(), 2);
-        assert_eq!(
-            words("echo ${{ github.token }} x"),
-            vec![vec!["echo", "${{ github.token }}", "x"]]
-        );
-    }
-
     fn analyze(script: &str, env: &[(&str, &str)], persisted: bool) -> StepResult {
         let Ok(kb) = kb() else { panic!("kb") };
         let token = TokenCtx::workflow();
@@ -1297,6 +919,9 @@ mod tests {
             step_env_token: false,
             persisted_creds: persisted,
             label: "",
+            files: None,
+            workdir: "",
+            depth: 0,
         };
         analyze_run(script, ShellKind::Sh, &ctx)
     }

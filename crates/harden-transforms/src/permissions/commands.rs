@@ -1,0 +1,321 @@
+//! The command knowledge base (`data/commands.yml`): commands that push or publish with
+//! credentials they find by themselves, commands known to be read-only, the events whose
+//! token can write, and the wrappers that run another command (`bundle exec`, `npx`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::kb::KbError;
+use super::scopes::{Access, Scope};
+
+const FILE: &str = "commands.yml";
+const TEXT: &str = include_str!("../../data/commands.yml");
+
+/// Which credentials a writer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// What git holds (the checkout's persisted job token).
+    Git,
+    /// `GITHUB_TOKEN` / `GH_TOKEN` from the environment.
+    Token,
+    /// Either of them.
+    Either,
+}
+
+/// A command that writes with credentials it finds by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Writer {
+    /// `mkdocs gh-deploy`
+    pub(crate) key: String,
+    pub(crate) credentials: Credentials,
+    pub(crate) with_args: Vec<String>,
+    pub(crate) permissions: BTreeMap<Scope, Access>,
+    pub(crate) reason: String,
+    pub(crate) commits: bool,
+    pub(crate) undetermined: Option<String>,
+}
+
+/// `data/commands.yml`, loaded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Commands {
+    pub(crate) write_events: BTreeSet<String>,
+    wrappers: Vec<Vec<String>>,
+    writers: HashMap<String, Writer>,
+    read_only: BTreeSet<String>,
+    opaque_words: Vec<String>,
+    goal_runners: BTreeSet<String>,
+}
+
+fn error(entry: &str, message: impl Into<String>) -> KbError {
+    KbError {
+        file: FILE,
+        entry: entry.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn strings(value: &Yaml, entry: &str) -> Result<Vec<String>, KbError> {
+    match value {
+        Yaml::BadValue => Ok(Vec::new()),
+        Yaml::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Yaml::String(s) => Ok(s.clone()),
+                Yaml::Integer(n) => Ok(n.to_string()),
+                other => Err(error(entry, format!("not a string: {other:?}"))),
+            })
+            .collect(),
+        other => Err(error(entry, format!("not a list: {other:?}"))),
+    }
+}
+
+fn writer(key: &str, value: &Yaml) -> Result<Writer, KbError> {
+    let Yaml::Hash(hash) = value else {
+        return Err(error(key, "not a mapping"));
+    };
+    const FIELDS: &[&str] = &[
+        "credentials",
+        "with_args",
+        "permissions",
+        "reason",
+        "commits",
+        "undetermined",
+        "source",
+    ];
+    for k in hash.keys() {
+        if !k.as_str().is_some_and(|k| FIELDS.contains(&k)) {
+            return Err(error(key, format!("unknown field {k:?}")));
+        }
+    }
+    let text = |field: &str| value[field].as_str().map(str::to_owned);
+    let credentials = match text("credentials").as_deref() {
+        Some("git") => Credentials::Git,
+        Some("token") => Credentials::Token,
+        Some("either") => Credentials::Either,
+        other => return Err(error(key, format!("credentials: {other:?}"))),
+    };
+    let mut permissions = BTreeMap::new();
+    match &value["permissions"] {
+        Yaml::Hash(h) => {
+            for (s, a) in h {
+                let (Some(s), Some(a)) = (s.as_str(), a.as_str()) else {
+                    return Err(error(key, "permissions holds a non-string"));
+                };
+                let scope = s.parse::<Scope>().map_err(|e| error(key, e.to_string()))?;
+                let access = a.parse::<Access>().map_err(|e| error(key, e.to_string()))?;
+                permissions.insert(scope, access);
+            }
+        }
+        _ => return Err(error(key, "`permissions` is missing")),
+    }
+    let reason = text("reason").ok_or_else(|| error(key, "`reason` is missing"))?;
+    if reason.ends_with("...") {
+        return Err(error(key, "reasons are whole phrases"));
+    }
+    if text("source").is_none() {
+        return Err(error(key, "`source` is missing"));
+    }
+    Ok(Writer {
+        key: key.to_owned(),
+        credentials,
+        with_args: strings(&value["with_args"], key)?,
+        permissions,
+        reason,
+        commits: value["commits"].as_bool().unwrap_or(false),
+        undetermined: text("undetermined"),
+    })
+}
+
+/// Parses `data/commands.yml`.
+pub(crate) fn load() -> Result<Commands, KbError> {
+    load_from(TEXT)
+}
+
+fn load_from(text: &str) -> Result<Commands, KbError> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| error("(file)", e.to_string()))?;
+    let Some(root) = docs.first() else {
+        return Err(error("(file)", "empty"));
+    };
+    let mut out = Commands {
+        write_events: strings(&root["write_events"], "write_events")?
+            .into_iter()
+            .collect(),
+        read_only: strings(&root["read_only"], "read_only")?
+            .into_iter()
+            .collect(),
+        opaque_words: strings(&root["opaque_words"], "opaque_words")?,
+        goal_runners: strings(&root["goal_runners"], "goal_runners")?
+            .into_iter()
+            .collect(),
+        ..Commands::default()
+    };
+    if let Yaml::Array(items) = &root["wrappers"] {
+        for item in items {
+            let words = strings(item, "wrappers")?;
+            if words.is_empty() {
+                return Err(error("wrappers", "an empty wrapper"));
+            }
+            out.wrappers.push(words);
+        }
+    }
+    let Yaml::Hash(writers) = &root["writers"] else {
+        return Err(error("(file)", "no `writers` mapping"));
+    };
+    for (k, v) in writers {
+        let Some(key) = k.as_str() else {
+            return Err(error("writers", "a key is not a string"));
+        };
+        if key.split(' ').count() > 2 || key != key.to_ascii_lowercase() {
+            return Err(error(key, "keys are lowercase `name` or `name sub`"));
+        }
+        out.writers.insert(key.to_owned(), writer(key, v)?);
+    }
+    if out.write_events.is_empty() || out.read_only.is_empty() {
+        return Err(error(
+            "(file)",
+            "`write_events` and `read_only` are required",
+        ));
+    }
+    Ok(out)
+}
+
+/// The lowercase name of a command word (`./bin/Tool.exe` -> `tool`).
+pub(crate) fn command_name(word: &str) -> String {
+    let name = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    name.to_ascii_lowercase()
+        .trim_end_matches(".exe")
+        .to_owned()
+}
+
+/// The first word after `from` that is not an option.
+fn first_positional(words: &[String], from: usize) -> Option<&str> {
+    words
+        .get(from..)?
+        .iter()
+        .map(String::as_str)
+        .find(|w| !w.starts_with('-'))
+}
+
+impl Commands {
+    /// The index of the command word once wrappers (`bundle exec`, `python -m`) are skipped.
+    pub(crate) fn unwrap(&self, words: &[String], mut ci: usize) -> usize {
+        'outer: for _ in 0..4 {
+            for w in &self.wrappers {
+                let matches = w.iter().enumerate().all(|(k, part)| {
+                    words
+                        .get(ci + k)
+                        .is_some_and(|word| command_name(word) == *part || word == part)
+                });
+                if matches && ci + w.len() < words.len() {
+                    ci += w.len();
+                    // Options of the wrapper (`npx --yes x`).
+                    while words.get(ci).is_some_and(|w| w.starts_with('-')) && ci + 1 < words.len()
+                    {
+                        ci += 1;
+                    }
+                    continue 'outer;
+                }
+            }
+            break;
+        }
+        ci
+    }
+
+    /// The writer the command at `ci` is, if any.
+    pub(crate) fn writer(&self, words: &[String], ci: usize) -> Option<&Writer> {
+        let name = command_name(words.get(ci)?);
+        let sub = first_positional(words, ci + 1).unwrap_or_default();
+        let w = self
+            .writers
+            .get(&format!("{name} {}", sub.to_ascii_lowercase()))
+            .or_else(|| self.writers.get(&name))?;
+        if w.with_args.is_empty() {
+            return Some(w);
+        }
+        let given = words[ci + 1..].iter().any(|a| {
+            let flag = a.split('=').next().unwrap_or(a);
+            w.with_args.iter().any(|x| x == flag)
+        });
+        given.then_some(w)
+    }
+
+    /// True when the command at `ci` is known not to write with credentials it finds.
+    pub(crate) fn is_read_only(&self, words: &[String], ci: usize) -> bool {
+        let Some(word) = words.get(ci) else {
+            return true;
+        };
+        let name = command_name(word);
+        if !self.read_only.contains(&name) {
+            return false;
+        }
+        if !self.goal_runners.contains(&name) {
+            return true;
+        }
+        // A goal or package script named like a deployment: `npm run deploy`, `mvn deploy`.
+        !words[ci + 1..].iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            !a.starts_with('-')
+                && !a.contains(['/', '$', ' ', '.'])
+                && a.split([':', '-', '_'])
+                    .any(|part| self.opaque_words.iter().any(|o| part == o))
+        })
+    }
+
+    /// True when `name` is in the read-only list (whatever its arguments).
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        self.read_only.contains(name)
+    }
+
+    /// True when `event` can give the job token write access.
+    pub(crate) fn can_write(&self, event: &str) -> bool {
+        self.write_events.contains(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn loads_and_matches() {
+        let c = match load() {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(c.can_write("push") && !c.can_write("pull_request"));
+        let words = w("mkdocs gh-deploy --force");
+        assert!(c
+            .writer(&words, 0)
+            .is_some_and(|w| w.key == "mkdocs gh-deploy"));
+        assert!(c.writer(&w("mkdocs build"), 0).is_none());
+        assert!(c.writer(&w("mike deploy 1.0"), 0).is_none());
+        assert!(c.writer(&w("mike deploy --push 1.0"), 0).is_some());
+        let words = w("bundle exec rake release");
+        let ci = c.unwrap(&words, 0);
+        assert_eq!(ci, 2);
+        assert!(c.writer(&words, ci).is_some());
+        let words = w("python -m mkdocs gh-deploy");
+        assert!(c.writer(&words, c.unwrap(&words, 0)).is_some());
+        assert!(c.is_read_only(&w("npm run build"), 0));
+        assert!(!c.is_read_only(&w("npm run deploy"), 0));
+        assert!(c.is_read_only(&w("cargo build --release"), 0));
+        assert!(c.is_read_only(&w("pytest tests/test_release.py"), 0));
+        assert!(!c.is_read_only(&w("my-tool"), 0));
+    }
+
+    #[test]
+    fn invalid_entries_are_rejected() {
+        let base = "write_events: [push]\nread_only: [ls]\n";
+        let bad = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{contnets: write}}\n    reason: r\n    source: s\n");
+        assert!(load_from(&bad).is_err());
+        let cut = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r...\n    source: s\n");
+        assert!(load_from(&cut).is_err());
+        let ok = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r\n    source: s\n");
+        assert!(load_from(&ok).is_ok());
+    }
+}

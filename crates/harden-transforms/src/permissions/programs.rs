@@ -1,0 +1,525 @@
+//! Commands that are neither `gh`, `git`, HTTP clients nor known writers: repository
+//! scripts (read and analysed like the step), Makefile recipes, programs run by an
+//! interpreter, read-only commands, and everything else, which is opaque.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::commands::command_name;
+use super::expr::{EnvVar, TokenValue};
+use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
+
+/// How many scripts (or Makefile recipes) deep harden reads.
+const MAX_DEPTH: usize = 4;
+
+/// Programs whose first file argument is a program harden does not read.
+const INTERPRETERS: &[&str] = &[
+    "python",
+    "python3",
+    "py",
+    "node",
+    "ruby",
+    "perl",
+    "php",
+    "pwsh",
+    "powershell",
+    "tsx",
+    "ts-node",
+    "rscript",
+    "lua",
+    "groovy",
+    "kotlin",
+    "dotnet-script",
+];
+
+/// Words in inline code (`python -c`, `node -e`) that may reach git or the API.
+const REACHES_OUT: &[&str] = &[
+    "subprocess",
+    "os.system",
+    "popen",
+    "child_process",
+    "exec",
+    "git",
+    "urllib",
+    "requests",
+    "http",
+    "fetch",
+    "octokit",
+    "token",
+];
+
+/// Reads a command that none of the shell rules matched.
+pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, kind: ShellKind) {
+    let commands = &run.ctx.kb.commands;
+    let word = &words[ci];
+    let name = command_name(word);
+    let args = &words[ci + 1..];
+    // Not a command word: redirections, globs, options, leftovers of syntax harden's
+    // splitter does not model (arrays, `case` patterns).
+    if !word
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '$' | '_' | '~'))
+    {
+        return;
+    }
+    // PowerShell and cmd: statements, cmdlets and expressions are not modelled; only
+    // scripts they run and known writers count.
+    if kind != ShellKind::Sh {
+        let script_like = [".ps1", ".sh", ".cmd", ".bat", ".py"]
+            .iter()
+            .any(|e| word.to_ascii_lowercase().ends_with(e));
+        if script_like {
+            opaque(run, format!("`{word}`, a script harden does not read"));
+        }
+        return;
+    }
+    if matches!(
+        name.as_str(),
+        "cd" | "pushd" | "cmake" | "configure" | "autoreconf" | "autogen.sh" | "qmake" | "meson"
+    ) {
+        run.generated_build = true;
+    }
+    match name.as_str() {
+        "bash" | "sh" | "zsh" | "dash" | "ksh" | "source" | "." => {
+            if let Some(p) = args.iter().position(|a| a == "-c") {
+                if let Some(code) = args.get(p + 1) {
+                    let code = code.clone();
+                    nested(
+                        run,
+                        &code,
+                        "",
+                        run.ctx.workdir.to_owned(),
+                        &format!("`{name} -c`"),
+                    );
+                }
+                return;
+            }
+            if let Some(path) = args.iter().find(|a| !a.starts_with('-')) {
+                script(run, path);
+            }
+        }
+        "make" | "gmake" => makefile(run, args),
+        n if INTERPRETERS.contains(&n) => interpreter(run, n, args),
+        _ if commands.knows(&name) => {
+            if !commands.is_read_only(words, ci) {
+                opaque(
+                    run,
+                    format!("`{}`, which may deploy or publish", words[ci..].join(" ")),
+                );
+            }
+        }
+        _ if word.contains('/') || word.ends_with(".sh") => script(run, word),
+        _ => opaque(run, format!("`{word}`, a command harden does not know")),
+    }
+}
+
+/// Records a program harden cannot see into, when credentials could reach it.
+fn opaque(run: &mut Run<'_, '_>, what: String) {
+    let token_var = run
+        .vars
+        .iter()
+        .find(|(_, v)| **v == TokenValue::Job)
+        .map(|(k, _)| k.clone());
+    if !run.git_token && token_var.is_none() {
+        return;
+    }
+    let o = Opaque { what, token_var };
+    if !run.out.opaque.contains(&o) {
+        run.out.opaque.push(o);
+    }
+}
+
+/// Inline code of another language (`python -c`, `shell: python`): opaque when it mentions
+/// git, a subprocess, HTTP or a token.
+pub(super) fn inline_code(run: &mut Run<'_, '_>, what: &str, code: &str) {
+    let code = code.to_ascii_lowercase();
+    if REACHES_OUT.iter().any(|w| code.contains(w)) {
+        opaque(run, format!("{what} that may run git or call the API"));
+    }
+}
+
+fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "-c" | "-e" | "--eval" | "-p" | "--print" | "-Command" | "-command" => {
+                let code = args
+                    .get(i + 1)
+                    .map_or("", String::as_str)
+                    .to_ascii_lowercase();
+                if REACHES_OUT.iter().any(|w| code.contains(w)) {
+                    opaque(
+                        run,
+                        format!("`{name} {a}` code that may run git or call the API"),
+                    );
+                }
+                return;
+            }
+            "-m" => {
+                let module = args.get(i + 1).map_or("", String::as_str);
+                let words = vec![module.to_owned()];
+                if !run.ctx.kb.commands.is_read_only(&words, 0) {
+                    opaque(
+                        run,
+                        format!("`{name} -m {module}`, a module harden does not know"),
+                    );
+                }
+                return;
+            }
+            "-File" | "-file" => {
+                let file = args.get(i + 1).map_or("", String::as_str);
+                opaque(run, format!("`{file}`, a program harden does not read"));
+                return;
+            }
+            _ if a.starts_with('-') => i += 1,
+            _ => {
+                opaque(run, format!("`{name} {a}`, a program harden does not read"));
+                return;
+            }
+        }
+    }
+}
+
+/// `dir/path` with `.` and `..` resolved; `None` when it leaves the repository or cannot
+/// be named statically.
+fn join(dir: &str, path: &str) -> Option<String> {
+    if path.contains('$') || path.contains("{{") || path.starts_with(['/', '~', '\\']) {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in path.split(['/', '\\']) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn script(run: &mut Run<'_, '_>, path: &str) {
+    let Some(rel) = join(run.ctx.workdir, path) else {
+        opaque(
+            run,
+            format!("`{path}`, a script outside the repository or named by a variable"),
+        );
+        return;
+    };
+    let text = run.ctx.files.and_then(|f| f.read(&rel));
+    let Some(text) = text else {
+        opaque(run, format!("`{path}`, which harden could not read"));
+        return;
+    };
+    let first = text.lines().next().unwrap_or_default();
+    let shell_shebang = !first.starts_with("#!")
+        || ["/sh", "/bash", "env bash", "env sh", "/zsh", "/dash"]
+            .iter()
+            .any(|s| first.contains(s));
+    let program_ext = [
+        ".py", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl", ".ps1", ".php",
+    ]
+    .iter()
+    .any(|e| rel.ends_with(e));
+    if program_ext || !shell_shebang {
+        opaque(run, format!("`{path}`, a program harden does not read"));
+        return;
+    }
+    let workdir = run.ctx.workdir.to_owned();
+    nested(run, &text, &rel, workdir, &format!("`{path}`"));
+}
+
+/// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
+fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown: &str) {
+    if run.ctx.depth >= MAX_DEPTH {
+        opaque(
+            run,
+            format!("{shown}, scripts nested deeper than harden reads"),
+        );
+        return;
+    }
+    let mut env = run.ctx.env.clone();
+    for (k, v) in &run.vars {
+        if *v == TokenValue::Job && env.token(k) != TokenValue::Job {
+            env.vars.insert(
+                k.clone(),
+                EnvVar {
+                    value: String::new(),
+                    token: TokenValue::Job,
+                },
+            );
+        }
+    }
+    let label = if label.is_empty() {
+        run.ctx.label
+    } else {
+        label
+    };
+    let child = RunCtx {
+        kb: run.ctx.kb,
+        env: &env,
+        token: run.ctx.token,
+        step_env_token: false,
+        persisted_creds: run.git_token,
+        label,
+        files: run.ctx.files,
+        workdir: &workdir,
+        depth: run.ctx.depth + 1,
+    };
+    let r = analyze_run(text, ShellKind::Sh, &child);
+    run.out.needs.merge(&r.needs);
+    for u in r.unsure {
+        run.unsure(format!("{u} (in {shown})"));
+    }
+    for n in r.notes {
+        if !run.out.notes.contains(&n) {
+            run.out.notes.push(n);
+        }
+    }
+    for o in r.opaque {
+        if !run.out.opaque.contains(&o) {
+            run.out.opaque.push(o);
+        }
+    }
+    run.git_token |= r.git_token;
+    run.out.used.extend(r.used);
+    run.out.commits |= r.commits;
+    run.consumed = true;
+}
+
+/// A Makefile's rules: target -> (prerequisites, recipe lines).
+type Rules = HashMap<String, (Vec<String>, Vec<String>)>;
+
+/// Reads the rules of a Makefile (explicit targets only) and its default goal.
+fn parse_makefile(text: &str) -> (Rules, Option<String>) {
+    let mut rules: Rules = HashMap::new();
+    let mut default = None;
+    let mut current: Vec<String> = Vec::new();
+    let mut continued = false;
+    for line in text.lines() {
+        if let Some(recipe) = line.strip_prefix('\t') {
+            if continued || !current.is_empty() {
+                for t in &current {
+                    if let Some(r) = rules.get_mut(t) {
+                        if continued {
+                            if let Some(last) = r.1.last_mut() {
+                                last.push('\n');
+                                last.push_str(recipe);
+                            }
+                        } else {
+                            r.1.push(recipe.to_owned());
+                        }
+                    }
+                }
+                continued = recipe.trim_end().ends_with('\\');
+            }
+            continue;
+        }
+        continued = false;
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        current.clear();
+        let Some(colon) = line.find(':') else {
+            continue;
+        };
+        let after = &line[colon + 1..];
+        if after.starts_with('=') || line[..colon].contains('=') {
+            continue;
+        }
+        let after = after.trim_start_matches(':');
+        let (prereqs, inline) = match after.split_once(';') {
+            Some((p, r)) => (p, Some(r.trim())),
+            None => (after, None),
+        };
+        let prereqs: Vec<String> = prereqs
+            .split('|')
+            .flat_map(str::split_whitespace)
+            .map(str::to_owned)
+            .collect();
+        for t in line[..colon].split_whitespace() {
+            if t.contains('%') {
+                continue;
+            }
+            if default.is_none() && !t.starts_with('.') {
+                default = Some(t.to_owned());
+            }
+            let entry = rules.entry(t.to_owned()).or_default();
+            entry.0.extend(prereqs.iter().cloned());
+            if let Some(r) = inline.filter(|r| !r.is_empty()) {
+                entry.1.push(r.to_owned());
+            }
+            current.push(t.to_owned());
+        }
+    }
+    (rules, default)
+}
+
+/// A recipe line as the shell sees it: `@`/`-`/`+` prefixes dropped, make variables
+/// written the shell's way, `$$` as `$`.
+fn recipe_to_shell(line: &str) -> String {
+    let line = line.trim_start().trim_start_matches(['@', '-', '+']);
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '$' && chars.get(i + 1) == Some(&'$') {
+            out.push('$');
+            i += 2;
+        } else if c == '$' && matches!(chars.get(i + 1), Some('(' | '{')) {
+            let close = if chars[i + 1] == '(' { ')' } else { '}' };
+            let mut j = i + 2;
+            let mut depth = 0;
+            while j < chars.len() {
+                if chars[j] == chars[i + 1] {
+                    depth += 1;
+                } else if chars[j] == close {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                j += 1;
+            }
+            let body: String = chars[(i + 2).min(chars.len())..j.min(chars.len())]
+                .iter()
+                .collect();
+            if body == "MAKE" {
+                out.push_str("make");
+            } else if body.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                out.push('$');
+                out.push_str(&body);
+            } else {
+                // A make function (`$(shell ...)`, `$(wildcard ...)`): a value.
+                out.push_str("$MAKE_FUNCTION");
+            }
+            i = j + 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
+    let mut dir = run.ctx.workdir.to_owned();
+    let mut file: Option<String> = None;
+    let mut goals = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "-C" | "--directory" => {
+                match args.get(i + 1).and_then(|d| join(&dir, d)) {
+                    Some(d) => dir = d,
+                    None => {
+                        return opaque(run, format!("`make {a}` into a folder harden cannot name"))
+                    }
+                }
+                i += 1;
+            }
+            "-f" | "--file" | "--makefile" => {
+                file = args.get(i + 1).cloned();
+                i += 1;
+            }
+            "-j" | "-l" | "-o" | "-W" => {
+                if args
+                    .get(i + 1)
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                {
+                    i += 1;
+                }
+            }
+            _ if a.starts_with('-') || a.contains('=') => {}
+            _ => goals.push(a.to_owned()),
+        }
+        i += 1;
+    }
+    let names = match &file {
+        Some(f) => vec![f.clone()],
+        None => vec!["GNUmakefile".into(), "makefile".into(), "Makefile".into()],
+    };
+    let found = names.iter().find_map(|n| {
+        let rel = join(&dir, n)?;
+        run.ctx.files.and_then(|f| f.read(&rel)).map(|t| (rel, t))
+    });
+    let shown = format!(
+        "`make{}`",
+        goals.iter().map(|g| format!(" {g}")).collect::<String>()
+    );
+    let Some((rel, text)) = found else {
+        if run.generated_build {
+            // `cmake ..; make`, `cd build && make`: a generated Makefile builds.
+            return;
+        }
+        return opaque(
+            run,
+            format!("{shown}, whose Makefile harden could not read"),
+        );
+    };
+    let (rules, default) = parse_makefile(&text);
+    if goals.is_empty() {
+        goals.extend(default);
+    }
+    let mut lines = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<String> = goals.iter().rev().cloned().collect();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.clone()) || seen.len() > 200 {
+            continue;
+        }
+        match rules.get(&t) {
+            Some((prereqs, recipe)) => {
+                stack.extend(prereqs.iter().rev().cloned());
+                lines.extend(recipe.iter().map(|l| recipe_to_shell(l)));
+            }
+            None if goals.contains(&t) => {
+                return opaque(
+                    run,
+                    format!("{shown}, whose target is not a rule harden can read in `{rel}`"),
+                );
+            }
+            None => {}
+        }
+    }
+    let label = format!("make {}", goals.join(" "));
+    nested(run, &lines.join("\n"), &label, dir, &shown);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn makefile_rules_and_recipes() {
+        let text = "all: build\n\nbuild:\n\t@cargo build\n\ndeploy: build docs\n\t-git push origin $(BRANCH)\n\t$(MAKE) tag\ndocs: ; mkdocs build\nVAR := x\n%.o: %.c\n\tcc $<\n";
+        let (rules, default) = parse_makefile(text);
+        assert_eq!(default.as_deref(), Some("all"));
+        assert_eq!(rules["deploy"].0, vec!["build", "docs"]);
+        assert_eq!(rules["deploy"].1.len(), 2);
+        assert_eq!(rules["docs"].1, vec!["mkdocs build"]);
+        assert!(!rules.contains_key("%.o"));
+        assert_eq!(
+            recipe_to_shell("-git push origin $(BRANCH)"),
+            "git push origin $BRANCH"
+        );
+        assert_eq!(recipe_to_shell("\t$(MAKE) tag"), "make tag");
+        assert_eq!(
+            recipe_to_shell("echo $$HOME $(shell date)"),
+            "echo $HOME $MAKE_FUNCTION"
+        );
+    }
+
+    #[test]
+    fn paths_stay_in_the_repository() {
+        assert_eq!(join("", "./scripts/x.sh").as_deref(), Some("scripts/x.sh"));
+        assert_eq!(join("docs", "../x.sh").as_deref(), Some("x.sh"));
+        assert_eq!(join("", "../x.sh"), None);
+        assert_eq!(join("", "$DIR/x.sh"), None);
+    }
+}
