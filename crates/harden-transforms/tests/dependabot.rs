@@ -11,12 +11,18 @@ use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// Copies the folder `from` into `to`, recursively.
+/// Copies the folder `from` into `to`, recursively. A fixture's `dot-gitignore` becomes
+/// `.gitignore` (a real `.gitignore` in `testdata/` would hide fixture files from git).
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create folder");
     for entry in fs::read_dir(from).expect("read folder") {
         let entry = entry.expect("folder entry");
-        let target = to.join(entry.file_name());
+        let name = entry.file_name();
+        let target = if name == "dot-gitignore" {
+            to.join(".gitignore")
+        } else {
+            to.join(name)
+        };
         let kind = entry.file_type().expect("file type");
         if kind.is_dir() {
             copy_dir(&entry.path(), &target);
@@ -26,9 +32,19 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A repository rooted at `root`, with its Dependabot configuration files loaded.
+/// A repository rooted at `root`, as a run over the whole repository sees it: its workflows
+/// and its Dependabot configuration files loaded.
 fn load_repo(root: &Path) -> Repository {
     let mut files = Vec::new();
+    if let Ok(entries) = fs::read_dir(root.join(".github").join("workflows")) {
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            if let Ok(text) = fs::read_to_string(&path) {
+                files.push(SourceFile::new(path, FileKind::Workflow, text));
+            }
+        }
+    }
     for name in ["dependabot.yml", "dependabot.yaml"] {
         let path = root.join(".github").join(name);
         if let Ok(text) = fs::read_to_string(&path) {
@@ -210,7 +226,258 @@ fn writing_cases() -> Vec<(&'static str, &'static str, DependabotOptions)> {
                 ..defaults()
             },
         ),
+        ("python_fixtures", "python-fixtures", defaults()),
+        ("python_submodules", "python-fixtures", with_submodules()),
+        ("uv_project", "uv-project", defaults()),
+        ("house_style", "house-style", defaults()),
     ]
+}
+
+fn with_submodules() -> DependabotOptions {
+    DependabotOptions {
+        ecosystems: Some(vec!["all".into(), "gitsubmodule".into()]),
+        ..defaults()
+    }
+}
+
+/// The (ecosystem, directories) pairs of a written file, in order.
+fn entries_of(text: &str) -> Vec<(String, Vec<String>)> {
+    let docs = YamlLoader::load_from_str(text).expect("loads");
+    docs[0]["updates"]
+        .as_vec()
+        .expect("updates")
+        .iter()
+        .map(|e| {
+            (
+                e["package-ecosystem"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                entry_dirs(e),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    list.iter()
+        .map(|(e, d)| ((*e).to_owned(), d.iter().map(|x| (*x).to_owned()).collect()))
+        .collect()
+}
+
+#[test]
+fn python_fixtures_config_files_and_vendored_code_are_left_out() {
+    let (text, written) = run_case("python-fixtures", &defaults());
+    // Left out: tests/data, tests/fixtures, examples, build, .tox, a vendored setup.py, a
+    // git-ignored folder, a config-only pyproject.toml and a setup.py that is a Sphinx hook.
+    assert_eq!(
+        entries_of(&written[0]),
+        pairs(&[
+            ("github-actions", &["/"]),
+            ("pip", &["/", "/tests"]),
+            ("pre-commit", &["/"]),
+        ])
+    );
+    assert!(text.contains("`gitsubmodule` is found but not configured"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn submodules_only_when_asked() {
+    let (_, written) = run_case("python-fixtures", &with_submodules());
+    let names: Vec<String> = entries_of(&written[0])
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(
+        names,
+        ["github-actions", "gitsubmodule", "pip", "pre-commit"]
+    );
+    let only = DependabotOptions {
+        ecosystems: Some(vec!["gitsubmodule".into()]),
+        ..defaults()
+    };
+    let (_, written) = run_case("python-fixtures", &only);
+    assert_eq!(entries_of(&written[0]), pairs(&[("gitsubmodule", &["/"])]));
+}
+
+#[test]
+fn uv_bun_compose_devcontainers_helm() {
+    let (text, written) = run_case("uv-project", &defaults());
+    assert_eq!(
+        entries_of(&written[0]),
+        pairs(&[
+            ("github-actions", &["/"]),
+            ("bun", &["/web"]),
+            ("devcontainers", &["/"]),
+            ("docker-compose", &["/"]),
+            ("helm", &["/deploy/chart"]),
+            ("pip", &["/tools/migrate"]),
+            ("uv", &["/"]),
+        ])
+    );
+    assert!(text.contains("bun.lockb, which Dependabot cannot update"));
+    assert!(text.contains("both uv.lock and poetry.lock"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_pip_entry_over_a_uv_project_is_pointed_out() {
+    let fx = Fixture::new("uv-project");
+    fs::write(
+        fx.root().join(".github/dependabot.yml"),
+        "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n    schedule: {interval: weekly}\n    groups: {py: {patterns: ['*']}}\n    cooldown: {default-days: 7}\n",
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    let added = flat_pairs(&outcome.changes[0].after);
+    assert!(!added.contains(&("uv".to_owned(), "/".to_owned())));
+    let rendered = fx.render(&outcome);
+    assert!(
+        rendered.contains("the `pip` entry covers /, whose lock file is uv.lock"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn house_style_is_copied() {
+    let (text, written) = run_case("house-style", &defaults());
+    let docs = YamlLoader::load_from_str(&written[0]).expect("loads");
+    let updates = docs[0]["updates"].as_vec().expect("updates");
+    assert_eq!(updates.len(), 4);
+    for new in &updates[2..] {
+        let labels: Vec<&str> = new["labels"]
+            .as_vec()
+            .expect("labels")
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert_eq!(labels, ["dependencies", "ci: skip news"]);
+        assert_eq!(new["schedule"]["interval"].as_str(), Some("daily"));
+        assert_eq!(new["schedule"]["time"].as_str(), Some("06:00"));
+        assert_eq!(new["schedule"]["timezone"].as_str(), Some("Europe/Berlin"));
+        assert_eq!(new["commit-message"]["prefix"].as_str(), Some("deps"));
+        assert_eq!(new["open-pull-requests-limit"].as_i64(), Some(3));
+        assert_eq!(new["rebase-strategy"].as_str(), Some("disabled"));
+        assert_eq!(new["assignees"][0].as_str(), Some("release-team"));
+    }
+    assert!(written[0].contains("  - package-ecosystem: \"docker\""));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn renovate_means_no_dependabot_file() {
+    let fx = Fixture::new("renovate");
+    let outcome = run(&fx.repo(), &defaults());
+    assert!(outcome.changes.is_empty());
+    let mut shown = format!("== renovate.json5\n{}", fx.render(&outcome));
+    assert!(shown.contains("does not pin actions added later unless a preset"));
+    // The same project with its configuration in .github/renovate.json (best practices), then
+    // in package.json, then with the github-actions manager turned off.
+    fs::remove_file(fx.root().join("renovate.json5")).expect("remove");
+    let variants = [
+        (
+            ".github/renovate.json",
+            r#"{"extends": ["config:best-practices"]}"#,
+            "and pins actions added later (`extends` has `config:best-practices`)",
+        ),
+        (
+            "package.json",
+            r#"{"name": "app", "dependencies": {"express": "^4.21.0"}, "renovate": {"extends": ["helpers:pinGitHubActionDigests"]}}"#,
+            "and pins actions added later (`extends` has `helpers:pinGitHubActionDigests`)",
+        ),
+        (
+            "package.json",
+            r#"{"name": "app", "renovate": {"enabledManagers": ["npm"]}, "dependencies": {"express": "^4.21.0"}}"#,
+            "nothing will update the SHA pins",
+        ),
+    ];
+    let mut previous: Option<&str> = None;
+    for (file, text, want) in variants {
+        if let Some(p) = previous.filter(|p| *p != file) {
+            fs::remove_file(fx.root().join(p)).expect("remove");
+        }
+        fs::write(fx.root().join(file), text).expect("write");
+        previous = Some(file);
+        let outcome = run(&fx.repo(), &defaults());
+        assert!(outcome.changes.is_empty(), "{file}");
+        let rendered = fx.render(&outcome);
+        assert!(rendered.contains(want), "{file}: {rendered}");
+        shown.push_str(&format!("== {file}\n{rendered}"));
+    }
+    // Without Renovate, the same repository gets a Dependabot file.
+    fs::write(
+        fx.root().join("package.json"),
+        r#"{"name": "app", "dependencies": {"express": "^4.21.0"}}"#,
+    )
+    .expect("write");
+    assert_eq!(run(&fx.repo(), &defaults()).changes.len(), 1);
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn security_only_configuration_gets_no_version_updates() {
+    let (text, written) = run_case("security-only", &defaults());
+    assert!(written.is_empty());
+    assert!(text.contains("never update the SHA pins"));
+    assert!(text.contains("(line 9)"));
+    insta::assert_snapshot!(text);
+    // Version updates on for pip only: the npm entry is added, and the github-actions entry
+    // that keeps the pins frozen is pointed out.
+    let fx = Fixture::new("security-only");
+    let path = fx.root().join(".github/dependabot.yml");
+    let config = fs::read_to_string(&path).expect("read");
+    fs::write(
+        &path,
+        config.replacen(
+            "open-pull-requests-limit: 0",
+            "open-pull-requests-limit: 5",
+            1,
+        ),
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    assert_eq!(
+        entries_of(&outcome.changes[0].after).last(),
+        Some(&("npm".to_owned(), vec!["/".to_owned()]))
+    );
+    assert!(!outcome.changes[0]
+        .after
+        .ends_with("open-pull-requests-limit: 0\n"));
+    assert!(fx
+        .render(&outcome)
+        .contains("Warning <repo>/.github/dependabot.yml:9: the `github-actions` entry has `open-pull-requests-limit: 0`"));
+}
+
+#[test]
+fn findings_about_an_untouched_file_are_said_once() {
+    for case in ["security-only", "duplicates"] {
+        let fx = Fixture::new(case);
+        let whole = run(&fx.repo(), &defaults());
+        assert!(
+            !whole.findings.is_empty(),
+            "{case}: a whole run says nothing"
+        );
+        // A pre-commit run over a changed workflow: the configuration is neither given nor
+        // changed, so what harden leaves as it is goes unsaid.
+        let workflow = fx.root().join(".github/workflows/ci.yml");
+        let text = fs::read_to_string(&workflow).expect("read");
+        let hook = Repository {
+            root: fx.root().to_owned(),
+            files: vec![SourceFile::new(workflow, FileKind::Workflow, text)],
+        };
+        let quiet = run(&hook, &defaults());
+        assert!(quiet.changes.is_empty(), "{case}");
+        assert!(quiet.findings.is_empty(), "{case}: {:?}", quiet.findings);
+        // A run given the configuration file says it again.
+        let config = fx.root().join(".github/dependabot.yml");
+        let text = fs::read_to_string(&config).expect("read");
+        let given = Repository {
+            root: fx.root().to_owned(),
+            files: vec![SourceFile::new(config, FileKind::Dependabot, text)],
+        };
+        assert_eq!(run(&given, &defaults()).findings, whole.findings, "{case}");
+    }
 }
 
 #[test]
@@ -225,7 +492,7 @@ fn change_notes_point_at_the_entries() {
     let outcome = run(&fx.repo(), &defaults());
     let change = &outcome.changes[0];
     let lines: Vec<&str> = change.after.lines().collect();
-    assert_eq!(change.notes.len(), 16);
+    assert_eq!(change.notes.len(), 15);
     for note in &change.notes {
         let line = lines[note.line - 1];
         assert!(
@@ -479,6 +746,20 @@ fn run_corpus() -> (String, Vec<(String, String, String)>) {
                 "{name}: a corpus configuration was replaced"
             );
             check_written(&change.after, &name);
+            // The corpus holds workflows, composite actions and configurations only: every
+            // folder harden adds must hold a composite action (its manifest).
+            let before: HashSet<(String, String)> =
+                flat_pairs(change.before.as_deref().unwrap_or_default());
+            for (eco, dir) in flat_pairs(&change.after).difference(&before) {
+                let folder = repo.root.join(dir.trim_start_matches('/'));
+                let manifest = ["action.yml", "action.yaml"]
+                    .iter()
+                    .any(|n| folder.join(n).is_file());
+                assert!(
+                    eco == "github-actions" && (dir == "/" || manifest),
+                    "{name}: ({eco}, {dir}) holds no manifest"
+                );
+            }
             written.push((
                 name.clone(),
                 change.before.clone().unwrap_or_default(),
@@ -495,6 +776,14 @@ fn run_corpus() -> (String, Vec<(String, String, String)>) {
         shown.push_str(&format!("== {name}\n{text}"));
     }
     (shown, written)
+}
+
+/// Every (ecosystem, directory) pair of a configuration text.
+fn flat_pairs(text: &str) -> HashSet<(String, String)> {
+    entries_of(text)
+        .into_iter()
+        .flat_map(|(eco, dirs)| dirs.into_iter().map(move |d| (eco.clone(), d)))
+        .collect()
 }
 
 /// True when the tests run in CI, where every tool and input must be present.

@@ -9,7 +9,8 @@ use crate::tree::ScalarStyle;
 pub enum NewValue {
     /// A string, quoted only when YAML would otherwise read it as something else.
     String(String),
-    /// A plain scalar written exactly as given, read by YAML's rules (`7`, `true`, `weekly`).
+    /// A scalar written exactly as given, read by YAML's rules: plain (`7`, `true`, `weekly`)
+    /// or, to keep a file's quoting, a complete single- or double-quoted scalar (`'weekly'`).
     Plain(String),
     /// A mapping.
     Mapping(Vec<NewEntry>),
@@ -56,7 +57,7 @@ impl NewValue {
     pub fn to_yaml(&self) -> Yaml {
         match self {
             NewValue::String(s) => Yaml::String(s.clone()),
-            NewValue::Plain(s) => Yaml::from_str(s),
+            NewValue::Plain(s) => plain_to_yaml(s),
             NewValue::Mapping(entries) => {
                 let mut h = yaml_rust2::yaml::Hash::new();
                 for e in entries {
@@ -67,6 +68,19 @@ impl NewValue {
             NewValue::Sequence(items) => Yaml::Array(items.iter().map(NewValue::to_yaml).collect()),
         }
     }
+}
+
+/// What a [`NewValue::Plain`] text loads as: a quoted scalar is read as the string it
+/// spells, anything else by the rules of plain scalars.
+fn plain_to_yaml(text: &str) -> Yaml {
+    if text.starts_with(['\'', '"']) {
+        if let Ok(docs) = yaml_rust2::YamlLoader::load_from_str(text) {
+            if let [Yaml::String(value)] = docs.as_slice() {
+                return Yaml::String(value.clone());
+            }
+        }
+    }
+    Yaml::from_str(text)
 }
 
 /// Words that some YAML loaders (1.1) read as booleans or null; never written plain.
@@ -254,5 +268,27 @@ pub(crate) fn flow_text(value: &NewValue) -> String {
             let inner: Vec<String> = items.iter().map(flow_text).collect();
             format!("[{}]", inner.join(", "))
         }
+    }
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::*;
+
+    #[test]
+    fn quoted_plain_text_loads_as_its_string() {
+        assert_eq!(
+            NewValue::Plain("'it''s'".into()).to_yaml(),
+            Yaml::String("it's".into())
+        );
+        assert_eq!(
+            NewValue::Plain("\"a\\tb\"".into()).to_yaml(),
+            Yaml::String("a\tb".into())
+        );
+        assert_eq!(NewValue::Plain("7".into()).to_yaml(), Yaml::Integer(7));
+        assert_eq!(
+            NewValue::Plain("[x]".into()).to_yaml(),
+            Yaml::String("[x]".into())
+        );
     }
 }

@@ -158,7 +158,8 @@ pub struct Args {
     #[arg(long)]
     pub ignore_major: bool,
 
-    /// dependabot: only these ecosystems (e.g. `github-actions`).
+    /// dependabot: only these ecosystems (e.g. `github-actions`); `all` stands for every
+    /// detected one. `gitsubmodule` is configured only when listed (`all,gitsubmodule`).
     #[arg(long, value_delimiter = ',', value_name = "E,...")]
     pub ecosystems: Vec<String>,
 }

@@ -8,7 +8,7 @@ use harden_testserver::{default_refs_dir, TestServer};
 
 /// A workflow all three transforms change: an unpinned action, no `permissions`, and no
 /// Dependabot configuration in the repository.
-const WORKFLOW: &str = "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: make test\n";
+const WORKFLOW: &str = "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: cargo test\n";
 
 const IDENTITY: &str = "t <t@example.com>";
 

@@ -1,1 +1,3 @@
 module example.com/app
+
+require golang.org/x/text v0.21.0

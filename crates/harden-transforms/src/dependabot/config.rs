@@ -1,9 +1,12 @@
 //! Reading an existing `dependabot.yml`: validation, its `updates` entries, which
 //! (ecosystem, directory) pairs they cover, and what to report about them.
 
+use std::collections::BTreeMap;
 use std::path::Path as FsPath;
 
-use harden_yaml::{Document, Node, NodeKind};
+use harden_yaml::render::{double_quoted, single_quoted};
+use harden_yaml::{Document, NewEntry, NewValue, Node, NodeKind, ScalarStyle};
+use yaml_rust2::Yaml;
 
 use super::{KNOWN_ECOSYSTEMS, NAME};
 use crate::{Finding, Severity};
@@ -25,7 +28,26 @@ pub(crate) struct UpdateEntry {
     pub(crate) has_cooldown: bool,
     /// Belongs to a `multi-ecosystem-group` (which does the grouping).
     pub(crate) multi_group: bool,
+    /// `open-pull-requests-limit`, when it is an integer.
+    pub(crate) pr_limit: Option<i64>,
+    /// How `package-ecosystem` is quoted.
+    pub(crate) quote: Option<ScalarStyle>,
+    /// The entry's values of the keys new entries copy ([`POLICY_KEYS`]), as written.
+    pub(crate) policy: BTreeMap<&'static str, NewValue>,
+    /// Has a `reviewers` key (retired: new entries do not copy it).
+    pub(crate) has_reviewers: bool,
 }
+
+/// The keys whose values are project policy, which new entries copy from existing ones, in
+/// the order of the options reference.
+pub(crate) const POLICY_KEYS: &[&str] = &[
+    "assignees",
+    "commit-message",
+    "labels",
+    "open-pull-requests-limit",
+    "rebase-strategy",
+    "schedule",
+];
 
 /// A valid configuration's entries.
 #[derive(Debug, Clone)]
@@ -87,12 +109,11 @@ pub(crate) fn dir_matches(pattern: &str, dir: &str) -> bool {
     segments_match(&p, &d)
 }
 
-/// True when an entry of `entry_ecosystem` updates manifests that harden detects as `ecosystem`
-/// (`uv` entries cover Python projects, `bun` entries cover `package.json`).
+/// True when an entry of `entry_ecosystem` updates manifests that harden detects as `ecosystem`:
+/// `pip` and `uv` entries cover each other's folders, so do `npm` and `bun` (the project chose
+/// one; a second entry would update the same manifest twice).
 pub(crate) fn ecosystem_covers(entry_ecosystem: &str, ecosystem: &str) -> bool {
-    entry_ecosystem == ecosystem
-        || (ecosystem == "pip" && entry_ecosystem == "uv")
-        || (ecosystem == "npm" && entry_ecosystem == "bun")
+    super::manifests::family(entry_ecosystem) == super::manifests::family(ecosystem)
 }
 
 /// Looks through aliases (`*name`) and merge keys (`<<`) the way YAML loaders do.
@@ -147,6 +168,56 @@ impl<'d> Reader<'d> {
         sources
             .into_iter()
             .find_map(|s| self.get_depth(s, key, depth + 1))
+    }
+}
+
+impl Reader<'_> {
+    /// `node` as a value to write elsewhere: aliases resolved, scalars in their own quoting.
+    /// `None` for what cannot be copied faithfully (merge keys, complex keys, empty values).
+    fn copy(&self, node: &Node, depth: usize) -> Option<NewValue> {
+        if depth > 16 {
+            return None;
+        }
+        let node = self.resolve(node);
+        match &node.kind {
+            NodeKind::Scalar(s) => copy_scalar(s),
+            NodeKind::Mapping(m) => m
+                .entries
+                .iter()
+                .map(|e| {
+                    let key = e.key_str().filter(|k| *k != "<<")?;
+                    Some(NewEntry::new(key, self.copy(&e.value, depth + 1)?))
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(NewValue::Mapping),
+            NodeKind::Sequence(seq) => seq
+                .items
+                .iter()
+                .map(|i| self.copy(i, depth + 1))
+                .collect::<Option<Vec<_>>>()
+                .map(NewValue::Sequence),
+            NodeKind::Alias(_) => None,
+        }
+    }
+}
+
+/// A scalar as written: quoted ones keep their quotes, plain ones their type.
+fn copy_scalar(s: &harden_yaml::Scalar) -> Option<NewValue> {
+    let one_line = !s.value.contains(['\n', '\r']);
+    match s.style {
+        _ if s.tag.is_some() => Some(NewValue::String(s.value.clone())),
+        ScalarStyle::Plain if s.value.is_empty() => None,
+        ScalarStyle::Plain => match Yaml::from_str(&s.value) {
+            Yaml::String(_) => Some(NewValue::String(s.value.clone())),
+            _ => Some(NewValue::Plain(s.value.clone())),
+        },
+        ScalarStyle::SingleQuoted if one_line && !s.value.chars().any(char::is_control) => {
+            Some(NewValue::Plain(single_quoted(&s.value)))
+        }
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+            Some(NewValue::Plain(double_quoted(&s.value)))
+        }
+        ScalarStyle::Literal | ScalarStyle::Folded => Some(NewValue::String(s.value.clone())),
     }
 }
 
@@ -331,6 +402,20 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
             has_groups: reader.get(item, "groups").is_some(),
             has_cooldown: reader.get(item, "cooldown").is_some(),
             multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
+            pr_limit: reader
+                .get(item, "open-pull-requests-limit")
+                .and_then(Node::as_scalar)
+                .filter(|s| s.style == ScalarStyle::Plain)
+                .and_then(|s| s.value.trim().parse().ok()),
+            quote: reader
+                .get(item, "package-ecosystem")
+                .and_then(Node::as_scalar)
+                .map(|s| s.style),
+            policy: POLICY_KEYS
+                .iter()
+                .filter_map(|k| Some((*k, reader.copy(reader.get(item, k)?, 0)?)))
+                .collect(),
+            has_reviewers: reader.get(item, "reviewers").is_some(),
         });
     }
     Some(Config { entries })
@@ -550,7 +635,8 @@ updates:
     fn ecosystem_aliases() {
         assert!(ecosystem_covers("uv", "pip"));
         assert!(ecosystem_covers("bun", "npm"));
-        assert!(!ecosystem_covers("pip", "uv"));
+        assert!(ecosystem_covers("pip", "uv"));
+        assert!(ecosystem_covers("npm", "bun"));
         assert!(!ecosystem_covers("docker-compose", "docker"));
     }
 }

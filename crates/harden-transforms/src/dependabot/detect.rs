@@ -1,27 +1,16 @@
-//! Finding what Dependabot should update: a bounded walk of the repository's folders that
-//! records, per package ecosystem, the folders holding its manifests.
+//! Finding what Dependabot should update: a bounded walk of the repository's folders (which
+//! honours `.gitignore` and the skip rules of `data/dependabot.yml`) that records, per package
+//! ecosystem, the folders holding a real manifest of it (see [`super::manifests`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::WalkBuilder;
 use yaml_rust2::YamlLoader;
 
-/// Folders never searched: version control, vendored code, build output and test fixtures
-/// (their manifests are not the project's own); not applied below `.github`, where these are
-/// action names. Hidden folders are skipped too, except `.github`.
-pub(crate) const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    "target",
-    "node_modules",
-    "vendor",
-    "third_party",
-    "build",
-    "dist",
-    "testdata",
-    "fixtures",
-    "__fixtures__",
-];
+use super::knowledge::knowledge;
+use super::manifests::{self, family, read_small, Folder};
 
 /// How deep below the root folders are searched (`.github/actions/<name>` is depth 3).
 pub(crate) const MAX_DEPTH: usize = 6;
@@ -29,11 +18,11 @@ pub(crate) const MAX_DEPTH: usize = 6;
 /// How many folder entries are looked at before the walk stops.
 const MAX_ENTRIES: usize = 200_000;
 
-/// Files larger than this are not read (for composite-action and workspace checks).
-const MAX_READ: u64 = 1 << 20;
-
 /// The folder whose YAML files Dependabot reads for `github-actions` with `directory: /`.
 pub(crate) const WORKFLOWS_DIR: &str = "/.github/workflows";
+
+/// Hidden folders that are searched.
+const SEARCHED_HIDDEN: &[&str] = &[".github", ".devcontainer"];
 
 /// What the walk found.
 #[derive(Debug, Default, Clone)]
@@ -44,6 +33,8 @@ pub(crate) struct Detection {
     pub(crate) root_action: bool,
     /// The walk stopped early at the entry limit.
     pub(crate) truncated: bool,
+    /// (folder, message) for folders whose manifests harden could not settle on its own.
+    pub(crate) notes: Vec<(String, String)>,
 }
 
 impl Detection {
@@ -53,50 +44,6 @@ impl Detection {
             .or_default()
             .insert(dir.to_owned());
     }
-}
-
-/// The ecosystem whose manifest a file name is, if any.
-pub(crate) fn manifest_ecosystem(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    let eco = match name {
-        "Cargo.toml" => "cargo",
-        "package.json" => "npm",
-        "pyproject.toml" | "setup.py" => "pip",
-        "go.mod" => "gomod",
-        "Gemfile" => "bundler",
-        "pom.xml" => "maven",
-        "build.gradle" | "build.gradle.kts" => "gradle",
-        "composer.json" => "composer",
-        "mix.exs" => "mix",
-        "pubspec.yaml" => "pub",
-        "Package.swift" => "swift",
-        ".gitmodules" => "gitsubmodule",
-        _ if name.starts_with("requirements") && lower.ends_with(".txt") => "pip",
-        _ if name == "Dockerfile"
-            || name.starts_with("Dockerfile.")
-            || lower.ends_with(".dockerfile") =>
-        {
-            "docker"
-        }
-        _ if [".csproj", ".fsproj", ".vbproj", ".sln"]
-            .iter()
-            .any(|e| lower.ends_with(e)) =>
-        {
-            "nuget"
-        }
-        _ if lower.ends_with(".tf") => "terraform",
-        _ => return None,
-    };
-    Some(eco)
-}
-
-/// Reads a small text file; `None` when it is missing, too large or not UTF-8.
-fn read_small(path: &FsPath) -> Option<String> {
-    let meta = fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_READ {
-        return None;
-    }
-    fs::read_to_string(path).ok()
 }
 
 /// True when the `action.yml` at `path` is a composite action (`runs.using: composite`): only
@@ -113,130 +60,186 @@ fn is_composite_action(path: &FsPath) -> bool {
         .is_some_and(|u| u.trim().eq_ignore_ascii_case("composite"))
 }
 
-/// Ecosystems for which a folder is a workspace root that already covers the manifests in the
-/// folders below it (Dependabot updates workspace members from the root).
-fn workspace_roots(dir: &FsPath, files: &[String]) -> BTreeSet<&'static str> {
-    let mut out = BTreeSet::new();
-    let has = |name: &str| files.iter().any(|f| f == name);
-    let contains = |name: &str, needle: &str| {
-        has(name) && read_small(&dir.join(name)).is_some_and(|t| t.contains(needle))
+/// The skip rules of the knowledge base as a `.gitignore` matcher rooted at `root`.
+fn skip_matcher(root: &FsPath) -> Gitignore {
+    let mut builder = GitignoreBuilder::new(root);
+    for line in &knowledge().skip {
+        // The patterns are checked by a test; a bad one only loses that one rule.
+        let _ = builder.add_line(None, line);
+    }
+    builder.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+/// `/a/b` for the folder `root/a/b`.
+fn rel_dir(root: &FsPath, dir: &FsPath) -> String {
+    let rel = dir.strip_prefix(root).unwrap_or(dir);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
+/// Whether the walk goes into the folder `path` (relative to the root: `rel`).
+fn enter(skip: &Gitignore, rel: &FsPath, name: &str) -> bool {
+    if rel.starts_with(".github") {
+        // Nothing under `.github` is vendored or built: an action may well be called `build`.
+        return true;
+    }
+    if name.starts_with('.') && !SEARCHED_HIDDEN.contains(&name) {
+        return false;
+    }
+    !skip.matched(rel, true).is_ignore()
+}
+
+/// The regular files of every searched folder, by folder.
+struct Walked {
+    folders: BTreeMap<PathBuf, BTreeSet<String>>,
+    truncated: bool,
+}
+
+fn walk(root: &FsPath) -> Walked {
+    let skip = skip_matcher(root);
+    let filter_root = root.to_path_buf();
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .parents(false)
+        .ignore(false)
+        .git_global(false)
+        .git_exclude(true)
+        .git_ignore(true)
+        .require_git(false)
+        .follow_links(false)
+        .max_depth(Some(MAX_DEPTH + 1))
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) || entry.depth() == 0 {
+                return true;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&filter_root)
+                .unwrap_or(entry.path());
+            enter(&skip, rel, &entry.file_name().to_string_lossy())
+        });
+    let mut walked = Walked {
+        folders: BTreeMap::new(),
+        truncated: false,
     };
-    if has("Cargo.toml")
-        && read_small(&dir.join("Cargo.toml"))
-            .is_some_and(|t| t.lines().any(|l| l.trim_start().starts_with("[workspace")))
-    {
-        out.insert("cargo");
+    walked.folders.insert(root.to_path_buf(), BTreeSet::new());
+    for (count, entry) in builder.build().flatten().enumerate() {
+        if count >= MAX_ENTRIES {
+            walked.truncated = true;
+            break;
+        }
+        // Symbolic links are not followed: they may leave the repository or loop.
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walked
+                .folders
+                .entry(entry.path().to_path_buf())
+                .or_default();
+        } else if kind.is_file() {
+            if let (Some(parent), Ok(name)) = (
+                entry.path().parent(),
+                entry.file_name().to_os_string().into_string(),
+            ) {
+                walked
+                    .folders
+                    .entry(parent.to_path_buf())
+                    .or_default()
+                    .insert(name);
+            }
+        }
     }
-    if contains("package.json", "\"workspaces\"") || has("pnpm-workspace.yaml") {
-        out.insert("npm");
-    }
-    if contains("pom.xml", "<modules>") {
-        out.insert("maven");
-    }
-    if has("settings.gradle") || has("settings.gradle.kts") {
-        out.insert("gradle");
-    }
-    if files
-        .iter()
-        .any(|f| f.to_ascii_lowercase().ends_with(".sln"))
-    {
-        out.insert("nuget");
-    }
-    if contains("mix.exs", "apps_path") {
-        out.insert("mix");
-    }
-    out
+    walked
 }
 
-struct Walker {
-    detection: Detection,
-    entries: usize,
-    has_workflows: bool,
+/// Drops (ecosystem, folder) pairs below a workspace root of the same ecosystem family:
+/// Dependabot updates workspace members from the root. A folder with a lock file of its own
+/// (`locks`: family and folder) is a project of its own, not a member.
+fn drop_workspace_members(
+    found: Vec<(&'static str, String)>,
+    roots: &BTreeSet<(&'static str, String)>,
+    locks: &BTreeSet<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    found
+        .into_iter()
+        .filter(|(eco, dir)| {
+            locks.contains(&(family(eco), dir.clone()))
+                || !roots.iter().any(|(root_eco, root_dir)| {
+                    family(root_eco) == family(eco) && is_strictly_below(dir, root_dir)
+                })
+        })
+        .collect()
 }
 
-impl Walker {
-    fn walk(&mut self, dir: &FsPath, rel: &str, depth: usize, covered: &BTreeSet<&'static str>) {
-        let Ok(read) = fs::read_dir(dir) else { return };
-        let mut files = Vec::new();
-        let mut dirs = Vec::new();
-        for entry in read.flatten() {
-            self.entries += 1;
-            if self.entries > MAX_ENTRIES {
-                self.detection.truncated = true;
-                return;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            // Symbolic links are not followed: they may leave the repository or loop.
-            if kind.is_dir() {
-                dirs.push(name);
-            } else if kind.is_file() {
-                files.push(name);
-            }
-        }
-        files.sort();
-        dirs.sort();
-        for name in &files {
-            if let Some(eco) = manifest_ecosystem(name) {
-                if !covered.contains(eco) {
-                    self.detection.add(eco, rel);
-                }
-            }
-            let lower = name.to_ascii_lowercase();
-            if rel == WORKFLOWS_DIR && (lower.ends_with(".yml") || lower.ends_with(".yaml")) {
-                self.has_workflows = true;
-            }
-            if name == "action.yml" || name == "action.yaml" {
-                if rel == "/" {
-                    self.detection.root_action = true;
-                } else if rel != WORKFLOWS_DIR && is_composite_action(&dir.join(name)) {
-                    // `/` already reads `.github/workflows`; listing it again would overlap.
-                    self.detection.add("github-actions", rel);
-                }
-            }
-        }
-        if depth >= MAX_DEPTH {
-            return;
-        }
-        let mut below = covered.clone();
-        below.extend(workspace_roots(dir, &files));
-        for name in dirs {
-            // Nothing under `.github` is vendored or built: an action may well be called `build`.
-            let in_github = rel == "/.github" || rel.starts_with("/.github/");
-            if (SKIPPED_DIRS.contains(&name.as_str()) && !in_github)
-                || (name.starts_with('.') && name != ".github")
-            {
-                continue;
-            }
-            let child_rel = if rel == "/" {
-                format!("/{name}")
-            } else {
-                format!("{rel}/{name}")
-            };
-            self.walk(&dir.join(&name), &child_rel, depth + 1, &below);
-            if self.detection.truncated {
-                return;
-            }
-        }
+fn is_strictly_below(dir: &str, ancestor: &str) -> bool {
+    if ancestor == "/" {
+        return dir != "/";
     }
+    dir.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Walks the repository at `root` for manifests. `github-actions` covers `/` when there are
 /// workflows (or a root `action.yml`), plus every folder holding a composite action.
 pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
-    fs::read_dir(root)?;
-    let mut walker = Walker {
-        detection: Detection::default(),
-        entries: 0,
-        has_workflows: false,
+    std::fs::read_dir(root)?;
+    let walked = walk(root);
+    let mut detection = Detection {
+        truncated: walked.truncated,
+        ..Detection::default()
     };
-    walker.walk(root, "/", 0, &BTreeSet::new());
-    let mut detection = walker.detection;
-    if walker.has_workflows || detection.root_action {
+    let mut found = Vec::new();
+    let mut roots = BTreeSet::new();
+    let mut locks = BTreeSet::new();
+    let mut has_workflows = false;
+    let mut devcontainer = false;
+    for (dir, names) in &walked.folders {
+        let rel = rel_dir(root, dir);
+        let own_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let verdict = manifests::inspect(&Folder {
+            dir,
+            names,
+            own_name: &own_name,
+        });
+        found.extend(verdict.ecosystems.iter().map(|e| (*e, rel.clone())));
+        roots.extend(verdict.roots.iter().map(|e| (*e, rel.clone())));
+        locks.extend(verdict.locks.iter().map(|e| (*e, rel.clone())));
+        devcontainer |= verdict.devcontainer;
+        detection
+            .notes
+            .extend(verdict.notes.into_iter().map(|n| (rel.clone(), n)));
+        for name in names {
+            let lower = name.to_ascii_lowercase();
+            if rel == WORKFLOWS_DIR && (lower.ends_with(".yml") || lower.ends_with(".yaml")) {
+                has_workflows = true;
+            }
+            if name == "action.yml" || name == "action.yaml" {
+                if rel == "/" {
+                    detection.root_action = true;
+                } else if rel != WORKFLOWS_DIR && is_composite_action(&dir.join(name)) {
+                    // `/` already reads `.github/workflows`; listing it again would overlap.
+                    found.push(("github-actions", rel.clone()));
+                }
+            }
+        }
+    }
+    for (eco, dir) in drop_workspace_members(found, &roots, &locks) {
+        detection.add(eco, &dir);
+    }
+    if devcontainer {
+        // Dependabot updates the Features of every dev container configuration from `/`.
+        detection.add("devcontainers", "/");
+    }
+    if has_workflows || detection.root_action {
         detection.add("github-actions", "/");
     }
     Ok(detection)
@@ -247,36 +250,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn manifest_names() {
-        let cases = [
-            ("Cargo.toml", Some("cargo")),
-            ("package.json", Some("npm")),
-            ("requirements.txt", Some("pip")),
-            ("requirements-dev.txt", Some("pip")),
-            ("requirements.in", None),
-            ("pyproject.toml", Some("pip")),
-            ("setup.py", Some("pip")),
-            ("go.mod", Some("gomod")),
-            ("go.sum", None),
-            ("Dockerfile", Some("docker")),
-            ("Dockerfile.alpine", Some("docker")),
-            ("web.Dockerfile", Some("docker")),
-            ("Gemfile", Some("bundler")),
-            ("pom.xml", Some("maven")),
-            ("build.gradle", Some("gradle")),
-            ("build.gradle.kts", Some("gradle")),
-            ("composer.json", Some("composer")),
-            ("App.csproj", Some("nuget")),
-            ("App.sln", Some("nuget")),
-            ("mix.exs", Some("mix")),
-            ("pubspec.yaml", Some("pub")),
-            ("Package.swift", Some("swift")),
-            (".gitmodules", Some("gitsubmodule")),
-            ("main.tf", Some("terraform")),
-            ("README.md", None),
-        ];
-        for (name, eco) in cases {
-            assert_eq!(manifest_ecosystem(name), eco, "{name}");
+    fn skip_rules_match_folders() {
+        let root = FsPath::new("/repo");
+        let skip = skip_matcher(root);
+        let skipped = |rel: &str| {
+            !enter(
+                &skip,
+                FsPath::new(rel),
+                rel.rsplit('/').next().unwrap_or(rel),
+            )
+        };
+        for rel in [
+            "node_modules",
+            "web/node_modules",
+            "tests/data",
+            "pkg/tests/data",
+            "tests/contrib",
+            "src/test/resources",
+            "examples",
+            "docs/examples",
+            "vendor",
+            "testdata",
+            ".tox",
+            "mypkg.egg-info",
+        ] {
+            assert!(skipped(rel), "{rel} should be skipped");
         }
+        for rel in [
+            "tests",
+            "docs",
+            "web",
+            "data",
+            ".github",
+            ".github/actions/build",
+            ".devcontainer",
+        ] {
+            assert!(!skipped(rel), "{rel} should be searched");
+        }
+    }
+
+    #[test]
+    fn workspace_members_are_dropped() {
+        let found = vec![
+            ("cargo", "/".to_owned()),
+            ("cargo", "/crates/a".to_owned()),
+            ("bun", "/packages/web".to_owned()),
+            ("pip", "/docs".to_owned()),
+        ];
+        let roots: BTreeSet<_> = [("cargo", "/".to_owned()), ("npm", "/".to_owned())].into();
+        let kept = drop_workspace_members(found.clone(), &roots, &BTreeSet::new());
+        assert_eq!(
+            kept,
+            [("cargo", "/".to_owned()), ("pip", "/docs".to_owned())]
+        );
+        let locks: BTreeSet<_> = [("npm", "/packages/web".to_owned())].into();
+        let kept = drop_workspace_members(found, &roots, &locks);
+        assert!(kept.contains(&("bun", "/packages/web".to_owned())));
+        assert!(is_strictly_below("/a/b", "/a"));
+        assert!(!is_strictly_below("/ab", "/a"));
+        assert!(!is_strictly_below("/a", "/a"));
     }
 }

@@ -10,6 +10,10 @@
 
 mod config;
 mod detect;
+mod knowledge;
+mod manifests;
+mod renovate;
+mod style;
 mod write;
 
 use std::fmt;
@@ -62,6 +66,13 @@ pub const KNOWN_ECOSYSTEMS: &[&str] = &[
     "uv",
     "vcpkg",
 ];
+
+/// Ecosystems configured only when `--ecosystems` names them: updating a vendored release of a
+/// submodule to a branch tip is rarely wanted.
+pub const OPT_IN_ECOSYSTEMS: &[&str] = &["gitsubmodule"];
+
+/// The `--ecosystems` word for "every detected ecosystem" (`--ecosystems all,gitsubmodule`).
+pub const ALL_DETECTED: &str = "all";
 
 /// The largest `cooldown.default-days` Dependabot accepts.
 pub const MAX_COOLDOWN_DAYS: u32 = 90;
@@ -125,7 +136,8 @@ pub struct DependabotOptions {
     pub cooldown_days: u32,
     /// Add an ignore rule for `version-update:semver-major` to new entries (`--ignore-major`).
     pub ignore_major: bool,
-    /// Only these ecosystems (`--ecosystems github-actions`); `None` for all that are detected.
+    /// Only these ecosystems (`--ecosystems github-actions`); `None` for all that are detected
+    /// except the opt-in ones; `all` in the list stands for every detected one.
     pub ecosystems: Option<Vec<String>>,
 }
 
@@ -155,11 +167,11 @@ impl DependabotOptions {
             .iter()
             .flatten()
             .map(String::as_str)
-            .filter(|e| !KNOWN_ECOSYSTEMS.contains(e))
+            .filter(|e| !KNOWN_ECOSYSTEMS.contains(e) && *e != ALL_DETECTED)
             .collect();
         if !unknown.is_empty() {
             return Some(format!(
-                "--ecosystems: unknown ecosystem {} (Dependabot knows {})",
+                "--ecosystems: unknown ecosystem {} (Dependabot knows {}; `all` stands for every detected one)",
                 unknown.join(", "),
                 KNOWN_ECOSYSTEMS.join(", ")
             ));
@@ -167,10 +179,16 @@ impl DependabotOptions {
         None
     }
 
+    /// Whether `ecosystem` is configured when detected: the listed ones, or every one but the
+    /// opt-in ones ([`OPT_IN_ECOSYSTEMS`]) without a list or with `all` in it.
     fn wants(&self, ecosystem: &str) -> bool {
-        self.ecosystems
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|e| e == ecosystem))
+        let listed = |list: &Vec<String>| list.iter().any(|e| e == ecosystem);
+        let all = |list: &Vec<String>| list.iter().any(|e| e == ALL_DETECTED);
+        match &self.ecosystems {
+            Some(list) if listed(list) => true,
+            Some(list) if !all(list) => false,
+            _ => !OPT_IN_ECOSYSTEMS.contains(&ecosystem),
+        }
     }
 }
 
@@ -212,7 +230,7 @@ fn dirs_text(dirs: &[String]) -> String {
 
 /// The configuration file, from `repo.files` or, when the caller did not load it, from disk
 /// (so an existing file is never overwritten by a new one).
-fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> Vec<SourceFile> {
+fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> (Vec<SourceFile>, bool) {
     let listed: Vec<SourceFile> = repo
         .files
         .iter()
@@ -220,7 +238,7 @@ fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> Vec<SourceFil
         .cloned()
         .collect();
     if !listed.is_empty() {
-        return listed;
+        return (listed, true);
     }
     let mut found = Vec::new();
     for name in ["dependabot.yml", "dependabot.yaml"] {
@@ -246,7 +264,26 @@ fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> Vec<SourceFil
             )),
         }
     }
-    found
+    (found, false)
+}
+
+/// True when the run was given every workflow of the repository (a run over the whole
+/// repository, not a pre-commit run over the workflows a commit changes).
+fn whole_run(repo: &Repository) -> bool {
+    let Ok(entries) = std::fs::read_dir(repo.root.join(".github").join("workflows")) else {
+        return true;
+    };
+    let given: std::collections::BTreeSet<std::ffi::OsString> = repo
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Workflow)
+        .filter_map(|f| f.path.file_name().map(ToOwned::to_owned))
+        .collect();
+    entries.flatten().all(|e| {
+        let name = e.file_name();
+        let lower = name.to_string_lossy().to_ascii_lowercase();
+        !(lower.ends_with(".yml") || lower.ends_with(".yaml")) || given.contains(&name)
+    })
 }
 
 /// `root/.github/<name>`, without a leading `./` for the current folder.
@@ -271,9 +308,10 @@ impl Dependabot {
             ));
             return;
         }
+        let style = style::HouseStyle::default();
         let values: Vec<_> = wanted
             .iter()
-            .map(|(eco, dirs)| write::entry(eco, dirs, &self.options))
+            .map(|(eco, dirs)| write::entry(eco, dirs, &self.options, &style))
             .collect();
         let (text, starts) = write::file_text(&values);
         let notes = wanted
@@ -297,7 +335,9 @@ impl Dependabot {
         });
     }
 
-    fn extend(&self, file: &SourceFile, wanted: &Wanted, root_action: bool, outcome: &mut Outcome) {
+    /// Adds the missing entries to an existing file. Findings about what is already in the
+    /// file are said only when `tell` (see [`Dependabot::run`]) or when the file changes.
+    fn extend(&self, file: &SourceFile, wanted: &Wanted, context: &Context, outcome: &mut Outcome) {
         let doc = match &file.doc {
             Ok(doc) => doc,
             Err(e) => {
@@ -314,21 +354,29 @@ impl Dependabot {
         let Some(config) = config::read(doc, &file.path, &mut outcome.findings) else {
             return;
         };
-        config.duplicates(&file.path, &mut outcome.findings);
-        self.report_existing(&file.path, &config, &mut outcome.findings);
-        let additions = missing_entries(
-            &file.path,
-            &config,
-            wanted,
-            root_action,
-            &mut outcome.findings,
-        );
-        if additions.is_empty() {
+        let mut said = Vec::new();
+        config.duplicates(&file.path, &mut said);
+        if let Some(warning) = security_only(&file.path, &config) {
+            if context.tell {
+                outcome.findings.extend(said);
+                outcome.findings.push(warning);
+            }
             return;
         }
-        if let Some(change) = self.append_entries(file, doc, &additions, &mut outcome.findings) {
-            outcome.changes.push(change);
+        self.report_existing(&file.path, &config, &mut said);
+        let style = style::HouseStyle::of(&config);
+        report_style(&file.path, &config, &style, wanted, &mut said);
+        let additions =
+            missing_entries(&file.path, &config, wanted, context.root_action, &mut said);
+        let change = if additions.is_empty() {
+            None
+        } else {
+            self.append_entries(file, doc, &additions, &style, &mut outcome.findings)
+        };
+        if context.tell || change.is_some() {
+            outcome.findings.extend(said);
         }
+        outcome.changes.extend(change);
     }
 
     /// Notes on existing entries without `groups` or `cooldown` (only for what the options
@@ -362,6 +410,7 @@ impl Dependabot {
         file: &SourceFile,
         doc: &harden_yaml::Document,
         additions: &Wanted,
+        style: &style::HouseStyle,
         findings: &mut Vec<Finding>,
     ) -> Option<FileChange> {
         let updates = Path::root(0).key("updates");
@@ -380,7 +429,9 @@ impl Dependabot {
         let mut edits = EditSet::new(doc);
         let mut notes = Vec::new();
         for (eco, missing) in additions {
-            if let Err(e) = edits.append_item(&updates, write::entry(eco, missing, &self.options)) {
+            if let Err(e) =
+                edits.append_item(&updates, write::entry(eco, missing, &self.options, style))
+            {
                 findings.push(Finding::at(
                     NAME,
                     &file.path,
@@ -466,42 +517,10 @@ impl Transform for Dependabot {
     fn run(&self, repo: &Repository) -> Outcome {
         let mut outcome = Outcome::default();
         let target = display_path(&repo.root, "dependabot.yml");
-        if let Some(problem) = self.options.problem() {
-            outcome
-                .findings
-                .push(Finding::at(NAME, &target, None, Severity::Error, problem));
+        let Some(detection) = self.detect(repo, &target, &mut outcome) else {
             return outcome;
-        }
-        let detection = match detect::scan(&repo.root) {
-            Ok(d) => d,
-            Err(e) => {
-                outcome.findings.push(Finding::at(
-                    NAME,
-                    &target,
-                    None,
-                    Severity::Error,
-                    format!(
-                        "cannot read the repository folder {} ({e}); nothing written",
-                        repo.root.display()
-                    ),
-                ));
-                return outcome;
-            }
         };
-        if detection.truncated {
-            outcome.findings.push(Finding::at(
-                NAME,
-                &target,
-                None,
-                Severity::Warning,
-                "the repository is too large to search completely; some manifests may be missing from the configuration",
-            ));
-        }
-        let root_action = detection.root_action;
-        let mut found = detection.found;
-        found.retain(|eco, _| self.options.wants(eco));
-        let wanted = order(found);
-        let files = config_files(repo, &mut outcome.findings);
+        let (files, listed) = config_files(repo, &mut outcome.findings);
         if outcome
             .findings
             .iter()
@@ -509,9 +528,45 @@ impl Transform for Dependabot {
         {
             return outcome;
         }
+        // Findings about what harden leaves as it is are said when the run looks at the
+        // configuration: it was given the Dependabot file (a run over the whole repository
+        // lists it too), or harden changes or creates the file. A pre-commit run over changed
+        // workflows and an untouched dependabot.yml stays quiet. Without a Dependabot file
+        // (Renovate), a run given every workflow counts as a look at the whole repository.
+        let tell = listed;
+        let said = self.detection_notes(repo, &target, &detection);
+        let mut found = detection.found;
+        found.retain(|eco, _| self.options.wants(eco));
+        let wanted = order(found);
+        if let Some(renovate) = renovate::find(&repo.root) {
+            if listed || whole_run(repo) {
+                let path = display_file(&repo.root, &renovate.file);
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    &path,
+                    None,
+                    renovate.severity,
+                    renovate.message,
+                ));
+            }
+            return outcome;
+        }
+        let context = Context {
+            root_action: detection.root_action,
+            tell,
+        };
         match files.as_slice() {
-            [] => self.create(target, &wanted, &mut outcome),
-            [file] => self.extend(file, &wanted, root_action, &mut outcome),
+            [] => {
+                outcome.findings.extend(said);
+                self.create(target, &wanted, &mut outcome);
+            }
+            [file] => {
+                let before = outcome.findings.len();
+                self.extend(file, &wanted, &context, &mut outcome);
+                if tell || !outcome.changes.is_empty() {
+                    outcome.findings.splice(before..before, said);
+                }
+            }
             [first, rest @ ..] => {
                 for other in rest {
                     outcome.findings.push(Finding::at(
@@ -528,6 +583,211 @@ impl Transform for Dependabot {
             }
         }
         outcome
+    }
+}
+
+impl Dependabot {
+    /// Checks the options and walks the repository; `None` (with an error) when neither works.
+    fn detect(
+        &self,
+        repo: &Repository,
+        target: &FsPath,
+        outcome: &mut Outcome,
+    ) -> Option<detect::Detection> {
+        if let Some(problem) = self.options.problem() {
+            outcome
+                .findings
+                .push(Finding::at(NAME, target, None, Severity::Error, problem));
+            return None;
+        }
+        let detection = match detect::scan(&repo.root) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.findings.push(Finding::at(
+                    NAME,
+                    target,
+                    None,
+                    Severity::Error,
+                    format!(
+                        "cannot read the repository folder {} ({e}); nothing written",
+                        repo.root.display()
+                    ),
+                ));
+                return None;
+            }
+        };
+        if detection.truncated {
+            outcome.findings.push(Finding::at(
+                NAME,
+                target,
+                None,
+                Severity::Warning,
+                "the repository is too large to search completely; some manifests may be missing from the configuration",
+            ));
+        }
+        Some(detection)
+    }
+
+    /// Notes on what the walk found but did not configure: folders harden could not settle,
+    /// and opt-in ecosystems that were not asked for.
+    fn detection_notes(
+        &self,
+        repo: &Repository,
+        target: &FsPath,
+        detection: &detect::Detection,
+    ) -> Vec<Finding> {
+        let mut said = Vec::new();
+        for (dir, message) in &detection.notes {
+            let path = folder_path(&repo.root, dir);
+            said.push(Finding::at(
+                NAME,
+                &path,
+                None,
+                Severity::Note,
+                message.clone(),
+            ));
+        }
+        let unasked: Vec<&'static str> = OPT_IN_ECOSYSTEMS
+            .iter()
+            .copied()
+            .filter(|e| detection.found.contains_key(e) && !self.options.wants(e))
+            .collect();
+        for eco in unasked {
+            said.push(Finding::at(
+                NAME,
+                target,
+                None,
+                Severity::Note,
+                format!(
+                    "`{eco}` is found but not configured: it is added only when asked (`--ecosystems all,{eco}`)"
+                ),
+            ));
+        }
+        said
+    }
+}
+
+/// What [`Dependabot::extend`] needs to know about the run.
+struct Context {
+    /// The root holds an `action.yml`.
+    root_action: bool,
+    /// Say findings about what harden leaves as it is.
+    tell: bool,
+}
+
+/// `root/<file>`, without a leading `./` for the current folder.
+fn display_file(root: &FsPath, file: &str) -> PathBuf {
+    if root == FsPath::new(".") || root.as_os_str().is_empty() {
+        PathBuf::from(file)
+    } else {
+        root.join(file)
+    }
+}
+
+/// The folder `dir` (`/`, `/web`) of the repository at `root`, for messages.
+fn folder_path(root: &FsPath, dir: &str) -> PathBuf {
+    let rel = dir.trim_start_matches('/');
+    if rel.is_empty() {
+        return if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root.to_owned()
+        };
+    }
+    display_file(root, rel)
+}
+
+/// When every entry has `open-pull-requests-limit: 0` (security updates only), the warning
+/// that harden adds nothing and that the SHA pins will not be updated.
+fn security_only(path: &FsPath, config: &config::Config) -> Option<Finding> {
+    if config.entries.is_empty() || config.entries.iter().any(|e| e.pr_limit != Some(0)) {
+        return None;
+    }
+    let actions = config
+        .entries
+        .iter()
+        .find(|e| e.ecosystem == "github-actions");
+    let fix = match actions {
+        Some(e) => format!(
+            "raise `open-pull-requests-limit` of the `github-actions` entry (line {}) above 0, \
+             or remove it (the default is 5)",
+            e.line
+        ),
+        None => {
+            "add a `github-actions` entry for `/` without `open-pull-requests-limit: 0`".to_owned()
+        }
+    };
+    let line = actions.map_or(config.entries[0].line, |e| e.line);
+    Some(located(
+        path,
+        line,
+        Severity::Warning,
+        format!(
+            "every entry has `open-pull-requests-limit: 0` (security updates only), so harden \
+             adds no version-update entries. Dependabot will then never update the SHA pins \
+             harden writes: it raises no alerts, and so no security updates, for actions \
+             pinned to a SHA. If the pins should stay current, {fix}"
+        ),
+    ))
+}
+
+/// Notes on the file's conventions that new entries do not follow: the retired `reviewers`,
+/// and `pip`/`npm` entries for folders whose lock file belongs to `uv`/`bun`.
+fn report_style(
+    path: &FsPath,
+    config: &config::Config,
+    style: &style::HouseStyle,
+    wanted: &Wanted,
+    findings: &mut Vec<Finding>,
+) {
+    if let Some(line) = style.reviewer_lines().first() {
+        findings.push(located(
+            path,
+            *line,
+            Severity::Note,
+            "`reviewers` is retired on GitHub (use a CODEOWNERS file); new entries do not copy it"
+                .to_owned(),
+        ));
+    }
+    if let Some(e) = config
+        .entries
+        .iter()
+        .find(|e| e.ecosystem == "github-actions" && e.pr_limit == Some(0))
+    {
+        findings.push(located(
+            path,
+            e.line,
+            Severity::Warning,
+            "the `github-actions` entry has `open-pull-requests-limit: 0`: Dependabot will never \
+             update the SHA pins harden writes (it raises no alerts for actions pinned to a SHA). \
+             Raise the limit above 0, or remove it (the default is 5)"
+                .to_owned(),
+        ));
+    }
+    for (eco, dirs) in wanted {
+        let older = match *eco {
+            "uv" => "pip",
+            "bun" => "npm",
+            _ => continue,
+        };
+        for dir in dirs {
+            let entry = config.entries.iter().find(|e| {
+                e.ecosystem == older && e.dirs.iter().any(|(d, _)| config::dir_matches(d, dir))
+            });
+            if let Some(e) = entry {
+                let lock = if *eco == "uv" { "uv.lock" } else { "bun.lock" };
+                findings.push(located(
+                    path,
+                    e.line,
+                    Severity::Note,
+                    format!(
+                        "the `{older}` entry covers {dir}, whose lock file is {lock}: \
+                         Dependabot's `{older}` updates leave {lock} behind. Use \
+                         `package-ecosystem: {eco}` there"
+                    ),
+                ));
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use harden_yaml::render::scalar_text;
 use harden_yaml::{NewEntry, NewValue};
 
+use super::style::HouseStyle;
 use super::DependabotOptions;
 
 /// The first lines of a file harden creates.
@@ -13,26 +14,40 @@ pub(crate) const HEADER: &str = "\
 
 /// One `updates` entry for `ecosystem` over `dirs` (normalised, at least one). Keys follow the
 /// options reference: the required `package-ecosystem`, `directory`/`directories` and
-/// `schedule` first, then the optional ones in the reference's (alphabetical) order.
-pub(crate) fn entry(ecosystem: &str, dirs: &[String], options: &DependabotOptions) -> NewValue {
-    let mut keys = vec![NewEntry::new(
-        "package-ecosystem",
-        NewValue::string(ecosystem),
-    )];
+/// `schedule` first, then the optional ones in the reference's (alphabetical) order. The
+/// policy keys and the quoting come from the file's existing entries (`style`).
+pub(crate) fn entry(
+    ecosystem: &str,
+    dirs: &[String],
+    options: &DependabotOptions,
+    style: &HouseStyle,
+) -> NewValue {
+    let mut policy = style.policy(ecosystem, options);
+    let mut take = |key: &str| {
+        policy
+            .iter()
+            .position(|e| e.key == key)
+            .map(|i| policy.remove(i))
+    };
+    let mut keys = vec![NewEntry::new("package-ecosystem", style.string(ecosystem))];
     match dirs {
-        [one] => keys.push(NewEntry::new("directory", NewValue::string(one.clone()))),
+        [one] => keys.push(NewEntry::new("directory", style.string(one))),
         many => keys.push(NewEntry::new(
             "directories",
-            NewValue::Sequence(many.iter().cloned().map(NewValue::String).collect()),
+            NewValue::Sequence(many.iter().map(|d| style.string(d)).collect()),
         )),
     }
-    keys.push(NewEntry::new(
-        "schedule",
-        NewValue::Mapping(vec![NewEntry::new(
-            "interval",
-            NewValue::string(options.schedule.as_str()),
-        )]),
-    ));
+    keys.push(take("schedule").unwrap_or_else(|| {
+        NewEntry::new(
+            "schedule",
+            NewValue::Mapping(vec![NewEntry::new(
+                "interval",
+                style.string(options.schedule.as_str()),
+            )]),
+        )
+    }));
+    keys.extend(take("assignees"));
+    keys.extend(take("commit-message"));
     if options.cooldown_days > 0 {
         keys.push(NewEntry::new(
             "cooldown",
@@ -49,7 +64,7 @@ pub(crate) fn entry(ecosystem: &str, dirs: &[String], options: &DependabotOption
                 ecosystem,
                 NewValue::Mapping(vec![NewEntry::new(
                     "patterns",
-                    NewValue::Sequence(vec![NewValue::string("*")]),
+                    NewValue::Sequence(vec![style.string("*")]),
                 )]),
             )]),
         ));
@@ -58,14 +73,17 @@ pub(crate) fn entry(ecosystem: &str, dirs: &[String], options: &DependabotOption
         keys.push(NewEntry::new(
             "ignore",
             NewValue::Sequence(vec![NewValue::Mapping(vec![
-                NewEntry::new("dependency-name", NewValue::string("*")),
+                NewEntry::new("dependency-name", style.string("*")),
                 NewEntry::new(
                     "update-types",
-                    NewValue::Sequence(vec![NewValue::string("version-update:semver-major")]),
+                    NewValue::Sequence(vec![style.string("version-update:semver-major")]),
                 ),
             ])]),
         ));
     }
+    keys.extend(take("labels"));
+    keys.extend(take("open-pull-requests-limit"));
+    keys.extend(take("rebase-strategy"));
     NewValue::Mapping(keys)
 }
 
@@ -192,9 +210,10 @@ mod tests {
                     "github-actions",
                     &["/".into(), "/.github/actions/a b".into()],
                     o,
+                    &HouseStyle::default(),
                 ),
-                entry("npm", &["/web".into()], o),
-                entry("docker", &["/".into()], o),
+                entry("npm", &["/web".into()], o, &HouseStyle::default()),
+                entry("docker", &["/".into()], o, &HouseStyle::default()),
             ];
             let (text, starts) = file_text(&entries);
             let loaded = YamlLoader::load_from_str(&text).expect("loads");
@@ -214,7 +233,12 @@ mod tests {
 
     #[test]
     fn key_order_and_layout() {
-        let (text, _) = file_text(&[entry("github-actions", &["/".into()], &all_on())]);
+        let (text, _) = file_text(&[entry(
+            "github-actions",
+            &["/".into()],
+            &all_on(),
+            &HouseStyle::default(),
+        )]);
         let body: Vec<&str> = text.lines().skip(2).collect();
         assert_eq!(
             body,

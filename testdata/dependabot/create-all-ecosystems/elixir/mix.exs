@@ -1,3 +1,7 @@
 defmodule App.MixProject do
   use Mix.Project
+
+  defp deps do
+    [{:jason, "~> 1.4"}]
+  end
 end

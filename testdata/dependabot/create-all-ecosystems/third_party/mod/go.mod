@@ -1,1 +1,3 @@
 module example.com/third
+
+require golang.org/x/text v0.21.0
