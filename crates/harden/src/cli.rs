@@ -45,8 +45,8 @@ Environment:
                      (`docker.io=https://mirror.example,ghcr.io=...`)
   NO_COLOR           no colour";
 
-/// Harden GitHub Actions workflows: pin actions to commit SHAs, least-privilege token
-/// permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
+/// Harden GitHub Actions workflows: pin actions to commit SHAs and container images to
+/// digests, least-privilege token permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
 #[derive(Debug, Parser)]
 #[command(name = "harden", version, after_help = AFTER_HELP)]
 pub struct Args {
