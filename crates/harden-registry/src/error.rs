@@ -50,7 +50,7 @@ pub enum RegistryError {
     #[error("timed out waiting for the registry: check the network, or raise --timeout")]
     Timeout,
     /// Connecting or talking to the registry failed.
-    #[error("network error: {0}; check the network, or set HARDEN_REGISTRY_MIRRORS")]
+    #[error("network error: {0}; check the network, set HARDEN_REGISTRY_MIRRORS, or run with --skip pin-images")]
     Network(String),
     /// 5xx answers even after retries.
     #[error("registry error (HTTP {status}) after {attempts} attempts: try again later")]
