@@ -22,6 +22,7 @@ mod files;
 mod git;
 mod http;
 mod options;
+pub mod registry;
 mod rest;
 
 use std::collections::{BTreeMap, HashMap};

@@ -12,6 +12,7 @@ use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;
+pub mod pin_images;
 pub mod transitive_pins;
 
 /// What kind of file a source file is.

@@ -138,7 +138,7 @@ pub struct UsesRef {
 pub enum NotPinnable {
     /// `./path`: a local action or workflow, pinned by the repository itself.
     Local,
-    /// `docker://image`: image digests are not handled yet.
+    /// `docker://image`: a container image, pinned by the pin-images transform.
     Docker,
     /// A `${{ }}` expression.
     Expression,
@@ -407,18 +407,8 @@ impl<'d> FilePinner<'_, 'd> {
         let uses = match parse_uses(&value) {
             Ok(u) => u,
             Err(NotPinnable::Local) => return,
-            // Pinned by its digest already.
-            Err(NotPinnable::Docker) if value.contains("@sha256:") => return,
-            Err(NotPinnable::Docker) => {
-                return self.report(
-                    node,
-                    Severity::Warning,
-                    format!(
-                        "`{value}` not pinned: it is a container image, and harden does not pin \
-                         image digests yet; pin it by hand as `docker://image@sha256:<digest>`"
-                    ),
-                )
-            }
+            // A container image: the pin-images transform pins it to its digest.
+            Err(NotPinnable::Docker) => return,
             Err(NotPinnable::Expression) => {
                 return self.report(
                     node,

@@ -17,7 +17,7 @@ pub mod exit {
 }
 
 /// The transform names, in the order they run.
-pub const TRANSFORMS: &[&str] = &["pin-actions", "permissions", "dependabot"];
+pub const TRANSFORMS: &[&str] = &["pin-actions", "pin-images", "permissions", "dependabot"];
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -41,17 +41,20 @@ Environment:
   GITHUB_API_URL     REST API (default https://api.github.com)
   GITHUB_TOKEN, GH_TOKEN  token for private repositories and the API resolver
   HARDEN_CACHE_DIR   where resolved refs are cached (default: the user cache folder)
+  HARDEN_REGISTRY_MIRRORS  container registries to reach through a mirror
+                     (`docker.io=https://mirror.example,ghcr.io=...`)
   NO_COLOR           no colour";
 
-/// Harden GitHub Actions workflows: pin actions to commit SHAs, least-privilege token
-/// permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
+/// Harden GitHub Actions workflows: pin actions to commit SHAs and container images to
+/// digests, least-privilege token permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
 #[derive(Debug, Parser)]
 #[command(name = "harden", version, after_help = AFTER_HELP)]
 pub struct Args {
     /// Repository roots or single files (workflows, action.yml, dependabot.yml). Default: `.`
     pub paths: Vec<PathBuf>,
 
-    /// Run only these transforms (comma-separated: pin-actions, permissions, dependabot).
+    /// Run only these transforms (comma-separated: pin-actions, pin-images, permissions,
+    /// dependabot).
     #[arg(long, value_delimiter = ',', value_name = "T,...")]
     pub only: Vec<String>,
 
@@ -100,11 +103,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
-    /// pin-actions: use only cached refs; report what is not cached.
+    /// pin-actions, pin-images: use only cached refs and digests; report what is not cached.
     #[arg(long)]
     pub offline: bool,
 
-    /// pin-actions: ignore cached refs and ask the server again.
+    /// pin-actions, pin-images: ignore cached refs and digests and ask again.
     #[arg(long)]
     pub refresh: bool,
 
@@ -118,11 +121,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ResolverKind::Git)]
     pub resolver: ResolverKind,
 
-    /// pin-actions: repositories resolved at once.
+    /// pin-actions, pin-images: repositories (and images) resolved at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub jobs: usize,
 
-    /// pin-actions: seconds to wait for each answer from the server [default: 30].
+    /// pin-actions, pin-images: seconds to wait for each answer from a server [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
 

@@ -7,6 +7,8 @@
 //!   exempt: [my-org/*]          # never pinned
 //!   branches: keep              # pin | keep
 //!   comment-spacing: 2          # blanks before `#`
+//! pin-images:
+//!   exempt: [my.registry.example/*]  # images never pinned
 //! permissions:
 //!   jobs:                       # settle jobs harden cannot infer
 //!     release.yml:
@@ -38,6 +40,8 @@ pub struct Config {
     pub branches: Option<String>,
     /// pin-actions: blanks before a new `#`.
     pub comment_spacing: Option<usize>,
+    /// pin-images: globs of images never pinned.
+    pub image_exempt: Vec<String>,
     /// permissions: workflow file name -> job id -> scope -> access.
     pub declared: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// permissions: where each declared workflow (job `""`) and job is written (line, column).
@@ -237,7 +241,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             "a second YAML document (after `---`): harden reads only the first; merge them",
         ));
     }
-    const TOP: &[&str] = &["pin-actions", "permissions", "dependabot", "commit"];
+    const TOP: &[&str] = &[
+        "pin-actions",
+        "pin-images",
+        "permissions",
+        "dependabot",
+        "commit",
+    ];
     for (key, value) in r.entries(root, "the file")? {
         match key.as_str() {
             Some("pin-actions") => {
@@ -257,6 +267,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                                 Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
                         }
                         _ => return Err(r.unknown(k, "pin-actions", KEYS)),
+                    }
+                }
+            }
+            Some("pin-images") => {
+                for (k, v) in r.entries(value, "pin-images")? {
+                    match k.as_str() {
+                        Some("exempt") => config.image_exempt = r.list(v, "exempt")?,
+                        _ => return Err(r.unknown(k, "pin-images", &["exempt"])),
                     }
                 }
             }

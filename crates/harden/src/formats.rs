@@ -164,6 +164,7 @@ fn uri(path: &std::path::Path) -> String {
 fn rule_text(name: &str) -> &'static str {
     match name {
         "pin-actions" => "Actions should be pinned to a full commit SHA",
+        "pin-images" => "Container images should be pinned to a digest",
         "permissions" => "The GITHUB_TOKEN should have least-privilege permissions",
         "dependabot" => "Dependabot should keep pinned actions up to date",
         _ => "Input that harden could not process",

@@ -65,6 +65,7 @@ impl GitOptions {
 fn short_summary(t: &TransformReport) -> &'static str {
     match t.name {
         "pin-actions" => "pin actions to commit SHAs",
+        "pin-images" => "pin container images to digests",
         "permissions" => "limit GITHUB_TOKEN permissions to what each job needs",
         "dependabot" => "keep pinned actions up to date with Dependabot",
         _ => t.summary,

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
+use harden_registry::{Registry, RegistryConfig};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::permissions::{
     Access, DeclaredJob, GithubFiles, Permissions, PermissionsOptions, RemoteFiles, Scope,
 };
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::pin_images::{ImageOptions, PinImages};
 use harden_transforms::transitive_pins::WithTransitivePins;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
@@ -26,6 +28,8 @@ pub struct Shared {
     resolver: Option<Arc<Resolver>>,
     /// Where permissions reads actions and workflows of other repositories.
     remote: Option<Arc<dyn RemoteFiles>>,
+    /// The container registry client, when pin-images is selected.
+    registry: Option<Arc<Registry>>,
     selected: Vec<&'static str>,
 }
 
@@ -63,6 +67,7 @@ impl Shared {
         } else {
             None
         };
+        let registry = image_registry(args, &selected)?;
         let remote = match &resolver {
             Some(resolver) if selected.contains(&"permissions") => {
                 let reader = FileReader::new(resolver.config()).map_err(|e| e.to_string())?;
@@ -74,12 +79,53 @@ impl Shared {
         let shared = Shared {
             resolver,
             remote,
+            registry,
             selected,
         };
         // Flags that no configuration file can make valid are usage errors.
         transforms_for(args, &shared, &Config::default())?;
         Ok(shared)
     }
+}
+
+/// The registry client of pin-images (when selected): `HARDEN_REGISTRY_MIRRORS`, the cache
+/// folder, and the flags shared with pin-actions.
+fn image_registry(args: &Args, selected: &[&'static str]) -> Result<Option<Arc<Registry>>, String> {
+    if !selected.contains(&"pin-images") {
+        return Ok(None);
+    }
+    let mut config = RegistryConfig::from_env().map_err(|e| e.to_string())?;
+    config.offline = args.offline;
+    config.refresh = args.refresh;
+    config.jobs = args.jobs;
+    if let Some(seconds) = args.timeout {
+        config.timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    Ok(Some(Arc::new(
+        Registry::new(config).map_err(|e| e.to_string())?,
+    )))
+}
+
+/// Starts resolving the images of every loaded repository in the background, so that the
+/// registries are asked while pin-actions asks GitHub; pin-images then finds them resolved (or
+/// waits for the requests under way).
+fn prefetch_images(registry: &Arc<Registry>, loaded: &[(PathBuf, Vec<SourceFile>, Vec<Finding>)]) {
+    let mut images = Vec::new();
+    for (root, files, _) in loaded {
+        let exempt = config::load(root)
+            .map(|c| c.image_exempt)
+            .unwrap_or_default();
+        let options = ImageOptions {
+            exempt,
+            ..ImageOptions::default()
+        };
+        harden_transforms::pin_images::add_wanted(files, &options, &mut images);
+    }
+    if images.is_empty() {
+        return;
+    }
+    let registry = Arc::clone(registry);
+    std::thread::spawn(move || registry.resolve_all(&images));
 }
 
 /// The selected transforms for one repository: flags first, then its `.github/harden.yml`.
@@ -115,6 +161,16 @@ fn transforms_for(
                     }
                     None => out.push(Box::new(pin)),
                 }
+            }
+            "pin-images" => {
+                let Some(registry) = &shared.registry else {
+                    continue;
+                };
+                let options = ImageOptions {
+                    exempt: config.image_exempt.clone(),
+                    ..ImageOptions::default()
+                };
+                out.push(Box::new(PinImages::new(Arc::clone(registry), options)));
             }
             "permissions" => {
                 let mut declared = Vec::new();
@@ -282,6 +338,9 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             (root.clone(), sources, problems)
         })
         .collect();
+    if let Some(registry) = &shared.registry {
+        prefetch_images(registry, &loaded);
+    }
     if many_roots {
         if let Some(resolver) = &shared.resolver {
             let spinner = progress("resolving action references");

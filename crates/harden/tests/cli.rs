@@ -146,7 +146,7 @@ fn unknown_transform_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(64));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("valid names: pin-actions, permissions, dependabot"),
+        stderr.contains("valid names: pin-actions, pin-images, permissions, dependabot"),
         "{stderr}"
     );
     let out = f.harden(&["--no-such-flag"]);

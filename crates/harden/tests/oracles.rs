@@ -159,6 +159,9 @@ fn outputs_are_no_worse_than_inputs_for_actionlint_and_the_schemas() {
 /// Runs harden over a copy of `corpus`, then actionlint and the schemas over both copies.
 fn check_oracles(corpus: &Path, min_changed: usize, actionlint_exe: &Path, schema_exe: &Path) {
     let server = TestServer::start(default_refs_dir()).expect("server");
+    // pin-images: every image of the corpus is answered by the registry stand-in.
+    let registry = harden_testserver::registry::RegistryServer::start().expect("registry");
+    registry.serve_any_image();
     let cache = tempfile::tempdir().expect("cache");
     let work = tempfile::tempdir().expect("work");
     let before = work.path().join("before");
@@ -177,6 +180,7 @@ fn check_oracles(corpus: &Path, min_changed: usize, actionlint_exe: &Path, schem
         .env("GITHUB_SERVER_URL", server.url())
         .env("GITHUB_API_URL", server.url())
         .env("HARDEN_CACHE_DIR", cache.path())
+        .env("HARDEN_REGISTRY_MIRRORS", registry.mirrors())
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
         .output()

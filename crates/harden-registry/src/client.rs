@@ -1,0 +1,482 @@
+//! The OCI distribution API client: `HEAD /v2/<name>/manifests/<tag>`, anonymous bearer tokens
+//! from the `WWW-Authenticate` challenge, retries of 5xx answers and network failures, waits
+//! for `429` within a budget, and bounded bodies.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
+
+use crate::config::RegistryConfig;
+use crate::credentials::Credentials;
+use crate::error::{Error, RegistryError};
+use crate::reference::{valid_digest, ImageRef};
+use crate::stats::{bump, Counters};
+use crate::Resolved;
+
+/// The manifest media types asked for, image indexes first: the digest of a multi-platform
+/// image is the digest of its index, as `docker pull` sees it.
+pub const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// Waits for `429` per request before giving up.
+const MAX_RATE_LIMIT_WAITS: u32 = 3;
+
+/// An answer with its body read (bounded).
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The HTTP side of a registry client.
+#[derive(Debug)]
+pub(crate) struct Http {
+    client: Client,
+    config: RegistryConfig,
+    /// Bearer tokens by realm, service and scope.
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+fn is_loopback(url: &str) -> bool {
+    reqwest::Url::parse(&url.replace("{registry}", "r"))
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|h| {
+            let bare = h.trim_start_matches('[').trim_end_matches(']');
+            bare.eq_ignore_ascii_case("localhost")
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+}
+
+impl Http {
+    pub fn new(config: &RegistryConfig) -> Result<Self, Error> {
+        let mut builder = Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            // reqwest drops the Authorization header on a redirect to another host.
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("harden/", env!("CARGO_PKG_VERSION")));
+        if !config.mirrors.is_empty() && config.mirrors.values().all(|u| is_loopback(u)) {
+            // A proxy from the environment cannot reach this machine's loopback.
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|e| Error::Client(e.to_string()))?;
+        Ok(Http {
+            client,
+            config: config.clone(),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Resolves the tag of `image` to the digest of its manifest (or index).
+    pub fn resolve(
+        &self,
+        image: &ImageRef,
+        counters: &Counters,
+    ) -> Result<Resolved, RegistryError> {
+        let base = self.config.base_url(&image.registry);
+        let url = format!(
+            "{base}/v2/{}/manifests/{}",
+            image.repository,
+            image.manifest_reference()
+        );
+        let scope = format!("repository:{}:pull", image.repository);
+        let host = host_of(&base);
+        let credentials = self.config.credentials.get(&host);
+        let mut auth = match self.cached_token(&base, &scope) {
+            Some(token) => Auth::Bearer(token),
+            None => Auth::Anonymous,
+        };
+        let mut challenged = false;
+        let mut method = reqwest::Method::HEAD;
+        loop {
+            let reply = self.send(counters, || {
+                let request = self
+                    .client
+                    .request(method.clone(), &url)
+                    .header(ACCEPT, MANIFEST_TYPES.join(", "));
+                match (&auth, credentials) {
+                    (Auth::Bearer(t), _) => request.header(AUTHORIZATION, format!("Bearer {t}")),
+                    (Auth::Basic, Some(c)) => request.basic_auth(&c.user, Some(&c.secret)),
+                    _ => request,
+                }
+            })?;
+            let head = method == reqwest::Method::HEAD;
+            match reply.status {
+                // A registry that answers HEAD without the digest (or refuses HEAD) is asked
+                // with GET; the digest is then that of the manifest's bytes.
+                200 | 405 if head && reply.header("docker-content-digest").is_none() => {
+                    method = reqwest::Method::GET;
+                }
+                200 => {
+                    let resolved = digest_of(&reply)?;
+                    return match &image.digest {
+                        Some(d) if *d != resolved.digest => Err(RegistryError::BadResponse(
+                            format!("asked for {d}, the registry answered {}", resolved.digest),
+                        )),
+                        _ => Ok(resolved),
+                    };
+                }
+                401 if !challenged => {
+                    challenged = true;
+                    let challenge = reply.header(WWW_AUTHENTICATE).unwrap_or_default();
+                    let basic = challenge.trim().to_ascii_lowercase().starts_with("basic");
+                    auth = match credentials {
+                        Some(_) if basic && safe_for_secrets(&base) => Auth::Basic,
+                        _ if basic => {
+                            return Err(RegistryError::AuthRequired { status: 401 });
+                        }
+                        _ => Auth::Bearer(self.fetch_token(
+                            &base,
+                            challenge,
+                            &scope,
+                            credentials,
+                            counters,
+                        )?),
+                    };
+                }
+                401 | 403 => {
+                    return Err(RegistryError::AuthRequired {
+                        status: reply.status,
+                    })
+                }
+                404 => {
+                    return Err(RegistryError::NotFound {
+                        tag: image.manifest_reference().to_owned(),
+                    })
+                }
+                status => return Err(RegistryError::HttpStatus(status)),
+            }
+        }
+    }
+
+    fn cached_token(&self, base: &str, scope: &str) -> Option<String> {
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.get(&format!("{base} {scope}")).cloned()
+    }
+
+    /// Answers a `Bearer realm=…,service=…,scope=…` challenge with a token: anonymous, or with
+    /// the host's credentials when the realm belongs to the same domain and is https.
+    fn fetch_token(
+        &self,
+        base: &str,
+        challenge: &str,
+        scope: &str,
+        credentials: Option<&Credentials>,
+        counters: &Counters,
+    ) -> Result<String, RegistryError> {
+        let Some(params) = challenge
+            .trim()
+            .strip_prefix("Bearer ")
+            .or_else(|| challenge.trim().strip_prefix("bearer "))
+            .map(parse_challenge)
+        else {
+            return Err(RegistryError::AuthRequired { status: 401 });
+        };
+        let Some(realm) = params.get("realm").filter(|r| r.starts_with("http")) else {
+            return Err(RegistryError::BadResponse(
+                "a Bearer challenge without an http(s) realm".to_owned(),
+            ));
+        };
+        let asked = params.get("scope").map_or(scope, String::as_str);
+        let mut query: Vec<(&str, &str)> = vec![("scope", asked)];
+        if let Some(service) = params.get("service") {
+            query.push(("service", service));
+        }
+        let credentials = credentials.filter(|_| realm_trusted(realm, base));
+        let reply = self.send(counters, || {
+            let request = self.client.get(realm.as_str()).query(&query);
+            match credentials {
+                Some(c) => request.basic_auth(&c.user, Some(&c.secret)),
+                None => request,
+            }
+        })?;
+        match reply.status {
+            200 => {}
+            401 | 403 => {
+                return Err(RegistryError::AuthRequired {
+                    status: reply.status,
+                })
+            }
+            status => return Err(RegistryError::HttpStatus(status)),
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {
+            RegistryError::BadResponse(format!("the token answer is not JSON: {e}"))
+        })?;
+        let token = answer
+            .get("token")
+            .or_else(|| answer.get("access_token"))
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| RegistryError::BadResponse("the token answer has no token".to_owned()))?
+            .to_owned();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.insert(format!("{base} {scope}"), token.clone());
+        Ok(token)
+    }
+
+    /// Sends the request `build` makes, retrying 5xx answers and network failures with backoff
+    /// and waiting out `429` within the budget.
+    fn send(
+        &self,
+        counters: &Counters,
+        build: impl Fn() -> reqwest::blocking::RequestBuilder,
+    ) -> Result<Reply, RegistryError> {
+        let (mut attempts, mut failures, mut waits) = (0u32, 0u32, 0u32);
+        let mut waited = Duration::ZERO;
+        loop {
+            attempts += 1;
+            bump(&counters.requests);
+            match build().send() {
+                Err(e) if e.is_timeout() => return Err(RegistryError::Timeout),
+                Err(e) if failures >= self.config.max_retries => {
+                    return Err(RegistryError::Network(describe(&e)))
+                }
+                Err(_) => {}
+                Ok(response) => {
+                    let reply = self.read(response)?;
+                    if reply.status == 429 {
+                        let asked = reply
+                            .header("retry-after")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs);
+                        let wait = asked.unwrap_or(Duration::from_secs(10));
+                        if waits >= MAX_RATE_LIMIT_WAITS
+                            || waited + wait > self.config.max_rate_limit_wait
+                        {
+                            return Err(RegistryError::RateLimited { retry_after: asked });
+                        }
+                        waits += 1;
+                        waited += wait;
+                        bump(&counters.rate_limit_waits);
+                        thread::sleep(wait);
+                        continue;
+                    }
+                    if !matches!(reply.status, 500 | 502 | 503 | 504) {
+                        return Ok(reply);
+                    }
+                    if failures >= self.config.max_retries {
+                        return Err(RegistryError::Server {
+                            status: reply.status,
+                            attempts,
+                        });
+                    }
+                }
+            }
+            bump(&counters.retries);
+            thread::sleep(
+                self.config
+                    .retry_backoff
+                    .saturating_mul(1 << failures.min(6)),
+            );
+            failures += 1;
+        }
+    }
+
+    /// Reads the body, at most `max_body` bytes.
+    fn read(&self, response: Response) -> Result<Reply, RegistryError> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = self.config.max_body;
+        let mut body = Vec::new();
+        response
+            .take(limit as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| RegistryError::Network(e.to_string()))?;
+        if body.len() > limit {
+            return Err(RegistryError::BadResponse(format!(
+                "an answer larger than {limit} bytes"
+            )));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = inner.source();
+    }
+    message
+}
+
+/// The digest of a `200` manifest answer, checked.
+fn digest_of(reply: &Reply) -> Result<Resolved, RegistryError> {
+    let media_type = reply
+        .header(reqwest::header::CONTENT_TYPE)
+        .map(|t| t.split(';').next().unwrap_or(t).trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &media_type {
+        if t.contains("manifest.v1") {
+            return Err(RegistryError::BadResponse(format!(
+                "the registry answered a schema 1 manifest ({t}), which has no stable digest"
+            )));
+        }
+    }
+    let computed;
+    let digest = match reply.header("docker-content-digest").map(str::trim) {
+        Some(d) => d,
+        None if !reply.body.is_empty() => {
+            let sum = ring::digest::digest(&ring::digest::SHA256, &reply.body);
+            let hex: String = sum.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+            computed = format!("sha256:{hex}");
+            &computed
+        }
+        None => {
+            return Err(RegistryError::BadResponse(
+                "no Docker-Content-Digest header and no manifest in the answer".to_owned(),
+            ))
+        }
+    };
+    if !valid_digest(digest) || !digest.starts_with("sha256:") {
+        return Err(RegistryError::BadResponse(format!(
+            "`{}` is not a sha256 digest",
+            digest.chars().take(80).collect::<String>()
+        )));
+    }
+    Ok(Resolved {
+        digest: digest.to_owned(),
+        media_type,
+    })
+}
+
+/// How manifest requests authenticate.
+enum Auth {
+    Anonymous,
+    Bearer(String),
+    Basic,
+}
+
+/// `host[:port]` of a URL, lowercase, as credentials are keyed.
+pub(crate) fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
+            match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Secrets travel over https only (or to this machine's loopback, for tests).
+fn safe_for_secrets(url: &str) -> bool {
+    url.starts_with("https://") || is_loopback(url)
+}
+
+/// Whether a token realm may receive the registry's credentials: https (or loopback), and the
+/// registry's own host or a host of the same domain (`auth.docker.io` for
+/// `registry-1.docker.io`).
+fn realm_trusted(realm: &str, base: &str) -> bool {
+    if !safe_for_secrets(realm) {
+        return false;
+    }
+    let strip_port = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
+    let (realm_host, base_host) = (strip_port(&host_of(realm)), strip_port(&host_of(base)));
+    if realm_host.is_empty() || realm_host == base_host {
+        return !realm_host.is_empty();
+    }
+    let domain = |h: &str| {
+        let labels: Vec<&str> = h.rsplit('.').take(2).collect();
+        (labels.len() == 2 && h.parse::<std::net::IpAddr>().is_err())
+            .then(|| format!("{}.{}", labels[1], labels[0]))
+    };
+    domain(&realm_host).is_some_and(|d| Some(d) == domain(&base_host))
+}
+
+/// `realm="https://auth.docker.io/token",service="registry.docker.io"` as a map.
+fn parse_challenge(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            }
+        };
+        out.insert(key, value.to_owned());
+        rest = tail.trim_start().trim_start_matches(',').trim_start();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        let c = parse_challenge(
+            r#"realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
+        );
+        assert_eq!(c["realm"], "https://auth.docker.io/token");
+        assert_eq!(c["service"], "registry.docker.io");
+        assert_eq!(c["scope"], "repository:library/alpine:pull");
+        assert!(realm_trusted(
+            "https://auth.docker.io/token",
+            "https://registry-1.docker.io"
+        ));
+        assert!(realm_trusted("https://ghcr.io/token", "https://ghcr.io"));
+        assert!(!realm_trusted("http://ghcr.io/token", "https://ghcr.io"));
+        assert!(!realm_trusted(
+            "https://evil.example/token",
+            "https://ghcr.io"
+        ));
+        assert!(realm_trusted(
+            "http://127.0.0.1:5/t",
+            "http://127.0.0.1:5/docker.io"
+        ));
+        assert!(!realm_trusted("http://127.0.0.2:5/t", "http://127.0.0.1:5"));
+        assert_eq!(host_of("http://127.0.0.1:5/x"), "127.0.0.1:5");
+        let c = parse_challenge("realm=https://x/t, service=s");
+        assert_eq!(
+            (c["realm"].as_str(), c["service"].as_str()),
+            ("https://x/t", "s")
+        );
+    }
+}

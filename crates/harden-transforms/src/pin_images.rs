@@ -1,0 +1,441 @@
+//! `pin-images`: every literal container image of a workflow or action becomes
+//! `image:tag@sha256:<digest>`: `jobs.<id>.container` (a string, or `image:` in a mapping),
+//! `jobs.<id>.services.<name>.image`, steps' `uses: docker://image:tag`, and a Docker action's
+//! `runs.image: docker://image:tag`.
+//!
+//! The tag stays, for people and for update tools; the digest is the one the registry gives
+//! for the tag's manifest, an image index for a multi-platform image (see `harden-registry`).
+//! References are collected from all files first and resolved in one concurrent batch; then
+//! each file gets one edit set that replaces each value in its own quote style, so comments
+//! and the rest of the line stay. An expression (`${{ matrix.image }}`) is reported, never
+//! touched; an image that already carries a digest is left as it is.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use harden_registry::{DigestResult, ImageRef, Registry, RegistryError};
+use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
+
+use crate::pin_actions::is_exempt;
+use crate::{
+    finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
+    Transform,
+};
+
+const NAME: &str = "pin-images";
+const DOCKER_SCHEME: &str = "docker://";
+
+/// Options of the pin-images transform.
+#[derive(Debug, Clone, Default)]
+pub struct ImageOptions {
+    /// Images never pinned: globs over the name as written (`my-registry.example/*`) or in full
+    /// (`docker.io/library/alpine`); `*` matches any run of characters, case-insensitively.
+    pub exempt: Vec<String>,
+    /// Check images that already carry a digest: the registry must still serve that manifest
+    /// (`--verify`). Without it they are left unchecked.
+    pub verify: bool,
+}
+
+/// Where an image reference sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteKind {
+    /// `jobs.<id>.container` or `jobs.<id>.container.image`.
+    Container,
+    /// `jobs.<id>.services.<name>.image`.
+    Service,
+    /// `uses: docker://…` of a step.
+    StepUses,
+    /// `runs.image: docker://…` of a Docker container action.
+    ActionImage,
+}
+
+impl SiteKind {
+    /// Whether the value carries the `docker://` scheme.
+    fn has_scheme(self) -> bool {
+        matches!(self, SiteKind::StepUses | SiteKind::ActionImage)
+    }
+}
+
+/// What an image value is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageValue {
+    /// An empty value (a service switched off by an empty expression result), or a
+    /// `uses`/`runs.image` that is no `docker://` image.
+    NotAnImage,
+    /// A `${{ }}` expression.
+    Expression,
+    /// Not a valid image reference.
+    Invalid(String),
+    /// Already `…@sha256:…`.
+    Pinned(ImageRef),
+    /// To pin.
+    Tagged(ImageRef),
+}
+
+/// Classifies the value of a site: the image text after the `docker://` scheme where one is
+/// needed.
+pub fn classify(kind: SiteKind, value: &str) -> ImageValue {
+    let value = value.trim();
+    let image = if kind.has_scheme() {
+        match value.strip_prefix(DOCKER_SCHEME) {
+            Some(rest) => rest,
+            None => return ImageValue::NotAnImage,
+        }
+    } else {
+        value
+    };
+    if image.is_empty() {
+        return ImageValue::NotAnImage;
+    }
+    if image.contains("${{") {
+        return ImageValue::Expression;
+    }
+    match ImageRef::parse(image) {
+        Ok(r) if r.digest.is_some() => ImageValue::Pinned(r),
+        Ok(r) => ImageValue::Tagged(r),
+        Err(e) => ImageValue::Invalid(e.reason.to_owned()),
+    }
+}
+
+fn site_patterns(kind: FileKind) -> &'static [(&'static str, SiteKind)] {
+    match kind {
+        FileKind::Workflow => &[
+            ("jobs.*.container", SiteKind::Container),
+            ("jobs.*.container.image", SiteKind::Container),
+            ("jobs.*.services.*.image", SiteKind::Service),
+            ("jobs.*.steps[*].uses", SiteKind::StepUses),
+        ],
+        FileKind::Action => &[
+            ("runs.steps[*].uses", SiteKind::StepUses),
+            ("runs.image", SiteKind::ActionImage),
+        ],
+        FileKind::Dependabot => &[],
+    }
+}
+
+/// Every image site of a file that holds a scalar or an alias, in file order.
+pub fn image_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node, SiteKind)> {
+    let mut sites: Vec<(Path, &Node, SiteKind)> = site_patterns(kind)
+        .iter()
+        .flat_map(|(pattern, site)| {
+            doc.query(pattern)
+                .into_iter()
+                .map(move |(path, node)| (path, node, *site))
+        })
+        .filter(|(_, node, _)| {
+            node.as_scalar().is_some() || matches!(node.kind, NodeKind::Alias(_))
+        })
+        .collect();
+    sites.sort_by_key(|(_, node, _)| node.span.start);
+    sites
+}
+
+/// Whether an image is exempt: its name as written or in full matches a glob.
+fn exempt(written: &str, image: &ImageRef, globs: &[String]) -> bool {
+    let name = written.split('@').next().unwrap_or(written);
+    let name = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[..i],
+        _ => name,
+    };
+    is_exempt(name, globs) || is_exempt(&image.name(), globs)
+}
+
+/// The images of `repos` to resolve (literal, tagged, not exempt), once each.
+pub fn wanted_images<'a>(
+    repos: impl IntoIterator<Item = &'a Repository>,
+    options: &ImageOptions,
+) -> Vec<ImageRef> {
+    let mut wanted: Vec<ImageRef> = Vec::new();
+    for repo in repos {
+        add_wanted(&repo.files, options, &mut wanted);
+    }
+    wanted
+}
+
+/// Adds the images of `files` to resolve (literal, tagged, not exempt) to `wanted`, once each.
+pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec<ImageRef>) {
+    let mut seen: std::collections::HashSet<String> = wanted.iter().map(ImageRef::key).collect();
+    for file in files {
+        let Some(doc) = file.document() else { continue };
+        for (_, node, kind) in image_sites(file.kind, doc) {
+            let value = node.as_str().unwrap_or_default();
+            let image = match classify(kind, value) {
+                ImageValue::Tagged(image) => image,
+                ImageValue::Pinned(image) if options.verify => image,
+                _ => continue,
+            };
+            if !exempt(value, &image, &options.exempt) && seen.insert(image.key()) {
+                wanted.push(image);
+            }
+        }
+    }
+}
+
+/// The pin-images transform.
+pub struct PinImages {
+    registry: Arc<Registry>,
+    options: ImageOptions,
+}
+
+impl PinImages {
+    /// A pin-images transform that resolves digests with `registry`.
+    pub fn new(registry: Arc<Registry>, options: ImageOptions) -> Self {
+        PinImages { registry, options }
+    }
+}
+
+impl Transform for PinImages {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "pin every container image (job containers, services, docker:// steps) to its digest, keeping the tag"
+    }
+
+    fn run(&self, repo: &Repository) -> Outcome {
+        let mut outcome = Outcome::default();
+        let wanted = wanted_images(std::iter::once(repo), &self.options);
+        let resolved = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            self.registry.resolve_all(&wanted)
+        };
+        for file in &repo.files {
+            let Some(doc) = file.document() else { continue };
+            let sites = image_sites(file.kind, doc);
+            let mut pinner = FilePinner {
+                doc,
+                file_path: &file.path,
+                edits: EditSet::new(doc),
+                notes: Vec::new(),
+                findings: &mut outcome.findings,
+            };
+            for (path, node, kind) in &sites {
+                pinner.pin(path, node, *kind, &self.options, &resolved);
+            }
+            pinner.report_aliases(&sites);
+            let FilePinner { edits, notes, .. } = pinner;
+            if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
+                outcome.changes.push(change);
+            }
+        }
+        outcome
+    }
+}
+
+/// The pinning of one file.
+struct FilePinner<'a, 'd> {
+    doc: &'d Document,
+    file_path: &'a std::path::Path,
+    edits: EditSet<'d>,
+    notes: Vec<ChangeNote>,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl FilePinner<'_, '_> {
+    fn report(&mut self, node: &Node, severity: Severity, message: String) {
+        let location = Some(self.doc.location(node.span.start));
+        self.findings.push(Finding::at(
+            NAME,
+            self.file_path,
+            location,
+            severity,
+            message,
+        ));
+    }
+
+    fn pin(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        kind: SiteKind,
+        options: &ImageOptions,
+        resolved: &HashMap<String, DigestResult>,
+    ) {
+        let Some(value) = node.as_str() else { return };
+        let image = match classify(kind, value) {
+            ImageValue::NotAnImage => return,
+            ImageValue::Pinned(image) => {
+                return self.verify(node, value, &image, options, resolved)
+            }
+            ImageValue::Expression => {
+                return self.report(
+                    node,
+                    Severity::Warning,
+                    format!(
+                        "`{value}` not pinned: it is an expression; pin the images it can take \
+                         where they are written, as image:tag@sha256:<digest>"
+                    ),
+                )
+            }
+            ImageValue::Invalid(why) => {
+                return self.report(
+                    node,
+                    Severity::Warning,
+                    format!("`{value}` not pinned: it is not an image reference ({why})"),
+                )
+            }
+            ImageValue::Tagged(image) => image,
+        };
+        if exempt(value, &image, &options.exempt) {
+            return;
+        }
+        let digest = match resolved.get(&image.key()) {
+            Some(Ok(r)) => r.digest.clone(),
+            // The same text for every use of the image, so that the report shows one line
+            // listing the places.
+            Some(Err(e)) => {
+                return self.report(
+                    node,
+                    Severity::Error,
+                    format!("cannot pin image `{}`: {e}", image.key()),
+                )
+            }
+            None => return,
+        };
+        let trimmed = value.trim_end();
+        let new_value = format!("{trimmed}@{digest}{}", &value[trimmed.len()..]);
+        if let Some(ScalarStyle::Literal | ScalarStyle::Folded) = node.as_scalar().map(|s| s.style)
+        {
+            return self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten in \
+                     place; write `{}`",
+                    new_value.trim()
+                ),
+            );
+        }
+        if let Err(e) = self.edits.replace_scalar(path, &new_value) {
+            return self.report(node, Severity::Error, format!("cannot pin `{value}`: {e}"));
+        }
+        match image.tag.as_deref() {
+            None => self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` names no tag: pinned to the digest `latest` has today; write a \
+                     version tag before the digest so that people and update tools can tell \
+                     which image it is"
+                ),
+            ),
+            Some("latest") => self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` follows the moving tag `latest`: pinned to its digest today; \
+                     prefer a version tag"
+                ),
+            ),
+            Some(_) => {}
+        }
+        self.notes.push(ChangeNote {
+            line: node.line,
+            message: format!("{} -> {}", value.trim(), new_value.trim()),
+        });
+    }
+
+    /// `--verify`: an image pinned by digest must still be served by its registry.
+    fn verify(
+        &mut self,
+        node: &Node,
+        value: &str,
+        image: &ImageRef,
+        options: &ImageOptions,
+        resolved: &HashMap<String, DigestResult>,
+    ) {
+        if !options.verify || exempt(value, image, &options.exempt) {
+            return;
+        }
+        let value = value.trim();
+        match resolved.get(&image.key()) {
+            Some(Ok(_)) | None => {}
+            Some(Err(RegistryError::NotFound { .. })) => self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "`{value}`: the registry has no manifest with this digest, so the job cannot \
+                     pull it; correct the digest, or remove `@sha256:…` and run harden again"
+                ),
+            ),
+            Some(Err(e)) => self.report(
+                node,
+                Severity::Error,
+                format!("cannot verify image `{}`: {e}", image.key()),
+            ),
+        }
+    }
+
+    /// Warns about image values that are aliases of an anchor defined elsewhere.
+    fn report_aliases(&mut self, sites: &[(Path, &Node, SiteKind)]) {
+        let anchors: Vec<&str> = sites
+            .iter()
+            .filter_map(|(_, n, _)| n.anchor.as_deref())
+            .collect();
+        for (_, node, _) in sites {
+            if let NodeKind::Alias(name) = &node.kind {
+                if !anchors.contains(&name.as_str()) {
+                    self.report(
+                        node,
+                        Severity::Warning,
+                        format!(
+                            "`*{name}` not pinned: the anchor `&{name}` is not itself an image \
+                             value; pin it where it is defined"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_values() {
+        let tagged = |kind, v| matches!(classify(kind, v), ImageValue::Tagged(_));
+        assert!(tagged(SiteKind::Container, "node:20"));
+        assert!(tagged(SiteKind::StepUses, "docker://alpine"));
+        assert_eq!(
+            classify(SiteKind::StepUses, "actions/checkout@v4"),
+            ImageValue::NotAnImage
+        );
+        assert_eq!(
+            classify(SiteKind::ActionImage, "Dockerfile"),
+            ImageValue::NotAnImage
+        );
+        assert_eq!(classify(SiteKind::Service, ""), ImageValue::NotAnImage);
+        assert_eq!(
+            classify(SiteKind::Container, "${{ matrix.image }}"),
+            ImageValue::Expression
+        );
+        assert!(matches!(
+            classify(
+                SiteKind::Container,
+                &format!("a:1@sha256:{}", "0".repeat(64))
+            ),
+            ImageValue::Pinned(_)
+        ));
+        assert!(matches!(
+            classify(SiteKind::Service, "Redis:7"),
+            ImageValue::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn exemptions() {
+        let globs = vec![
+            "my.registry/*".to_owned(),
+            "docker.io/library/alpine".to_owned(),
+        ];
+        let check = |v: &str| exempt(v, &ImageRef::parse(v).expect("valid"), &globs);
+        assert!(check("my.registry/x/y:1"));
+        assert!(check("alpine:3"));
+        assert!(!check("node:20"));
+        assert!(!check("localhost:5000/x:1"));
+    }
+}

@@ -1,0 +1,419 @@
+//! Tests of the pin-images transform against the registry stand-in of `harden-testserver`: one
+//! snapshot per fixture of `testdata/pin-images/`, idempotence, the cache, `--offline`, and
+//! every literal image of the corpus pinned or reported.
+
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use harden_registry::{parse_mirrors, Registry, RegistryConfig};
+use harden_testserver::registry::{fake_digest, RegistryServer, MANIFEST_LIST_TYPE};
+use harden_transforms::pin_images::{classify, image_sites, ImageOptions, ImageValue, PinImages};
+use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
+
+use common::render_outcome;
+
+/// A stand-in that answers every image except the ones the fixtures expect to fail.
+fn server() -> RegistryServer {
+    let server = RegistryServer::start().expect("start the registry stand-in");
+    server.serve_any_image();
+    server.add_image("docker.io/library/node:20", MANIFEST_LIST_TYPE);
+    server.remove_image("docker.io/library/node:999-does-not-exist");
+    server.make_private("registry.example.com/private/db");
+    server
+}
+
+fn registry(server: &RegistryServer, cache: &FsPath, offline: bool) -> Arc<Registry> {
+    let config = RegistryConfig {
+        mirrors: parse_mirrors(&server.mirrors()).expect("mirrors"),
+        cache_dir: Some(cache.to_owned()),
+        offline,
+        timeout: Duration::from_secs(10),
+        retry_backoff: Duration::from_millis(5),
+        ..RegistryConfig::default()
+    };
+    Arc::new(Registry::new(config).expect("registry client"))
+}
+
+fn fixture(name: &str) -> String {
+    let path = common::testdata().join("pin-images").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn repository(files: Vec<SourceFile>) -> Repository {
+    Repository {
+        root: PathBuf::from("."),
+        files,
+    }
+}
+
+fn assert_guard_passed(outcome: &Outcome) {
+    let refused: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.message.starts_with("left unchanged"))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the guard refused a change: {refused:#?}"
+    );
+}
+
+/// Runs the transform, checks the guard, idempotence (no change, no request) and an offline
+/// run over the cache, and returns the snapshot text.
+fn pin_checked(repo: &Repository, options: ImageOptions) -> String {
+    for file in &repo.files {
+        assert!(
+            file.document().is_some(),
+            "{}: {:?}",
+            file.path.display(),
+            file.doc
+        );
+    }
+    let server = server();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let client = registry(&server, cache.path(), false);
+    let pin = PinImages::new(Arc::clone(&client), options.clone());
+    let first = pin.run(repo);
+    assert_guard_passed(&first);
+    let requests = client.stats().requests;
+    let pinned = repo.applied(&first);
+    let again = pin.run(&pinned);
+    assert!(
+        again.changes.is_empty(),
+        "second run changed:\n{}",
+        render_outcome(&again)
+    );
+    assert_eq!(
+        client.stats().requests,
+        requests,
+        "the second run asked again"
+    );
+
+    // Offline over the same cache: the same changes.
+    let offline = PinImages::new(registry(&server, cache.path(), true), options).run(repo);
+    let changed = |o: &Outcome| {
+        o.changes
+            .iter()
+            .map(|c| c.after.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(changed(&offline), changed(&first), "offline run differs");
+    format!(
+        "{}--- second run over the output ---\n{}",
+        render_outcome(&first),
+        render_outcome(&again)
+    )
+}
+
+fn check_workflow(name: &str) -> String {
+    let file = format!("{name}.yml");
+    let repo = repository(vec![SourceFile::new(
+        format!(".github/workflows/{file}"),
+        FileKind::Workflow,
+        fixture(&file),
+    )]);
+    pin_checked(&repo, ImageOptions::default())
+}
+
+#[test]
+fn every_form() {
+    let out = check_workflow("forms");
+    assert!(
+        out.contains("+    container: node:20-bookworm@sha256:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+    container: 'python:3.12-slim@sha256:")
+            && out.contains("'   # the build environment"),
+        "quotes and comment kept: {out}"
+    );
+    insta::assert_snapshot!("forms", out);
+}
+
+#[test]
+fn expressions_and_invalid_names_are_reported_not_touched() {
+    let out = check_workflow("expressions");
+    assert!(!out.contains("+++"), "nothing changes: {out}");
+    insta::assert_snapshot!("expressions", out);
+}
+
+#[test]
+fn already_pinned_images_are_left() {
+    let out = check_workflow("already_pinned");
+    assert!(
+        out.trim_end().ends_with("---"),
+        "no change, no finding: {out}"
+    );
+}
+
+#[test]
+fn verify_checks_that_pinned_digests_are_still_served() {
+    let text = fixture("already_pinned.yml");
+    let repo = repository(vec![SourceFile::new(
+        ".github/workflows/already_pinned.yml",
+        FileKind::Workflow,
+        text,
+    )]);
+    let server = server();
+    let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    server.add_digest("docker.io/library/node", &d('1'));
+    server.add_digest("docker.io/library/alpine", &d('3'));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let options = ImageOptions {
+        verify: true,
+        ..ImageOptions::default()
+    };
+    let pin = PinImages::new(registry(&server, cache.path(), false), options.clone());
+    let outcome = pin.run(&repo);
+    assert!(outcome.changes.is_empty());
+    let found: Vec<_> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.line, f.severity, f.message.clone()))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0, found[0].1), (Some(9), Severity::Error));
+    assert!(found[0].2.contains("the job cannot pull it"), "{found:#?}");
+
+    // What harden pinned verifies.
+    let forms = repository(vec![SourceFile::new(
+        ".github/workflows/forms.yml",
+        FileKind::Workflow,
+        fixture("forms.yml"),
+    )]);
+    let pinned = forms.applied(&pin.run(&forms));
+    let again = pin.run(&pinned);
+    assert!(again.changes.is_empty());
+    assert!(
+        again.findings.iter().all(|f| f.severity != Severity::Error),
+        "{}",
+        render_outcome(&again)
+    );
+}
+
+#[test]
+fn crlf_line_endings_stay() {
+    let text = fixture("crlf.yml");
+    assert!(text.contains("\r\n"));
+    let repo = repository(vec![SourceFile::new(
+        ".github/workflows/crlf.yml",
+        FileKind::Workflow,
+        text,
+    )]);
+    let server = server();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let outcome = PinImages::new(
+        registry(&server, cache.path(), false),
+        ImageOptions::default(),
+    )
+    .run(&repo);
+    let after = &outcome.changes[0].after;
+    assert_eq!(
+        after.matches("\r\n").count(),
+        after.matches('\n').count(),
+        "only CRLF"
+    );
+    assert!(after.contains("    container: node:20@sha256:"), "{after}");
+    insta::assert_snapshot!("crlf", pin_checked(&repo, ImageOptions::default()));
+}
+
+#[test]
+fn failures_are_per_reference_and_located() {
+    let out = check_workflow("failures");
+    assert!(
+        out.contains(&fake_digest("docker.io/library/alpine:3.20")),
+        "{out}"
+    );
+    assert!(
+        out.contains("+      - uses: docker://alpine:3.20@sha256:"),
+        "the rest goes on: {out}"
+    );
+    insta::assert_snapshot!("failures", out);
+}
+
+#[test]
+fn anchors_and_aliases() {
+    insta::assert_snapshot!("anchors", check_workflow("anchors"));
+}
+
+#[test]
+fn actions() {
+    let repo = repository(vec![
+        SourceFile::new("docker/action.yml", FileKind::Action, fixture("action.yml")),
+        SourceFile::new(
+            "composite/action.yml",
+            FileKind::Action,
+            fixture("composite_action.yml"),
+        ),
+    ]);
+    insta::assert_snapshot!("actions", pin_checked(&repo, ImageOptions::default()));
+}
+
+#[test]
+fn exempt_images_are_neither_asked_nor_pinned() {
+    let text = "on: push\njobs:\n  a:\n    runs-on: x\n    container: my.registry/team/img:1\n    services:\n      db:\n        image: postgres:16\n";
+    let repo = repository(vec![SourceFile::new(
+        ".github/workflows/e.yml",
+        FileKind::Workflow,
+        text,
+    )]);
+    let server = server();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let options = ImageOptions {
+        exempt: vec!["my.registry/*".to_owned()],
+        ..ImageOptions::default()
+    };
+    let outcome = PinImages::new(registry(&server, cache.path(), false), options).run(&repo);
+    let after = &outcome.changes[0].after;
+    assert!(
+        after.contains("container: my.registry/team/img:1\n"),
+        "{after}"
+    );
+    assert!(after.contains("image: postgres:16@sha256:"), "{after}");
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("my.registry")));
+    assert!(outcome.findings.is_empty(), "{:?}", outcome.findings);
+}
+
+/// The corpus folders: the project's sample (`testdata/corpus`) always, and `../shared/corpus`
+/// when present (one `skipped:` line otherwise).
+fn corpus_roots() -> Vec<PathBuf> {
+    harden_testserver::corpus_roots("pin-images corpus test")
+        .into_iter()
+        .map(|root| root.path)
+        .collect()
+}
+
+fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn corpus_files(root: &FsPath) -> Vec<SourceFile> {
+    let mut paths = Vec::new();
+    walk(root, &mut paths);
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let rel = path
+                .strip_prefix(root)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let name = path.file_name()?.to_str()?.to_owned();
+            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+            let kind = if rel.contains(".github/workflows/") && yaml {
+                FileKind::Workflow
+            } else if name == "action.yml" || name == "action.yaml" {
+                FileKind::Action
+            } else {
+                return None;
+            };
+            let text = std::fs::read_to_string(&path).ok()?;
+            let file = SourceFile::new(rel, kind, text);
+            file.document().is_some().then_some(file)
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_images_are_pinned_or_reported() {
+    for root in corpus_roots() {
+        let files = corpus_files(&root);
+        let repo = repository(files);
+        let server = server();
+        // Some images of the corpus fail, to see them reported.
+        server.remove_image("docker.io/library/alpine:latest");
+        server.make_private("ghcr.io/step-security/integration-test/int");
+        let cache = tempfile::tempdir().expect("tempdir");
+        let pin = PinImages::new(
+            registry(&server, cache.path(), false),
+            ImageOptions::default(),
+        );
+        let outcome = pin.run(&repo);
+        assert_guard_passed(&outcome);
+        let after = repo.applied(&outcome);
+        let (mut literal, mut pinned, mut reported) = (0, 0, 0);
+        let (mut already, mut not_literal) = (0, 0);
+        for (before, now) in repo.files.iter().zip(&after.files) {
+            let (Some(doc), Some(new_doc)) = (before.document(), now.document()) else {
+                continue;
+            };
+            let new_sites = image_sites(now.kind, new_doc);
+            for (i, (_, node, kind)) in image_sites(before.kind, doc).into_iter().enumerate() {
+                let value = node.as_str().unwrap_or_default();
+                match classify(kind, value) {
+                    ImageValue::Tagged(_) => {}
+                    ImageValue::Pinned(_) => {
+                        already += 1;
+                        continue;
+                    }
+                    ImageValue::Expression | ImageValue::Invalid(_) => {
+                        not_literal += 1;
+                        assert!(
+                            outcome.findings.iter().any(|f| f.path == before.path
+                                && f.line == Some(node.line)
+                                && f.severity == Severity::Warning),
+                            "{}:{}: `{value}` not reported",
+                            before.path.display(),
+                            node.line
+                        );
+                        continue;
+                    }
+                    ImageValue::NotAnImage => continue,
+                }
+                literal += 1;
+                let new_value = new_sites
+                    .get(i)
+                    .and_then(|(_, n, _)| n.as_str())
+                    .unwrap_or_default();
+                if matches!(classify(kind, new_value), ImageValue::Pinned(_))
+                    && new_value.starts_with(value.trim_end())
+                {
+                    pinned += 1;
+                } else if outcome.findings.iter().any(|f| {
+                    f.path == before.path
+                        && f.line == Some(node.line)
+                        && f.severity == Severity::Error
+                }) {
+                    reported += 1;
+                } else {
+                    panic!(
+                        "{}:{}: `{value}` neither pinned nor reported",
+                        before.path.display(),
+                        node.line
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "{}: {literal} literal images: {pinned} pinned, {reported} reported; \
+             {already} already pinned, {not_literal} expressions or not images (reported)",
+            root.display()
+        );
+        assert!(pinned > 0 && pinned + reported == literal);
+        let again = pin.run(&after);
+        assert!(
+            again.changes.is_empty(),
+            "second run changed:\n{}",
+            render_outcome(&again)
+        );
+    }
+}
