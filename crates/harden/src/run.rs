@@ -156,57 +156,66 @@ fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: S
     }
 }
 
-/// Reads and parses the files of one repository; unreadable or invalid files become problems.
+/// Reads and parses the files of one repository, several files at once; unreadable, invalid
+/// and non-regular files (FIFOs, devices: reading them would block or never end) become
+/// problems.
 fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<SourceFile> {
-    let mut out = Vec::new();
-    for (path, kind) in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(problem(
-                    path.clone(),
-                    None,
-                    None,
-                    format!("cannot read the file: {e}"),
-                ));
-                continue;
+    use rayon::prelude::*;
+    let results: Vec<Result<SourceFile, Finding>> = files
+        .par_iter()
+        .map(|(path, kind)| load_one(path, *kind))
+        .collect();
+    let mut out = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(file) => {
+                if let Err(e) = &file.doc {
+                    let loc = e.location();
+                    problems.push(problem(
+                        file.path.clone(),
+                        Some(loc.line),
+                        Some(loc.column),
+                        format!(
+                            "{}; harden left this file untouched: fix it and run again",
+                            e.message()
+                        ),
+                    ));
+                }
+                out.push(file);
             }
-        };
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                problems.push(problem(
-                    path.clone(),
-                    Some(line),
-                    None,
-                    "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
-                        .to_owned(),
-                ));
-                continue;
-            }
-        };
-        let file = SourceFile::new(path.clone(), *kind, text);
-        if let Err(e) = &file.doc {
-            let loc = e.location();
-            problems.push(problem(
-                path.clone(),
-                Some(loc.line),
-                Some(loc.column),
-                format!(
-                    "{}; harden left this file untouched: fix it and run again",
-                    e.message()
-                ),
-            ));
+            Err(p) => problems.push(p),
         }
-        out.push(file);
     }
     out
 }
 
-/// Runs the transforms on every repository named on the command line.
+fn load_one(path: &std::path::Path, kind: FileKind) -> Result<SourceFile, Finding> {
+    let unreadable = |why: String| problem(path.to_path_buf(), None, None, why);
+    fsutil::check_regular(path).map_err(|e| match e {
+        fsutil::Refusal::Io(e) => unreadable(format!("cannot read the file: {e}")),
+        other => unreadable(other.to_string()),
+    })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        problem(
+            path.to_path_buf(),
+            Some(line),
+            None,
+            "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
+                .to_owned(),
+        )
+    })?;
+    Ok(SourceFile::new(path.to_path_buf(), kind, text))
+}
+
+/// Runs the transforms on every repository named on the command line: files are read and
+/// parsed in parallel, every referenced action repository is fetched in one batch, and the
+/// repositories are then hardened and written in parallel (reports keep the command-line order).
 pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
+    use rayon::prelude::*;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -214,7 +223,11 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     };
     let found = discover::discover(&paths);
     let mut reports = Vec::new();
-    if !found.problems.is_empty() {
+    if !found.problems.is_empty() || !found.skipped.is_empty() {
+        let skipped = found.skipped.into_iter().map(|(p, why)| Finding {
+            severity: Severity::Warning,
+            ..problem(p, None, None, why)
+        });
         reports.push(RepoReport {
             root: PathBuf::from("."),
             transforms: Vec::new(),
@@ -222,16 +235,19 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 .problems
                 .into_iter()
                 .map(|(p, why)| problem(p, None, None, why))
+                .chain(skipped)
                 .collect(),
             written: Vec::new(),
         });
     }
+    let spinner = progress("hardening");
+    let labels = patch_labels(found.repos.keys().map(PathBuf::as_path));
     let many_roots = found.repos.len() > 1;
     // Load every repository first, so that all action repositories are resolved in one
     // concurrent batch rather than one small batch per repository.
     let loaded: Vec<(PathBuf, Vec<SourceFile>, Vec<Finding>)> = found
         .repos
-        .iter()
+        .par_iter()
         .map(|(root, files)| {
             let mut problems = Vec::new();
             let sources = load(files, &mut problems);
@@ -240,7 +256,6 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
         .collect();
     if many_roots {
         if let Some(resolver) = &shared.resolver {
-            let spinner = progress("resolving action references");
             let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
             let repos: Vec<Repository> = loaded
                 .iter()
@@ -250,42 +265,52 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 })
                 .collect();
             batch.prefetch(&repos);
-            spinner.finish_and_clear();
         }
     }
-    for (root, files, problems) in loaded {
-        let root = &root;
-        let transforms = match config::load(root).map_err(|e| {
-            problem(
-                e.path.clone(),
-                Some(e.line),
-                Some(e.column),
-                format!("{}; nothing was changed in this repository", e.message),
-            )
-        }) {
-            Ok(config) => transforms_for(args, shared, &config)
-                .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
-            Err(p) => Err(p),
-        };
-        match transforms {
-            Ok(transforms) => reports.push(run_repository(
-                root,
-                files,
-                problems,
-                &transforms,
-                mode,
-                args.patch_dir.as_deref(),
-                many_roots,
-            )),
-            Err(p) => reports.push(RepoReport {
-                root: root.clone(),
-                transforms: Vec::new(),
-                problems: problems.into_iter().chain(std::iter::once(p)).collect(),
-                written: Vec::new(),
-            }),
-        }
-    }
+    let hardened: Vec<RepoReport> = loaded
+        .into_par_iter()
+        .zip(labels)
+        .map(|((root, files, problems), label)| {
+            let patches = args.patch_dir.as_deref().map(|dir| (dir, label.as_str()));
+            harden_repository(args, shared, mode, &root, files, problems, patches)
+        })
+        .collect();
+    spinner.finish_and_clear();
+    reports.extend(hardened);
     reports
+}
+
+/// Loads the repository's configuration and runs its transforms.
+fn harden_repository(
+    args: &Args,
+    shared: &Shared,
+    mode: Mode,
+    root: &std::path::Path,
+    files: Vec<SourceFile>,
+    problems: Vec<Finding>,
+    patches: Option<(&std::path::Path, &str)>,
+) -> RepoReport {
+    let transforms = match config::load(root).map_err(|e| {
+        problem(
+            e.path.clone(),
+            Some(e.line),
+            Some(e.column),
+            format!("{}; nothing was changed in this repository", e.message),
+        )
+    }) {
+        Ok(config) => transforms_for(args, shared, &config)
+            .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
+        Err(p) => Err(p),
+    };
+    match transforms {
+        Ok(transforms) => run_repository(root, files, problems, &transforms, mode, patches),
+        Err(p) => RepoReport {
+            root: root.to_path_buf(),
+            transforms: Vec::new(),
+            problems: problems.into_iter().chain(std::iter::once(p)).collect(),
+            written: Vec::new(),
+        },
+    }
 }
 
 fn run_repository(
@@ -294,8 +319,7 @@ fn run_repository(
     mut problems: Vec<Finding>,
     transforms: &[Box<dyn Transform>],
     mode: Mode,
-    patch_dir: Option<&std::path::Path>,
-    many_roots: bool,
+    patches: Option<(&std::path::Path, &str)>,
 ) -> RepoReport {
     let originals: BTreeMap<PathBuf, Option<String>> = loaded
         .iter()
@@ -307,9 +331,7 @@ fn run_repository(
     };
     let mut reports = Vec::new();
     for t in transforms {
-        let spinner = progress(&format!("{}: {}", root.display(), t.name()));
         let outcome = t.run(&repo);
-        spinner.finish_and_clear();
         for change in &outcome.changes {
             repo.apply(change);
         }
@@ -323,13 +345,8 @@ fn run_repository(
     let mut written = Vec::new();
     match mode {
         Mode::Patch => {
-            if let Some(dir) = patch_dir {
-                let prefix = if many_roots {
-                    format!("{}-", root_label(root))
-                } else {
-                    String::new()
-                };
-                match gitops::write_patches(dir, &prefix, &reports, root) {
+            if let Some((dir, prefix)) = patches {
+                match gitops::write_patches(dir, prefix, &reports, root) {
                     Ok(files) => written = files,
                     Err(e) => problems.push(problem(
                         dir.to_path_buf(),
@@ -341,34 +358,8 @@ fn run_repository(
             }
         }
         Mode::Commit => commit_each(root, &reports, &mut written, &mut problems),
+        Mode::Apply => write_all(root, &repo, &originals, &mut written, &mut problems),
         _ => {}
-    }
-    if mode == Mode::Apply {
-        for file in &repo.files {
-            let Some(doc) = file.document() else { continue };
-            let before = originals.get(&file.path).cloned().flatten();
-            if before.as_deref() == Some(doc.text()) {
-                continue;
-            }
-            if before.is_some() && !file.path.exists() {
-                problems.push(problem(
-                    file.path.clone(),
-                    None,
-                    None,
-                    "the file was removed while harden ran; not written back".to_owned(),
-                ));
-                continue;
-            }
-            match fsutil::write_atomic(&file.path, doc.text()) {
-                Ok(()) => written.push(file.path.clone()),
-                Err(e) => problems.push(problem(
-                    file.path.clone(),
-                    None,
-                    None,
-                    format!("could not write the file (left as it was): {e}"),
-                )),
-            }
-        }
     }
     RepoReport {
         root: root.to_path_buf(),
@@ -376,6 +367,60 @@ fn run_repository(
         problems,
         written,
     }
+}
+
+/// Writes every file whose text changed, several at once, each only if it still holds the text
+/// harden read; then makes the renames durable, once per folder.
+fn write_all(
+    root: &std::path::Path,
+    repo: &Repository,
+    originals: &BTreeMap<PathBuf, Option<String>>,
+    written: &mut Vec<PathBuf>,
+    problems: &mut Vec<Finding>,
+) {
+    use rayon::prelude::*;
+    let outcomes: Vec<(PathBuf, Result<(), fsutil::Refusal>)> = repo
+        .files
+        .par_iter()
+        .filter_map(|file| {
+            let doc = file.document()?;
+            let before = originals.get(&file.path).cloned().flatten();
+            if before.as_deref() == Some(doc.text()) {
+                return None;
+            }
+            let before = before.as_deref().map(str::as_bytes);
+            let result = fsutil::write_checked(root, &file.path, before, doc.text());
+            Some((file.path.clone(), result))
+        })
+        .collect();
+    for (path, result) in outcomes {
+        match result {
+            Ok(()) => written.push(path),
+            Err(e) => problems.push(problem(path, None, None, e.to_string())),
+        }
+    }
+    fsutil::sync_folders(written.iter().map(PathBuf::as_path));
+}
+
+/// A distinct name per repository root, for patch file names: the root's folder name, with
+/// `-2`, `-3`, ... when several roots share it, and no name at all when there is one root.
+fn patch_labels<'a>(roots: impl ExactSizeIterator<Item = &'a std::path::Path>) -> Vec<String> {
+    if roots.len() <= 1 {
+        return roots.map(|_| String::new()).collect();
+    }
+    let mut used = std::collections::BTreeSet::new();
+    roots
+        .map(|root| {
+            let base = root_label(root);
+            let mut label = format!("{base}-");
+            let mut n = 1;
+            while !used.insert(label.clone()) {
+                n += 1;
+                label = format!("{base}-{n}-");
+            }
+            label
+        })
+        .collect()
 }
 
 /// A short name for a repository root, for patch file names.
@@ -411,13 +456,9 @@ fn commit_each(
     for t in reports.iter().filter(|t| !t.changes.is_empty()) {
         let mut paths = Vec::new();
         for c in &t.changes {
-            if let Err(e) = fsutil::write_atomic(&c.path, &c.after) {
-                problems.push(problem(
-                    c.path.clone(),
-                    None,
-                    None,
-                    format!("could not write the file: {e}"),
-                ));
+            let before = c.before.as_deref().map(str::as_bytes);
+            if let Err(e) = fsutil::write_checked(root, &c.path, before, &c.after) {
+                problems.push(problem(c.path.clone(), None, None, e.to_string()));
                 return;
             }
             paths.push(gitops::relative_to_root(&c.path, root));
