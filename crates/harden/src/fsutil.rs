@@ -152,6 +152,27 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
     })
 }
 
+/// Threads that write files: a write mostly waits for the disk (fsync), so many at once cost
+/// little CPU and let the file system commit them together.
+const WRITERS: usize = 32;
+
+/// Runs `work` on the writers' thread pool (made on first use), or on the caller's pool when
+/// that cannot be made.
+pub fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(WRITERS)
+            .thread_name(|i| format!("harden-writer-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
 /// Flushes the folders of renamed files to disk, once per folder (the rename itself is only
 /// durable once its folder is). Call after a batch of writes.
 pub fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {

@@ -6,6 +6,7 @@ mod discover;
 mod formats;
 mod fsutil;
 mod gitops;
+mod prefetch;
 mod report;
 mod run;
 

@@ -16,6 +16,7 @@ use crate::config::{self, Config};
 use crate::discover;
 use crate::fsutil;
 use crate::gitops;
+use crate::prefetch;
 use crate::report::{Mode, RepoReport, TransformReport};
 
 /// What all repositories of a run share: the resolver and its cache.
@@ -159,11 +160,19 @@ fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: S
 /// Reads and parses the files of one repository, several files at once; unreadable, invalid
 /// and non-regular files (FIFOs, devices: reading them would block or never end) become
 /// problems.
-fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<SourceFile> {
+fn load(
+    files: &[(PathBuf, FileKind)],
+    problems: &mut Vec<Finding>,
+    announcer: &prefetch::Announcer<'_>,
+) -> Vec<SourceFile> {
     use rayon::prelude::*;
     let results: Vec<Result<SourceFile, Finding>> = files
         .par_iter()
-        .map(|(path, kind)| load_one(path, *kind))
+        .map(|(path, kind)| {
+            let file = load_one(path, *kind)?;
+            announcer.announce(&file);
+            Ok(file)
+        })
         .collect();
     let mut out = Vec::with_capacity(results.len());
     for result in results {
@@ -212,8 +221,9 @@ fn load_one(path: &std::path::Path, kind: FileKind) -> Result<SourceFile, Findin
 }
 
 /// Runs the transforms on every repository named on the command line: files are read and
-/// parsed in parallel, every referenced action repository is fetched in one batch, and the
-/// repositories are then hardened and written in parallel (reports keep the command-line order).
+/// parsed in parallel while the action repositories they name are fetched, the repositories are
+/// then hardened in parallel, and every changed file of the run is written in one parallel
+/// batch (reports keep the command-line order). Design: docs/design.md, "Pipeline".
 pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     use rayon::prelude::*;
     let paths = if args.paths.is_empty() {
@@ -242,39 +252,34 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     }
     let spinner = progress("hardening");
     let labels = patch_labels(found.repos.keys().map(PathBuf::as_path));
-    let many_roots = found.repos.len() > 1;
-    // Load every repository first, so that all action repositories are resolved in one
-    // concurrent batch rather than one small batch per repository.
-    let loaded: Vec<(PathBuf, Vec<SourceFile>, Vec<Finding>)> = found
-        .repos
-        .par_iter()
-        .map(|(root, files)| {
-            let mut problems = Vec::new();
-            let sources = load(files, &mut problems);
-            (root.clone(), sources, problems)
-        })
-        .collect();
-    if many_roots {
-        if let Some(resolver) = &shared.resolver {
-            let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
-            let repos: Vec<Repository> = loaded
-                .iter()
-                .map(|(root, files, _)| Repository {
-                    root: root.clone(),
-                    files: files.clone(),
+    // Files are parsed in parallel; the action repositories of each parsed file are fetched
+    // at once, while the other files are still parsed. Transforms start when all are known.
+    let resolver = shared.resolver.as_deref();
+    let loaded: Vec<(Repository, Vec<Finding>)> =
+        prefetch::while_parsing(resolver, args.jobs, &args.exempt, |announcer| {
+            found
+                .repos
+                .par_iter()
+                .map(|(root, files)| {
+                    let mut problems = Vec::new();
+                    let files = load(files, &mut problems, announcer);
+                    let repo = Repository {
+                        root: root.clone(),
+                        files,
+                    };
+                    (repo, problems)
                 })
-                .collect();
-            batch.prefetch(&repos);
-        }
-    }
-    let hardened: Vec<RepoReport> = loaded
+                .collect()
+        });
+    let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
         .into_par_iter()
         .zip(labels)
-        .map(|((root, files, problems), label)| {
+        .map(|((repo, problems), label)| {
             let patches = args.patch_dir.as_deref().map(|dir| (dir, label.as_str()));
-            harden_repository(args, shared, mode, &root, files, problems, patches)
+            harden_repository(args, shared, mode, repo, problems, patches)
         })
-        .collect();
+        .unzip();
+    write_all(&mut hardened, pending);
     spinner.finish_and_clear();
     reports.extend(hardened);
     reports
@@ -285,11 +290,11 @@ fn harden_repository(
     args: &Args,
     shared: &Shared,
     mode: Mode,
-    root: &std::path::Path,
-    files: Vec<SourceFile>,
+    repo: Repository,
     problems: Vec<Finding>,
     patches: Option<(&std::path::Path, &str)>,
-) -> RepoReport {
+) -> (RepoReport, Vec<PendingWrite>) {
+    let root = repo.root.as_path();
     let transforms = match config::load(root).map_err(|e| {
         problem(
             e.path.clone(),
@@ -303,32 +308,37 @@ fn harden_repository(
         Err(p) => Err(p),
     };
     match transforms {
-        Ok(transforms) => run_repository(root, files, problems, &transforms, mode, patches),
-        Err(p) => RepoReport {
-            root: root.to_path_buf(),
-            transforms: Vec::new(),
-            problems: problems.into_iter().chain(std::iter::once(p)).collect(),
-            written: Vec::new(),
-        },
+        Ok(transforms) => run_repository(repo, problems, &transforms, mode, patches),
+        Err(p) => {
+            let report = RepoReport {
+                root: root.to_path_buf(),
+                transforms: Vec::new(),
+                problems: problems.into_iter().chain(std::iter::once(p)).collect(),
+                written: Vec::new(),
+            };
+            (report, Vec::new())
+        }
     }
 }
 
+/// A file to write once every repository is hardened: path, the text harden read (`None` for
+/// a new file), the new text.
+type PendingWrite = (PathBuf, Option<String>, String);
+
 fn run_repository(
-    root: &std::path::Path,
-    loaded: Vec<SourceFile>,
+    mut repo: Repository,
     mut problems: Vec<Finding>,
     transforms: &[Box<dyn Transform>],
     mode: Mode,
     patches: Option<(&std::path::Path, &str)>,
-) -> RepoReport {
-    let originals: BTreeMap<PathBuf, Option<String>> = loaded
+) -> (RepoReport, Vec<PendingWrite>) {
+    let originals: BTreeMap<PathBuf, Option<String>> = repo
+        .files
         .iter()
         .map(|f| (f.path.clone(), f.document().map(|d| d.text().to_owned())))
         .collect();
-    let mut repo = Repository {
-        root: root.to_path_buf(),
-        files: loaded,
-    };
+    let root = repo.root.clone();
+    let root = root.as_path();
     let mut reports = Vec::new();
     for t in transforms {
         let outcome = t.run(&repo);
@@ -358,48 +368,63 @@ fn run_repository(
             }
         }
         Mode::Commit => commit_each(root, &reports, &mut written, &mut problems),
-        Mode::Apply => write_all(root, &repo, &originals, &mut written, &mut problems),
         _ => {}
     }
-    RepoReport {
+    let mut pending = Vec::new();
+    if mode == Mode::Apply {
+        for file in repo.files {
+            let Some(doc) = file.document() else { continue };
+            let before = originals.get(&file.path).cloned().flatten();
+            if before.as_deref() != Some(doc.text()) {
+                let after = doc.text().to_owned();
+                pending.push((file.path, before, after));
+            }
+        }
+    }
+    let report = RepoReport {
         root: root.to_path_buf(),
         transforms: reports,
         problems,
         written,
-    }
+    };
+    (report, pending)
 }
 
-/// Writes every file whose text changed, several at once, each only if it still holds the text
-/// harden read; then makes the renames durable, once per folder.
-fn write_all(
-    root: &std::path::Path,
-    repo: &Repository,
-    originals: &BTreeMap<PathBuf, Option<String>>,
-    written: &mut Vec<PathBuf>,
-    problems: &mut Vec<Finding>,
-) {
+/// Writes every changed file of every repository at once (on the writers' pool: writes mostly
+/// wait for the disk), each only if it still holds the text harden read; then makes the
+/// renames durable, once per folder. Results go to each repository's report.
+fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
     use rayon::prelude::*;
-    let outcomes: Vec<(PathBuf, Result<(), fsutil::Refusal>)> = repo
-        .files
-        .par_iter()
-        .filter_map(|file| {
-            let doc = file.document()?;
-            let before = originals.get(&file.path).cloned().flatten();
-            if before.as_deref() == Some(doc.text()) {
-                return None;
-            }
-            let before = before.as_deref().map(str::as_bytes);
-            let result = fsutil::write_checked(root, &file.path, before, doc.text());
-            Some((file.path.clone(), result))
-        })
+    let jobs: Vec<(usize, PendingWrite)> = pending
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, writes)| writes.into_iter().map(move |w| (i, w)))
         .collect();
-    for (path, result) in outcomes {
+    let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
+    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> = fsutil::on_writers(|| {
+        jobs.into_par_iter()
+            .map(|(i, (path, before, after))| {
+                let before = before.as_deref().map(str::as_bytes);
+                let result = fsutil::write_checked(&roots[i], &path, before, &after);
+                (i, path, result)
+            })
+            .collect()
+    });
+    fsutil::sync_folders(
+        outcomes
+            .iter()
+            .filter(|(_, _, r)| r.is_ok())
+            .map(|(_, p, _)| p.as_path()),
+    );
+    for (i, path, result) in outcomes {
+        let report = &mut reports[i];
         match result {
-            Ok(()) => written.push(path),
-            Err(e) => problems.push(problem(path, None, None, e.to_string())),
+            Ok(()) => report.written.push(path),
+            Err(e) => report
+                .problems
+                .push(problem(path, None, None, e.to_string())),
         }
     }
-    fsutil::sync_folders(written.iter().map(PathBuf::as_path));
 }
 
 /// A distinct name per repository root, for patch file names: the root's folder name, with
