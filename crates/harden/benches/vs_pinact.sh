@@ -38,6 +38,9 @@ hyperfine --runs "${RUNS:-10}" --export-markdown "$work/cold.md" \
     --prepare "$fresh && rm -rf $work/cache" -n "harden cold" "$harden"
 hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/warm.md" \
     --prepare "$fresh" -n "harden warm" "$harden"
+hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/check.md" \
+    --prepare "$fresh" -n "harden warm --check (no writes)" \
+    "cd $work/run && $root/target/release/harden --only pin-actions --check $roots >/dev/null; test \$? -le 2"
 hyperfine --runs "${PINACT_RUNS:-3}" --export-markdown "$work/pinact.md" \
     --prepare "$fresh" -n pinact "$pinact"
-cat "$work"/cat.md "$work"/cold.md "$work"/warm.md "$work"/pinact.md
+cat "$work"/cat.md "$work"/cold.md "$work"/warm.md "$work"/check.md "$work"/pinact.md

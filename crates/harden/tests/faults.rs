@@ -453,8 +453,8 @@ fn temp_file_leftovers_are_never_workflows() {
 }
 
 /// A workflow deleted while harden works on a big one: no crash, and the file is either gone
-/// or whole (never partial). Today harden writes it back (write_atomic creates a missing
-/// target), which the test tolerates and reports.
+/// or whole (never partial). The writer checks the target before the rename and reports a
+/// removed file instead of writing it back (`removed_workflow_is_not_written_back`).
 #[test]
 fn workflow_removed_during_the_run() {
     let f = Fixture::new();
