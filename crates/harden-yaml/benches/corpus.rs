@@ -10,10 +10,6 @@ use std::time::Instant;
 
 use harden_yaml::{Document, EditSet, InsertAt, NewEntry, NewValue, Path};
 
-/// The allocator the harden binary uses (parsing allocates a node per scalar).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn yaml_files(dir: &FsPath, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

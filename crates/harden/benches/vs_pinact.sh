@@ -24,6 +24,7 @@ export GITHUB_SERVER_URL="$url" GITHUB_API_URL="$url" GHES_API_URL="$url" GHES_T
 export HARDEN_CACHE_DIR="$work/cache"
 unset GITHUB_TOKEN GH_TOKEN
 
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cd "$work/src"
 roots=$(ls -d */ | tr "\n" " ")
 files=$(ls -d */.github/workflows/* | tr "\n" " ")
@@ -43,4 +44,5 @@ hyperfine --warmup 1 --runs "${RUNS:-10}" --export-markdown "$work/check.md" \
     "cd $work/run && $root/target/release/harden --only pin-actions --check $roots >/dev/null; test \$? -le 2"
 hyperfine --runs "${PINACT_RUNS:-3}" --export-markdown "$work/pinact.md" \
     --prepare "$fresh" -n pinact "$pinact"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$work"/cat.md "$work"/cold.md "$work"/warm.md "$work"/check.md "$work"/pinact.md

@@ -18,11 +18,6 @@ use clap::Parser;
 use cli::{exit, Args, Color, Format};
 use report::{Mode, Style};
 
-/// mimalloc: parsing allocates a node per scalar, and the system allocator was a fifth of the
-/// CPU time of a run (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "completions") {
