@@ -119,8 +119,22 @@ impl Resolver {
     /// time. Repositories that differ only in case are the same.
     pub fn fetch_all(&self, repos: &[RepoId]) -> HashMap<RepoId, FetchResult> {
         let mut seen = HashSet::new();
-        let unique: Vec<&RepoId> = repos.iter().filter(|r| seen.insert(*r)).collect();
-        let results = Mutex::new(HashMap::with_capacity(unique.len()));
+        let mut results = HashMap::new();
+        // Repositories this resolver already answered need no thread: a run that fetched
+        // everything up front then asks again per repository at no cost.
+        let unique: Vec<&RepoId> = repos
+            .iter()
+            .filter(|r| seen.insert(*r))
+            .filter(|r| {
+                let known =
+                    lock(&self.memory).contains_key(*r) || lock(&self.missing).contains_key(*r);
+                if known {
+                    results.insert((*r).clone(), self.fetch(r));
+                }
+                !known
+            })
+            .collect();
+        let results = Mutex::new(results);
         let next = AtomicUsize::new(0);
         let workers = self.config.jobs.clamp(1, 64).min(unique.len());
         let work = || loop {

@@ -34,6 +34,9 @@ enum Endpoint<'a> {
 
 /// Splits a path into (owner, repo, endpoint).
 fn route(path: &str) -> Option<(&str, &str, Endpoint<'_>)> {
+    // GitHub Enterprise Server serves the REST API under `/api/v3` (clients such as pinact
+    // add it to the API URL they are given).
+    let path = path.strip_prefix("/api/v3").unwrap_or(path);
     if let Some(rest) = path.strip_prefix("/repos/") {
         let (owner, rest) = rest.split_once('/')?;
         let (repo, rest) = match rest.find('/') {

@@ -109,6 +109,39 @@ pub(crate) fn handle(served: &ServedRepo, rest: &str, request: &Request, base: &
                 .collect()
         });
     }
+    if let Some(reference) = rest.strip_prefix("/commits/") {
+        // `GET /repos/{owner}/{repo}/commits/{ref}`: the commit a tag, branch or SHA names
+        // (used by pinact; only the fields it reads).
+        let sha = repo
+            .tags
+            .get(reference)
+            .map(|t| t.commit.clone())
+            .or_else(|| repo.branches.get(reference).cloned())
+            .or_else(|| {
+                (reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then(|| reference.to_ascii_lowercase())
+            });
+        let wants_sha = request
+            .header("accept")
+            .is_some_and(|a| a.contains("application/vnd.github.v3.sha"));
+        return match sha {
+            // `Accept: application/vnd.github.sha` asks for the bare SHA (go-github's
+            // `GetCommitSHA1`).
+            Some(sha) if wants_sha => Response::new(200, "application/vnd.github.sha", sha),
+            Some(sha) => Response::json(
+                200,
+                &json!({"sha": sha, "url": format!("{api}/commits/{sha}"), "commit": {"message": ""}}),
+            ),
+            None => Response::json(
+                422,
+                &json!({"message": format!("No commit found for SHA: {reference}"), "status": "422"}),
+            ),
+        };
+    }
+    if rest == "/releases" {
+        // Recorded data has no releases: an empty list, as for a repository without any.
+        return Response::json(200, &json!([]));
+    }
     if let Some(name) = rest.strip_prefix("/branches/") {
         return match repo.branches.get(name) {
             Some(sha) => Response::json(200, &branch_json(name, sha, &api)),

@@ -66,3 +66,40 @@ fn binary_rejects_unknown_arguments() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
 }
+
+/// The REST answers pinact needs: the `/api/v3` prefix of GitHub Enterprise Server, a commit
+/// by ref (bare SHA with `Accept: application/vnd.github.sha`), an empty release list.
+#[test]
+fn serves_the_enterprise_prefix_commits_and_releases() {
+    let server = harden_testserver::TestServer::start(default_refs_dir()).expect("server");
+    let address = server.url().trim_start_matches("http://").to_string();
+    let get = |path: &str, accept: &str| {
+        let mut stream = TcpStream::connect(&address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    };
+    let sha = get(
+        "/api/v3/repos/actions/checkout/commits/v4.0.0",
+        "application/vnd.github.v3.sha",
+    );
+    assert!(sha.starts_with("HTTP/1.1 200"), "{sha}");
+    let body = sha.rsplit("\r\n\r\n").next().unwrap_or_default();
+    assert_eq!(body.len(), 40, "{sha}");
+    let json = get(
+        "/api/v3/repos/actions/checkout/commits/v4.0.0",
+        "application/json",
+    );
+    assert!(json.contains(&format!("\"sha\":\"{body}\"")), "{json}");
+    let missing = get("/repos/actions/checkout/commits/no-such-ref", "*/*");
+    assert!(missing.starts_with("HTTP/1.1 422"), "{missing}");
+    let releases = get("/api/v3/repos/actions/checkout/releases", "*/*");
+    assert!(releases.ends_with("[]"), "{releases}");
+}

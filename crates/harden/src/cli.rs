@@ -121,8 +121,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ResolverKind::Git)]
     pub resolver: ResolverKind,
 
-    /// pin-actions, pin-images: repositories (and images) resolved at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// pin-actions, pin-images: repositories (and images) resolved at once (default: every
+    /// repository of the run at once, up to 64; over HTTP/2 they share one connection per host).
+    #[arg(long, default_value_t = 64, value_name = "N")]
     pub jobs: usize,
 
     /// pin-actions, pin-images: seconds to wait for each answer from a server [default: 30].

@@ -18,6 +18,41 @@ pub struct Discovered {
     pub repos: BTreeMap<PathBuf, Vec<(PathBuf, FileKind)>>,
     /// Paths that could not be used, with the reason.
     pub problems: Vec<(PathBuf, String)>,
+    /// Files found in a repository but skipped (FIFOs, devices, sockets), with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Why a FIFO, device or socket is never read.
+pub const NOT_REGULAR: &str =
+    "not a regular file (a FIFO, device or socket, which harden never reads); skipped";
+
+/// Repository roots and files already collected, by their real place, so that a file or a
+/// repository named twice (`r` and `./r`, a file and its folder, two links to one file) is
+/// worked on once.
+#[derive(Default)]
+struct Seen {
+    roots: std::collections::HashMap<PathBuf, PathBuf>,
+    files: std::collections::HashSet<PathBuf>,
+}
+
+impl Seen {
+    /// The root as first named, for any spelling of it.
+    fn root(&mut self, root: PathBuf) -> PathBuf {
+        let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        self.roots.entry(real).or_insert(root).clone()
+    }
+
+    /// Adds `file` under `root` unless it is already there under any name.
+    fn add(&mut self, found: &mut Discovered, root: &Path, file: PathBuf, kind: FileKind) {
+        let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        if self.files.insert(real) {
+            found
+                .repos
+                .entry(root.to_path_buf())
+                .or_default()
+                .push((file, kind));
+        }
+    }
 }
 
 /// The kind of a file from its path, if harden handles it.
@@ -71,9 +106,10 @@ pub fn root_of(file: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Collects the files for the given command-line paths.
+/// Collects the files for the given command-line paths, each file once.
 pub fn discover(paths: &[PathBuf]) -> Discovered {
     let mut found = Discovered::default();
+    let mut seen = Seen::default();
     for path in paths {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -85,14 +121,16 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             }
         };
         if meta.is_dir() {
-            let files = scan_repository(path);
-            found.repos.entry(path.clone()).or_default().extend(files);
-        } else if let Some(kind) = kind_of(path) {
-            let root = relative_root(path);
-            let entry = found.repos.entry(root).or_default();
-            if !entry.iter().any(|(p, _)| p == path) {
-                entry.push((path.clone(), kind));
+            let root = seen.root(path.clone());
+            found.repos.entry(root.clone()).or_default();
+            for (file, kind) in scan(path, &mut found.skipped) {
+                seen.add(&mut found, &root, file, kind);
             }
+        } else if !meta.is_file() {
+            found.problems.push((path.clone(), NOT_REGULAR.to_owned()));
+        } else if let Some(kind) = kind_of(path) {
+            let root = seen.root(relative_root(path));
+            seen.add(&mut found, &root, path.clone(), kind);
         } else {
             found.problems.push((
                 path.clone(),
@@ -118,15 +156,25 @@ fn relative_root(file: &Path) -> PathBuf {
     root_of(file)
 }
 
-/// Every workflow, `action.yml` and Dependabot config of the repository at `root`.
-pub fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
+/// Every workflow, `action.yml` and Dependabot config of the repository at `root`; workflows
+/// that are FIFOs, devices or sockets go to `skipped`.
+fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, FileKind)> {
     let mut out = Vec::new();
     let github = root.join(".github");
     if let Ok(entries) = std::fs::read_dir(github.join("workflows")) {
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.is_file() && kind_of(p) == Some(FileKind::Workflow))
+            .filter(|p| kind_of(p) == Some(FileKind::Workflow))
+            .filter(|p| match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => true,
+                Ok(m) if !m.is_dir() => {
+                    let shown = p.strip_prefix(".").unwrap_or(p).to_path_buf();
+                    skipped.push((shown, NOT_REGULAR.to_owned()));
+                    false
+                }
+                _ => false,
+            })
             .collect();
         files.sort();
         out.extend(files.into_iter().map(|p| (p, FileKind::Workflow)));

@@ -1,17 +1,246 @@
-//! Writing files so that a crash leaves either the old or the new text, never a mix.
+//! The one file writer: a crash leaves either the old or the new text, never a mix, and harden
+//! never writes over what it did not read.
+//!
+//! Every write goes through a temporary file in the target's folder, created with the target's
+//! final mode (never wider), given the target's owner and extended attributes, fsynced, and
+//! renamed over the target. Before the rename the target is checked again: it must still hold
+//! the bytes harden read, be a regular file with one link, and resolve (through symbolic links)
+//! to a place inside the repository root. Anything else leaves the file as it is and says why.
 
-use std::fs;
+use std::fmt;
+use std::fs::{self, File, Metadata};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `contents` to `path` through a temporary file in the same folder, then renames it
-/// over the target. The target's permission bits are kept; a symbolic link is written through.
-pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
-    let target = match fs::canonicalize(path) {
-        Ok(p) => p,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => path.to_path_buf(),
-        Err(e) => return Err(e),
+/// Why a file was left as it was.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The file no longer holds the text harden read (the user edited it meanwhile).
+    Changed,
+    /// The file was removed while harden ran.
+    Removed,
+    /// The path resolves (through symbolic links) to this place outside the repository root.
+    OutsideRoot(PathBuf),
+    /// Not a regular file (a FIFO, a device, a socket, a folder).
+    NotRegular,
+    /// The file has this many hard links; replacing it would split them.
+    HardLinked(u64),
+    /// The file's owner (uid, gid) cannot be given to the new text (not running as root).
+    Owner(u32, u32),
+    /// An extended attribute could not be copied to the new text.
+    Xattr(String, io::Error),
+    /// Reading or writing failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Changed => f.write_str(
+                "the file changed while harden ran; your text is kept and harden's edit was not written: run harden again",
+            ),
+            Refusal::Removed => {
+                f.write_str("the file was removed while harden ran; not written back")
+            }
+            Refusal::OutsideRoot(target) => write!(
+                f,
+                "resolves through a symbolic link to {}, outside the repository; not written: run harden on the repository that holds the file",
+                target.display()
+            ),
+            Refusal::NotRegular => f.write_str(
+                "not a regular file (a FIFO, device or socket); skipped",
+            ),
+            Refusal::HardLinked(n) => write!(
+                f,
+                "the file has {n} hard links and replacing it would split them; not written: apply the change by hand (--dry-run shows it) or remove the other links"
+            ),
+            Refusal::Owner(uid, gid) => write!(
+                f,
+                "the file belongs to uid {uid} gid {gid} and harden cannot keep that owner (run as root or as the owner); not written"
+            ),
+            Refusal::Xattr(name, e) => write!(
+                f,
+                "the extended attribute `{name}` could not be kept ({e}); not written"
+            ),
+            Refusal::Io(e) => write!(f, "could not write the file (left as it was): {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Self {
+        Refusal::Io(e)
+    }
+}
+
+/// Checks that `path` names a regular file without reading it: FIFOs, devices and sockets
+/// (which would block harden or feed it without end) give [`Refusal::NotRegular`].
+pub fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
+    let meta = fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(meta)
+    } else {
+        Err(Refusal::NotRegular)
+    }
+}
+
+/// Replaces the file at `path` of the repository at `root` by `contents`, when it still holds
+/// `before` (the bytes harden read; `None` for a file harden creates, which must not exist).
+pub fn write_checked(
+    root: &Path,
+    path: &Path,
+    before: Option<&[u8]>,
+    contents: &str,
+) -> Result<(), Refusal> {
+    let root = fs::canonicalize(root)?;
+    let target = resolve(path)?;
+    if !target.starts_with(&root) {
+        return Err(Refusal::OutsideRoot(target));
+    }
+    let meta = match fs::symlink_metadata(&target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
     };
+    match (&meta, before) {
+        (None, Some(_)) => return Err(Refusal::Removed),
+        (Some(_), None) => return Err(Refusal::Changed),
+        (Some(m), Some(_)) => check_replaceable(m)?,
+        (None, None) => {}
+    }
+    let unchanged = |now: &Metadata| -> Result<(), Refusal> {
+        check_replaceable(now)?;
+        if let Some(first) = &meta {
+            if !same_file(first, now) {
+                return Err(Refusal::Changed);
+            }
+        }
+        if resolve(path)? != target {
+            return Err(Refusal::Changed);
+        }
+        if let Some(expected) = before {
+            if fs::read(&target)? != expected {
+                return Err(Refusal::Changed);
+            }
+        }
+        Ok(())
+    };
+    replace(
+        &target,
+        meta.as_ref(),
+        contents,
+        |target| match fs::symlink_metadata(target) {
+            Ok(now) => unchanged(&now),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match before {
+                Some(_) => Err(Refusal::Removed),
+                None => Ok(()),
+            },
+            Err(e) => Err(e.into()),
+        },
+    )
+}
+
+/// Writes `contents` to `path` (a file harden owns, such as a patch), replacing it whole.
+pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
+    let target = resolve(path)?;
+    let meta = fs::metadata(&target).ok();
+    replace(&target, meta.as_ref(), contents, |_| Ok(())).map_err(|e| match e {
+        Refusal::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    })
+}
+
+/// Threads that write files: a write mostly waits for the disk (fsync), so many at once cost
+/// little CPU and let the file system commit them together.
+const WRITERS: usize = 32;
+
+/// Runs `work` on the writers' thread pool (made on first use), or on the caller's pool when
+/// that cannot be made.
+pub fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(WRITERS)
+            .thread_name(|i| format!("harden-writer-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
+/// Flushes the folders of renamed files to disk, once per folder (the rename itself is only
+/// durable once its folder is). Call after a batch of writes.
+pub fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {
+    let mut folders: Vec<PathBuf> = paths
+        .into_iter()
+        .filter_map(|p| resolve(p).ok())
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        // Some file systems cannot sync a folder; the file's own data is already synced.
+        if let Ok(dir) = File::open(&folder) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+/// The real place of `path`: its links resolved; for a file that does not exist yet, its
+/// nearest existing folder resolved and the rest appended.
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let name = path.file_name().ok_or(e)?;
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Ok(resolve(parent)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn check_replaceable(meta: &Metadata) -> Result<(), Refusal> {
+    if !meta.is_file() {
+        return Err(Refusal::NotRegular);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(Refusal::HardLinked(meta.nlink()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &Metadata, _b: &Metadata) -> bool {
+    true
+}
+
+/// Writes a temporary file beside `target` with `meta`'s mode, owner and extended attributes,
+/// syncs it, runs `check` on the target, and renames the temporary file over it.
+fn replace(
+    target: &Path,
+    meta: Option<&Metadata>,
+    contents: &str,
+    check: impl FnOnce(&Path) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -23,31 +252,75 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Process id and clock: a file left by a killed run never blocks a later one.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{name}.harden-{}-{nanos:08x}.tmp",
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        if let Ok(meta) = fs::metadata(&target) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let prefix = format!(".{name}.harden-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // Created with the final mode (the umask can only narrow it): never readable by more
+    // people than the target, not even for a moment.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.map_or(0o666, |m| m.permissions().mode() & 0o777);
+        builder.permissions(fs::Permissions::from_mode(mode));
     }
-    result
+    let mut tmp = builder.tempfile_in(dir)?;
+    if let Some(meta) = meta {
+        keep_owner(tmp.as_file(), meta)?;
+        keep_xattrs(target, tmp.as_file())?;
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    tmp.write_all(contents.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    check(target)?;
+    tmp.persist(target).map_err(|e| Refusal::Io(e.error))?;
+    Ok(())
+}
+
+/// Gives `file` the owner of the original; only root (or the owner) can.
+#[cfg(unix)]
+fn keep_owner(file: &File, original: &Metadata) -> Result<(), Refusal> {
+    use std::os::unix::fs::MetadataExt;
+    let now = file.metadata()?;
+    if now.uid() == original.uid() && now.gid() == original.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid()))
+        .map_err(|_| Refusal::Owner(original.uid(), original.gid()))
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _original: &Metadata) -> Result<(), Refusal> {
+    Ok(())
+}
+
+/// Copies every extended attribute of `original` (SELinux labels, ACLs, user attributes) to
+/// `file`.
+#[cfg(unix)]
+fn keep_xattrs(original: &Path, file: &File) -> Result<(), Refusal> {
+    use xattr::FileExt;
+    let names = match xattr::list(original) {
+        Ok(names) => names,
+        // No support on this file system: there is nothing to keep.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for name in names {
+        let label = name.to_string_lossy().into_owned();
+        let Some(value) = xattr::get(original, &name)? else {
+            continue;
+        };
+        if file.get_xattr(&name).ok().flatten().as_ref() == Some(&value) {
+            continue;
+        }
+        file.set_xattr(&name, &value)
+            .map_err(|e| Refusal::Xattr(label, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_xattrs(_original: &Path, _file: &File) -> Result<(), Refusal> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -64,7 +337,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&p, fs::Permissions::from_mode(0o640))?;
         }
-        write_atomic(&p, "new")?;
+        write_checked(dir.path(), &p, Some(b"old"), "new").map_err(io::Error::other)?;
         assert_eq!(fs::read_to_string(&p)?, "new");
         #[cfg(unix)]
         {
@@ -73,6 +346,56 @@ mod tests {
         }
         let leftovers = fs::read_dir(dir.path())?.count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_left() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("w.yml");
+        fs::write(&p, "edited by the user")?;
+        let result = write_checked(dir.path(), &p, Some(b"old"), "new");
+        assert!(matches!(result, Err(Refusal::Changed)), "{result:?}");
+        assert_eq!(fs::read_to_string(&p)?, "edited by the user");
+        assert_eq!(fs::read_dir(dir.path())?.count(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_that_appeared_is_not_overwritten() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("sub/new.yml");
+        write_checked(dir.path(), &p, None, "created").map_err(io::Error::other)?;
+        assert_eq!(fs::read_to_string(&p)?, "created");
+        let result = write_checked(dir.path(), &p, None, "again");
+        assert!(matches!(result, Err(Refusal::Changed)), "{result:?}");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temp_file_is_never_wider_than_the_target() -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("w.yml");
+        fs::write(&p, "old")?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600))?;
+        let seen = std::sync::Mutex::new(Vec::new());
+        let meta = fs::metadata(&p)?;
+        replace(&p, Some(&meta), "new", |_| {
+            for entry in fs::read_dir(dir.path())? {
+                let entry = entry?;
+                seen.lock()
+                    .map_err(|_| io::Error::other("poisoned"))?
+                    .push(entry.metadata()?.permissions().mode() & 0o777);
+            }
+            Ok(())
+        })
+        .map_err(io::Error::other)?;
+        let seen = seen
+            .into_inner()
+            .map_err(|_| io::Error::other("poisoned"))?;
+        assert_eq!(seen, vec![0o600, 0o600], "target and temp file");
         Ok(())
     }
 }

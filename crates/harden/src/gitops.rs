@@ -368,7 +368,7 @@ pub fn commit_each(
             .iter()
             .map(|c| relative_to_root(&c.path, root))
             .collect();
-        let outcome = write_changes(&t.changes).and_then(|()| {
+        let outcome = write_changes(root, &t.changes).and_then(|()| {
             let message = commit_message(t, root, &options.subject);
             commit(root, &paths, &message, options, &pending)
         });
@@ -387,10 +387,12 @@ pub fn commit_each(
     }
 }
 
-/// Writes every change; stops at the first failure.
-fn write_changes(changes: &[FileChange]) -> Result<(), String> {
+/// Writes every change through the checked writer (the file must still hold what harden read,
+/// inside the repository); stops at the first failure.
+fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), String> {
     for c in changes {
-        crate::fsutil::write_atomic(&c.path, &c.after)
+        let before = c.before.as_deref().map(str::as_bytes);
+        crate::fsutil::write_checked(root, &c.path, before, &c.after)
             .map_err(|e| format!("could not write {}: {e}", c.path.display()))?;
     }
     Ok(())

@@ -9,6 +9,7 @@ mod fsutil;
 mod gitops;
 mod mailpatch;
 mod messages;
+mod prefetch;
 mod report;
 mod run;
 

@@ -37,7 +37,7 @@ pub struct RepoReport {
 impl RepoReport {
     /// True when any input could not be processed.
     pub fn has_errors(&self) -> bool {
-        !self.problems.is_empty()
+        self.problems.iter().any(|p| p.severity == Severity::Error)
             || self
                 .transforms
                 .iter()

@@ -21,6 +21,7 @@ use crate::config::{self, Config};
 use crate::discover;
 use crate::fsutil;
 use crate::gitops;
+use crate::prefetch;
 use crate::report::{Mode, RepoReport, TransformReport};
 
 /// What all repositories of a run share: the resolver and its cache.
@@ -109,9 +110,10 @@ fn image_registry(args: &Args, selected: &[&'static str]) -> Result<Option<Arc<R
 /// Starts resolving the images of every loaded repository in the background, so that the
 /// registries are asked while pin-actions asks GitHub; pin-images then finds them resolved (or
 /// waits for the requests under way).
-fn prefetch_images(registry: &Arc<Registry>, loaded: &[(PathBuf, Vec<SourceFile>, Vec<Finding>)]) {
+fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)]) {
     let mut images = Vec::new();
-    for (root, files, _) in loaded {
+    for (repo, _) in loaded {
+        let (root, files) = (&repo.root, &repo.files);
         let exempt = config::load(root)
             .map(|c| c.image_exempt)
             .unwrap_or_default();
@@ -256,57 +258,75 @@ fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: S
     }
 }
 
-/// Reads and parses the files of one repository; unreadable or invalid files become problems.
-fn load(files: &[(PathBuf, FileKind)], problems: &mut Vec<Finding>) -> Vec<SourceFile> {
-    let mut out = Vec::new();
-    for (path, kind) in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(problem(
-                    path.clone(),
-                    None,
-                    None,
-                    format!("cannot read the file: {e}"),
-                ));
-                continue;
+/// Reads and parses the files of one repository, several files at once; unreadable, invalid
+/// and non-regular files (FIFOs, devices: reading them would block or never end) become
+/// problems.
+fn load(
+    files: &[(PathBuf, FileKind)],
+    problems: &mut Vec<Finding>,
+    announcer: &prefetch::Announcer<'_>,
+) -> Vec<SourceFile> {
+    use rayon::prelude::*;
+    let results: Vec<Result<SourceFile, Finding>> = files
+        .par_iter()
+        .map(|(path, kind)| {
+            let file = load_one(path, *kind)?;
+            announcer.announce(&file);
+            Ok(file)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(file) => {
+                if let Err(e) = &file.doc {
+                    let loc = e.location();
+                    problems.push(problem(
+                        file.path.clone(),
+                        Some(loc.line),
+                        Some(loc.column),
+                        format!(
+                            "{}; harden left this file untouched: fix it and run again",
+                            e.message()
+                        ),
+                    ));
+                }
+                out.push(file);
             }
-        };
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                problems.push(problem(
-                    path.clone(),
-                    Some(line),
-                    None,
-                    "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
-                        .to_owned(),
-                ));
-                continue;
-            }
-        };
-        let file = SourceFile::new(path.clone(), *kind, text);
-        if let Err(e) = &file.doc {
-            let loc = e.location();
-            problems.push(problem(
-                path.clone(),
-                Some(loc.line),
-                Some(loc.column),
-                format!(
-                    "{}; harden left this file untouched: fix it and run again",
-                    e.message()
-                ),
-            ));
+            Err(p) => problems.push(p),
         }
-        out.push(file);
     }
     out
 }
 
-/// Runs the transforms on every repository named on the command line.
+fn load_one(path: &std::path::Path, kind: FileKind) -> Result<SourceFile, Finding> {
+    let unreadable = |why: String| problem(path.to_path_buf(), None, None, why);
+    fsutil::check_regular(path).map_err(|e| match e {
+        fsutil::Refusal::Io(e) => unreadable(format!("cannot read the file: {e}")),
+        other => unreadable(other.to_string()),
+    })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        problem(
+            path.to_path_buf(),
+            Some(line),
+            None,
+            "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
+                .to_owned(),
+        )
+    })?;
+    Ok(SourceFile::new(path.to_path_buf(), kind, text))
+}
+
+/// Runs the transforms on every repository named on the command line: files are read and
+/// parsed in parallel while the action repositories they name are fetched, the repositories are
+/// then hardened in parallel, and every changed file of the run is written in one parallel
+/// batch (reports keep the command-line order). Design: docs/design.md, "Pipeline".
 pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
+    use rayon::prelude::*;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -314,7 +334,11 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     };
     let found = discover::discover(&paths);
     let mut reports = Vec::new();
-    if !found.problems.is_empty() {
+    if !found.problems.is_empty() || !found.skipped.is_empty() {
+        let skipped = found.skipped.into_iter().map(|(p, why)| Finding {
+            severity: Severity::Warning,
+            ..problem(p, None, None, why)
+        });
         reports.push(RepoReport {
             root: PathBuf::from("."),
             transforms: Vec::new(),
@@ -322,80 +346,96 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 .problems
                 .into_iter()
                 .map(|(p, why)| problem(p, None, None, why))
+                .chain(skipped)
                 .collect(),
             written: Vec::new(),
         });
     }
-    let many_roots = found.repos.len() > 1;
-    // Load every repository first, so that all action repositories are resolved in one
-    // concurrent batch rather than one small batch per repository.
-    let loaded: Vec<(PathBuf, Vec<SourceFile>, Vec<Finding>)> = found
-        .repos
-        .iter()
-        .map(|(root, files)| {
-            let mut problems = Vec::new();
-            let sources = load(files, &mut problems);
-            (root.clone(), sources, problems)
-        })
-        .collect();
+    let spinner = progress("hardening");
+    let labels = patch_labels(found.repos.keys().map(PathBuf::as_path));
+    // Files are parsed in parallel; the action repositories of each parsed file are fetched
+    // at once, while the other files are still parsed. Transforms start when all are known.
+    let resolver = shared.resolver.as_deref();
+    let loaded: Vec<(Repository, Vec<Finding>)> =
+        prefetch::while_parsing(resolver, args.jobs, &args.exempt, |announcer| {
+            found
+                .repos
+                .par_iter()
+                .map(|(root, files)| {
+                    let mut problems = Vec::new();
+                    let files = load(files, &mut problems, announcer);
+                    let repo = Repository {
+                        root: root.clone(),
+                        files,
+                    };
+                    (repo, problems)
+                })
+                .collect()
+        });
     if let Some(registry) = &shared.registry {
         prefetch_images(registry, &loaded);
     }
-    if many_roots {
-        if let Some(resolver) = &shared.resolver {
-            let spinner = progress("resolving action references");
-            let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
-            let repos: Vec<Repository> = loaded
-                .iter()
-                .map(|(root, files, _)| Repository {
-                    root: root.clone(),
-                    files: files.clone(),
-                })
-                .collect();
-            batch.prefetch(&repos);
-            spinner.finish_and_clear();
-        }
-    }
-    for (root, files, problems) in loaded {
-        let root = &root;
-        let declaration_warnings = config::load(root)
-            .map(|c| unknown_declarations(root, &c, &shared.selected))
-            .unwrap_or_default();
-        let transforms = match config::load(root).map_err(|e| {
-            problem(
-                e.path.clone(),
-                Some(e.line),
-                Some(e.column),
-                format!("{}; nothing was changed in this repository", e.message),
-            )
-        }) {
-            Ok(config) => transforms_for(args, shared, &config)
-                .map(|t| (t, gitops::GitOptions::new(args, &config)))
-                .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
-            Err(p) => Err(p),
-        };
-        match transforms {
-            Ok((transforms, git)) => {
-                let mut report =
-                    run_repository(root, files, problems, &transforms, mode, &git, many_roots);
-                if let Some(t) = report
-                    .transforms
-                    .iter_mut()
-                    .find(|t| t.name == "permissions")
-                {
-                    t.findings.extend(declaration_warnings);
-                }
-                reports.push(report);
+    let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
+        .into_par_iter()
+        .zip(labels)
+        .map(|((repo, problems), label)| {
+            let patches = args.patch_dir.as_deref().map(|dir| (dir, label.as_str()));
+            harden_repository(args, shared, mode, repo, problems, patches)
+        })
+        .unzip();
+    write_all(&mut hardened, pending);
+    spinner.finish_and_clear();
+    reports.extend(hardened);
+    reports
+}
+
+/// Loads the repository's configuration and runs its transforms.
+fn harden_repository(
+    args: &Args,
+    shared: &Shared,
+    mode: Mode,
+    repo: Repository,
+    problems: Vec<Finding>,
+    patches: Option<(&std::path::Path, &str)>,
+) -> (RepoReport, Vec<PendingWrite>) {
+    let root = repo.root.as_path();
+    let transforms = match config::load(root).map_err(|e| {
+        problem(
+            e.path.clone(),
+            Some(e.line),
+            Some(e.column),
+            format!("{}; nothing was changed in this repository", e.message),
+        )
+    }) {
+        Ok(config) => transforms_for(args, shared, &config)
+            .map(|t| (t, gitops::GitOptions::new(args, &config), config))
+            .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
+        Err(p) => Err(p),
+    };
+    match transforms {
+        Ok((transforms, git, config)) => {
+            let declaration_warnings = unknown_declarations(root, &config, &shared.selected);
+            let (mut report, pending) =
+                run_repository(repo, problems, &transforms, mode, &git, patches);
+            if let Some(t) = report
+                .transforms
+                .iter_mut()
+                .find(|t| t.name == "permissions")
+            {
+                t.findings.extend(declaration_warnings);
             }
-            Err(p) => reports.push(RepoReport {
-                root: root.clone(),
+            (report, pending)
+        }
+        Err(p) => {
+            let report = RepoReport {
+                root: root.to_path_buf(),
                 transforms: Vec::new(),
                 problems: problems.into_iter().chain(std::iter::once(p)).collect(),
                 written: Vec::new(),
-            }),
+            };
+            (report, Vec::new())
         }
     }
-    reports
 }
 
 /// Warnings for `.github/harden.yml` declarations that name no workflow or job of the
@@ -449,28 +489,28 @@ fn unknown_declarations(
         .collect()
 }
 
+/// A file to write once every repository is hardened: path, the text harden read (`None` for
+/// a new file), the new text.
+type PendingWrite = (PathBuf, Option<String>, String);
+
 fn run_repository(
-    root: &std::path::Path,
-    loaded: Vec<SourceFile>,
+    mut repo: Repository,
     mut problems: Vec<Finding>,
     transforms: &[Box<dyn Transform>],
     mode: Mode,
     git: &gitops::GitOptions,
-    many_roots: bool,
-) -> RepoReport {
-    let originals: BTreeMap<PathBuf, Option<String>> = loaded
+    patches: Option<(&std::path::Path, &str)>,
+) -> (RepoReport, Vec<PendingWrite>) {
+    let originals: BTreeMap<PathBuf, Option<String>> = repo
+        .files
         .iter()
         .map(|f| (f.path.clone(), f.document().map(|d| d.text().to_owned())))
         .collect();
-    let mut repo = Repository {
-        root: root.to_path_buf(),
-        files: loaded,
-    };
+    let root = repo.root.clone();
+    let root = root.as_path();
     let mut reports = Vec::new();
     for t in transforms {
-        let spinner = progress(&format!("{}: {}", crate::escape::path(root), t.name()));
         let outcome = t.run(&repo);
-        spinner.finish_and_clear();
         for change in &outcome.changes {
             repo.apply(change);
         }
@@ -484,13 +524,8 @@ fn run_repository(
     let mut written = Vec::new();
     match mode {
         Mode::Patch => {
-            if let Some(dir) = git.patch_dir.as_deref() {
-                let prefix = if many_roots {
-                    format!("{}-", root_label(root))
-                } else {
-                    String::new()
-                };
-                match gitops::write_patches(dir, &prefix, &reports, root, git) {
+            if let Some((dir, prefix)) = patches {
+                match gitops::write_patches(dir, prefix, &reports, root, git) {
                     Ok(files) => written = files,
                     Err(e) => problems.push(problem(
                         dir.to_path_buf(),
@@ -504,39 +539,82 @@ fn run_repository(
         Mode::Commit => gitops::commit_each(root, &reports, git, &mut written, &mut problems),
         _ => {}
     }
+    let mut pending = Vec::new();
     if mode == Mode::Apply {
-        for file in &repo.files {
+        for file in repo.files {
             let Some(doc) = file.document() else { continue };
             let before = originals.get(&file.path).cloned().flatten();
-            if before.as_deref() == Some(doc.text()) {
-                continue;
-            }
-            if before.is_some() && !file.path.exists() {
-                problems.push(problem(
-                    file.path.clone(),
-                    None,
-                    None,
-                    "the file was removed while harden ran; not written back".to_owned(),
-                ));
-                continue;
-            }
-            match fsutil::write_atomic(&file.path, doc.text()) {
-                Ok(()) => written.push(file.path.clone()),
-                Err(e) => problems.push(problem(
-                    file.path.clone(),
-                    None,
-                    None,
-                    format!("could not write the file (left as it was): {e}"),
-                )),
+            if before.as_deref() != Some(doc.text()) {
+                let after = doc.text().to_owned();
+                pending.push((file.path, before, after));
             }
         }
     }
-    RepoReport {
+    let report = RepoReport {
         root: root.to_path_buf(),
         transforms: reports,
         problems,
         written,
+    };
+    (report, pending)
+}
+
+/// Writes every changed file of every repository at once (on the writers' pool: writes mostly
+/// wait for the disk), each only if it still holds the text harden read; then makes the
+/// renames durable, once per folder. Results go to each repository's report.
+fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
+    use rayon::prelude::*;
+    let jobs: Vec<(usize, PendingWrite)> = pending
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, writes)| writes.into_iter().map(move |w| (i, w)))
+        .collect();
+    let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
+    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> = fsutil::on_writers(|| {
+        jobs.into_par_iter()
+            .map(|(i, (path, before, after))| {
+                let before = before.as_deref().map(str::as_bytes);
+                let result = fsutil::write_checked(&roots[i], &path, before, &after);
+                (i, path, result)
+            })
+            .collect()
+    });
+    fsutil::sync_folders(
+        outcomes
+            .iter()
+            .filter(|(_, _, r)| r.is_ok())
+            .map(|(_, p, _)| p.as_path()),
+    );
+    for (i, path, result) in outcomes {
+        let report = &mut reports[i];
+        match result {
+            Ok(()) => report.written.push(path),
+            Err(e) => report
+                .problems
+                .push(problem(path, None, None, e.to_string())),
+        }
     }
+}
+
+/// A distinct name per repository root, for patch file names: the root's folder name, with
+/// `-2`, `-3`, ... when several roots share it, and no name at all when there is one root.
+fn patch_labels<'a>(roots: impl ExactSizeIterator<Item = &'a std::path::Path>) -> Vec<String> {
+    if roots.len() <= 1 {
+        return roots.map(|_| String::new()).collect();
+    }
+    let mut used = std::collections::BTreeSet::new();
+    roots
+        .map(|root| {
+            let base = root_label(root);
+            let mut label = format!("{base}-");
+            let mut n = 1;
+            while !used.insert(label.clone()) {
+                n += 1;
+                label = format!("{base}-{n}-");
+            }
+            label
+        })
+        .collect()
 }
 
 /// A short name for a repository root, for patch file names.

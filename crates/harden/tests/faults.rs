@@ -453,8 +453,8 @@ fn temp_file_leftovers_are_never_workflows() {
 }
 
 /// A workflow deleted while harden works on a big one: no crash, and the file is either gone
-/// or whole (never partial). Today harden writes it back (write_atomic creates a missing
-/// target), which the test tolerates and reports.
+/// or whole (never partial). The writer checks the target before the rename and reports a
+/// removed file instead of writing it back (`removed_workflow_is_not_written_back`).
 #[test]
 fn workflow_removed_during_the_run() {
     let f = Fixture::new();
@@ -747,4 +747,229 @@ fn redirect_to_another_host_is_refused() {
     );
     let out = f.pin();
     assert_per_reference_error(&f, &out, "refused to follow a redirect to another host");
+}
+
+// ---------------------------------------------------------------- the writer (issue 17)
+
+/// Point 5: a workflow the user edits while harden waits for the network keeps the user's text;
+/// harden says so and writes nothing over it.
+#[test]
+fn file_edited_while_harden_waits_for_the_network_is_kept() {
+    let f = Fixture::new();
+    let mut options = f.server.options();
+    options = options.latency(Duration::from_millis(1500));
+    f.server.set_options(options);
+    let ci = f.path("ci.yml");
+    let child = f
+        .command(&["--only", "pin-actions"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(600));
+    let edited = format!("{WORKFLOW}      - run: echo edited by the user\n");
+    fs::write(&ci, &edited).expect("user edit");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(text(&read(&ci)), edited, "the user's edit was lost");
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        both(&out).contains("the file changed while harden ran"),
+        "{}",
+        both(&out)
+    );
+}
+
+/// Point 8: a workflow that is a link to a file outside the repository is not written.
+#[cfg(unix)]
+#[test]
+fn workflow_linking_outside_the_repository_is_not_written() {
+    let f = Fixture::new();
+    let outside = tempfile::tempdir().expect("outside");
+    let target = outside.path().join("elsewhere.yml");
+    fs::write(&target, WORKFLOW).expect("write");
+    std::os::unix::fs::symlink(&target, f.path("linked.yml")).expect("symlink");
+    let out = f.pin();
+    assert_eq!(read(&target), WORKFLOW.as_bytes(), "written outside");
+    assert!(
+        both(&out).contains("outside the repository"),
+        "{}",
+        both(&out)
+    );
+    assert_ci_pinned(&f);
+}
+
+/// Point 8: `.github` itself a link to a folder outside the repository.
+#[cfg(unix)]
+#[test]
+fn dot_github_linking_outside_the_repository_is_not_written() {
+    let f = Fixture::new();
+    let outside = tempfile::tempdir().expect("outside");
+    fs::create_dir_all(outside.path().join("workflows")).expect("mkdir");
+    let target = outside.path().join("workflows/ci.yml");
+    fs::write(&target, WORKFLOW).expect("write");
+    let repo = tempfile::tempdir().expect("repo");
+    std::os::unix::fs::symlink(outside.path(), repo.path().join(".github")).expect("symlink");
+    let out = f
+        .command(&["--only", "pin-actions"])
+        .current_dir(repo.path())
+        .output()
+        .expect("harden runs");
+    assert_eq!(read(&target), WORKFLOW.as_bytes(), "written outside");
+    assert!(
+        both(&out).contains("outside the repository"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+}
+
+/// Point 9: two roots with the same folder name get distinct patch names.
+#[test]
+fn patch_dir_names_are_distinct_for_roots_of_the_same_name() {
+    let f = Fixture::new();
+    let base = tempfile::tempdir().expect("base");
+    for parent in ["a", "b"] {
+        let wf = base.path().join(parent).join("x/.github/workflows");
+        fs::create_dir_all(&wf).expect("mkdir");
+        fs::write(wf.join("ci.yml"), WORKFLOW).expect("write");
+    }
+    let patches = base.path().join("patches");
+    let out = f
+        .command(&["--only", "pin-actions", "--patch-dir"])
+        .arg(&patches)
+        .args(["a/x", "b/x"])
+        .current_dir(base.path())
+        .output()
+        .expect("harden runs");
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let mut names: Vec<String> = fs::read_dir(&patches)
+        .expect("patches")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["x-01-pin-actions.patch", "x-2-01-pin-actions.patch"]
+    );
+}
+
+/// Point 14: a hard-linked workflow is reported and left, so the links are not split.
+#[cfg(unix)]
+#[test]
+fn hard_linked_workflow_is_reported_and_left() {
+    let f = Fixture::new();
+    let other = f.repo.path().join("copy.yml");
+    fs::hard_link(f.path("ci.yml"), &other).expect("hard link");
+    let out = f.pin();
+    assert!(both(&out).contains("hard links"), "{}", both(&out));
+    assert_eq!(read(&f.path("ci.yml")), WORKFLOW.as_bytes());
+    assert_eq!(read(&other), WORKFLOW.as_bytes());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(&other).expect("meta").nlink(),
+        2,
+        "links split"
+    );
+}
+
+/// Point 14: owner (when root), extended attributes and mode are kept.
+#[cfg(unix)]
+#[test]
+fn rewrite_keeps_owner_extended_attributes_and_mode() {
+    use std::os::unix::fs::MetadataExt;
+    let f = Fixture::new();
+    let ci = f.path("ci.yml");
+    set_mode(&ci, 0o640);
+    let has_xattr = xattr::set(&ci, "user.harden-test", b"kept").is_ok();
+    let root = fs::metadata(&ci).expect("meta").uid() == 0;
+    if root {
+        std::os::unix::fs::chown(&ci, Some(4242), Some(4343)).expect("chown");
+    }
+    let out = f.pin();
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert_ci_pinned(&f);
+    assert_eq!(mode(&ci), 0o640);
+    if has_xattr {
+        assert_eq!(
+            xattr::get(&ci, "user.harden-test").expect("xattr"),
+            Some(b"kept".to_vec())
+        );
+    } else {
+        note("skipped the extended-attribute check: this file system has no user attributes");
+    }
+    if root {
+        let meta = fs::metadata(&ci).expect("meta");
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+    } else {
+        note("skipped the owner check: not running as root");
+    }
+}
+
+/// Point 15: a FIFO or a link to /dev/zero, named on the command line or found in the
+/// workflows folder, is skipped with a message naming it (never read: it would block or never
+/// end).
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_are_skipped_with_a_message() {
+    let f = Fixture::new();
+    let fifo = f.path("fifo.yml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        note("skipped the FIFO case: no mkfifo");
+    }
+    std::os::unix::fs::symlink("/dev/zero", f.path("zero.yml")).expect("symlink");
+    let start = Instant::now();
+    let out = f
+        .command(&[
+            "--only",
+            "pin-actions",
+            ".",
+            ".github/workflows/zero.yml",
+            ".github/workflows/fifo.yml",
+        ])
+        .output()
+        .expect("harden runs");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let all = both(&out);
+    assert!(
+        all.contains("zero.yml") && all.contains("not a regular file"),
+        "{all}"
+    );
+    if fifo.exists() {
+        assert!(all.contains("fifo.yml"), "{all}");
+    }
+    assert_ci_pinned(&f);
+    // Found in the folder only, they are skipped with a warning and the run succeeds.
+    fs::write(f.path("ci.yml"), WORKFLOW).expect("reset");
+    let out = f.pin();
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(both(&out).contains("zero.yml"), "{}", both(&out));
+    assert_ci_pinned(&f);
+}
+
+/// Point 15: a file named several times (and through its folder) is worked on once.
+#[test]
+fn a_file_named_twice_is_written_once() {
+    let f = Fixture::new();
+    let out = f
+        .command(&[
+            "--only",
+            "pin-actions",
+            "--format",
+            "json",
+            ".",
+            "./",
+            ".github/workflows/ci.yml",
+            "./.github/workflows/ci.yml",
+        ])
+        .output()
+        .expect("harden runs");
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert_ci_pinned(&f);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let repos = json["repositories"].as_array().expect("repositories");
+    assert_eq!(repos.len(), 1, "one repository: {json}");
+    let count = |key: &str| repos[0][key].as_array().map_or(0, Vec::len);
+    assert_eq!(count("changes"), 1, "one change: {json}");
+    assert_eq!(count("written"), 1, "written once: {json}");
 }
