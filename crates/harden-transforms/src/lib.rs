@@ -9,9 +9,11 @@ use std::path::{Path as FsPath, PathBuf};
 
 use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 
+pub mod actions_lock;
 pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;
+pub mod tag_only;
 
 /// What kind of file a source file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

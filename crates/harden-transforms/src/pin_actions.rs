@@ -9,16 +9,18 @@
 //! the value; the version comment then goes at the end of the line when that line holds no
 //! other `uses:` and the guard accepts it there, and is left out with a warning otherwise.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use harden_github::{FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
+use harden_github::{FetchError, FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
 use harden_yaml::{
     apply_splices, guard, Comment, Document, EditError, EditSet, Node, NodeKind, Path, ScalarStyle,
     Span, Splice,
 };
 
+use crate::actions_lock;
+use crate::tag_only::{TagOnly, TagOnlyList};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
 };
@@ -45,6 +47,13 @@ pub struct PinOptions {
     pub exempt: Vec<String>,
     /// Blanks before a new `#` comment; `None` follows the file (one, or two if its comments use two).
     pub comment_spacing: Option<usize>,
+    /// Require the version comments of SHA pins to be checked against the server: when the
+    /// refs cannot be fetched, that is an error rather than a note (`--verify`).
+    pub verify: bool,
+    /// Globs of callees kept on their tag, besides the built-in list (`tag-only:`).
+    pub tag_only: Vec<String>,
+    /// Globs of built-in tag-only entries to pin anyway (`pin-anyway:`).
+    pub pin_anyway: Vec<String>,
 }
 
 /// The pin-actions transform.
@@ -54,15 +63,18 @@ pub struct PinOptions {
 pub struct PinActions {
     resolver: Arc<Resolver>,
     options: PinOptions,
+    tag_only: TagOnlyList,
     fetched: Mutex<HashMap<RepoId, FetchResult>>,
 }
 
 impl PinActions {
     /// A pin-actions transform that resolves references with `resolver`.
     pub fn new(resolver: Arc<Resolver>, options: PinOptions) -> Self {
+        let tag_only = TagOnlyList::built_in().with(&options.tag_only, &options.pin_anyway);
         PinActions {
             resolver,
             options,
+            tag_only,
             fetched: Mutex::new(HashMap::new()),
         }
     }
@@ -90,7 +102,10 @@ impl PinActions {
             let Some(doc) = file.document() else { continue };
             for (_, node) in uses_sites(file.kind, doc) {
                 if let Ok(u) = parse_uses(node.as_str().unwrap_or_default()) {
-                    if !is_exempt(&u.action, &self.options.exempt) && !wanted.contains(&u.repo) {
+                    if !is_exempt(&u.action, &self.options.exempt)
+                        && self.tag_only.find(&u.action).is_none()
+                        && !wanted.contains(&u.repo)
+                    {
                         wanted.push(u.repo);
                     }
                 }
@@ -138,6 +153,9 @@ pub struct UsesRef {
 pub enum NotPinnable {
     /// `./path`: a local action or workflow, pinned by the repository itself.
     Local,
+    /// `$/path`: an action or reusable workflow of the same repository at the running commit;
+    /// inherently pinned (GitHub rejects an `@ref` on it).
+    SelfRepository,
     /// `docker://image`: image digests are not handled yet.
     Docker,
     /// A `${{ }}` expression.
@@ -153,6 +171,9 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
     let value = value.trim();
     if value.starts_with("./") || value.starts_with("../") || value == "." {
         return Err(NotPinnable::Local);
+    }
+    if value.starts_with("$/") {
+        return Err(NotPinnable::SelfRepository);
     }
     if value.starts_with("docker://") {
         return Err(NotPinnable::Docker);
@@ -171,6 +192,17 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
         repo,
         git_ref: git_ref.to_owned(),
     })
+}
+
+/// True when a `uses:` value is pinned: a full commit SHA, a local (`./`) or same-repository
+/// (`$/`) reference, or a container image by digest. For reports that count pins.
+pub fn is_pinned(value: &str) -> bool {
+    match parse_uses(value) {
+        Ok(u) => harden_github::is_full_sha(&u.git_ref),
+        Err(NotPinnable::Local | NotPinnable::SelfRepository) => true,
+        Err(NotPinnable::Docker) => value.contains("@sha256:"),
+        Err(_) => false,
+    }
 }
 
 fn site_patterns(kind: FileKind) -> &'static [&'static str] {
@@ -283,6 +315,21 @@ fn names_branch(comment: &str, refs: &RepoRefs) -> bool {
     refs.branches.contains_key(name) && !refs.tags.contains_key(name)
 }
 
+/// True when `new` is a more precise form of the version `old`: `v6` -> `v6.0.2`,
+/// `v4.1` -> `v4.1.3`, `6` -> `v6.0.2` (the same family of tags, more components).
+fn refines(old: &str, new: &str) -> bool {
+    let bare = |t: &str| {
+        let t = tag_word(t);
+        t.strip_prefix(['v', 'V']).unwrap_or(t).to_owned()
+    };
+    let (old, new) = (bare(old), bare(new));
+    old != new
+        && !old.is_empty()
+        && new
+            .strip_prefix(&old)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// The text of a comment without its `#`s and surrounding blanks.
 fn comment_body(raw: &str) -> &str {
     raw.trim().trim_start_matches('#').trim()
@@ -336,6 +383,7 @@ impl Transform for PinActions {
         } else {
             self.fetch(&wanted)
         };
+        let mut unverified = BTreeMap::new();
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
             let sites = uses_sites(file.kind, doc);
@@ -355,6 +403,8 @@ impl Transform for PinActions {
                 edits,
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
+                tag_only: &self.tag_only,
+                unverified: &mut unverified,
             };
             for (path, node) in &sites {
                 pinner.pin(path, node, &self.options, &fetched);
@@ -365,7 +415,213 @@ impl Transform for PinActions {
                 outcome.changes.push(change);
             }
         }
+        for (repo_id, u) in unverified {
+            outcome
+                .findings
+                .push(u.finding(&repo_id, self.options.verify));
+        }
+        check_lockfile(repo, &mut outcome);
         outcome
+    }
+}
+
+/// SHA pins of one action repository whose refs could not be fetched: accepted as they are.
+struct Unverified {
+    /// Where the first one is.
+    path: std::path::PathBuf,
+    location: harden_yaml::Location,
+    /// Why the refs could not be fetched.
+    error: FetchError,
+    /// How many uses, and how many of them have no version comment.
+    uses: usize,
+    uncommented: usize,
+}
+
+impl Unverified {
+    /// One finding for the repository: a note (or a warning when comments are missing), or
+    /// with `--verify` an error.
+    fn finding(&self, repo: &RepoId, verify: bool) -> Finding {
+        let why = match &self.error {
+            FetchError::NotCached => "offline and not in the cache".to_owned(),
+            FetchError::Network(_) => "the server cannot be reached".to_owned(),
+            FetchError::Timeout => "the server did not answer in time".to_owned(),
+            other => other.to_string(),
+        };
+        let pins = match self.uses {
+            1 => "its SHA pin".to_owned(),
+            n => format!("its {n} SHA pins"),
+        };
+        let (severity, message) = if verify {
+            (
+                Severity::Error,
+                format!(
+                    "`{repo}` not checked ({why}): --verify requires {pins} to be verified; \
+                     run where the server is reachable"
+                ),
+            )
+        } else if self.uncommented == 0 {
+            (
+                Severity::Note,
+                format!(
+                    "`{repo}` not checked ({why}): {pins} accepted as written, version \
+                     comments not verified"
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "`{repo}` not checked ({why}): {pins} accepted as written; {} without a \
+                     version comment, none added",
+                    self.uncommented
+                ),
+            )
+        };
+        Finding::at(NAME, &self.path, Some(self.location), severity, message)
+    }
+}
+
+/// The `uses:` values of a workflow text with their lines, when it parses.
+fn uses_values(text: &str) -> Vec<(usize, String)> {
+    let Ok(doc) = Document::parse(text) else {
+        return Vec::new();
+    };
+    uses_sites(FileKind::Workflow, &doc)
+        .into_iter()
+        .map(|(_, n)| (n.line, n.as_str().unwrap_or_default().trim().to_owned()))
+        .collect()
+}
+
+/// Checks GitHub's workflow lockfile, when the repository has one: SHA pins of onboarded
+/// workflows that the lockfile locks at another commit (or not at all), and onboarded
+/// workflows whose `uses:` this run changes (the lockfile must then be refreshed).
+fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
+    let Some(path) = actions_lock::find(&repo.root) else {
+        return;
+    };
+    let lock = match actions_lock::read(&path) {
+        Ok(lock) => lock,
+        Err((line, why)) => {
+            outcome.findings.push(Finding {
+                transform: NAME,
+                path,
+                line: Some(line),
+                column: None,
+                severity: Severity::Warning,
+                message: format!(
+                    "cannot read GitHub's workflow lockfile ({why}); harden did not check it \
+                     against the workflows: check it with `gh actions-lock --no-fix`"
+                ),
+            });
+            return;
+        }
+    };
+    let lock_finding = |line: usize, severity: Severity, message: String| Finding {
+        transform: NAME,
+        path: path.clone(),
+        line: Some(line),
+        column: None,
+        severity,
+        message,
+    };
+    if !lock.known_version() {
+        outcome.findings.push(lock_finding(
+            lock.version_line,
+            Severity::Warning,
+            format!(
+                "lockfile version `{}` is not one harden knows ({}): read as the newest; \
+                 check it with `gh actions-lock --no-fix`",
+                lock.version.as_deref().unwrap_or("(none)"),
+                actions_lock::KNOWN_VERSIONS.join(", ")
+            ),
+        ));
+    }
+    for (line, what) in &lock.skipped {
+        outcome.findings.push(lock_finding(
+            *line,
+            Severity::Warning,
+            format!("{what}; that part of the lockfile was not checked"),
+        ));
+    }
+    let mut changed: Vec<(usize, String)> = Vec::new();
+    for file in repo.files.iter().filter(|f| f.kind == FileKind::Workflow) {
+        let Some(doc) = file.document() else { continue };
+        let Some(name) = file.path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(locked) = lock.workflows.get(&format!(".github/workflows/{name}")) else {
+            continue;
+        };
+        let before = uses_values(doc.text());
+        let after = outcome
+            .changes
+            .iter()
+            .find(|c| c.path == file.path)
+            .map(|c| uses_values(&c.after));
+        if after.is_some_and(|after| after != before) {
+            changed.push((locked.line, name.to_owned()));
+        }
+        for (line, value) in before {
+            let Ok(u) = parse_uses(&value) else { continue };
+            if !harden_github::is_full_sha(&u.git_ref) {
+                continue;
+            }
+            let (severity, message) = match lock.check_pin(locked, &u.action, &u.git_ref) {
+                actions_lock::PinCheck::Agrees => continue,
+                actions_lock::PinCheck::Disagrees(others) => {
+                    let locked_as: Vec<String> = others
+                        .iter()
+                        .map(|(key, commit)| format!("`{key}` at {commit}"))
+                        .collect();
+                    (
+                        Severity::Error,
+                        format!(
+                            "`{value}` disagrees with {}, which locks {} for this workflow: \
+                             GitHub will not start it; refresh the lockfile with `{}`",
+                            actions_lock::LOCKFILE,
+                            locked_as.join(", "),
+                            actions_lock::REFRESH
+                        ),
+                    )
+                }
+                actions_lock::PinCheck::Missing => (
+                    Severity::Warning,
+                    format!(
+                        "`{value}` is not in {}, which locks this workflow: GitHub may not \
+                         start it; refresh the lockfile with `{}`",
+                        actions_lock::LOCKFILE,
+                        actions_lock::REFRESH
+                    ),
+                ),
+            };
+            outcome.findings.push(Finding {
+                transform: NAME,
+                path: file.path.clone(),
+                line: Some(line),
+                column: None,
+                severity,
+                message,
+            });
+        }
+    }
+    if let Some((line, _)) = changed.first() {
+        let names: Vec<&str> = changed.iter().map(|(_, n)| n.as_str()).collect();
+        outcome.findings.push(lock_finding(
+            *line,
+            Severity::Warning,
+            format!(
+                "pin-actions changes `uses:` in {}, which this lockfile locks: after applying, \
+                 run `{}` (it keeps the SHA pins) and commit the lockfile, or GitHub will not \
+                 start {}",
+                names.join(", "),
+                actions_lock::REFRESH,
+                if names.len() == 1 {
+                    "that workflow"
+                } else {
+                    "those workflows"
+                }
+            ),
+        ));
     }
 }
 
@@ -380,6 +636,10 @@ struct FilePinner<'a, 'd> {
     edits: EditSet<'d>,
     notes: Vec<ChangeNote>,
     findings: &'a mut Vec<Finding>,
+    /// Callees kept on their tag.
+    tag_only: &'a TagOnlyList,
+    /// SHA pins accepted without their refs, per action repository.
+    unverified: &'a mut BTreeMap<RepoId, Unverified>,
 }
 
 impl<'d> FilePinner<'_, 'd> {
@@ -405,6 +665,24 @@ impl<'d> FilePinner<'_, 'd> {
         let uses = match parse_uses(&value) {
             Ok(u) => u,
             Err(NotPinnable::Local) => return,
+            Err(NotPinnable::SelfRepository) if value.contains('@') => {
+                let path = value
+                    .trim()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                return self.report(
+                    node,
+                    Severity::Error,
+                    format!(
+                        "`{value}`: GitHub rejects a ref on a `$/` reference (it always runs the \
+                         same commit as the workflow): write `{path}`"
+                    ),
+                );
+            }
+            // Same repository, running commit: pinned by nature.
+            Err(NotPinnable::SelfRepository) => return,
             // Pinned by its digest already.
             Err(NotPinnable::Docker) if value.contains("@sha256:") => return,
             Err(NotPinnable::Docker) => {
@@ -442,8 +720,16 @@ impl<'d> FilePinner<'_, 'd> {
         if is_exempt(&uses.action, &options.exempt) {
             return;
         }
+        if let Some(entry) = self.tag_only.find(&uses.action) {
+            return self.keep_on_tag(node, &value, &uses, entry);
+        }
         let refs: &RepoRefs = match fetched.get(&uses.repo) {
             Some(Ok(refs)) => refs,
+            Some(Err(e))
+                if harden_github::is_full_sha(&uses.git_ref) && *e != FetchError::NotFound =>
+            {
+                return self.accept_unverified(node, &uses, e);
+            }
             Some(Err(e)) => {
                 return self.report(
                     node,
@@ -538,6 +824,54 @@ impl<'d> FilePinner<'_, 'd> {
         }
     }
 
+    /// A callee that refuses SHA refs: left on its tag with a note; a SHA pin of it is a
+    /// warning with the fix.
+    fn keep_on_tag(&mut self, node: &Node, value: &str, uses: &UsesRef, entry: &TagOnly) {
+        if harden_github::is_full_sha(&uses.git_ref) {
+            let tag = self
+                .trailing_comment(node)
+                .and_then(|c| version_word(&c.text).map(|(_, w)| tag_word(w).to_owned()))
+                .unwrap_or_else(|| "<release tag>".to_owned());
+            self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` will fail: {}; write `{}@{tag}`",
+                    entry.reason, uses.action
+                ),
+            );
+        } else {
+            self.report(
+                node,
+                Severity::Note,
+                format!("`{value}` kept on its tag: {}", entry.reason),
+            );
+        }
+    }
+
+    /// A SHA pin whose refs could not be fetched: accepted as it is, counted for the one
+    /// finding per action repository.
+    fn accept_unverified(&mut self, node: &Node, uses: &UsesRef, error: &FetchError) {
+        let commented = self
+            .trailing_comment(node)
+            .is_some_and(|c| version_word(&c.text).is_some());
+        let location = self.doc.location(node.span.start);
+        let entry = self
+            .unverified
+            .entry(uses.repo.clone())
+            .or_insert_with(|| Unverified {
+                path: self.file_path.to_path_buf(),
+                location,
+                error: error.clone(),
+                uses: 0,
+                uncommented: 0,
+            });
+        entry.uses += 1;
+        if !commented {
+            entry.uncommented += 1;
+        }
+    }
+
     /// An already pinned SHA: add the version comment if missing, correct a wrong one.
     fn check_comment(
         &mut self,
@@ -602,7 +936,8 @@ impl<'d> FilePinner<'_, 'd> {
             return;
         };
         let comment = merged_comment(&version, existing.map(|c| c.raw.as_str()));
-        if let Some(old) = hint {
+        // `# v6` -> `# v6.0.2` only makes the comment more precise: a change, not a warning.
+        if let Some(old) = hint.filter(|old| !refines(old, &version)) {
             self.report(
                 node,
                 Severity::Warning,
@@ -780,10 +1115,19 @@ mod tests {
             parse_uses("checkout@v4"),
             Err(NotPinnable::Malformed(_))
         ));
-        assert!(matches!(
+        assert_eq!(
             parse_uses("$/.github/workflows/build.yml"),
-            Err(NotPinnable::Malformed(_))
-        ));
+            Err(NotPinnable::SelfRepository)
+        );
+        assert_eq!(
+            parse_uses("$/actions/x@v1"),
+            Err(NotPinnable::SelfRepository)
+        );
+        assert!(is_pinned("$/actions/x"));
+        assert!(is_pinned("./x"));
+        assert!(is_pinned(&format!("a/b@{}", "a".repeat(40))));
+        assert!(!is_pinned("a/b@v1"));
+        assert!(!is_pinned("docker://alpine:3"));
     }
 
     #[test]
@@ -823,6 +1167,17 @@ mod tests {
             merged_comment("v6.0.2", Some("# v6.0.1; needed below")),
             "v6.0.2; needed below"
         );
+    }
+
+    #[test]
+    fn more_precise_versions() {
+        assert!(refines("v6", "v6.0.2"));
+        assert!(refines("v4.1", "v4.1.3"));
+        assert!(refines("6", "v6.0.2"));
+        assert!(!refines("v6", "v6"));
+        assert!(!refines("v4.1.0", "v4.2.2"));
+        assert!(!refines("v5", "v4.2.2"));
+        assert!(!refines("v6", "v60.0.1"));
     }
 
     #[test]

@@ -86,6 +86,11 @@ pub struct Args {
     #[arg(long)]
     pub offline: bool,
 
+    /// pin-actions: require the version comments of SHA pins to be checked against the server
+    /// (exit 2 when the refs cannot be fetched); without it they are accepted with a note.
+    #[arg(long)]
+    pub verify: bool,
+
     /// pin-actions: ignore cached refs and ask the server again.
     #[arg(long)]
     pub refresh: bool,

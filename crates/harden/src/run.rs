@@ -76,6 +76,9 @@ fn transforms_for(
                     branches,
                     exempt,
                     comment_spacing: config.comment_spacing,
+                    verify: args.verify,
+                    tag_only: config.tag_only.clone(),
+                    pin_anyway: config.pin_anyway.clone(),
                 };
                 out.push(Box::new(PinActions::new(Arc::clone(resolver), options)));
             }
