@@ -492,6 +492,23 @@ fn uses_values(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// A finding about GitHub's workflow lockfile itself.
+fn lock_finding(
+    path: &std::path::Path,
+    line: usize,
+    severity: Severity,
+    message: String,
+) -> Finding {
+    Finding {
+        transform: NAME,
+        path: path.to_path_buf(),
+        line: Some(line),
+        column: None,
+        severity,
+        message,
+    }
+}
+
 /// Checks GitHub's workflow lockfile, when the repository has one: SHA pins of onboarded
 /// workflows that the lockfile locks at another commit (or not at all), and onboarded
 /// workflows whose `uses:` this run changes (the lockfile must then be refreshed).
@@ -502,30 +519,21 @@ fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
     let lock = match actions_lock::read(&path) {
         Ok(lock) => lock,
         Err((line, why)) => {
-            outcome.findings.push(Finding {
-                transform: NAME,
-                path,
-                line: Some(line),
-                column: None,
-                severity: Severity::Warning,
-                message: format!(
+            outcome.findings.push(lock_finding(
+                &path,
+                line,
+                Severity::Warning,
+                format!(
                     "cannot read GitHub's workflow lockfile ({why}); harden did not check it \
                      against the workflows: check it with `gh actions-lock --no-fix`"
                 ),
-            });
+            ));
             return;
         }
     };
-    let lock_finding = |line: usize, severity: Severity, message: String| Finding {
-        transform: NAME,
-        path: path.clone(),
-        line: Some(line),
-        column: None,
-        severity,
-        message,
-    };
     if !lock.known_version() {
         outcome.findings.push(lock_finding(
+            &path,
             lock.version_line,
             Severity::Warning,
             format!(
@@ -538,6 +546,7 @@ fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
     }
     for (line, what) in &lock.skipped {
         outcome.findings.push(lock_finding(
+            &path,
             *line,
             Severity::Warning,
             format!("{what}; that part of the lockfile was not checked"),
@@ -562,51 +571,22 @@ fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
             changed.push((locked.line, name.to_owned()));
         }
         for (line, value) in before {
-            let Ok(u) = parse_uses(&value) else { continue };
-            if !harden_github::is_full_sha(&u.git_ref) {
-                continue;
+            if let Some((severity, message)) = check_locked_pin(&lock, locked, &value) {
+                outcome.findings.push(Finding {
+                    transform: NAME,
+                    path: file.path.clone(),
+                    line: Some(line),
+                    column: None,
+                    severity,
+                    message,
+                });
             }
-            let (severity, message) = match lock.check_pin(locked, &u.action, &u.git_ref) {
-                actions_lock::PinCheck::Agrees => continue,
-                actions_lock::PinCheck::Disagrees(others) => {
-                    let locked_as: Vec<String> = others
-                        .iter()
-                        .map(|(key, commit)| format!("`{key}` at {commit}"))
-                        .collect();
-                    (
-                        Severity::Error,
-                        format!(
-                            "`{value}` disagrees with {}, which locks {} for this workflow: \
-                             GitHub will not start it; refresh the lockfile with `{}`",
-                            actions_lock::LOCKFILE,
-                            locked_as.join(", "),
-                            actions_lock::REFRESH
-                        ),
-                    )
-                }
-                actions_lock::PinCheck::Missing => (
-                    Severity::Warning,
-                    format!(
-                        "`{value}` is not in {}, which locks this workflow: GitHub may not \
-                         start it; refresh the lockfile with `{}`",
-                        actions_lock::LOCKFILE,
-                        actions_lock::REFRESH
-                    ),
-                ),
-            };
-            outcome.findings.push(Finding {
-                transform: NAME,
-                path: file.path.clone(),
-                line: Some(line),
-                column: None,
-                severity,
-                message,
-            });
         }
     }
     if let Some((line, _)) = changed.first() {
         let names: Vec<&str> = changed.iter().map(|(_, n)| n.as_str()).collect();
         outcome.findings.push(lock_finding(
+            &path,
             *line,
             Severity::Warning,
             format!(
@@ -622,6 +602,47 @@ fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
                 }
             ),
         ));
+    }
+}
+
+/// What to say about the `uses:` value `value` of a locked workflow, when it is a SHA pin the
+/// lockfile does not lock.
+fn check_locked_pin(
+    lock: &actions_lock::Lockfile,
+    locked: &actions_lock::LockedWorkflow,
+    value: &str,
+) -> Option<(Severity, String)> {
+    let u = parse_uses(value).ok()?;
+    if !harden_github::is_full_sha(&u.git_ref) {
+        return None;
+    }
+    match lock.check_pin(locked, &u.action, &u.git_ref) {
+        actions_lock::PinCheck::Agrees => None,
+        actions_lock::PinCheck::Disagrees(others) => {
+            let locked_as: Vec<String> = others
+                .iter()
+                .map(|(key, commit)| format!("`{key}` at {commit}"))
+                .collect();
+            Some((
+                Severity::Error,
+                format!(
+                    "`{value}` disagrees with {}, which locks {} for this workflow: GitHub \
+                     will not start it; refresh the lockfile with `{}`",
+                    actions_lock::LOCKFILE,
+                    locked_as.join(", "),
+                    actions_lock::REFRESH
+                ),
+            ))
+        }
+        actions_lock::PinCheck::Missing => Some((
+            Severity::Warning,
+            format!(
+                "`{value}` is not in {}, which locks this workflow: GitHub may not start it; \
+                 refresh the lockfile with `{}`",
+                actions_lock::LOCKFILE,
+                actions_lock::REFRESH
+            ),
+        )),
     }
 }
 
@@ -664,58 +685,7 @@ impl<'d> FilePinner<'_, 'd> {
         let value = node.as_str().unwrap_or_default().to_owned();
         let uses = match parse_uses(&value) {
             Ok(u) => u,
-            Err(NotPinnable::Local) => return,
-            Err(NotPinnable::SelfRepository) if value.contains('@') => {
-                let path = value
-                    .trim()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                return self.report(
-                    node,
-                    Severity::Error,
-                    format!(
-                        "`{value}`: GitHub rejects a ref on a `$/` reference (it always runs the \
-                         same commit as the workflow): write `{path}`"
-                    ),
-                );
-            }
-            // Same repository, running commit: pinned by nature.
-            Err(NotPinnable::SelfRepository) => return,
-            // Pinned by its digest already.
-            Err(NotPinnable::Docker) if value.contains("@sha256:") => return,
-            Err(NotPinnable::Docker) => {
-                return self.report(
-                    node,
-                    Severity::Warning,
-                    format!(
-                        "`{value}` not pinned: it is a container image, and harden does not pin \
-                         image digests yet; pin it by hand as `docker://image@sha256:<digest>`"
-                    ),
-                )
-            }
-            Err(NotPinnable::Expression) => {
-                return self.report(
-                    node,
-                    Severity::Warning,
-                    format!("`{value}` not pinned: it is an expression"),
-                )
-            }
-            Err(NotPinnable::MissingRef) => {
-                return self.report(
-                    node,
-                    Severity::Error,
-                    format!("`{value}` has no `@ref`; GitHub requires one: write `{value}@<tag>`"),
-                )
-            }
-            Err(NotPinnable::Malformed(why)) => {
-                return self.report(
-                    node,
-                    Severity::Error,
-                    format!("`{value}` is not owner/repo[/path]@ref: {why}"),
-                )
-            }
+            Err(why) => return self.not_pinnable(node, &value, why),
         };
         if is_exempt(&uses.action, &options.exempt) {
             return;
@@ -764,63 +734,122 @@ impl<'d> FilePinner<'_, 'd> {
                 ),
             ),
             RefKind::Tag | RefKind::Branch => {
-                let version = resolved
-                    .comment
-                    .clone()
-                    .unwrap_or_else(|| uses.git_ref.clone());
-                if !harden_github::is_full_sha(&resolved.sha) {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!(
-                            "cannot pin `{value}`: the server answered `{}`, not a commit SHA",
-                            resolved.sha
-                        ),
-                    );
-                }
-                let new_value = format!("{}@{}", uses.action, resolved.sha);
-                if let Some(ScalarStyle::Literal | ScalarStyle::Folded) =
-                    node.as_scalar().map(|s| s.style)
-                {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!(
-                            "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten \
-                             in place; write `uses: {new_value} # {version}`"
-                        ),
-                    );
-                }
-                if let Err(e) = self.edits.replace_scalar(path, &new_value) {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!("cannot pin `{value}`: {e}"),
-                    );
-                }
-                if resolved.kind == RefKind::Branch {
-                    self.report(
-                        node,
-                        Severity::Warning,
-                        format!(
-                            "`{value}` follows branch `{}`: pinned to its current tip {}; \
-                             prefer a release tag, or keep branch references with --branches=keep",
-                            uses.git_ref, resolved.sha
-                        ),
-                    );
-                }
-                let comment = merged_comment(&version, existing.as_ref().map(|c| c.raw.as_str()));
-                let commented = self.write_comment(path, node, &comment, existing.as_ref());
-                let shown = if commented {
-                    format!(" # {comment}")
-                } else {
-                    String::new()
-                };
-                self.notes.push(ChangeNote {
-                    line: node.line,
-                    message: format!("{value} -> {new_value}{shown}"),
-                });
+                self.pin_resolved(path, node, &value, &uses, &resolved, existing.as_ref())
             }
+        }
+    }
+
+    /// Replaces a tag or branch reference by its commit SHA, with the version comment.
+    fn pin_resolved(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        value: &str,
+        uses: &UsesRef,
+        resolved: &harden_github::Resolved,
+        existing: Option<&Trailing>,
+    ) {
+        let version = resolved
+            .comment
+            .clone()
+            .unwrap_or_else(|| uses.git_ref.clone());
+        if !harden_github::is_full_sha(&resolved.sha) {
+            return self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "cannot pin `{value}`: the server answered `{}`, not a commit SHA",
+                    resolved.sha
+                ),
+            );
+        }
+        let new_value = format!("{}@{}", uses.action, resolved.sha);
+        if let Some(ScalarStyle::Literal | ScalarStyle::Folded) = node.as_scalar().map(|s| s.style)
+        {
+            return self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten \
+                     in place; write `uses: {new_value} # {version}`"
+                ),
+            );
+        }
+        if let Err(e) = self.edits.replace_scalar(path, &new_value) {
+            return self.report(node, Severity::Error, format!("cannot pin `{value}`: {e}"));
+        }
+        if resolved.kind == RefKind::Branch {
+            self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` follows branch `{}`: pinned to its current tip {}; \
+                     prefer a release tag, or keep branch references with --branches=keep",
+                    uses.git_ref, resolved.sha
+                ),
+            );
+        }
+        let comment = merged_comment(&version, existing.map(|c| c.raw.as_str()));
+        let commented = self.write_comment(path, node, &comment, existing);
+        let shown = if commented {
+            format!(" # {comment}")
+        } else {
+            String::new()
+        };
+        self.notes.push(ChangeNote {
+            line: node.line,
+            message: format!("{value} -> {new_value}{shown}"),
+        });
+    }
+
+    /// Reports a `uses:` value that is not `owner/repo[/path]@ref`, when there is something to
+    /// say (a local, same-repository or digest reference is fine as it is).
+    fn not_pinnable(&mut self, node: &Node, value: &str, why: NotPinnable) {
+        match why {
+            NotPinnable::Local => {}
+            NotPinnable::SelfRepository if value.contains('@') => {
+                let path = value
+                    .trim()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.report(
+                    node,
+                    Severity::Error,
+                    format!(
+                        "`{value}`: GitHub rejects a ref on a `$/` reference (it always runs the \
+                         same commit as the workflow): write `{path}`"
+                    ),
+                );
+            }
+            // Same repository, running commit: pinned by nature.
+            NotPinnable::SelfRepository => {}
+            // Pinned by its digest already.
+            NotPinnable::Docker if value.contains("@sha256:") => {}
+            NotPinnable::Docker => self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` not pinned: it is a container image, and harden does not pin \
+                     image digests yet; pin it by hand as `docker://image@sha256:<digest>`"
+                ),
+            ),
+            NotPinnable::Expression => self.report(
+                node,
+                Severity::Warning,
+                format!("`{value}` not pinned: it is an expression"),
+            ),
+            NotPinnable::MissingRef => self.report(
+                node,
+                Severity::Error,
+                format!("`{value}` has no `@ref`; GitHub requires one: write `{value}@<tag>`"),
+            ),
+            NotPinnable::Malformed(why) => self.report(
+                node,
+                Severity::Error,
+                format!("`{value}` is not owner/repo[/path]@ref: {why}"),
+            ),
         }
     }
 
