@@ -415,11 +415,9 @@ impl Transform for PinActions {
                 outcome.changes.push(change);
             }
         }
-        for (repo_id, u) in unverified {
-            outcome
-                .findings
-                .push(u.finding(&repo_id, self.options.verify));
-        }
+        outcome
+            .findings
+            .extend(unverified_findings(unverified, self.options.verify));
         check_lockfile(repo, &mut outcome);
         outcome
     }
@@ -427,6 +425,8 @@ impl Transform for PinActions {
 
 /// SHA pins of one action repository whose refs could not be fetched: accepted as they are.
 struct Unverified {
+    /// In what order the repositories were met (the finding points at the first).
+    order: usize,
     /// Where the first one is.
     path: std::path::PathBuf,
     location: harden_yaml::Location,
@@ -437,48 +437,76 @@ struct Unverified {
     uncommented: usize,
 }
 
-impl Unverified {
-    /// One finding for the repository: a note (or a warning when comments are missing), or
-    /// with `--verify` an error.
-    fn finding(&self, repo: &RepoId, verify: bool) -> Finding {
-        let why = match &self.error {
-            FetchError::NotCached => "offline and not in the cache".to_owned(),
-            FetchError::Network(_) => "the server cannot be reached".to_owned(),
-            FetchError::Timeout => "the server did not answer in time".to_owned(),
-            other => other.to_string(),
-        };
-        let pins = match self.uses {
-            1 => "its SHA pin".to_owned(),
-            n => format!("its {n} SHA pins"),
+/// Why refs could not be fetched, in a few words.
+fn fetch_failure(error: &FetchError) -> String {
+    match error {
+        FetchError::NotCached => "offline and not in the cache".to_owned(),
+        FetchError::Network(_) => "the server cannot be reached".to_owned(),
+        FetchError::Timeout => "the server did not answer in time".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The findings about SHA pins accepted without their refs: one per reason (in practice one
+/// for the whole repository), at the first such pin; a note, a warning when some have no
+/// version comment, or with `--verify` an error.
+fn unverified_findings(unverified: BTreeMap<RepoId, Unverified>, verify: bool) -> Vec<Finding> {
+    let mut by_reason: BTreeMap<String, Vec<(RepoId, Unverified)>> = BTreeMap::new();
+    for (repo, u) in unverified {
+        by_reason
+            .entry(fetch_failure(&u.error))
+            .or_default()
+            .push((repo, u));
+    }
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    for (why, mut group) in by_reason {
+        group.sort_by_key(|(_, u)| u.order);
+        let uses: usize = group.iter().map(|(_, u)| u.uses).sum();
+        let uncommented: usize = group.iter().map(|(_, u)| u.uncommented).sum();
+        let mut names: Vec<String> = group
+            .iter()
+            .take(3)
+            .map(|(r, _)| format!("`{r}`"))
+            .collect();
+        if group.len() > 3 {
+            names.push(format!("{} more", group.len() - 3));
+        }
+        let pins = match (uses, group.len()) {
+            (1, _) => format!("1 SHA pin of {}", names.join(", ")),
+            (n, 1) => format!("{n} SHA pins of {}", names.join(", ")),
+            (n, k) => format!(
+                "{n} SHA pins of {k} action repositories ({})",
+                names.join(", ")
+            ),
         };
         let (severity, message) = if verify {
             (
                 Severity::Error,
                 format!(
-                    "`{repo}` not checked ({why}): --verify requires {pins} to be verified; \
-                     run where the server is reachable"
+                    "cannot verify {pins} ({why}): --verify requires it; run where the server \
+                     is reachable"
                 ),
             )
-        } else if self.uncommented == 0 {
+        } else if uncommented == 0 {
             (
                 Severity::Note,
-                format!(
-                    "`{repo}` not checked ({why}): {pins} accepted as written, version \
-                     comments not verified"
-                ),
+                format!("{pins} accepted as written, version comments not verified ({why})"),
             )
         } else {
             (
                 Severity::Warning,
                 format!(
-                    "`{repo}` not checked ({why}): {pins} accepted as written; {} without a \
-                     version comment, none added",
-                    self.uncommented
+                    "{pins} accepted as written, version comments not verified ({why}); \
+                     {uncommented} without a version comment, none added"
                 ),
             )
         };
-        Finding::at(NAME, &self.path, Some(self.location), severity, message)
+        let (_, first) = &group[0];
+        let finding = Finding::at(NAME, &first.path, Some(first.location), severity, message);
+        findings.push((first.order, finding));
     }
+    findings.sort_by_key(|(order, _)| *order);
+    findings.into_iter().map(|(_, f)| f).collect()
 }
 
 /// The `uses:` values of a workflow text with their lines, when it parses.
@@ -885,10 +913,12 @@ impl<'d> FilePinner<'_, 'd> {
             .trailing_comment(node)
             .is_some_and(|c| version_word(&c.text).is_some());
         let location = self.doc.location(node.span.start);
+        let order = self.unverified.len();
         let entry = self
             .unverified
             .entry(uses.repo.clone())
             .or_insert_with(|| Unverified {
+                order,
                 path: self.file_path.to_path_buf(),
                 location,
                 error: error.clone(),

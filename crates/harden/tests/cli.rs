@@ -341,7 +341,7 @@ fn check_passes_offline_on_a_pinned_repository_and_verify_makes_it_fail() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         // One note for the repository, however many uses.
-        assert_eq!(stderr.matches("not checked").count(), 1, "{stderr}");
+        assert_eq!(stderr.matches("not verified").count(), 1, "{stderr}");
         assert!(stderr.starts_with("note: "), "{stderr}");
     }
     let cache = tempfile::tempdir().expect("empty cache");
@@ -354,7 +354,7 @@ fn check_passes_offline_on_a_pinned_repository_and_verify_makes_it_fail() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--verify requires its 2 SHA pins"),
+        stderr.contains("cannot verify 2 SHA pins of `actions/checkout`"),
         "{stderr}"
     );
     assert_eq!(read(&wf.join("ci.yml")), PINNED);

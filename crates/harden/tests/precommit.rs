@@ -138,7 +138,7 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
         "offline, the pinned repository passes the check:\n{all}"
     );
     assert!(
-        all.contains("not checked") && !all.contains("error:"),
+        all.contains("not verified") && !all.contains("error:"),
         "{all}"
     );
 }
