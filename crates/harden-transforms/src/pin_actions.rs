@@ -9,16 +9,18 @@
 //! the value; the version comment then goes at the end of the line when that line holds no
 //! other `uses:` and the guard accepts it there, and is left out with a warning otherwise.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use harden_github::{FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
+use harden_github::{FetchError, FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
 use harden_yaml::{
     apply_splices, guard, Comment, Document, EditError, EditSet, Node, NodeKind, Path, ScalarStyle,
     Span, Splice,
 };
 
+use crate::actions_lock;
+use crate::tag_only::{TagOnly, TagOnlyList};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
 };
@@ -45,6 +47,13 @@ pub struct PinOptions {
     pub exempt: Vec<String>,
     /// Blanks before a new `#` comment; `None` follows the file (one, or two if its comments use two).
     pub comment_spacing: Option<usize>,
+    /// Require the version comments of SHA pins to be checked against the server: when the
+    /// refs cannot be fetched, that is an error rather than a note (`--verify`).
+    pub verify: bool,
+    /// Globs of callees kept on their tag, besides the built-in list (`tag-only:`).
+    pub tag_only: Vec<String>,
+    /// Globs of built-in tag-only entries to pin anyway (`pin-anyway:`).
+    pub pin_anyway: Vec<String>,
 }
 
 /// The pin-actions transform.
@@ -54,15 +63,18 @@ pub struct PinOptions {
 pub struct PinActions {
     resolver: Arc<Resolver>,
     options: PinOptions,
+    tag_only: TagOnlyList,
     fetched: Mutex<HashMap<RepoId, FetchResult>>,
 }
 
 impl PinActions {
     /// A pin-actions transform that resolves references with `resolver`.
     pub fn new(resolver: Arc<Resolver>, options: PinOptions) -> Self {
+        let tag_only = TagOnlyList::built_in().with(&options.tag_only, &options.pin_anyway);
         PinActions {
             resolver,
             options,
+            tag_only,
             fetched: Mutex::new(HashMap::new()),
         }
     }
@@ -90,7 +102,10 @@ impl PinActions {
             let Some(doc) = file.document() else { continue };
             for (_, node) in uses_sites(file.kind, doc) {
                 if let Ok(u) = parse_uses(node.as_str().unwrap_or_default()) {
-                    if !is_exempt(&u.action, &self.options.exempt) && !wanted.contains(&u.repo) {
+                    if !is_exempt(&u.action, &self.options.exempt)
+                        && self.tag_only.find(&u.action).is_none()
+                        && !wanted.contains(&u.repo)
+                    {
                         wanted.push(u.repo);
                     }
                 }
@@ -138,6 +153,9 @@ pub struct UsesRef {
 pub enum NotPinnable {
     /// `./path`: a local action or workflow, pinned by the repository itself.
     Local,
+    /// `$/path`: an action or reusable workflow of the same repository at the running commit;
+    /// inherently pinned (GitHub rejects an `@ref` on it).
+    SelfRepository,
     /// `docker://image`: a container image, pinned by the pin-images transform.
     Docker,
     /// A `${{ }}` expression.
@@ -153,6 +171,9 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
     let value = value.trim();
     if value.starts_with("./") || value.starts_with("../") || value == "." {
         return Err(NotPinnable::Local);
+    }
+    if value.starts_with("$/") {
+        return Err(NotPinnable::SelfRepository);
     }
     if value.starts_with("docker://") {
         return Err(NotPinnable::Docker);
@@ -171,6 +192,17 @@ pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
         repo,
         git_ref: git_ref.to_owned(),
     })
+}
+
+/// True when a `uses:` value is pinned: a full commit SHA, a local (`./`) or same-repository
+/// (`$/`) reference, or a container image by digest. For reports that count pins.
+pub fn is_pinned(value: &str) -> bool {
+    match parse_uses(value) {
+        Ok(u) => harden_github::is_full_sha(&u.git_ref),
+        Err(NotPinnable::Local | NotPinnable::SelfRepository) => true,
+        Err(NotPinnable::Docker) => value.contains("@sha256:"),
+        Err(_) => false,
+    }
 }
 
 fn site_patterns(kind: FileKind) -> &'static [&'static str] {
@@ -283,6 +315,21 @@ fn names_branch(comment: &str, refs: &RepoRefs) -> bool {
     refs.branches.contains_key(name) && !refs.tags.contains_key(name)
 }
 
+/// True when `new` is a more precise form of the version `old`: `v6` -> `v6.0.2`,
+/// `v4.1` -> `v4.1.3`, `6` -> `v6.0.2` (the same family of tags, more components).
+fn refines(old: &str, new: &str) -> bool {
+    let bare = |t: &str| {
+        let t = tag_word(t);
+        t.strip_prefix(['v', 'V']).unwrap_or(t).to_owned()
+    };
+    let (old, new) = (bare(old), bare(new));
+    old != new
+        && !old.is_empty()
+        && new
+            .strip_prefix(&old)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// The text of a comment without its `#`s and surrounding blanks.
 fn comment_body(raw: &str) -> &str {
     raw.trim().trim_start_matches('#').trim()
@@ -337,6 +384,7 @@ impl Transform for PinActions {
             self.fetch(&wanted)
         };
         let mut noted_refused = std::collections::HashSet::new();
+        let mut unverified = BTreeMap::new();
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
             let sites = uses_sites(file.kind, doc);
@@ -356,6 +404,8 @@ impl Transform for PinActions {
                 edits,
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
+                tag_only: &self.tag_only,
+                unverified: &mut unverified,
             };
             for (path, node) in &sites {
                 pinner.pin(path, node, &self.options, &fetched);
@@ -368,6 +418,261 @@ impl Transform for PinActions {
             }
         }
         outcome
+            .findings
+            .extend(unverified_findings(unverified, self.options.verify));
+        check_lockfile(repo, &mut outcome);
+        outcome
+    }
+}
+
+/// SHA pins of one action repository whose refs could not be fetched: accepted as they are.
+struct Unverified {
+    /// In what order the repositories were met (the finding points at the first).
+    order: usize,
+    /// Where the first one is.
+    path: std::path::PathBuf,
+    location: harden_yaml::Location,
+    /// Why the refs could not be fetched.
+    error: FetchError,
+    /// How many uses, and how many of them have no version comment.
+    uses: usize,
+    uncommented: usize,
+}
+
+/// Why refs could not be fetched, in a few words.
+fn fetch_failure(error: &FetchError) -> String {
+    match error {
+        FetchError::NotCached => "offline and not in the cache".to_owned(),
+        FetchError::Network(_) => "the server cannot be reached".to_owned(),
+        FetchError::Timeout => "the server did not answer in time".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The findings about SHA pins accepted without their refs: one per reason (in practice one
+/// for the whole repository), at the first such pin; a note, a warning when some have no
+/// version comment, or with `--verify` an error.
+fn unverified_findings(unverified: BTreeMap<RepoId, Unverified>, verify: bool) -> Vec<Finding> {
+    let mut by_reason: BTreeMap<String, Vec<(RepoId, Unverified)>> = BTreeMap::new();
+    for (repo, u) in unverified {
+        by_reason
+            .entry(fetch_failure(&u.error))
+            .or_default()
+            .push((repo, u));
+    }
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    for (why, mut group) in by_reason {
+        group.sort_by_key(|(_, u)| u.order);
+        let uses: usize = group.iter().map(|(_, u)| u.uses).sum();
+        let uncommented: usize = group.iter().map(|(_, u)| u.uncommented).sum();
+        let mut names: Vec<String> = group
+            .iter()
+            .take(3)
+            .map(|(r, _)| format!("`{r}`"))
+            .collect();
+        if group.len() > 3 {
+            names.push(format!("{} more", group.len() - 3));
+        }
+        let pins = match (uses, group.len()) {
+            (1, _) => format!("1 SHA pin of {}", names.join(", ")),
+            (n, 1) => format!("{n} SHA pins of {}", names.join(", ")),
+            (n, k) => format!(
+                "{n} SHA pins of {k} action repositories ({})",
+                names.join(", ")
+            ),
+        };
+        let (severity, message) = if verify {
+            (
+                Severity::Error,
+                format!(
+                    "cannot verify {pins} ({why}): --verify requires it; run where the server \
+                     is reachable"
+                ),
+            )
+        } else if uncommented == 0 {
+            (
+                Severity::Note,
+                format!("{pins} accepted as written, version comments not verified ({why})"),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "{pins} accepted as written, version comments not verified ({why}); \
+                     {uncommented} without a version comment, none added"
+                ),
+            )
+        };
+        let (_, first) = &group[0];
+        let finding = Finding::at(NAME, &first.path, Some(first.location), severity, message);
+        findings.push((first.order, finding));
+    }
+    findings.sort_by_key(|(order, _)| *order);
+    findings.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The `uses:` values of a workflow text with their lines, when it parses.
+fn uses_values(text: &str) -> Vec<(usize, String)> {
+    let Ok(doc) = Document::parse(text) else {
+        return Vec::new();
+    };
+    uses_sites(FileKind::Workflow, &doc)
+        .into_iter()
+        .map(|(_, n)| (n.line, n.as_str().unwrap_or_default().trim().to_owned()))
+        .collect()
+}
+
+/// A finding about GitHub's workflow lockfile itself.
+fn lock_finding(
+    path: &std::path::Path,
+    line: usize,
+    severity: Severity,
+    message: String,
+) -> Finding {
+    Finding {
+        transform: NAME,
+        path: path.to_path_buf(),
+        line: Some(line),
+        column: None,
+        severity,
+        message,
+    }
+}
+
+/// Checks GitHub's workflow lockfile, when the repository has one: SHA pins of onboarded
+/// workflows that the lockfile locks at another commit (or not at all), and onboarded
+/// workflows whose `uses:` this run changes (the lockfile must then be refreshed).
+fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
+    let Some(path) = actions_lock::find(&repo.root) else {
+        return;
+    };
+    let lock = match actions_lock::read(&path) {
+        Ok(lock) => lock,
+        Err((line, why)) => {
+            outcome.findings.push(lock_finding(
+                &path,
+                line,
+                Severity::Warning,
+                format!(
+                    "cannot read GitHub's workflow lockfile ({why}); harden did not check it \
+                     against the workflows: check it with `gh actions-lock --no-fix`"
+                ),
+            ));
+            return;
+        }
+    };
+    if !lock.known_version() {
+        outcome.findings.push(lock_finding(
+            &path,
+            lock.version_line,
+            Severity::Warning,
+            format!(
+                "lockfile version `{}` is not one harden knows ({}): read as the newest; \
+                 check it with `gh actions-lock --no-fix`",
+                lock.version.as_deref().unwrap_or("(none)"),
+                actions_lock::KNOWN_VERSIONS.join(", ")
+            ),
+        ));
+    }
+    for (line, what) in &lock.skipped {
+        outcome.findings.push(lock_finding(
+            &path,
+            *line,
+            Severity::Warning,
+            format!("{what}; that part of the lockfile was not checked"),
+        ));
+    }
+    let mut changed: Vec<(usize, String)> = Vec::new();
+    for file in repo.files.iter().filter(|f| f.kind == FileKind::Workflow) {
+        let Some(doc) = file.document() else { continue };
+        let Some(name) = file.path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(locked) = lock.workflows.get(&format!(".github/workflows/{name}")) else {
+            continue;
+        };
+        let before = uses_values(doc.text());
+        let after = outcome
+            .changes
+            .iter()
+            .find(|c| c.path == file.path)
+            .map(|c| uses_values(&c.after));
+        if after.is_some_and(|after| after != before) {
+            changed.push((locked.line, name.to_owned()));
+        }
+        for (line, value) in before {
+            if let Some((severity, message)) = check_locked_pin(&lock, locked, &value) {
+                outcome.findings.push(Finding {
+                    transform: NAME,
+                    path: file.path.clone(),
+                    line: Some(line),
+                    column: None,
+                    severity,
+                    message,
+                });
+            }
+        }
+    }
+    if let Some((line, _)) = changed.first() {
+        let names: Vec<&str> = changed.iter().map(|(_, n)| n.as_str()).collect();
+        outcome.findings.push(lock_finding(
+            &path,
+            *line,
+            Severity::Warning,
+            format!(
+                "pin-actions changes `uses:` in {}, which this lockfile locks: after applying, \
+                 run `{}` (it keeps the SHA pins) and commit the lockfile, or GitHub will not \
+                 start {}",
+                names.join(", "),
+                actions_lock::REFRESH,
+                if names.len() == 1 {
+                    "that workflow"
+                } else {
+                    "those workflows"
+                }
+            ),
+        ));
+    }
+}
+
+/// What to say about the `uses:` value `value` of a locked workflow, when it is a SHA pin the
+/// lockfile does not lock.
+fn check_locked_pin(
+    lock: &actions_lock::Lockfile,
+    locked: &actions_lock::LockedWorkflow,
+    value: &str,
+) -> Option<(Severity, String)> {
+    let u = parse_uses(value).ok()?;
+    if !harden_github::is_full_sha(&u.git_ref) {
+        return None;
+    }
+    match lock.check_pin(locked, &u.action, &u.git_ref) {
+        actions_lock::PinCheck::Agrees => None,
+        actions_lock::PinCheck::Disagrees(others) => {
+            let locked_as: Vec<String> = others
+                .iter()
+                .map(|(key, commit)| format!("`{key}` at {commit}"))
+                .collect();
+            Some((
+                Severity::Error,
+                format!(
+                    "`{value}` disagrees with {}, which locks {} for this workflow: GitHub \
+                     will not start it; refresh the lockfile with `{}`",
+                    actions_lock::LOCKFILE,
+                    locked_as.join(", "),
+                    actions_lock::REFRESH
+                ),
+            ))
+        }
+        actions_lock::PinCheck::Missing => Some((
+            Severity::Warning,
+            format!(
+                "`{value}` is not in {}, which locks this workflow: GitHub may not start it; \
+                 refresh the lockfile with `{}`",
+                actions_lock::LOCKFILE,
+                actions_lock::REFRESH
+            ),
+        )),
     }
 }
 
@@ -382,6 +687,10 @@ struct FilePinner<'a, 'd> {
     edits: EditSet<'d>,
     notes: Vec<ChangeNote>,
     findings: &'a mut Vec<Finding>,
+    /// Callees kept on their tag.
+    tag_only: &'a TagOnlyList,
+    /// SHA pins accepted without their refs, per action repository.
+    unverified: &'a mut BTreeMap<RepoId, Unverified>,
 }
 
 impl<'d> FilePinner<'_, 'd> {
@@ -406,36 +715,21 @@ impl<'d> FilePinner<'_, 'd> {
         let value = node.as_str().unwrap_or_default().to_owned();
         let uses = match parse_uses(&value) {
             Ok(u) => u,
-            Err(NotPinnable::Local) => return,
-            // A container image: the pin-images transform pins it to its digest.
-            Err(NotPinnable::Docker) => return,
-            Err(NotPinnable::Expression) => {
-                return self.report(
-                    node,
-                    Severity::Warning,
-                    format!("`{value}` not pinned: it is an expression"),
-                )
-            }
-            Err(NotPinnable::MissingRef) => {
-                return self.report(
-                    node,
-                    Severity::Error,
-                    format!("`{value}` has no `@ref`; GitHub requires one: write `{value}@<tag>`"),
-                )
-            }
-            Err(NotPinnable::Malformed(why)) => {
-                return self.report(
-                    node,
-                    Severity::Error,
-                    format!("`{value}` is not owner/repo[/path]@ref: {why}"),
-                )
-            }
+            Err(why) => return self.not_pinnable(node, &value, why),
         };
         if is_exempt(&uses.action, &options.exempt) {
             return;
         }
+        if let Some(entry) = self.tag_only.find(&uses.action) {
+            return self.keep_on_tag(node, &value, &uses, entry);
+        }
         let refs: &RepoRefs = match fetched.get(&uses.repo) {
             Some(Ok(refs)) => refs,
+            Some(Err(e))
+                if harden_github::is_full_sha(&uses.git_ref) && *e != FetchError::NotFound =>
+            {
+                return self.accept_unverified(node, &uses, e);
+            }
             // The same text for every use of the repository, so that the report shows one
             // line listing the places rather than one line per use.
             Some(Err(e)) => {
@@ -472,63 +766,164 @@ impl<'d> FilePinner<'_, 'd> {
                 ),
             ),
             RefKind::Tag | RefKind::Branch => {
-                let version = resolved
-                    .comment
-                    .clone()
-                    .unwrap_or_else(|| uses.git_ref.clone());
-                if !harden_github::is_full_sha(&resolved.sha) {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!(
-                            "cannot pin `{value}`: the server answered `{}`, not a commit SHA",
-                            resolved.sha
-                        ),
-                    );
-                }
-                let new_value = format!("{}@{}", uses.action, resolved.sha);
-                if let Some(ScalarStyle::Literal | ScalarStyle::Folded) =
-                    node.as_scalar().map(|s| s.style)
-                {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!(
-                            "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten \
-                             in place; write `uses: {new_value} # {version}`"
-                        ),
-                    );
-                }
-                if let Err(e) = self.edits.replace_scalar(path, &new_value) {
-                    return self.report(
-                        node,
-                        Severity::Error,
-                        format!("cannot pin `{value}`: {e}"),
-                    );
-                }
-                if resolved.kind == RefKind::Branch {
-                    self.report(
-                        node,
-                        Severity::Warning,
-                        format!(
-                            "`{value}` follows branch `{}`: pinned to its current tip {}; \
-                             prefer a release tag, or keep branch references with --branches=keep",
-                            uses.git_ref, resolved.sha
-                        ),
-                    );
-                }
-                let comment = merged_comment(&version, existing.as_ref().map(|c| c.raw.as_str()));
-                let commented = self.write_comment(path, node, &comment, existing.as_ref());
-                let shown = if commented {
-                    format!(" # {comment}")
-                } else {
-                    String::new()
-                };
-                self.notes.push(ChangeNote {
-                    line: node.line,
-                    message: format!("{value} -> {new_value}{shown}"),
-                });
+                self.pin_resolved(path, node, &value, &uses, &resolved, existing.as_ref())
             }
+        }
+    }
+
+    /// Replaces a tag or branch reference by its commit SHA, with the version comment.
+    fn pin_resolved(
+        &mut self,
+        path: &Path,
+        node: &Node,
+        value: &str,
+        uses: &UsesRef,
+        resolved: &harden_github::Resolved,
+        existing: Option<&Trailing>,
+    ) {
+        let version = resolved
+            .comment
+            .clone()
+            .unwrap_or_else(|| uses.git_ref.clone());
+        if !harden_github::is_full_sha(&resolved.sha) {
+            return self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "cannot pin `{value}`: the server answered `{}`, not a commit SHA",
+                    resolved.sha
+                ),
+            );
+        }
+        let new_value = format!("{}@{}", uses.action, resolved.sha);
+        if let Some(ScalarStyle::Literal | ScalarStyle::Folded) = node.as_scalar().map(|s| s.style)
+        {
+            return self.report(
+                node,
+                Severity::Error,
+                format!(
+                    "cannot pin `{value}`: a block scalar (`|` or `>`) cannot be rewritten \
+                     in place; write `uses: {new_value} # {version}`"
+                ),
+            );
+        }
+        if let Err(e) = self.edits.replace_scalar(path, &new_value) {
+            return self.report(node, Severity::Error, format!("cannot pin `{value}`: {e}"));
+        }
+        if resolved.kind == RefKind::Branch {
+            self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` follows branch `{}`: pinned to its current tip {}; \
+                     prefer a release tag, or keep branch references with --branches=keep",
+                    uses.git_ref, resolved.sha
+                ),
+            );
+        }
+        let comment = merged_comment(&version, existing.map(|c| c.raw.as_str()));
+        let commented = self.write_comment(path, node, &comment, existing);
+        let shown = if commented {
+            format!(" # {comment}")
+        } else {
+            String::new()
+        };
+        self.notes.push(ChangeNote {
+            line: node.line,
+            message: format!("{value} -> {new_value}{shown}"),
+        });
+    }
+
+    /// Reports a `uses:` value that is not `owner/repo[/path]@ref`, when there is something to
+    /// say (a local, same-repository or digest reference is fine as it is).
+    fn not_pinnable(&mut self, node: &Node, value: &str, why: NotPinnable) {
+        match why {
+            NotPinnable::Local => {}
+            NotPinnable::SelfRepository if value.contains('@') => {
+                let path = value
+                    .trim()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.report(
+                    node,
+                    Severity::Error,
+                    format!(
+                        "`{value}`: GitHub rejects a ref on a `$/` reference (it always runs the \
+                         same commit as the workflow): write `{path}`"
+                    ),
+                );
+            }
+            // Same repository, running commit: pinned by nature.
+            NotPinnable::SelfRepository => {}
+            // A container image: the pin-images transform pins it to its digest.
+            NotPinnable::Docker => {}
+            NotPinnable::Expression => self.report(
+                node,
+                Severity::Warning,
+                format!("`{value}` not pinned: it is an expression"),
+            ),
+            NotPinnable::MissingRef => self.report(
+                node,
+                Severity::Error,
+                format!("`{value}` has no `@ref`; GitHub requires one: write `{value}@<tag>`"),
+            ),
+            NotPinnable::Malformed(why) => self.report(
+                node,
+                Severity::Error,
+                format!("`{value}` is not owner/repo[/path]@ref: {why}"),
+            ),
+        }
+    }
+
+    /// A callee that refuses SHA refs: left on its tag with a note; a SHA pin of it is a
+    /// warning with the fix.
+    fn keep_on_tag(&mut self, node: &Node, value: &str, uses: &UsesRef, entry: &TagOnly) {
+        if harden_github::is_full_sha(&uses.git_ref) {
+            let tag = self
+                .trailing_comment(node)
+                .and_then(|c| version_word(&c.text).map(|(_, w)| tag_word(w).to_owned()))
+                .unwrap_or_else(|| "<release tag>".to_owned());
+            self.report(
+                node,
+                Severity::Warning,
+                format!(
+                    "`{value}` will fail: {}; write `{}@{tag}`",
+                    entry.reason, uses.action
+                ),
+            );
+        } else {
+            self.report(
+                node,
+                Severity::Note,
+                format!("`{value}` kept on its tag: {}", entry.reason),
+            );
+        }
+    }
+
+    /// A SHA pin whose refs could not be fetched: accepted as it is, counted for the one
+    /// finding per action repository.
+    fn accept_unverified(&mut self, node: &Node, uses: &UsesRef, error: &FetchError) {
+        let commented = self
+            .trailing_comment(node)
+            .is_some_and(|c| version_word(&c.text).is_some());
+        let location = self.doc.location(node.span.start);
+        let order = self.unverified.len();
+        let entry = self
+            .unverified
+            .entry(uses.repo.clone())
+            .or_insert_with(|| Unverified {
+                order,
+                path: self.file_path.to_path_buf(),
+                location,
+                error: error.clone(),
+                uses: 0,
+                uncommented: 0,
+            });
+        entry.uses += 1;
+        if !commented {
+            entry.uncommented += 1;
         }
     }
 
@@ -596,7 +991,8 @@ impl<'d> FilePinner<'_, 'd> {
             return;
         };
         let comment = merged_comment(&version, existing.map(|c| c.raw.as_str()));
-        if let Some(old) = hint {
+        // `# v6` -> `# v6.0.2` only makes the comment more precise: a change, not a warning.
+        if let Some(old) = hint.filter(|old| !refines(old, &version)) {
             self.report(
                 node,
                 Severity::Warning,
@@ -804,10 +1200,19 @@ mod tests {
             parse_uses("checkout@v4"),
             Err(NotPinnable::Malformed(_))
         ));
-        assert!(matches!(
+        assert_eq!(
             parse_uses("$/.github/workflows/build.yml"),
-            Err(NotPinnable::Malformed(_))
-        ));
+            Err(NotPinnable::SelfRepository)
+        );
+        assert_eq!(
+            parse_uses("$/actions/x@v1"),
+            Err(NotPinnable::SelfRepository)
+        );
+        assert!(is_pinned("$/actions/x"));
+        assert!(is_pinned("./x"));
+        assert!(is_pinned(&format!("a/b@{}", "a".repeat(40))));
+        assert!(!is_pinned("a/b@v1"));
+        assert!(!is_pinned("docker://alpine:3"));
     }
 
     #[test]
@@ -847,6 +1252,17 @@ mod tests {
             merged_comment("v6.0.2", Some("# v6.0.1; needed below")),
             "v6.0.2; needed below"
         );
+    }
+
+    #[test]
+    fn more_precise_versions() {
+        assert!(refines("v6", "v6.0.2"));
+        assert!(refines("v4.1", "v4.1.3"));
+        assert!(refines("6", "v6.0.2"));
+        assert!(!refines("v6", "v6"));
+        assert!(!refines("v4.1.0", "v4.2.2"));
+        assert!(!refines("v5", "v4.2.2"));
+        assert!(!refines("v6", "v60.0.1"));
     }
 
     #[test]

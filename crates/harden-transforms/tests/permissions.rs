@@ -261,6 +261,18 @@ fn local_composite_action() {
 }
 
 #[test]
+fn same_repository_references_are_read_like_local_ones() {
+    let repo = fixture_repo("self_repository");
+    let (outcome, text) = run_checked(&repo, &Permissions::new(PermissionsOptions::default()));
+    assert!(
+        !text.contains("knowledge base") && !text.contains("not among the files"),
+        "{text}"
+    );
+    assert!(!outcome.changes.is_empty(), "{text}");
+    insta::assert_snapshot!("self_repository", text);
+}
+
+#[test]
 fn local_javascript_action() {
     check("javascript_local");
 }

@@ -17,8 +17,9 @@ use harden_testserver::{
     default_refs_dir, load_refs_dir, Fault, FaultRule, RecordedRepo, ServerOptions, TestServer,
 };
 use harden_transforms::pin_actions::{
-    parse_uses, uses_sites, BranchPolicy, PinActions, PinOptions,
+    is_pinned, parse_uses, uses_sites, BranchPolicy, PinActions, PinOptions,
 };
+use harden_transforms::tag_only::TagOnlyList;
 use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
 use harden_yaml::Document;
 
@@ -573,11 +574,19 @@ fn check_corpus_repo(
                 *report.entry(what).or_default() += 1;
             };
             let Ok(u) = parse_uses(old_value) else {
-                count(&mut report.counts, "not pinnable");
+                let what = if is_pinned(old_value) {
+                    "already pinned"
+                } else {
+                    "not pinnable"
+                };
+                count(&mut report.counts, what);
                 assert_eq!(old_value, new_value);
                 continue;
             };
-            report.repos.insert(u.repo.clone());
+            if TagOnlyList::built_in().find(&u.action).is_none() {
+                // Tag-only callees are never fetched.
+                report.repos.insert(u.repo.clone());
+            }
             let at = format!("{}:{}", file.path.display(), old.line);
             let reported = |needle: &str| {
                 outcome.findings.iter().any(|f| {
@@ -596,6 +605,11 @@ fn check_corpus_repo(
                     problems.push(format!(
                         "{at}: {old_value} -> {new_value}, recorded {expected:?}"
                     ));
+                }
+            } else if TagOnlyList::built_in().find(&u.action).is_some() {
+                count(&mut report.counts, "kept on its tag");
+                if !reported("kept on its tag") && !reported("will fail") {
+                    problems.push(format!("{at}: {old_value}: tag-only callee not reported"));
                 }
             } else if is_full_sha(&u.git_ref) {
                 count(&mut report.counts, "already pinned");
@@ -722,6 +736,7 @@ fn pin_corpus(root: &FsPath, at_least: usize) {
     assert!(counts["already pinned"] > at_least, "{counts:?}");
     assert!(counts["ref not found"] > 0, "{counts:?}");
     assert!(counts["repository not found"] > 0, "{counts:?}");
+    assert!(counts["kept on its tag"] > 10, "{counts:?}");
 
     // Idempotent, and no request: everything is known.
     let outputs: Vec<Repository> = reports.into_iter().filter_map(|r| r.output).collect();
@@ -734,4 +749,314 @@ fn pin_corpus(root: &FsPath, at_least: usize) {
         );
     });
     assert_eq!(resolver.stats().requests, stats.requests);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Without the network, same-repository references, tag-only callees, the workflow lockfile.
+
+/// A URL where nothing listens: every request fails at once (connection refused).
+fn unreachable_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn offline_resolver(cache_dir: Option<&FsPath>, offline: bool) -> Arc<Resolver> {
+    let url = unreachable_url();
+    let config = ResolverConfig {
+        server_url: url.clone(),
+        api_url: url,
+        cache_dir: cache_dir.map(FsPath::to_owned),
+        offline,
+        timeout: Duration::from_secs(5),
+        max_retries: 0,
+        retry_backoff: Duration::from_millis(1),
+        ..ResolverConfig::default()
+    };
+    Arc::new(Resolver::new(config).expect("resolver"))
+}
+
+fn render_without_ports(outcome: &Outcome) -> String {
+    let text = render_outcome(outcome);
+    // The refused port differs from run to run.
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("127.0.0.1:") {
+        out.push_str(&rest[..at]);
+        out.push_str("SERVER");
+        rest = rest[at + "127.0.0.1:".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+fn errors(outcome: &Outcome) -> Vec<&str> {
+    outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.as_str())
+        .collect()
+}
+
+#[test]
+fn pinned_references_pass_without_the_network() {
+    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    // The server unreachable with an empty cache, and --offline with no cache at all.
+    let empty = tempfile::tempdir().expect("tempdir");
+    for resolver in [
+        offline_resolver(Some(empty.path()), false),
+        offline_resolver(None, true),
+    ] {
+        let outcome = PinActions::new(resolver, PinOptions::default()).run(&repo);
+        assert!(outcome.changes.is_empty(), "{}", render_outcome(&outcome));
+        assert!(errors(&outcome).is_empty(), "{}", render_outcome(&outcome));
+        // One finding for all the SHA pins (a warning: one has no comment), and the tag-only
+        // note.
+        assert_eq!(outcome.findings.len(), 2, "{}", render_outcome(&outcome));
+    }
+    let outcome = PinActions::new(
+        offline_resolver(Some(empty.path()), false),
+        PinOptions::default(),
+    )
+    .run(&repo);
+    insta::assert_snapshot!("offline", render_without_ports(&outcome));
+}
+
+#[test]
+fn verify_makes_the_check_mandatory() {
+    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    let options = PinOptions {
+        verify: true,
+        ..PinOptions::default()
+    };
+    let outcome = PinActions::new(offline_resolver(None, true), options).run(&repo);
+    assert!(outcome.changes.is_empty());
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 1, "{}", render_outcome(&outcome));
+    assert!(
+        errors[0].starts_with("cannot verify 5 SHA pins of 3 action repositories (`actions/checkout`, `actions/setup-node`, `actions/setup-python`) (offline and not in the cache): --verify requires it"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn without_the_network_tags_still_cannot_be_pinned() {
+    let text = fixture("offline_unpinned.yml");
+    let repo = repository(vec![workflow("offline_unpinned.yml", &text)]);
+    let outcome = PinActions::new(offline_resolver(None, true), PinOptions::default()).run(&repo);
+    assert!(outcome.changes.is_empty());
+    let errors = errors(&outcome);
+    assert_eq!(errors.len(), 1, "{}", render_outcome(&outcome));
+    assert!(
+        errors[0].contains("cannot pin `actions/cache@v4`"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn cached_answers_still_correct_comments() {
+    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    // Fill the cache while the server is there.
+    PinActions::new(
+        resolver(&shared_server().url(), cache.path()),
+        PinOptions::default(),
+    )
+    .prefetch([&repo]);
+    // Then offline, and with the server gone (the cache is fresh): the same answer.
+    for resolver in [
+        offline_resolver(Some(cache.path()), true),
+        offline_resolver(Some(cache.path()), false),
+    ] {
+        let outcome = PinActions::new(Arc::clone(&resolver), PinOptions::default()).run(&repo);
+        assert_eq!(resolver.stats().requests, 0);
+        let after = &outcome.changes[0].after;
+        assert!(
+            after.contains("@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n      - uses: actions/setup-node"),
+            "{after}"
+        );
+        assert!(
+            after.contains("@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0"),
+            "{after}"
+        );
+        let rendered = render_outcome(&outcome);
+        assert!(
+            rendered.contains("the comment says v4.1.0 but that commit is v4.2.2"),
+            "{rendered}"
+        );
+        assert!(!rendered.contains("not verified"), "{rendered}");
+    }
+}
+
+#[test]
+fn a_comment_made_more_precise_is_a_change_not_a_warning() {
+    let text = "on: push\njobs:\n  a:\n    steps:\n      - uses: actions/setup-node@1d0ff469b7ec7b3cb9d8673fde0c81c44821de2a # v4\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.1.0\n";
+    let repo = repository(vec![workflow("precise.yml", text)]);
+    let out = pin_checked(shared_server(), &repo, PinOptions::default());
+    assert!(
+        out.contains(
+            "+      - uses: actions/setup-node@1d0ff469b7ec7b3cb9d8673fde0c81c44821de2a # v4.2.0\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("the comment says v4 "), "{out}");
+    assert!(
+        out.contains("the comment says v4.1.0 but that commit is v4.2.2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn same_repository_references() {
+    let out = check_workflow("self_repository", PinOptions::default());
+    assert!(!out.contains("not owner/repo"), "{out}");
+    insta::assert_snapshot!("self_repository", out);
+}
+
+#[test]
+fn tag_only_callees() {
+    let options = PinOptions {
+        tag_only: vec!["my-org/attest/*".to_owned()],
+        ..PinOptions::default()
+    };
+    let file = "tag_only.yml";
+    let repo = repository(vec![workflow(file, &fixture(file))]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let resolver = resolver(&shared_server().url(), cache.path());
+    PinActions::new(Arc::clone(&resolver), options.clone()).run(&repo);
+    assert_eq!(
+        resolver.stats().requests,
+        1,
+        "only actions/checkout is fetched"
+    );
+    insta::assert_snapshot!("tag_only", pin_checked(shared_server(), &repo, options));
+
+    // `pin-anyway` drops a built-in entry.
+    let options = PinOptions {
+        pin_anyway: vec!["slsa-framework/slsa-github-generator/actions/*".to_owned()],
+        ..PinOptions::default()
+    };
+    let outcome = PinActions::new(
+        self::resolver(&shared_server().url(), cache.path()),
+        options,
+    )
+    .run(&repo);
+    let after = &outcome.changes[0].after;
+    assert!(
+        after.contains(
+            "create-base64-subjects-from-file@f7dd8c54c2067bafc12ca7a55595d5ee9b75204a # v2.1.0"
+        ),
+        "{after}"
+    );
+    assert!(
+        after.contains("generator_generic_slsa3.yml@v2.1.0\n"),
+        "{after}"
+    );
+}
+
+/// The lockfile fixture copied into a scratch repository, with `lock` as its lockfile when
+/// given: (scratch folder, repository).
+fn lockfile_repo(lock: Option<&str>) -> (tempfile::TempDir, Repository) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = common::testdata().join("pin-actions/lockfile/.github/workflows");
+    let target = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    let mut files = Vec::new();
+    for name in ["ci.yml", "other.yml", "release.yml", "actions.lock"] {
+        let text = std::fs::read_to_string(source.join(name)).expect("fixture");
+        let text = match (name, lock) {
+            ("actions.lock", Some(lock)) => lock.to_owned(),
+            _ => text,
+        };
+        std::fs::write(target.join(name), &text).expect("write");
+        if name.ends_with(".yml") {
+            files.push(SourceFile::new(target.join(name), FileKind::Workflow, text));
+        }
+    }
+    let repo = Repository {
+        root: dir.path().to_owned(),
+        files,
+    };
+    (dir, repo)
+}
+
+#[test]
+fn workflow_lockfile() {
+    let (dir, repo) = lockfile_repo(None);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let pin = PinActions::new(
+        resolver(&shared_server().url(), cache.path()),
+        PinOptions::default(),
+    );
+    let outcome = pin.run(&repo);
+    let out = render_outcome(&outcome).replace(&dir.path().display().to_string(), "ROOT");
+    assert!(out.contains("gh actions-lock --no-narrow"), "{out}");
+    insta::assert_snapshot!("lockfile", out);
+
+    // After the refresh, nothing is said about the lockfile.
+    let fixed = repo.applied(&outcome);
+    let lock = std::fs::read_to_string(dir.path().join(".github/workflows/actions.lock"))
+        .expect("read")
+        .replace(
+            "'actions/checkout@v4'\n    '.github",
+            "'actions/checkout@11d5960a326750d5838078e36cf38b85af677262'\n    '.github",
+        )
+        .replace("actions/checkout@v4.1.0", "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683")
+        .replace("8ade135a41bc03ea155e62e844d188df1ea18608", "11bd71901bbe5b1630ceea73d27597364c9af683")
+        .replace("'actions/checkout@v4':", "'actions/checkout@11d5960a326750d5838078e36cf38b85af677262':")
+        + "    'actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065':\n        ref: 'v5.6.0'\n        commit: 'sha1-a26af69be951a213d495a4c3e4e4022e16d87065'\n        owner_id: 1\n        repo_id: 2\n";
+    std::fs::write(dir.path().join(".github/workflows/actions.lock"), lock).expect("write");
+    let again = pin.run(&fixed);
+    assert!(again.changes.is_empty(), "{}", render_outcome(&again));
+    assert!(
+        !render_outcome(&again).contains("actions.lock"),
+        "{}",
+        render_outcome(&again)
+    );
+}
+
+#[test]
+fn workflow_lockfile_read_defensively() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let pin = PinActions::new(
+        resolver(&shared_server().url(), cache.path()),
+        PinOptions::default(),
+    );
+    // A version harden does not know: a warning, and the rest still checked.
+    let fixture_lock = std::fs::read_to_string(
+        common::testdata().join("pin-actions/lockfile/.github/workflows/actions.lock"),
+    )
+    .expect("fixture");
+    let (_dir, repo) = lockfile_repo(Some(&fixture_lock.replace("'v0.0.2'", "'v0.1.0'")));
+    let out = render_outcome(&pin.run(&repo));
+    assert!(
+        out.contains("lockfile version `v0.1.0` is not one harden knows"),
+        "{out}"
+    );
+    assert!(out.contains("disagrees with"), "{out}");
+    // Not YAML, or not the expected shape: one warning, never a crash, and the pins go on.
+    for broken in [
+        "version: [\n",
+        "- a\n- b\n",
+        "\u{0}\u{1}",
+        "workflows: 3\ndependencies: [x]\n",
+    ] {
+        let (_dir, repo) = lockfile_repo(Some(broken));
+        let outcome = pin.run(&repo);
+        assert_eq!(outcome.changes.len(), 2, "{broken:?}");
+        let lock_findings: Vec<_> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.path.ends_with("actions.lock"))
+            .collect();
+        assert!(!lock_findings.is_empty(), "{broken:?}");
+        assert!(
+            lock_findings
+                .iter()
+                .all(|f| f.severity == Severity::Warning),
+            "{lock_findings:?}"
+        );
+    }
 }

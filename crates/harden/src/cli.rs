@@ -107,6 +107,11 @@ pub struct Args {
     #[arg(long)]
     pub offline: bool,
 
+    /// pin-actions: require the version comments of SHA pins to be checked against the server
+    /// (exit 2 when the refs cannot be fetched); without it they are accepted with a note.
+    #[arg(long)]
+    pub verify: bool,
+
     /// pin-actions, pin-images: ignore cached refs and digests and ask again.
     #[arg(long)]
     pub refresh: bool,

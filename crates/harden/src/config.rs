@@ -7,6 +7,8 @@
 //!   exempt: [my-org/*]          # never pinned
 //!   branches: keep              # pin | keep
 //!   comment-spacing: 2          # blanks before `#`
+//!   tag-only: [my-org/attest/*] # kept on their tag, besides the built-in list
+//!   pin-anyway: []              # built-in tag-only entries to pin anyway
 //! pin-images:
 //!   exempt: [my.registry.example/*]  # images never pinned
 //! permissions:
@@ -42,6 +44,10 @@ pub struct Config {
     pub comment_spacing: Option<usize>,
     /// pin-images: globs of images never pinned.
     pub image_exempt: Vec<String>,
+    /// pin-actions: globs of callees kept on their tag, besides the built-in list.
+    pub tag_only: Vec<String>,
+    /// pin-actions: globs of built-in tag-only entries to pin anyway.
+    pub pin_anyway: Vec<String>,
     /// permissions: workflow file name -> job id -> scope -> access.
     pub declared: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// permissions: where each declared workflow (job `""`) and job is written (line, column).
@@ -251,10 +257,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     for (key, value) in r.entries(root, "the file")? {
         match key.as_str() {
             Some("pin-actions") => {
-                const KEYS: &[&str] = &["exempt", "branches", "comment-spacing"];
+                const KEYS: &[&str] = &[
+                    "exempt",
+                    "branches",
+                    "comment-spacing",
+                    "tag-only",
+                    "pin-anyway",
+                ];
                 for (k, v) in r.entries(value, "pin-actions")? {
                     match k.as_str() {
                         Some("exempt") => config.exempt = r.list(v, "exempt")?,
+                        Some("tag-only") => config.tag_only = r.list(v, "tag-only")?,
+                        Some("pin-anyway") => config.pin_anyway = r.list(v, "pin-anyway")?,
                         Some("branches") => {
                             let b = r.string(v, "branches")?;
                             if b != "pin" && b != "keep" {
@@ -413,6 +427,13 @@ mod tests {
         assert_eq!(c.group, Some(false));
         assert_eq!(c.ignore_major, Some(true));
         assert_eq!(c.ecosystems, Some(vec!["github-actions".to_owned()]));
+        let c = parse(
+            Path::new("h.yml"),
+            "pin-actions:\n  tag-only: [a/b/*]\n  pin-anyway: slsa-framework/*\n",
+        )
+        .expect("valid");
+        assert_eq!(c.tag_only, ["a/b/*"]);
+        assert_eq!(c.pin_anyway, ["slsa-framework/*"]);
     }
 
     #[test]

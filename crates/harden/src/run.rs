@@ -110,7 +110,7 @@ fn image_registry(args: &Args, selected: &[&'static str]) -> Result<Option<Arc<R
 /// Starts resolving the images of every loaded repository in the background, so that the
 /// registries are asked while pin-actions asks GitHub; pin-images then finds them resolved (or
 /// waits for the requests under way).
-fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)]) {
+fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)], verify: bool) {
     let mut images = Vec::new();
     for (repo, _) in loaded {
         let (root, files) = (&repo.root, &repo.files);
@@ -119,6 +119,7 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>
             .unwrap_or_default();
         let options = ImageOptions {
             exempt,
+            verify,
             ..ImageOptions::default()
         };
         harden_transforms::pin_images::add_wanted(files, &options, &mut images);
@@ -153,6 +154,9 @@ fn transforms_for(
                     branches,
                     exempt,
                     comment_spacing: config.comment_spacing,
+                    verify: args.verify,
+                    tag_only: config.tag_only.clone(),
+                    pin_anyway: config.pin_anyway.clone(),
                 };
                 let pin = PinActions::new(Arc::clone(resolver), options);
                 // With the file reader (permissions selected too), composite actions pinned by
@@ -170,6 +174,7 @@ fn transforms_for(
                 };
                 let options = ImageOptions {
                     exempt: config.image_exempt.clone(),
+                    verify: args.verify,
                     ..ImageOptions::default()
                 };
                 out.push(Box::new(PinImages::new(Arc::clone(registry), options)));
@@ -373,7 +378,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 .collect()
         });
     if let Some(registry) = &shared.registry {
-        prefetch_images(registry, &loaded);
+        prefetch_images(registry, &loaded, args.verify);
     }
     let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
         .into_par_iter()

@@ -300,3 +300,100 @@ fn github_and_sarif_formats() {
     assert_eq!(v["version"], "2.1.0");
     assert_eq!(v["runs"][0]["results"][0]["ruleId"], "pin-actions");
 }
+
+/// Runs harden in `dir` against `url` (a server that may not exist) with `cache` as its cache.
+fn harden_at(dir: &Path, url: &str, cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args(args)
+        .current_dir(dir)
+        .env("GITHUB_SERVER_URL", url)
+        .env("GITHUB_API_URL", url)
+        .env("HARDEN_CACHE_DIR", cache)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("harden runs")
+}
+
+/// A URL where nothing listens.
+fn unreachable_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    drop(listener);
+    url
+}
+
+const PINNED: &str = "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n      - uses: $/.github/actions/setup\n";
+
+#[test]
+fn check_passes_offline_on_a_pinned_repository_and_verify_makes_it_fail() {
+    let repo = tempfile::tempdir().expect("repo");
+    let wf = repo.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).expect("mkdir");
+    std::fs::write(wf.join("ci.yml"), PINNED).expect("write");
+    let url = unreachable_url();
+    for extra in [&[][..], &["--offline"][..]] {
+        let cache = tempfile::tempdir().expect("empty cache");
+        let mut args = vec!["--only", "pin-actions", "--check"];
+        args.extend(extra);
+        let out = harden_at(repo.path(), &url, cache.path(), &args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        // One note for the repository, however many uses.
+        assert_eq!(stderr.matches("not verified").count(), 1, "{stderr}");
+        assert!(stderr.starts_with("note: "), "{stderr}");
+    }
+    let cache = tempfile::tempdir().expect("empty cache");
+    let out = harden_at(
+        repo.path(),
+        &url,
+        cache.path(),
+        &["--only", "pin-actions", "--check", "--verify"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot verify 2 SHA pins of `actions/checkout`"),
+        "{stderr}"
+    );
+    assert_eq!(read(&wf.join("ci.yml")), PINNED);
+}
+
+#[test]
+fn a_stale_workflow_lockfile_fails_the_check() {
+    let f = Fixture::new();
+    let lock = f.repo.path().join(".github/workflows/actions.lock");
+    std::fs::write(
+        &lock,
+        "version: 'v0.0.2'\nworkflows:\n  '.github/workflows/ci.yml':\n    - 'actions/checkout@v4'\ndependencies:\n  'actions/checkout@v4':\n    ref: 'v4'\n    commit: 'sha1-11d5960a326750d5838078e36cf38b85af677262'\n    owner_id: 1\n    repo_id: 2\n",
+    )
+    .expect("write");
+    // Pinning an onboarded workflow: the lockfile must be refreshed.
+    let out = f.harden(&["--only", "pin-actions"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("actions.lock:3: [pin-actions] pin-actions changes `uses:` in ci.yml")
+            && stderr.contains("gh actions-lock --no-narrow"),
+        "{stderr}"
+    );
+    // The SHA is the commit the lockfile locks for `actions/checkout@v4`: the check passes
+    // (as `gh actions-lock` itself judges a tag entry rewritten to its SHA).
+    let out = f.harden(&["--only", "pin-actions", "--check"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // A lockfile that locks another commit fails it.
+    std::fs::write(
+        &lock,
+        read(&lock).replace("11d5960a326750d5838078e36cf38b85af677262", &"a".repeat(40)),
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "pin-actions", "--check"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("disagrees with .github/workflows/actions.lock"),
+        "{stderr}"
+    );
+}

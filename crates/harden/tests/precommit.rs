@@ -1,8 +1,12 @@
 //! The real pre-commit, installing harden from this repository with `pre-commit try-repo`,
 //! against a scratch repository with an unpinned workflow. GitHub is the local test server.
 //!
-//! Needs `pre-commit` (PyPI): `.ci/run` installs it and sets `HARDEN_PRE_COMMIT`. Without it the
-//! test is skipped, except in CI (`CI` set), where a missing pre-commit is a failure.
+//! Needs `pre-commit` (PyPI): `.ci/run` installs it into `.ci/venv` and sets `HARDEN_PRE_COMMIT`;
+//! without the variable, `.ci/venv/bin/pre-commit` is used when present. Without either the test
+//! is skipped, except in CI (`CI` set), where a missing pre-commit is a failure.
+//!
+//! The last step runs the check on the pinned repository with the server unreachable and an
+//! empty cache (pre-commit.ci has no network): SHA pins with version comments pass.
 
 #![allow(clippy::print_stderr)]
 
@@ -59,19 +63,20 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
     git(scratch.path(), &["add", "-A"]);
     git(scratch.path(), &["commit", "-q", "-m", "initial"]);
 
-    let try_repo = |hook: &str| {
+    let try_repo_at = |hook: &str, url: &str, cache: &Path| {
         run(Command::new(&pre_commit)
             .args([
                 "try-repo",
                 &this_repo.to_string_lossy(),
                 hook,
                 "--all-files",
+                "--verbose",
             ])
             .current_dir(scratch.path())
             .env("PRE_COMMIT_HOME", home.path())
-            .env("GITHUB_SERVER_URL", server.url())
-            .env("GITHUB_API_URL", server.url())
-            .env("HARDEN_CACHE_DIR", cache.path())
+            .env("GITHUB_SERVER_URL", url)
+            .env("GITHUB_API_URL", url)
+            .env("HARDEN_CACHE_DIR", cache)
             .env("NO_COLOR", "1")
             // pre-commit runs `cargo install` (a release build); an unoptimised one is enough
             // to test the hook and builds in about half the time.
@@ -80,6 +85,7 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
             .env_remove("GITHUB_TOKEN")
             .env_remove("GH_TOKEN"))
     };
+    let try_repo = |hook: &str| try_repo_at(hook, &server.url(), cache.path());
     // Only pin-actions matters here: a pre-filled dependabot.yml keeps that transform quiet.
     std::fs::write(
         scratch.path().join(".github/dependabot.yml"),
@@ -114,5 +120,21 @@ fn pre_commit_hook_fails_then_fixes_then_passes() {
     assert!(
         out.status.success(),
         "after the fix the check passes:\n{all}"
+    );
+
+    // No network and a cold cache: the pinned repository still passes, with one note.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let unreachable = format!("http://{}", listener.local_addr().expect("address"));
+    drop(listener);
+    let empty_cache = tempfile::tempdir().expect("empty cache");
+    let out = try_repo_at("harden", &unreachable, empty_cache.path());
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "offline, the pinned repository passes the check:\n{all}"
+    );
+    assert!(
+        all.contains("not verified") && !all.contains("error:"),
+        "{all}"
     );
 }

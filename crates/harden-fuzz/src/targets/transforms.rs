@@ -159,6 +159,7 @@ impl Target for PinTarget {
                 Vec::new()
             },
             comment_spacing: choices.one_in(4).then(|| choices.range(1, 2)),
+            ..PinOptions::default()
         };
         let repo = Repository {
             root: self.root.path().to_path_buf(),

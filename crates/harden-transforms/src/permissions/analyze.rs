@@ -234,6 +234,15 @@ pub(crate) fn normalise(path: &FsPath) -> PathBuf {
     out.iter().collect()
 }
 
+/// A same-repository reference (`$/path`: the action or workflow at the running commit) read
+/// like the local one it is (`./path`: both are relative to the repository root).
+pub(crate) fn self_repository_as_local(uses: &str) -> std::borrow::Cow<'_, str> {
+    match uses.trim().strip_prefix("$/") {
+        Some(rest) => std::borrow::Cow::Owned(format!("./{rest}")),
+        None => std::borrow::Cow::Borrowed(uses),
+    }
+}
+
 /// The part of a `uses:` value before `@`.
 pub(crate) fn uses_name(uses: &str) -> &str {
     uses.split('@')
@@ -621,6 +630,7 @@ impl<'a> Analyzer<'a> {
         state: &mut JobState,
         out: &mut Analysis,
     ) {
+        let uses = self_repository_as_local(uses);
         let uses = uses.trim();
         let any_token_input = s.inputs.values().any(|(_, t)| *t == TokenValue::Job);
         if uses.contains("${{") {
@@ -903,6 +913,7 @@ impl<'a> Analyzer<'a> {
         ctx: &TokenCtx,
         out: &mut Analysis,
     ) {
+        let uses = self_repository_as_local(uses);
         let uses = uses.trim();
         let line = d.get(job, "uses").map_or(job.line, |n| n.line);
         let full = uses_name(uses).to_owned();
