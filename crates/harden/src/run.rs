@@ -120,7 +120,6 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>
         let options = ImageOptions {
             exempt,
             verify,
-            ..ImageOptions::default()
         };
         harden_transforms::pin_images::add_wanted(files, &options, &mut images);
     }
@@ -175,7 +174,6 @@ fn transforms_for(
                 let options = ImageOptions {
                     exempt: config.image_exempt.clone(),
                     verify: args.verify,
-                    ..ImageOptions::default()
                 };
                 out.push(Box::new(PinImages::new(Arc::clone(registry), options)));
             }
