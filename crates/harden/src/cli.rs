@@ -29,6 +29,7 @@ Examples:
   harden --commit --signoff             one signed-off commit per transform (hooks run)
   harden --patch-dir out/               the same commits as patches for `git am out/*.patch`
   harden completions bash               print a shell completion script (bash, zsh, fish)
+  harden audit ~/src                    where each repository stands (read-only; `harden audit --help`)
 
 Exit codes:
   0   nothing to do, or every change applied
