@@ -12,6 +12,7 @@ use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;
+pub mod sign_releases;
 
 /// What kind of file a source file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +23,8 @@ pub enum FileKind {
     Action,
     /// `.github/dependabot.yml`
     Dependabot,
+    /// A text file that is not YAML (SECURITY.md): changed only as a whole new text.
+    Text,
 }
 
 /// One YAML file of a repository, read and parsed.

@@ -17,6 +17,8 @@
 //!   group: true
 //!   ignore-major: false
 //!   ecosystems: [github-actions]
+//! sign-releases:
+//!   enabled: true               # run the opt-in sign-releases transform
 //! commit:                       # --commit and --patch-dir
 //!   signoff: true               # add `Signed-off-by:` (DCO)
 //!   subject: "ci: {summary}"    # subject line template
@@ -52,6 +54,8 @@ pub struct Config {
     pub signoff: Option<bool>,
     /// commit: subject line template (`{transform}`, `{summary}`).
     pub subject: Option<String>,
+    /// sign-releases: `enabled: true` runs the opt-in transform without `--only`.
+    pub sign_releases: Option<bool>,
 }
 
 /// A problem in the configuration file, with its place.
@@ -171,7 +175,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let Some(root) = doc.root() else {
         return Ok(config);
     };
-    const TOP: &[&str] = &["pin-actions", "permissions", "dependabot", "commit"];
+    const TOP: &[&str] = &[
+        "pin-actions",
+        "permissions",
+        "dependabot",
+        "sign-releases",
+        "commit",
+    ];
     for (key, value) in r.entries(root, "the file")? {
         match key.as_str() {
             Some("pin-actions") => {
@@ -242,6 +252,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 }
             }
             Some("commit") => read_commit(&r, value, &mut config)?,
+            Some("sign-releases") => {
+                for (k, v) in r.entries(value, "sign-releases")? {
+                    if k.as_str() != Some("enabled") {
+                        return Err(r.unknown(k, "sign-releases", &["enabled"]));
+                    }
+                    config.sign_releases = Some(r.boolean(v, "enabled")?);
+                }
+            }
             _ => return Err(r.unknown(key, "the file", TOP)),
         }
     }
@@ -307,6 +325,13 @@ mod tests {
             .expect_err("unknown placeholder");
         assert_eq!((e.line, e.column), (2, 12));
         assert!(e.message.contains("{sumary}"), "{}", e.message);
+    }
+
+    #[test]
+    fn reads_the_sign_releases_section() {
+        let c = parse(Path::new("h.yml"), "sign-releases:\n  enabled: true\n").expect("valid");
+        assert_eq!(c.sign_releases, Some(true));
+        assert!(parse(Path::new("h.yml"), "sign-releases:\n  enable: true\n").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use harden_github::{Resolver, ResolverConfig, ResolverMode};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::sign_releases::SignReleases;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
@@ -22,12 +23,18 @@ use crate::report::{Mode, RepoReport, TransformReport};
 pub struct Shared {
     resolver: Option<Arc<Resolver>>,
     selected: Vec<&'static str>,
+    /// `.github/harden.yml` may enable sign-releases (no `--only`, no `--skip sign-releases`).
+    sign_releases_allowed: bool,
 }
 
 impl Shared {
     /// Builds the resolver when pin-actions is selected.
     pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
-        let resolver = if selected.contains(&"pin-actions") {
+        // sign-releases pins its new workflow with the same resolver.
+        let resolver = if selected.contains(&"pin-actions")
+            || selected.contains(&"sign-releases")
+            || args.opt_in_allowed("sign-releases")
+        {
             let mut config = ResolverConfig::from_env();
             config.offline = args.offline;
             config.refresh = args.refresh;
@@ -46,7 +53,11 @@ impl Shared {
         } else {
             None
         };
-        let shared = Shared { resolver, selected };
+        let shared = Shared {
+            resolver,
+            selected,
+            sign_releases_allowed: args.opt_in_allowed("sign-releases"),
+        };
         // Flags that no configuration file can make valid are usage errors.
         transforms_for(args, &shared, &Config::default())?;
         Ok(shared)
@@ -60,8 +71,10 @@ fn transforms_for(
     config: &Config,
 ) -> Result<Vec<Box<dyn Transform>>, String> {
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
-    for name in &shared.selected {
-        match *name {
+    let enabled_here = (shared.sign_releases_allowed && config.sign_releases == Some(true))
+        .then_some("sign-releases");
+    for name in shared.selected.iter().copied().chain(enabled_here) {
+        match name {
             "pin-actions" => {
                 let Some(resolver) = &shared.resolver else {
                     continue;
@@ -141,6 +154,19 @@ fn transforms_for(
                     return Err(problem);
                 }
                 out.push(Box::new(Dependabot::new(options)));
+            }
+            "sign-releases" => {
+                let Some(resolver) = &shared.resolver else {
+                    continue;
+                };
+                let mut exempt = args.exempt.clone();
+                exempt.extend(config.exempt.iter().cloned());
+                let options = PinOptions {
+                    branches: BranchPolicy::Pin,
+                    exempt,
+                    comment_spacing: config.comment_spacing,
+                };
+                out.push(Box::new(SignReleases::new(Arc::clone(resolver), options)));
             }
             _ => {}
         }
@@ -241,7 +267,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
             (root.clone(), sources, problems)
         })
         .collect();
-    if many_roots {
+    if many_roots && shared.selected.contains(&"pin-actions") {
         if let Some(resolver) = &shared.resolver {
             let spinner = progress("resolving action references");
             let batch = PinActions::new(Arc::clone(resolver), PinOptions::default());
@@ -373,12 +399,42 @@ fn run_repository(
                 )),
             }
         }
+        write_text_changes(&reports, &mut written, &mut problems);
     }
     RepoReport {
         root: root.to_path_buf(),
         transforms: reports,
         problems,
         written,
+    }
+}
+
+/// Writes the changes to files that are not YAML (sign-releases' SECURITY.md section), which
+/// the loop over parsed documents above does not see; the last change of each file wins.
+fn write_text_changes(
+    reports: &[TransformReport],
+    written: &mut Vec<PathBuf>,
+    problems: &mut Vec<Finding>,
+) {
+    let mut last: BTreeMap<&PathBuf, &str> = BTreeMap::new();
+    for change in reports.iter().flat_map(|r| &r.changes) {
+        if change.kind == FileKind::Text {
+            last.insert(&change.path, &change.after);
+        }
+    }
+    for (path, text) in last {
+        if written.contains(path) {
+            continue;
+        }
+        match fsutil::write_atomic(path, text) {
+            Ok(()) => written.push(path.clone()),
+            Err(e) => problems.push(problem(
+                path.clone(),
+                None,
+                None,
+                format!("could not write the file (left as it was): {e}"),
+            )),
+        }
     }
 }
 

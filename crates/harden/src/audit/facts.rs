@@ -139,6 +139,7 @@ impl RepoFacts {
                 FileKind::Workflow => facts.workflows.push(file),
                 FileKind::Action => facts.actions.push(file),
                 FileKind::Dependabot => facts.dependabot = Some(file),
+                FileKind::Text => {}
             }
         }
         facts.renovate = RENOVATE_FILES.iter().find_map(|name| {
