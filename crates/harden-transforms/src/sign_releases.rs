@@ -325,6 +325,39 @@ mod tests {
         );
         assert_eq!(owner_repo("git@github.com:a/b").as_deref(), Some("a/b"));
         assert_eq!(owner_repo("https://gitlab.com/a/b"), None);
+        assert_eq!(
+            owner_repo("ssh://git@github.com/a/b.git/").as_deref(),
+            Some("a/b")
+        );
         assert_eq!(owner_repo("https://github.com/a/b c"), None);
+    }
+
+    #[test]
+    fn the_security_section_keeps_crlf_and_links_from_docs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("docs")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("docs/SECURITY.md"),
+            "# Policy\r\n\r\nMail us.",
+        )
+        .expect("write");
+        let change = security_section(dir.path(), Some("a/tool")).expect("a change");
+        assert_eq!(change.kind, FileKind::Text);
+        assert!(change
+            .after
+            .starts_with("# Policy\r\n\r\nMail us.\r\n\r\n## Verifying a release\r\n"));
+        assert!(!change.after.replace("\r\n", "").contains('\n'));
+        assert!(change
+            .after
+            .contains("](../.github/workflows/release-sign.yml)"));
+        assert!(change.after.contains("tool-v1.2.3.tar.gz"));
+        std::fs::write(dir.path().join("docs/SECURITY.md"), &change.after).expect("write");
+        assert!(security_section(dir.path(), Some("a/tool")).is_none());
+    }
+
+    #[test]
+    fn no_policy_no_change() {
+        let dir = tempfile::tempdir().expect("tmp");
+        assert!(security_section(dir.path(), None).is_none());
     }
 }

@@ -173,6 +173,20 @@ fn no_security_policy_is_created_and_harden_yml_enables_it() {
 }
 
 #[test]
+fn a_workflow_that_creates_releases_gets_the_immutable_releases_note() {
+    let f = Fixture::new(false);
+    std::fs::write(
+        f.repo.path().join(".github/workflows/release.yml"),
+        "on:\n  push:\n    tags: ['v*']\npermissions:\n  contents: read\njobs:\n  release:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n    steps:\n      - run: gh release create \"$GITHUB_REF_NAME\"\n        env:\n          GH_TOKEN: ${{ github.token }}\n",
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "sign-releases", "--dry-run"]);
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(all.contains("immutable releases"), "{all}");
+    assert!(all.contains("release.yml"), "{all}");
+}
+
+#[test]
 fn an_existing_release_sign_workflow_is_left_alone() {
     let f = Fixture::new(true);
     let own = "name: Sign\non: release\njobs: {}\n";
