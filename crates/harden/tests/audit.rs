@@ -316,3 +316,25 @@ fn the_whole_corpus_is_reported_without_a_panic() {
         elapsed.as_secs_f64()
     );
 }
+
+/// A folder of symbolic links to repositories (a sweep over checkouts kept elsewhere).
+#[cfg(unix)]
+#[test]
+fn a_folder_of_links_to_repositories() {
+    let work = tempfile::tempdir().expect("tmp");
+    for name in ["all-pass", "all-fail"] {
+        std::os::unix::fs::symlink(fixtures().join(name), work.path().join(name)).expect("link");
+    }
+    let v = audit_json(&[work.path().to_path_buf()]);
+    let roots: Vec<&str> = v["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .filter_map(|r| r["root"].as_str())
+        .collect();
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert!(
+        roots[0].ends_with("all-fail") && roots[1].ends_with("all-pass"),
+        "{roots:?}"
+    );
+}

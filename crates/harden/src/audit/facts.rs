@@ -202,9 +202,9 @@ pub fn expand_roots(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>)
                     .map(|entries| {
                         entries
                             .filter_map(Result::ok)
-                            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                             .map(|e| e.path())
-                            .filter(|p| is_repository(p))
+                            // Symbolic links to repositories count too.
+                            .filter(|p| p.is_dir() && is_repository(p))
                             .collect()
                     })
                     .unwrap_or_default();
