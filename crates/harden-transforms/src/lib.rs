@@ -14,6 +14,7 @@ pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;
+pub mod sign_releases;
 pub mod tag_only;
 pub mod transitive_pins;
 
@@ -26,6 +27,8 @@ pub enum FileKind {
     Action,
     /// `.github/dependabot.yml`
     Dependabot,
+    /// A text file that is not YAML (SECURITY.md): changed only as a whole new text.
+    Text,
 }
 
 /// One YAML file of a repository, read and parsed.

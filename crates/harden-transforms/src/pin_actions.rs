@@ -209,7 +209,7 @@ fn site_patterns(kind: FileKind) -> &'static [&'static str] {
     match kind {
         FileKind::Workflow => &["jobs.*.steps[*].uses", "jobs.*.uses"],
         FileKind::Action => &["runs.steps[*].uses"],
-        FileKind::Dependabot => &[],
+        FileKind::Dependabot | FileKind::Text => &[],
     }
 }
 

@@ -109,7 +109,7 @@ fn site_patterns(kind: FileKind) -> &'static [(&'static str, SiteKind)] {
             ("runs.steps[*].uses", SiteKind::StepUses),
             ("runs.image", SiteKind::ActionImage),
         ],
-        FileKind::Dependabot => &[],
+        FileKind::Dependabot | FileKind::Text => &[],
     }
 }
 

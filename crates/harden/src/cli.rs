@@ -17,7 +17,16 @@ pub mod exit {
 }
 
 /// The transform names, in the order they run.
-pub const TRANSFORMS: &[&str] = &["pin-actions", "pin-images", "permissions", "dependabot"];
+pub const TRANSFORMS: &[&str] = &[
+    "pin-actions",
+    "pin-images",
+    "permissions",
+    "dependabot",
+    "sign-releases",
+];
+
+/// Transforms that run only when named by `--only` or enabled in `.github/harden.yml`.
+pub const OPT_IN: &[&str] = &["sign-releases"];
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -29,6 +38,7 @@ Examples:
   harden --commit --signoff             one signed-off commit per transform (hooks run)
   harden --patch-dir out/               the same commits as patches for `git am out/*.patch`
   harden completions bash               print a shell completion script (bash, zsh, fish)
+  harden audit ~/src                    where each repository stands (read-only; `harden audit --help`)
 
 Exit codes:
   0   nothing to do, or every change applied
@@ -54,7 +64,8 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 
     /// Run only these transforms (comma-separated: pin-actions, pin-images, permissions,
-    /// dependabot).
+    /// dependabot, sign-releases; sign-releases runs only when named here or enabled in
+    /// .github/harden.yml).
     #[arg(long, value_delimiter = ',', value_name = "T,...")]
     pub only: Vec<String>,
 
@@ -250,8 +261,17 @@ impl Args {
         Ok(TRANSFORMS
             .iter()
             .copied()
-            .filter(|t| self.only.is_empty() || self.only.iter().any(|o| o == t))
+            .filter(|t| {
+                let named = self.only.iter().any(|o| o == t);
+                named || (self.only.is_empty() && !OPT_IN.contains(t))
+            })
             .filter(|t| !self.skip.iter().any(|s| s == t))
             .collect())
+    }
+
+    /// True when an opt-in transform may run because a repository's `.github/harden.yml`
+    /// enables it: no `--only`, and not `--skip`ped.
+    pub fn opt_in_allowed(&self, name: &str) -> bool {
+        self.only.is_empty() && !self.skip.iter().any(|s| s == name)
     }
 }

@@ -21,6 +21,8 @@
 //!   group: true
 //!   ignore-major: false
 //!   ecosystems: [github-actions]
+//! sign-releases:
+//!   enabled: true               # run the opt-in sign-releases transform
 //! commit:                       # --commit and --patch-dir
 //!   signoff: true               # add `Signed-off-by:` (DCO)
 //!   subject: "ci: {summary}"    # subject line template
@@ -66,6 +68,8 @@ pub struct Config {
     pub signoff: Option<bool>,
     /// commit: subject line template (`{transform}`, `{summary}`).
     pub subject: Option<String>,
+    /// sign-releases: `enabled: true` runs the opt-in transform without `--only`.
+    pub sign_releases: Option<bool>,
 }
 
 /// A problem in the configuration file, with its place.
@@ -252,6 +256,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         "pin-images",
         "permissions",
         "dependabot",
+        "sign-releases",
         "commit",
     ];
     for (key, value) in r.entries(root, "the file")? {
@@ -387,6 +392,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 }
             }
             Some("commit") => read_commit(&r, value, &mut config)?,
+            Some("sign-releases") => {
+                for (k, v) in r.entries(value, "sign-releases")? {
+                    if k.as_str() != Some("enabled") {
+                        return Err(r.unknown(k, "sign-releases", &["enabled"]));
+                    }
+                    config.sign_releases = Some(r.boolean(v, "enabled")?);
+                }
+            }
             _ => return Err(r.unknown(key, "the file", TOP)),
         }
     }
@@ -513,6 +526,13 @@ mod tests {
             "{}",
             found[1].2
         );
+    }
+
+    #[test]
+    fn reads_the_sign_releases_section() {
+        let c = parse(Path::new("h.yml"), "sign-releases:\n  enabled: true\n").expect("valid");
+        assert_eq!(c.sign_releases, Some(true));
+        assert!(parse(Path::new("h.yml"), "sign-releases:\n  enable: true\n").is_err());
     }
 
     #[test]

@@ -156,6 +156,12 @@ fn relative_root(file: &Path) -> PathBuf {
     root_of(file)
 }
 
+/// Every workflow, `action.yml` and Dependabot config of the repository at `root` that is a
+/// regular file (what `harden audit` reads).
+pub fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
+    scan(root, &mut Vec::new())
+}
+
 /// Every workflow, `action.yml` and Dependabot config of the repository at `root`; workflows
 /// that are FIFOs, devices or sockets go to `skipped`.
 fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, FileKind)> {

@@ -1,5 +1,6 @@
 //! `harden`: a codemod that hardens GitHub Actions workflows. See `harden --help`.
 
+mod audit;
 mod cli;
 mod config;
 mod discover;
@@ -25,6 +26,11 @@ fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "completions") {
         return ExitCode::from(completions(argv.get(2).and_then(|s| s.to_str())) as u8);
+    }
+    // `harden audit ...` is the audit; `harden ./audit` or `harden -- audit` hardens a
+    // folder named `audit` (docs/audit.md).
+    if argv.get(1).is_some_and(|a| a == "audit") {
+        return ExitCode::from(audit::main(&argv[2..]) as u8);
     }
     let args = match Args::try_parse() {
         Ok(a) => a,

@@ -13,6 +13,7 @@ use harden_transforms::permissions::{
 };
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
 use harden_transforms::pin_images::{ImageOptions, PinImages};
+use harden_transforms::sign_releases::SignReleases;
 use harden_transforms::transitive_pins::WithTransitivePins;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
@@ -32,13 +33,20 @@ pub struct Shared {
     /// The container registry client, when pin-images is selected.
     registry: Option<Arc<Registry>>,
     selected: Vec<&'static str>,
+    /// `.github/harden.yml` may enable sign-releases (no `--only`, no `--skip sign-releases`).
+    sign_releases_allowed: bool,
 }
 
 impl Shared {
     /// Builds the resolver when pin-actions or permissions is selected, and the file reader
     /// when permissions is.
     pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
-        let resolver = if selected.contains(&"pin-actions") || selected.contains(&"permissions") {
+        // sign-releases pins its new workflow with the same resolver.
+        let resolver = if selected.contains(&"pin-actions")
+            || selected.contains(&"permissions")
+            || selected.contains(&"sign-releases")
+            || args.opt_in_allowed("sign-releases")
+        {
             let mut config = ResolverConfig::from_env();
             config.offline = args.offline;
             config.refresh = args.refresh;
@@ -82,6 +90,7 @@ impl Shared {
             remote,
             registry,
             selected,
+            sign_releases_allowed: args.opt_in_allowed("sign-releases"),
         };
         // Flags that no configuration file can make valid are usage errors.
         transforms_for(args, &shared, &Config::default())?;
@@ -117,10 +126,7 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>
         let exempt = config::load(root)
             .map(|c| c.image_exempt)
             .unwrap_or_default();
-        let options = ImageOptions {
-            exempt,
-            verify,
-        };
+        let options = ImageOptions { exempt, verify };
         harden_transforms::pin_images::add_wanted(files, &options, &mut images);
     }
     if images.is_empty() {
@@ -137,8 +143,10 @@ fn transforms_for(
     config: &Config,
 ) -> Result<Vec<Box<dyn Transform>>, String> {
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
-    for name in &shared.selected {
-        match *name {
+    let enabled_here = (shared.sign_releases_allowed && config.sign_releases == Some(true))
+        .then_some("sign-releases");
+    for name in shared.selected.iter().copied().chain(enabled_here) {
+        match name {
             "pin-actions" => {
                 let Some(resolver) = &shared.resolver else {
                     continue;
@@ -243,6 +251,22 @@ fn transforms_for(
                     return Err(problem);
                 }
                 out.push(Box::new(Dependabot::new(options)));
+            }
+            "sign-releases" => {
+                let Some(resolver) = &shared.resolver else {
+                    continue;
+                };
+                let mut exempt = args.exempt.clone();
+                exempt.extend(config.exempt.iter().cloned());
+                let options = PinOptions {
+                    branches: BranchPolicy::Pin,
+                    exempt,
+                    comment_spacing: config.comment_spacing,
+                    verify: args.verify,
+                    tag_only: config.tag_only.clone(),
+                    pin_anyway: config.pin_anyway.clone(),
+                };
+                out.push(Box::new(SignReleases::new(Arc::clone(resolver), options)));
             }
             _ => {}
         }
@@ -358,7 +382,11 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     let labels = patch_labels(found.repos.keys().map(PathBuf::as_path));
     // Files are parsed in parallel; the action repositories of each parsed file are fetched
     // at once, while the other files are still parsed. Transforms start when all are known.
-    let resolver = shared.resolver.as_deref();
+    // Refs are fetched early for the transforms that read every `uses:` (a resolver built only
+    // for sign-releases fetches what its own workflow needs, later).
+    let resolver = shared.resolver.as_deref().filter(|_| {
+        shared.selected.contains(&"pin-actions") || shared.selected.contains(&"permissions")
+    });
     let loaded: Vec<(Repository, Vec<Finding>)> =
         prefetch::while_parsing(resolver, args.jobs, &args.exempt, |announcer| {
             found
@@ -552,6 +580,7 @@ fn run_repository(
                 pending.push((file.path, before, after));
             }
         }
+        pending.extend(text_changes(&reports));
     }
     let report = RepoReport {
         root: root.to_path_buf(),
@@ -617,6 +646,24 @@ fn patch_labels<'a>(roots: impl ExactSizeIterator<Item = &'a std::path::Path>) -
             }
             label
         })
+        .collect()
+}
+
+/// The changes to files that are not YAML (sign-releases' SECURITY.md section), which the loop
+/// over parsed documents does not see, as writes: the text first read, the last change's text.
+fn text_changes(reports: &[TransformReport]) -> Vec<PendingWrite> {
+    let mut files: BTreeMap<&PathBuf, (Option<String>, &str)> = BTreeMap::new();
+    for change in reports.iter().flat_map(|r| &r.changes) {
+        if change.kind == FileKind::Text {
+            files
+                .entry(&change.path)
+                .or_insert_with(|| (change.before.clone(), ""))
+                .1 = &change.after;
+        }
+    }
+    files
+        .into_iter()
+        .map(|(path, (before, after))| (path.clone(), before, after.to_owned()))
         .collect()
 }
 

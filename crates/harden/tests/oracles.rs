@@ -257,3 +257,45 @@ fn check_oracles(corpus: &Path, min_changed: usize, actionlint_exe: &Path, schem
         actions.len()
     );
 }
+
+/// sign-releases' new workflow, as written (pinned through the test server), passes actionlint.
+#[test]
+fn the_sign_releases_workflow_passes_actionlint() {
+    let Some(actionlint_exe) = tool("HARDEN_ACTIONLINT", "actionlint") else {
+        harden_testserver::skipped(
+            "the sign-releases actionlint check: actionlint is not installed",
+        );
+        return;
+    };
+    let server = TestServer::start(default_refs_dir()).expect("server");
+    let cache = tempfile::tempdir().expect("cache");
+    let repo = tempfile::tempdir().expect("repo");
+    std::fs::create_dir_all(repo.path().join(".github/workflows")).expect("mkdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args(["--only", "sign-releases", "--color=never"])
+        .current_dir(repo.path())
+        .env("GITHUB_SERVER_URL", server.url())
+        .env("GITHUB_API_URL", server.url())
+        .env("HARDEN_CACHE_DIR", cache.path())
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .output()
+        .expect("harden runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lint = Command::new(actionlint_exe)
+        .args(["-no-color", ".github/workflows/release-sign.yml"])
+        .current_dir(repo.path())
+        .output()
+        .expect("actionlint runs");
+    assert!(
+        lint.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

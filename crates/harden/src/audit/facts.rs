@@ -1,0 +1,225 @@
+//! What the checks look at, read once per repository: the workflows and composite actions
+//! (text and parsed tree), the Dependabot or Renovate configuration, the security policy.
+
+use std::path::{Path, PathBuf};
+
+use harden_transforms::FileKind;
+use harden_yaml::{Document, Node};
+
+use crate::discover;
+
+/// A workflow or composite action of the repository.
+#[derive(Debug)]
+pub struct YamlFile {
+    /// The path relative to the repository root (`.github/workflows/ci.yml`).
+    pub rel: String,
+    /// The text, when it could be read as UTF-8.
+    pub text: String,
+    /// The parsed document, when the text is valid YAML.
+    pub doc: Option<Document>,
+}
+
+impl YamlFile {
+    fn read(root: &Path, path: &Path) -> Option<YamlFile> {
+        let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let doc = Document::parse(text.clone()).ok();
+        Some(YamlFile { rel, text, doc })
+    }
+
+    /// Nodes matching a `harden_yaml` path pattern (`jobs.*.steps[*].uses`); none when the
+    /// file did not parse.
+    pub fn query(&self, pattern: &str) -> Vec<&Node> {
+        self.doc
+            .as_ref()
+            .map(|d| d.query(pattern).into_iter().map(|(_, n)| n).collect())
+            .unwrap_or_default()
+    }
+
+    /// The string values of the nodes matching `pattern`, with their line.
+    pub fn strings(&self, pattern: &str) -> Vec<(&str, usize)> {
+        self.query(pattern)
+            .into_iter()
+            .filter_map(|n| n.as_str().map(|s| (s, n.line)))
+            .collect()
+    }
+
+    /// The event names of a workflow's `on:` (a name, a list of names or a mapping).
+    pub fn events(&self) -> Vec<&str> {
+        let Some(on) = self.doc.as_ref().and_then(|d| d.root()).and_then(|r| {
+            r.as_mapping()
+                .and_then(|m| m.get("on").or_else(|| m.get("true")))
+        }) else {
+            return Vec::new();
+        };
+        let value = &on.value;
+        if let Some(s) = value.as_str() {
+            return vec![s];
+        }
+        if let Some(seq) = value.as_sequence() {
+            return seq.items.iter().filter_map(Node::as_str).collect();
+        }
+        value
+            .as_mapping()
+            .map(|m| m.entries.iter().filter_map(|e| e.key_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Everything the checks need to know about one repository.
+#[derive(Debug)]
+pub struct RepoFacts {
+    /// The repository root.
+    pub root: PathBuf,
+    /// `.github/workflows/*.yml`, in name order.
+    pub workflows: Vec<YamlFile>,
+    /// Composite actions (`action.yml` anywhere in the tree).
+    pub actions: Vec<YamlFile>,
+    /// `.github/dependabot.yml`.
+    pub dependabot: Option<YamlFile>,
+    /// A Renovate configuration file: path relative to the root, and text.
+    pub renovate: Option<(String, String)>,
+    /// The security policy's path relative to the root.
+    pub security_policy: Option<String>,
+    /// Relative paths of files found but not readable as UTF-8 text.
+    pub unreadable: Vec<String>,
+    /// A `.clusterfuzzlite/` folder exists.
+    pub clusterfuzzlite: bool,
+}
+
+/// Where Renovate looks for its configuration (docs.renovatebot.com, "Configuration options").
+const RENOVATE_FILES: &[&str] = &[
+    "renovate.json",
+    "renovate.json5",
+    ".github/renovate.json",
+    ".github/renovate.json5",
+    ".gitlab/renovate.json",
+    ".gitlab/renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".renovaterc.json5",
+];
+
+/// Where GitHub looks for a security policy: the root, `.github/` and `docs/`.
+const POLICY_DIRS: &[&str] = &["", ".github", "docs"];
+
+impl RepoFacts {
+    /// Reads the repository at `root`. Unreadable files are listed, never fatal.
+    pub fn load(root: &Path) -> RepoFacts {
+        let mut facts = RepoFacts {
+            root: root.to_path_buf(),
+            workflows: Vec::new(),
+            actions: Vec::new(),
+            dependabot: None,
+            renovate: None,
+            security_policy: None,
+            unreadable: Vec::new(),
+            clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
+        };
+        for (path, kind) in discover::scan_repository(root) {
+            let path = if path.is_relative() && !path.starts_with(root) {
+                root.join(&path)
+            } else {
+                path
+            };
+            let Some(file) = YamlFile::read(root, &path) else {
+                facts.unreadable.push(
+                    path.strip_prefix(root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string(),
+                );
+                continue;
+            };
+            match kind {
+                FileKind::Workflow => facts.workflows.push(file),
+                FileKind::Action => facts.actions.push(file),
+                FileKind::Dependabot => facts.dependabot = Some(file),
+                FileKind::Text => {}
+            }
+        }
+        facts.renovate = RENOVATE_FILES.iter().find_map(|name| {
+            let text = std::fs::read_to_string(root.join(name)).ok()?;
+            Some(((*name).to_owned(), text))
+        });
+        facts.security_policy = find_policy(root);
+        facts
+    }
+}
+
+/// `SECURITY.md` (any case, also `.rst`, `.txt` or no extension) in the root, `.github/` or
+/// `docs/`.
+pub fn find_policy(root: &Path) -> Option<String> {
+    for dir in POLICY_DIRS {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                let lower = n.to_ascii_lowercase();
+                matches!(
+                    lower.as_str(),
+                    "security.md" | "security.rst" | "security.txt" | "security"
+                )
+            })
+            .collect();
+        names.sort();
+        if let Some(name) = names.into_iter().next() {
+            return Some(if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            });
+        }
+    }
+    None
+}
+
+/// The repositories named by the command line: a folder with `.github/` or `.git` is one;
+/// a folder without either whose sub-folders have them stands for those sub-folders (an
+/// organisation's checkouts, the shared corpus); any other folder is audited as it is.
+/// Returns the roots and the paths that could not be used.
+pub fn expand_roots(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut roots = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Err(e) => problems.push((path.clone(), format!("cannot read: {e}"))),
+            Ok(m) if !m.is_dir() => problems.push((
+                path.clone(),
+                "not a folder: harden audit takes repository roots".to_owned(),
+            )),
+            Ok(_) if is_repository(path) => roots.push(path.clone()),
+            Ok(_) => {
+                let mut children: Vec<PathBuf> = std::fs::read_dir(path)
+                    .map(|entries| {
+                        entries
+                            .filter_map(Result::ok)
+                            .map(|e| e.path())
+                            // Symbolic links to repositories count too.
+                            .filter(|p| p.is_dir() && is_repository(p))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                children.sort();
+                if children.is_empty() {
+                    roots.push(path.clone());
+                } else {
+                    roots.extend(children);
+                }
+            }
+        }
+    }
+    (roots, problems)
+}
+
+fn is_repository(dir: &Path) -> bool {
+    dir.join(".github").is_dir() || dir.join(".git").exists()
+}
