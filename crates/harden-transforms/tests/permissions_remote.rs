@@ -300,7 +300,7 @@ fn corpus_undetermined_share() {
         }
         let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
         println!(
-            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action or workflow file the corpus does not hold; the others: {} ({:.1}%)",
+            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%)",
             pct(reported),
             reported - local_only,
             pct(reported - local_only)
