@@ -619,6 +619,11 @@ fn undetermined_share() {
 }
 
 #[test]
+fn long_tail_actions_and_read_only_tools() {
+    check("long_tail");
+}
+
+#[test]
 fn docs_deploy_through_mkdocs_and_mike() {
     check("docs_deploy");
 }

@@ -193,6 +193,10 @@ fn category(reason: &str) -> &'static str {
     let has = |t: &str| reason.contains(t);
     if has("which is not among the files harden read") {
         "a local action or workflow whose file the corpus does not hold"
+    } else if has("which harden could not read") || has("whose Makefile harden could not read") {
+        "a local script or Makefile the corpus does not hold"
+    } else if has("harden cannot see what it writes") {
+        "an opaque program (unknown command, interpreter program) with the job token"
     } else if has("not in harden's knowledge base")
         && (has("could not be read") || has("is not `owner"))
     {
@@ -204,7 +208,7 @@ fn category(reason: &str) -> &'static str {
     } else if has("OIDC token") {
         "an action outside the knowledge base that may request an OIDC token"
     } else if has("checked out from") {
-        "a local action of another checked-out repository that could not be read"
+        "an action of another checked-out repository that could not be read"
     } else if has("loads code from a file") || has("runs commands harden does not read") {
         "github-script code loaded from a file"
     } else if has("job token in its `env`")
@@ -273,7 +277,7 @@ fn corpus_undetermined_share() {
                     continue;
                 }
                 reported += 1;
-                let local = |r: &String| category(r).starts_with("a local action or workflow");
+                let local = |r: &String| category(r).starts_with("a local ");
                 if report.undetermined.iter().all(local) {
                     local_only += 1;
                     continue;
@@ -296,7 +300,7 @@ fn corpus_undetermined_share() {
         }
         let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
         println!(
-            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action or workflow file the corpus does not hold; the others: {} ({:.1}%)",
+            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%)",
             pct(reported),
             reported - local_only,
             pct(reported - local_only)
