@@ -983,26 +983,7 @@ impl<'a> Analyzer<'a> {
             out.unsure(&desc, line, format!("calls `{full}` recursively"));
             return;
         }
-        let env = Env::default();
-        let mut secrets = BTreeSet::from(["github_token".to_owned()]);
-        match d.get(job, "secrets") {
-            Some(n) if n.as_str() == Some("inherit") => secrets.extend(ctx.secrets.iter().cloned()),
-            Some(n) => {
-                for (k, v) in d.entries(Some(n)) {
-                    if classify(&scalar_text(v), ctx, &env) == TokenValue::Job {
-                        secrets.insert(k.to_ascii_lowercase());
-                    }
-                }
-            }
-            None => {}
-        }
-        let inputs = d
-            .entries(d.get(job, "with"))
-            .into_iter()
-            .filter(|(_, v)| classify(&scalar_text(v), ctx, &env) == TokenValue::Job)
-            .map(|(k, _)| k.to_ascii_lowercase())
-            .collect();
-        let callee_ctx = TokenCtx { secrets, inputs };
+        let callee_ctx = remote::caller_ctx(d, job, ctx);
         self.stack.borrow_mut().push(path);
         let inner = self.requirement(callee, cdoc, &callee_ctx);
         self.stack.borrow_mut().pop();

@@ -594,7 +594,7 @@ impl<'a> Analyzer<'a> {
 /// What stands for the job token inside a called workflow: `secrets.GITHUB_TOKEN`, the secrets
 /// the caller passes it as (or all of them with `secrets: inherit`), and the inputs it is passed
 /// in.
-fn caller_ctx(d: &Doc<'_>, job: &harden_yaml::Node, ctx: &TokenCtx) -> TokenCtx {
+pub(super) fn caller_ctx(d: &Doc<'_>, job: &harden_yaml::Node, ctx: &TokenCtx) -> TokenCtx {
     let env = Env::default();
     let mut secrets = BTreeSet::from(["github_token".to_owned()]);
     match d.get(job, "secrets") {
