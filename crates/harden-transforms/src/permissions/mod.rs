@@ -39,6 +39,81 @@ use scopes::{check_block, summary, Grant, ScopeSet};
 
 const NAME: &str = "permissions";
 
+/// permissions in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "limit GITHUB_TOKEN permissions to what each job needs",
+    rule: "The GITHUB_TOKEN should have least-privilege permissions",
+    needs: crate::registry::Needs {
+        resolver: true,
+        prefetch_refs: true,
+        files: true,
+        images: false,
+    },
+    opt_in: false,
+    build: build_from_settings,
+};
+
+/// The settings of permissions as the command line and `.github/harden.yml` give them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PermissionsSettings {
+    /// `--declare` texts (`release.yml:publish=contents:write`).
+    pub declare: Vec<String>,
+    /// `permissions.jobs` of the configuration: workflow -> job -> scope -> access.
+    pub jobs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// `--move-writes`.
+    pub move_writes: bool,
+}
+
+impl PermissionsOptions {
+    /// The options from the settings: declarations parsed (flags first, then the file).
+    pub fn from_settings(settings: &PermissionsSettings) -> Result<Self, String> {
+        let mut declared = Vec::new();
+        for text in &settings.declare {
+            declared.push(
+                text.parse::<DeclaredJob>()
+                    .map_err(|e| format!("--declare {e}"))?,
+            );
+        }
+        for (workflow, jobs) in &settings.jobs {
+            for (job, grants) in jobs {
+                let place = format!(".github/harden.yml: permissions.jobs.{workflow}.{job}");
+                let mut permissions = BTreeMap::new();
+                for (scope, access) in grants.iter().filter(|(_, a)| a.as_str() != "none") {
+                    let scope = scope
+                        .parse::<Scope>()
+                        .map_err(|e| format!("{place}: {e}"))?;
+                    let access = access
+                        .parse::<Access>()
+                        .map_err(|e| format!("{place}: {e}"))?;
+                    permissions.insert(scope, access);
+                }
+                declared.push(DeclaredJob {
+                    workflow: workflow.clone(),
+                    job: job.clone(),
+                    permissions,
+                });
+            }
+        }
+        Ok(PermissionsOptions {
+            declared,
+            move_writes: settings.move_writes,
+        })
+    }
+}
+
+fn build_from_settings(
+    services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn Transform>>, String> {
+    let mut permissions =
+        Permissions::new(PermissionsOptions::from_settings(&settings.permissions)?);
+    if let Some(files) = &services.files {
+        permissions = permissions.with_remote(std::sync::Arc::clone(files));
+    }
+    Ok(Some(Box::new(permissions)))
+}
+
 /// The comment on the lines of a block the user declared.
 const DECLARED_COMMENT: &str = "declared in harden config";
 
