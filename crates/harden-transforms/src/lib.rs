@@ -10,6 +10,7 @@ use std::path::{Path as FsPath, PathBuf};
 use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 
 pub mod actions_lock;
+pub mod checkout_credentials;
 pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;

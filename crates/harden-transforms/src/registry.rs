@@ -93,6 +93,7 @@ pub static TRANSFORMS: &[&TransformInfo] = &[
     &crate::permissions::INFO,
     &crate::dependabot::INFO,
     &crate::sign_releases::INFO,
+    &crate::checkout_credentials::INFO,
 ];
 
 /// The transform called `name`.

@@ -1156,6 +1156,58 @@ impl Transform for Permissions {
     }
 }
 
+/// Whether a job uses the git credentials `actions/checkout` persists, by the analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CredentialUse {
+    /// No step pushes nor otherwise needs them.
+    Unused,
+    /// A step pushes (needs `contents: write`): why.
+    Used(String),
+    /// The analysis cannot settle the job: why (step and reason).
+    Unsettled(String),
+}
+
+/// For each job of the workflow `file` (by id, with its analysis verdict), whether it uses the
+/// persisted checkout credentials; jobs that call a reusable workflow are left out. `None`
+/// when the knowledge base does not load.
+pub(crate) fn credential_use(
+    repo: &Repository,
+    file: &SourceFile,
+) -> Option<Vec<(String, CredentialUse)>> {
+    let kb = kb::kb().ok()?;
+    let an = Analyzer::new(repo, kb, &[]);
+    let doc = file.document()?;
+    let d = Doc::new(doc);
+    let mut out = Vec::new();
+    let Some(root) = d.root() else {
+        return Some(out);
+    };
+    let Some(jobs) = d.get(root, "jobs").and_then(|j| j.as_mapping()) else {
+        return Some(out);
+    };
+    for e in &jobs.entries {
+        let Some(id) = e.key_str() else { continue };
+        let node = d.resolve(&e.value);
+        if node.as_mapping().is_none() || d.get(node, "uses").is_some() {
+            continue;
+        }
+        let a = an.job(&d, &file.path, root, node, &TokenCtx::workflow());
+        let verdict = if a.needs.access(Scope::Contents) == Some(Access::Write) {
+            let why = a
+                .needs
+                .first_reason(Scope::Contents)
+                .map_or_else(|| "it pushes".to_owned(), |r| r.comment());
+            CredentialUse::Used(why)
+        } else if let Some(u) = a.unsure.first().or(a.opaque.first().map(|o| &o.unsure)) {
+            CredentialUse::Unsettled(format!("{} {}", u.step, u.reason))
+        } else {
+            CredentialUse::Unused
+        };
+        out.push((id.to_owned(), verdict));
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
