@@ -42,8 +42,9 @@ pub struct Services {
 }
 
 /// Settings of the transforms that have any, as the binary merged them from the command line
-/// over `.github/harden.yml`. A transform without settings needs no field here.
-#[derive(Debug, Clone)]
+/// over `.github/harden.yml`. A transform without settings needs no field here. The default is
+/// what a run without flags nor configuration file uses.
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// pin-actions (sign-releases pins its new workflow with these too).
     pub pin_actions: PinOptions,
