@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use harden_fuzz::corpus::{shared_corpus_dir, testdata_dir, Corpus};
 use harden_fuzz::engine::{self, Finding, FindingKind, RunConfig, Stats, HANG_EXIT_CODE};
 use harden_fuzz::known::known;
-use harden_fuzz::targets::{self, TARGETS};
+use harden_fuzz::targets;
 
 const USAGE: &str =
     "usage: harden-fuzz --target <name|all> [--seconds N] [--seed S] [--findings DIR]
@@ -108,7 +108,7 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    if args.target != "all" && !TARGETS.contains(&args.target.as_str()) {
+    if args.target != "all" && !targets::targets().contains(&args.target.as_str()) {
         return Err(format!("unknown target {:?}\n{USAGE}", args.target));
     }
     if args.replay.is_some() && args.target == "all" {
@@ -134,9 +134,8 @@ fn corpus_for(args: &Args) -> Corpus {
 }
 
 fn static_name(name: &str) -> &'static str {
-    TARGETS
-        .iter()
-        .copied()
+    targets::targets()
+        .into_iter()
         .find(|t| *t == name)
         .unwrap_or("unknown")
 }
@@ -213,7 +212,7 @@ fn replay(args: &Args, file: &Path) -> ExitCode {
 fn in_process(args: &Args) -> ExitCode {
     let corpus = corpus_for(args);
     let names: Vec<&str> = if args.target == "all" {
-        TARGETS.to_vec()
+        targets::targets()
     } else {
         vec![args.target.as_str()]
     };
@@ -245,7 +244,7 @@ fn in_process(args: &Args) -> ExitCode {
 fn supervise(args: &Args) -> ExitCode {
     let corpus = corpus_for(args);
     let names: Vec<&'static str> = if args.target == "all" {
-        TARGETS.to_vec()
+        targets::targets()
     } else {
         vec![static_name(&args.target)]
     };

@@ -128,3 +128,8 @@ fn command_line_run() {
         .expect("runs");
     assert_eq!(bad.status.code(), Some(64));
 }
+
+#[test]
+fn checkout_credentials() {
+    short_run("checkout-credentials");
+}

@@ -10,10 +10,12 @@ use std::path::{Path as FsPath, PathBuf};
 use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 
 pub mod actions_lock;
+pub mod checkout_credentials;
 pub mod dependabot;
 pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;
+pub mod registry;
 pub mod sign_releases;
 pub mod tag_only;
 pub mod transitive_pins;

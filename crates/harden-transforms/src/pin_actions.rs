@@ -27,6 +27,41 @@ use crate::{
 
 const NAME: &str = "pin-actions";
 
+/// pin-actions in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "pin actions to commit SHAs",
+    rule: "Actions should be pinned to a full commit SHA",
+    needs: crate::registry::Needs {
+        resolver: true,
+        prefetch_refs: true,
+        files: false,
+        images: false,
+    },
+    opt_in: false,
+    build: build_from_settings,
+};
+
+/// pin-actions from the resolver and its options; with the file reader (present when
+/// permissions runs too), composite actions pinned by SHA that run tags inside are reported
+/// (transitive pins).
+fn build_from_settings(
+    services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn Transform>>, String> {
+    let Some(resolver) = &services.resolver else {
+        return Ok(None);
+    };
+    let pin = PinActions::new(Arc::clone(resolver), settings.pin_actions.clone());
+    Ok(Some(match &services.files {
+        Some(files) => Box::new(crate::transitive_pins::WithTransitivePins::new(
+            pin,
+            Arc::clone(files),
+        )),
+        None => Box::new(pin),
+    }))
+}
+
 /// What to do with a reference to a branch (`@main`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BranchPolicy {

@@ -23,6 +23,33 @@ use crate::{
 };
 
 const NAME: &str = "pin-images";
+
+/// pin-images in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "pin container images to digests",
+    rule: "Container images should be pinned to a digest",
+    needs: crate::registry::Needs {
+        resolver: false,
+        prefetch_refs: false,
+        files: false,
+        images: true,
+    },
+    opt_in: false,
+    build: build_from_settings,
+};
+
+fn build_from_settings(
+    services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn Transform>>, String> {
+    Ok(services.images.as_ref().map(|registry| {
+        Box::new(PinImages::new(
+            Arc::clone(registry),
+            settings.pin_images.clone(),
+        )) as Box<dyn Transform>
+    }))
+}
 const DOCKER_SCHEME: &str = "docker://";
 
 /// Options of the pin-images transform.

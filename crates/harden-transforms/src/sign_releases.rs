@@ -21,6 +21,39 @@ use crate::{
 
 const NAME: &str = "sign-releases";
 
+/// sign-releases in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "sign each release's source archive with Sigstore and say how to verify it",
+    rule: "Releases should be signed, and their verification documented",
+    needs: crate::registry::Needs {
+        resolver: true,
+        prefetch_refs: false,
+        files: false,
+        images: false,
+    },
+    opt_in: true,
+    build: build_from_settings,
+};
+
+/// sign-releases pins its new workflow like pin-actions does, branches included.
+fn build_from_settings(
+    services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn Transform>>, String> {
+    let Some(resolver) = &services.resolver else {
+        return Ok(None);
+    };
+    let options = PinOptions {
+        branches: crate::pin_actions::BranchPolicy::Pin,
+        ..settings.pin_actions.clone()
+    };
+    Ok(Some(Box::new(SignReleases::new(
+        Arc::clone(resolver),
+        options,
+    ))))
+}
+
 /// The workflow written, with `@REPOSITORY@` (`owner/repo`) and `@NAME@` (`repo`) to fill in.
 const TEMPLATE: &str = include_str!("../data/release-sign.yml");
 

@@ -16,17 +16,22 @@ pub mod exit {
     pub const USAGE: i32 = 64;
 }
 
-/// The transform names, in the order they run.
-pub const TRANSFORMS: &[&str] = &[
-    "pin-actions",
-    "pin-images",
-    "permissions",
-    "dependabot",
-    "sign-releases",
-];
+use harden_transforms::registry;
 
-/// Transforms that run only when named by `--only` or enabled in `.github/harden.yml`.
-pub const OPT_IN: &[&str] = &["sign-releases"];
+/// The help of `--only`: every transform of the registry, and which are opt-in.
+fn only_help() -> String {
+    let names: Vec<&str> = registry::names().collect();
+    let opt_in: Vec<&str> = registry::TRANSFORMS
+        .iter()
+        .filter(|t| t.opt_in)
+        .map(|t| t.name)
+        .collect();
+    format!(
+        "Run only these transforms (comma-separated: {}; {} run only when named here or enabled in .github/harden.yml)",
+        names.join(", "),
+        opt_in.join(", ")
+    )
+}
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -63,10 +68,8 @@ pub struct Args {
     /// Repository roots or single files (workflows, action.yml, dependabot.yml). Default: `.`
     pub paths: Vec<PathBuf>,
 
-    /// Run only these transforms (comma-separated: pin-actions, pin-images, permissions,
-    /// dependabot, sign-releases; sign-releases runs only when named here or enabled in
-    /// .github/harden.yml).
-    #[arg(long, value_delimiter = ',', value_name = "T,...")]
+    /// Run only these transforms (the help lists the registry's names).
+    #[arg(long, value_delimiter = ',', value_name = "T,...", help = only_help())]
     pub only: Vec<String>,
 
     /// Run every transform but these.
@@ -251,20 +254,20 @@ impl Args {
     /// The transforms selected by `--only` and `--skip`, in running order, or the unknown name.
     pub fn selected_transforms(&self) -> Result<Vec<&'static str>, String> {
         for name in self.only.iter().chain(&self.skip) {
-            if !TRANSFORMS.contains(&name.as_str()) {
+            if registry::find(name).is_none() {
                 return Err(format!(
                     "unknown transform `{name}`; valid names: {}",
-                    TRANSFORMS.join(", ")
+                    registry::names().collect::<Vec<_>>().join(", ")
                 ));
             }
         }
-        Ok(TRANSFORMS
+        Ok(registry::TRANSFORMS
             .iter()
-            .copied()
             .filter(|t| {
-                let named = self.only.iter().any(|o| o == t);
-                named || (self.only.is_empty() && !OPT_IN.contains(t))
+                let named = self.only.iter().any(|o| o == t.name);
+                named || (self.only.is_empty() && !t.opt_in)
             })
+            .map(|t| t.name)
             .filter(|t| !self.skip.iter().any(|s| s == t))
             .collect())
     }

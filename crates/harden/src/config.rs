@@ -31,8 +31,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use harden_transforms::dependabot;
-use harden_transforms::permissions::Scope;
+use harden_transforms::permissions::{self, Scope};
+use harden_transforms::{dependabot, pin_actions, pin_images, registry};
 use harden_yaml::{Document, Node, NodeKind};
 
 /// Settings read from `.github/harden.yml`; `None` where the file says nothing.
@@ -68,8 +68,16 @@ pub struct Config {
     pub signoff: Option<bool>,
     /// commit: subject line template (`{transform}`, `{summary}`).
     pub subject: Option<String>,
-    /// sign-releases: `enabled: true` runs the opt-in transform without `--only`.
-    pub sign_releases: Option<bool>,
+    /// Opt-in transforms (registry) by name: `<name>: {enabled: true}` runs one without
+    /// `--only`.
+    pub enabled: BTreeMap<String, bool>,
+}
+
+impl Config {
+    /// True when the file enables the opt-in transform `name`.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.enabled.get(name) == Some(&true)
+    }
 }
 
 /// A problem in the configuration file, with its place.
@@ -251,17 +259,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             "a second YAML document (after `---`): harden reads only the first; merge them",
         ));
     }
-    const TOP: &[&str] = &[
-        "pin-actions",
-        "pin-images",
-        "permissions",
-        "dependabot",
-        "sign-releases",
-        "commit",
-    ];
+    // Top-level keys: one section per transform of the registry, then `commit`.
+    let top: Vec<&str> = registry::names().chain(["commit"]).collect();
     for (key, value) in r.entries(root, "the file")? {
+        let opt_in = key.as_str().and_then(registry::find).filter(|t| t.opt_in);
+        if let Some(info) = opt_in {
+            for (k, v) in r.entries(value, info.name)? {
+                if k.as_str() != Some("enabled") {
+                    return Err(r.unknown(k, info.name, &["enabled"]));
+                }
+                config
+                    .enabled
+                    .insert(info.name.to_owned(), r.boolean(v, "enabled")?);
+            }
+            continue;
+        }
         match key.as_str() {
-            Some("pin-actions") => {
+            Some(k) if k == pin_actions::INFO.name => {
                 const KEYS: &[&str] = &[
                     "exempt",
                     "branches",
@@ -269,7 +283,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     "tag-only",
                     "pin-anyway",
                 ];
-                for (k, v) in r.entries(value, "pin-actions")? {
+                for (k, v) in r.entries(value, pin_actions::INFO.name)? {
                     match k.as_str() {
                         Some("exempt") => config.exempt = r.list(v, "exempt")?,
                         Some("tag-only") => config.tag_only = r.list(v, "tag-only")?,
@@ -285,22 +299,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                             config.comment_spacing =
                                 Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
                         }
-                        _ => return Err(r.unknown(k, "pin-actions", KEYS)),
+                        _ => return Err(r.unknown(k, pin_actions::INFO.name, KEYS)),
                     }
                 }
             }
-            Some("pin-images") => {
-                for (k, v) in r.entries(value, "pin-images")? {
+            Some(k) if k == pin_images::INFO.name => {
+                for (k, v) in r.entries(value, pin_images::INFO.name)? {
                     match k.as_str() {
                         Some("exempt") => config.image_exempt = r.list(v, "exempt")?,
-                        _ => return Err(r.unknown(k, "pin-images", &["exempt"])),
+                        _ => return Err(r.unknown(k, pin_images::INFO.name, &["exempt"])),
                     }
                 }
             }
-            Some("permissions") => {
-                for (k, v) in r.entries(value, "permissions")? {
+            Some(k) if k == permissions::INFO.name => {
+                for (k, v) in r.entries(value, permissions::INFO.name)? {
                     if k.as_str() != Some("jobs") {
-                        return Err(r.unknown(k, "permissions", &["jobs"]));
+                        return Err(r.unknown(k, permissions::INFO.name, &["jobs"]));
                     }
                     for (wf, jobs) in r.entries(v, "permissions.jobs")? {
                         let wf_name = r.string(wf, "workflow file name")?;
@@ -333,7 +347,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     }
                 }
             }
-            Some("dependabot") => {
+            Some(k) if k == dependabot::INFO.name => {
                 const KEYS: &[&str] = &[
                     "schedule",
                     "cooldown",
@@ -341,7 +355,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     "ignore-major",
                     "ecosystems",
                 ];
-                for (k, v) in r.entries(value, "dependabot")? {
+                for (k, v) in r.entries(value, dependabot::INFO.name)? {
                     match k.as_str() {
                         Some("schedule") => {
                             let text = r.string(v, "schedule")?;
@@ -387,20 +401,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                             }
                             config.ecosystems = Some(list);
                         }
-                        _ => return Err(r.unknown(k, "dependabot", KEYS)),
+                        _ => return Err(r.unknown(k, dependabot::INFO.name, KEYS)),
                     }
                 }
             }
             Some("commit") => read_commit(&r, value, &mut config)?,
-            Some("sign-releases") => {
-                for (k, v) in r.entries(value, "sign-releases")? {
-                    if k.as_str() != Some("enabled") {
-                        return Err(r.unknown(k, "sign-releases", &["enabled"]));
-                    }
-                    config.sign_releases = Some(r.boolean(v, "enabled")?);
-                }
-            }
-            _ => return Err(r.unknown(key, "the file", TOP)),
+            _ => return Err(r.unknown(key, "the file", &top)),
         }
     }
     Ok(config)
@@ -531,7 +537,7 @@ mod tests {
     #[test]
     fn reads_the_sign_releases_section() {
         let c = parse(Path::new("h.yml"), "sign-releases:\n  enabled: true\n").expect("valid");
-        assert_eq!(c.sign_releases, Some(true));
+        assert!(c.enabled("sign-releases"));
         assert!(parse(Path::new("h.yml"), "sign-releases:\n  enable: true\n").is_err());
     }
 

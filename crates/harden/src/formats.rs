@@ -129,10 +129,11 @@ pub fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
             }
         }
     }
-    let rules: Vec<_> = crate::cli::TRANSFORMS
+    let rules: Vec<_> = harden_transforms::registry::TRANSFORMS
         .iter()
-        .chain(std::iter::once(&"input"))
-        .map(|name| json!({ "id": name, "name": name, "shortDescription": { "text": rule_text(name) } }))
+        .map(|t| (t.name, t.rule))
+        .chain([("input", "Input that harden could not process")])
+        .map(|(name, text)| json!({ "id": name, "name": name, "shortDescription": { "text": text } }))
         .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -159,16 +160,6 @@ fn uri(path: &std::path::Path) -> String {
         .replace('\\', "/")
         .trim_start_matches("./")
         .to_owned()
-}
-
-fn rule_text(name: &str) -> &'static str {
-    match name {
-        "pin-actions" => "Actions should be pinned to a full commit SHA",
-        "pin-images" => "Container images should be pinned to a digest",
-        "permissions" => "The GITHUB_TOKEN should have least-privilege permissions",
-        "dependabot" => "Dependabot should keep pinned actions up to date",
-        _ => "Input that harden could not process",
-    }
 }
 
 #[cfg(test)]

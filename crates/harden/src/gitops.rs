@@ -61,15 +61,10 @@ impl GitOptions {
     }
 }
 
-/// A short imperative summary of a transform, for `{summary}` in subject lines.
+/// A short imperative summary of a transform (its registry entry), for `{summary}` in
+/// subject lines.
 fn short_summary(t: &TransformReport) -> &'static str {
-    match t.name {
-        "pin-actions" => "pin actions to commit SHAs",
-        "pin-images" => "pin container images to digests",
-        "permissions" => "limit GITHUB_TOKEN permissions to what each job needs",
-        "dependabot" => "keep pinned actions up to date with Dependabot",
-        _ => t.summary,
-    }
+    harden_transforms::registry::find(t.name).map_or(t.summary, |info| info.summary)
 }
 
 /// Fills a subject template: `{transform}`, `{summary}`, and `{{`/`}}` for braces.
@@ -115,7 +110,7 @@ fn render_subject(template: &str, transform: &str, summary: &str) -> Result<Stri
 
 /// Checks a subject template (unknown placeholders, unbalanced braces, several lines).
 pub fn check_subject(template: &str) -> Result<(), String> {
-    render_subject(template, "pin-actions", "pin actions").map(|_| ())
+    render_subject(template, "transform", "summary").map(|_| ())
 }
 
 /// `path` relative to the repository root, with `/` separators, for patches and git.

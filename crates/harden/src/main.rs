@@ -124,7 +124,12 @@ fn completions(shell: Option<&str>) -> i32 {
     let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
         return usage_error("usage: harden completions bash|zsh|fish|elvish|powershell");
     };
-    let mut cmd = Args::command();
+    // The completion script offers the registry's names after `--only` and `--skip`
+    // (parsing keeps its own check, with its own message).
+    let names = || clap::builder::PossibleValuesParser::new(harden_transforms::registry::names());
+    let mut cmd = Args::command()
+        .mut_arg("only", |a| a.value_parser(names()))
+        .mut_arg("skip", |a| a.value_parser(names()));
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "harden", &mut script);
     // A closed pipe (`| head`) is not an error worth a message.

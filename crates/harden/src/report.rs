@@ -271,16 +271,19 @@ fn write_summary(
         }
         return Ok(());
     }
-    writeln!(
-        out,
-        "{}",
-        style.paint("1", "transform      files  changes  findings")
-    )?;
+    // The name column fits the longest name shown (13 for the transforms on by default).
+    let width = report
+        .transforms
+        .iter()
+        .map(|t| t.name.len())
+        .fold(13, usize::max);
+    let header = format!("{:<width$}  files  changes  findings", "transform");
+    writeln!(out, "{}", style.paint("1", &header))?;
     for t in &report.transforms {
         let changes: usize = t.changes.iter().map(|c| c.notes.len().max(1)).sum();
         writeln!(
             out,
-            "{:<13} {:>6} {:>8} {:>9}",
+            "{:<width$} {:>6} {:>8} {:>9}",
             t.name,
             t.changes.len(),
             changes,

@@ -7,14 +7,11 @@ use std::sync::Arc;
 
 use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
 use harden_registry::{Registry, RegistryConfig};
-use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
-use harden_transforms::permissions::{
-    Access, DeclaredJob, GithubFiles, Permissions, PermissionsOptions, RemoteFiles, Scope,
-};
-use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
-use harden_transforms::pin_images::{ImageOptions, PinImages};
-use harden_transforms::sign_releases::SignReleases;
-use harden_transforms::transitive_pins::WithTransitivePins;
+use harden_transforms::dependabot::{DependabotOptions, Schedule};
+use harden_transforms::permissions::{self, GithubFiles, PermissionsSettings, RemoteFiles};
+use harden_transforms::pin_actions::{BranchPolicy, PinOptions};
+use harden_transforms::pin_images::ImageOptions;
+use harden_transforms::registry::{self, Needs, Services, Settings};
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
@@ -25,60 +22,41 @@ use crate::gitops;
 use crate::prefetch;
 use crate::report::{Mode, RepoReport, TransformReport};
 
-/// What all repositories of a run share: the resolver and its cache.
+/// What all repositories of a run share: the services (resolver and its cache, file reader,
+/// registry client) the selected transforms need.
 pub struct Shared {
-    resolver: Option<Arc<Resolver>>,
-    /// Where permissions reads actions and workflows of other repositories.
-    remote: Option<Arc<dyn RemoteFiles>>,
-    /// The container registry client, when pin-images is selected.
-    registry: Option<Arc<Registry>>,
+    services: Services,
     selected: Vec<&'static str>,
-    /// `.github/harden.yml` may enable sign-releases (no `--only`, no `--skip sign-releases`).
-    sign_releases_allowed: bool,
+    /// Opt-in transforms `.github/harden.yml` may enable (no `--only`, not `--skip`ped).
+    opt_in_allowed: Vec<&'static str>,
 }
 
 impl Shared {
-    /// Builds the resolver when pin-actions or permissions is selected, and the file reader
-    /// when permissions is.
+    /// Builds the services the selected transforms (and the opt-in ones a configuration file
+    /// may enable) need, as their registry entries say.
     pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
-        // sign-releases pins its new workflow with the same resolver.
-        let resolver = if selected.contains(&"pin-actions")
-            || selected.contains(&"permissions")
-            || selected.contains(&"sign-releases")
-            || args.opt_in_allowed("sign-releases")
-        {
-            let mut config = ResolverConfig::from_env();
-            config.offline = args.offline;
-            config.refresh = args.refresh;
-            if let Some(dir) = &args.recorded {
-                config.recorded = Some(dir.clone());
-            }
-            if let Some(dir) = &config.recorded {
-                if !dir.join("refs").is_dir() {
-                    return Err(format!(
-                        "--recorded {}: no `refs` folder there; point it at a folder holding refs/<owner>__<repo>.json (such as testdata/recorded)",
-                        dir.display()
-                    ));
-                }
-            }
-            config.jobs = args.jobs;
-            if let Some(seconds) = args.timeout {
-                config.timeout = std::time::Duration::from_secs_f64(seconds);
-            }
-            config.mode = match args.resolver {
-                ResolverKind::Git => ResolverMode::Git,
-                ResolverKind::Api => ResolverMode::Api,
-            };
-            if config.token.is_none() && config.mode == ResolverMode::Api {
-                config.token = gh_auth_token();
-            }
-            Some(Arc::new(Resolver::new(config).map_err(|e| e.to_string())?))
+        let opt_in_allowed: Vec<&'static str> = registry::TRANSFORMS
+            .iter()
+            .filter(|t| t.opt_in && args.opt_in_allowed(t.name))
+            .map(|t| t.name)
+            .collect();
+        let wanted = |need: fn(&Needs) -> bool| {
+            registry::TRANSFORMS.iter().any(|t| {
+                need(&t.needs) && (selected.contains(&t.name) || opt_in_allowed.contains(&t.name))
+            })
+        };
+        let resolver = if wanted(|n| n.resolver) {
+            Some(Arc::new(resolver(args)?))
         } else {
             None
         };
-        let registry = image_registry(args, &selected)?;
-        let remote = match &resolver {
-            Some(resolver) if selected.contains(&"permissions") => {
+        let images = if wanted(|n| n.images) {
+            Some(image_registry(args)?)
+        } else {
+            None
+        };
+        let files = match &resolver {
+            Some(resolver) if wanted(|n| n.files) => {
                 let reader = FileReader::new(resolver.config()).map_err(|e| e.to_string())?;
                 let files = GithubFiles::new(Arc::clone(resolver), Arc::new(reader));
                 Some(Arc::new(files) as Arc<dyn RemoteFiles>)
@@ -86,24 +64,60 @@ impl Shared {
             _ => None,
         };
         let shared = Shared {
-            resolver,
-            remote,
-            registry,
+            services: Services {
+                resolver,
+                files,
+                images,
+            },
             selected,
-            sign_releases_allowed: args.opt_in_allowed("sign-releases"),
+            opt_in_allowed,
         };
         // Flags that no configuration file can make valid are usage errors.
         transforms_for(args, &shared, &Config::default())?;
         Ok(shared)
     }
+
+    /// True when a selected transform asks for refs of every `uses:` early.
+    fn prefetches_refs(&self) -> bool {
+        registry::TRANSFORMS
+            .iter()
+            .any(|t| t.needs.prefetch_refs && self.selected.contains(&t.name))
+    }
 }
 
-/// The registry client of pin-images (when selected): `HARDEN_REGISTRY_MIRRORS`, the cache
-/// folder, and the flags shared with pin-actions.
-fn image_registry(args: &Args, selected: &[&'static str]) -> Result<Option<Arc<Registry>>, String> {
-    if !selected.contains(&"pin-images") {
-        return Ok(None);
+/// The ref resolver, from the environment and the flags.
+fn resolver(args: &Args) -> Result<Resolver, String> {
+    let mut config = ResolverConfig::from_env();
+    config.offline = args.offline;
+    config.refresh = args.refresh;
+    if let Some(dir) = &args.recorded {
+        config.recorded = Some(dir.clone());
     }
+    if let Some(dir) = &config.recorded {
+        if !dir.join("refs").is_dir() {
+            return Err(format!(
+                "--recorded {}: no `refs` folder there; point it at a folder holding refs/<owner>__<repo>.json (such as testdata/recorded)",
+                dir.display()
+            ));
+        }
+    }
+    config.jobs = args.jobs;
+    if let Some(seconds) = args.timeout {
+        config.timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    config.mode = match args.resolver {
+        ResolverKind::Git => ResolverMode::Git,
+        ResolverKind::Api => ResolverMode::Api,
+    };
+    if config.token.is_none() && config.mode == ResolverMode::Api {
+        config.token = gh_auth_token();
+    }
+    Resolver::new(config).map_err(|e| e.to_string())
+}
+
+/// The container registry client: `HARDEN_REGISTRY_MIRRORS`, the cache folder, and the flags
+/// shared with pin-actions.
+fn image_registry(args: &Args) -> Result<Arc<Registry>, String> {
     let mut config = RegistryConfig::from_env().map_err(|e| e.to_string())?;
     config.offline = args.offline;
     config.refresh = args.refresh;
@@ -111,9 +125,7 @@ fn image_registry(args: &Args, selected: &[&'static str]) -> Result<Option<Arc<R
     if let Some(seconds) = args.timeout {
         config.timeout = std::time::Duration::from_secs_f64(seconds);
     }
-    Ok(Some(Arc::new(
-        Registry::new(config).map_err(|e| e.to_string())?,
-    )))
+    Ok(Arc::new(Registry::new(config).map_err(|e| e.to_string())?))
 }
 
 /// Starts resolving the images of every loaded repository in the background, so that the
@@ -136,142 +148,79 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>
     std::thread::spawn(move || registry.resolve_all(&images));
 }
 
-/// The selected transforms for one repository: flags first, then its `.github/harden.yml`.
+/// The selected transforms for one repository (and the opt-in ones its `.github/harden.yml`
+/// enables), in registry order, built from the flags merged over that file.
 fn transforms_for(
     args: &Args,
     shared: &Shared,
     config: &Config,
 ) -> Result<Vec<Box<dyn Transform>>, String> {
+    let settings = settings(args, config)?;
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
-    let enabled_here = (shared.sign_releases_allowed && config.sign_releases == Some(true))
-        .then_some("sign-releases");
-    for name in shared.selected.iter().copied().chain(enabled_here) {
-        match name {
-            "pin-actions" => {
-                let Some(resolver) = &shared.resolver else {
-                    continue;
-                };
-                let branches = match (args.branches, config.branches.as_deref()) {
-                    (Some(Branches::Keep), _) | (None, Some("keep")) => BranchPolicy::Keep,
-                    _ => BranchPolicy::Pin,
-                };
-                let mut exempt = args.exempt.clone();
-                exempt.extend(config.exempt.iter().cloned());
-                let options = PinOptions {
-                    branches,
-                    exempt,
-                    comment_spacing: config.comment_spacing,
-                    verify: args.verify,
-                    tag_only: config.tag_only.clone(),
-                    pin_anyway: config.pin_anyway.clone(),
-                };
-                let pin = PinActions::new(Arc::clone(resolver), options);
-                // With the file reader (permissions selected too), composite actions pinned by
-                // SHA that run tags inside are reported (transitive pins).
-                match &shared.remote {
-                    Some(remote) => {
-                        out.push(Box::new(WithTransitivePins::new(pin, Arc::clone(remote))))
-                    }
-                    None => out.push(Box::new(pin)),
-                }
-            }
-            "pin-images" => {
-                let Some(registry) = &shared.registry else {
-                    continue;
-                };
-                let options = ImageOptions {
-                    exempt: config.image_exempt.clone(),
-                    verify: args.verify,
-                };
-                out.push(Box::new(PinImages::new(Arc::clone(registry), options)));
-            }
-            "permissions" => {
-                let mut declared = Vec::new();
-                for text in &args.declare {
-                    declared.push(
-                        text.parse::<DeclaredJob>()
-                            .map_err(|e| format!("--declare {e}"))?,
-                    );
-                }
-                for (workflow, jobs) in &config.declared {
-                    for (job, grants) in jobs {
-                        let mut permissions = std::collections::BTreeMap::new();
-                        for (scope, access) in grants.iter().filter(|(_, a)| a.as_str() != "none") {
-                            let scope = scope.parse::<Scope>().map_err(|e| {
-                                format!(
-                                    ".github/harden.yml: permissions.jobs.{workflow}.{job}: {e}"
-                                )
-                            })?;
-                            let access = access.parse::<Access>().map_err(|e| {
-                                format!(
-                                    ".github/harden.yml: permissions.jobs.{workflow}.{job}: {e}"
-                                )
-                            })?;
-                            permissions.insert(scope, access);
-                        }
-                        declared.push(DeclaredJob {
-                            workflow: workflow.clone(),
-                            job: job.clone(),
-                            permissions,
-                        });
-                    }
-                }
-                let mut permissions = Permissions::new(PermissionsOptions {
-                    declared,
-                    move_writes: args.move_writes,
-                });
-                if let Some(remote) = &shared.remote {
-                    permissions = permissions.with_remote(Arc::clone(remote));
-                }
-                out.push(Box::new(permissions));
-            }
-            "dependabot" => {
-                let schedule = match (args.schedule, config.schedule.as_deref()) {
-                    (Some(s), _) => match s {
-                        CliSchedule::Daily => Schedule::Daily,
-                        CliSchedule::Weekly => Schedule::Weekly,
-                        CliSchedule::Monthly => Schedule::Monthly,
-                    },
-                    (None, Some(text)) => text.parse::<Schedule>().map_err(|e| e.to_string())?,
-                    (None, None) => Schedule::Weekly,
-                };
-                let ecosystems = if args.ecosystems.is_empty() {
-                    config.ecosystems.clone()
-                } else {
-                    Some(args.ecosystems.clone())
-                };
-                let options = DependabotOptions {
-                    schedule,
-                    group: !args.no_group && config.group.unwrap_or(true),
-                    cooldown_days: args.cooldown.or(config.cooldown).unwrap_or(7),
-                    ignore_major: args.ignore_major || config.ignore_major.unwrap_or(false),
-                    ecosystems,
-                };
-                if let Some(problem) = options.problem() {
-                    return Err(problem);
-                }
-                out.push(Box::new(Dependabot::new(options)));
-            }
-            "sign-releases" => {
-                let Some(resolver) = &shared.resolver else {
-                    continue;
-                };
-                let mut exempt = args.exempt.clone();
-                exempt.extend(config.exempt.iter().cloned());
-                let options = PinOptions {
-                    branches: BranchPolicy::Pin,
-                    exempt,
-                    comment_spacing: config.comment_spacing,
-                    verify: args.verify,
-                    tag_only: config.tag_only.clone(),
-                    pin_anyway: config.pin_anyway.clone(),
-                };
-                out.push(Box::new(SignReleases::new(Arc::clone(resolver), options)));
-            }
-            _ => {}
+    for info in registry::TRANSFORMS {
+        let enabled_here = shared.opt_in_allowed.contains(&info.name) && config.enabled(info.name);
+        if !(shared.selected.contains(&info.name) || enabled_here) {
+            continue;
+        }
+        if let Some(transform) = (info.build)(&shared.services, &settings)? {
+            out.push(transform);
         }
     }
     Ok(out)
+}
+
+/// The transforms' settings: command-line flags over `.github/harden.yml`.
+fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
+    let branches = match (args.branches, config.branches.as_deref()) {
+        (Some(Branches::Keep), _) | (None, Some("keep")) => BranchPolicy::Keep,
+        _ => BranchPolicy::Pin,
+    };
+    let mut exempt = args.exempt.clone();
+    exempt.extend(config.exempt.iter().cloned());
+    let pin_actions = PinOptions {
+        branches,
+        exempt,
+        comment_spacing: config.comment_spacing,
+        verify: args.verify,
+        tag_only: config.tag_only.clone(),
+        pin_anyway: config.pin_anyway.clone(),
+    };
+    let pin_images = ImageOptions {
+        exempt: config.image_exempt.clone(),
+        verify: args.verify,
+    };
+    let permissions = PermissionsSettings {
+        declare: args.declare.clone(),
+        jobs: config.declared.clone(),
+        move_writes: args.move_writes,
+    };
+    let schedule = match (args.schedule, config.schedule.as_deref()) {
+        (Some(s), _) => match s {
+            CliSchedule::Daily => Schedule::Daily,
+            CliSchedule::Weekly => Schedule::Weekly,
+            CliSchedule::Monthly => Schedule::Monthly,
+        },
+        (None, Some(text)) => text.parse::<Schedule>().map_err(|e| e.to_string())?,
+        (None, None) => Schedule::Weekly,
+    };
+    let ecosystems = if args.ecosystems.is_empty() {
+        config.ecosystems.clone()
+    } else {
+        Some(args.ecosystems.clone())
+    };
+    let dependabot = DependabotOptions {
+        schedule,
+        group: !args.no_group && config.group.unwrap_or(true),
+        cooldown_days: args.cooldown.or(config.cooldown).unwrap_or(7),
+        ignore_major: args.ignore_major || config.ignore_major.unwrap_or(false),
+        ecosystems,
+    };
+    Ok(Settings {
+        pin_actions,
+        pin_images,
+        permissions,
+        dependabot,
+    })
 }
 
 fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: String) -> Finding {
@@ -384,9 +333,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     // at once, while the other files are still parsed. Transforms start when all are known.
     // Refs are fetched early for the transforms that read every `uses:` (a resolver built only
     // for sign-releases fetches what its own workflow needs, later).
-    let resolver = shared.resolver.as_deref().filter(|_| {
-        shared.selected.contains(&"pin-actions") || shared.selected.contains(&"permissions")
-    });
+    let resolver = (shared.services.resolver.as_deref()).filter(|_| shared.prefetches_refs());
     let loaded: Vec<(Repository, Vec<Finding>)> =
         prefetch::while_parsing(resolver, args.jobs, &args.exempt, |announcer| {
             found
@@ -403,7 +350,7 @@ pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 })
                 .collect()
         });
-    if let Some(registry) = &shared.registry {
+    if let Some(registry) = &shared.services.images {
         prefetch_images(registry, &loaded, args.verify);
     }
     let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
@@ -451,7 +398,7 @@ fn harden_repository(
             if let Some(t) = report
                 .transforms
                 .iter_mut()
-                .find(|t| t.name == "permissions")
+                .find(|t| t.name == permissions::INFO.name)
             {
                 t.findings.extend(declaration_warnings);
             }
@@ -476,7 +423,7 @@ fn unknown_declarations(
     config: &Config,
     selected: &[&str],
 ) -> Vec<Finding> {
-    if config.declared.is_empty() || !selected.contains(&"permissions") {
+    if config.declared.is_empty() || !selected.contains(&permissions::INFO.name) {
         return Vec::new();
     }
     let Some(path) = config::config_path(root) else {
@@ -510,7 +457,7 @@ fn unknown_declarations(
     config::unknown_declarations(config, &workflows)
         .into_iter()
         .map(|(line, column, message)| Finding {
-            transform: "permissions",
+            transform: permissions::INFO.name,
             path: path.clone(),
             line: Some(line),
             column: Some(column),

@@ -397,3 +397,53 @@ fn a_stale_workflow_lockfile_fails_the_check() {
         "{stderr}"
     );
 }
+
+/// An opt-in transform of the registry runs when `.github/harden.yml` enables it, is a SARIF
+/// rule, and has its `{summary}` in commit subjects; nothing in the binary names it.
+#[test]
+fn checkout_credentials_runs_when_the_configuration_enables_it() {
+    let f = Fixture::new();
+    let only_default = f.harden(&["--skip", "pin-actions,permissions,pin-images,dependabot"]);
+    assert_eq!(
+        only_default.status.code(),
+        Some(0),
+        "{}",
+        text(&only_default.stderr)
+    );
+    assert_eq!(read(&f.workflow()), WORKFLOW, "opt-in: off by default");
+
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "checkout-credentials:\n  enabled: true\n",
+    )
+    .expect("write");
+    let sarif = f.harden(&[
+        "--check",
+        "--format",
+        "sarif",
+        "--skip",
+        "pin-actions,permissions",
+    ]);
+    let out = text(&sarif.stdout);
+    assert!(
+        out.contains("\"ruleId\": \"checkout-credentials\""),
+        "{out}"
+    );
+    assert!(out.contains("should not persist credentials"), "{out}");
+
+    init_git(f.repo.path());
+    let run = f.harden(&[
+        "--commit",
+        "--subject",
+        "ci: {summary}",
+        "--skip",
+        "pin-actions,permissions,dependabot",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(read(&f.workflow()).contains("persist-credentials: false"));
+    let log = git(f.repo.path(), &["log", "--format=%s"]);
+    assert!(
+        log.contains("ci: stop persisting checkout credentials in jobs that never push"),
+        "{log}"
+    );
+}

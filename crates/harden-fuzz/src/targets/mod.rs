@@ -8,12 +8,8 @@ pub mod yaml;
 use crate::corpus::{Corpus, YamlKind};
 use crate::engine::Target;
 
-/// Every target, in the order `--target all` runs them.
-pub const TARGETS: &[&str] = &[
-    "yaml",
-    "pin-actions",
-    "dependabot",
-    "permissions",
+/// The targets of the layers under the transforms, run after them.
+const LAYERS: &[&str] = &[
     "pktline",
     "refs-json",
     "git-response",
@@ -21,8 +17,18 @@ pub const TARGETS: &[&str] = &[
     "hostile-refs",
 ];
 
-/// Builds the target called `name` on `corpus`. `Ok(None)` is kept for a target that cannot
-/// run yet (none at the moment).
+/// Every target, in the order `--target all` runs them: `yaml`, one per transform of the
+/// registry (`harden_transforms::registry`), then the protocol layers.
+pub fn targets() -> Vec<&'static str> {
+    std::iter::once("yaml")
+        .chain(harden_transforms::registry::names())
+        .chain(LAYERS.iter().copied())
+        .collect()
+}
+
+/// Builds the target called `name` on `corpus`. `Ok(None)` for a target that cannot run yet
+/// (a transform that needs a service and has no harness of its own: pin-images,
+/// sign-releases).
 pub fn make(name: &str, corpus: &Corpus) -> Result<Option<Box<dyn Target>>, String> {
     let io = |e: std::io::Error| format!("{name}: {e}");
     let workflows = || {
@@ -45,11 +51,19 @@ pub fn make(name: &str, corpus: &Corpus) -> Result<Option<Box<dyn Target>>, Stri
         "git-response" => Box::new(github::GitResponseTarget::new(&corpus.repos).map_err(io)?),
         "rest-response" => Box::new(github::RestResponseTarget::new(&corpus.repos).map_err(io)?),
         "hostile-refs" => Box::new(hostile::HostileRefsTarget::new(&corpus.repos).map_err(io)?),
-        other => {
-            return Err(format!(
-                "unknown target `{other}`; targets: {}, all",
-                TARGETS.join(", ")
-            ))
-        }
+        other => match harden_transforms::registry::find(other) {
+            // A transform without a harness of its own: the generic one, when it can run.
+            Some(info) => {
+                let target = transforms::RegistryTarget::new(info, workflows())
+                    .map_err(|e| format!("{name}: {e}"))?;
+                return Ok(target.map(|t| Box::new(t) as Box<dyn Target>));
+            }
+            None => {
+                return Err(format!(
+                    "unknown target `{other}`; targets: {}, all",
+                    targets().join(", ")
+                ))
+            }
+        },
     }))
 }

@@ -12,6 +12,7 @@ use harden_testserver::{default_refs_dir, TestServer};
 use harden_transforms::dependabot::{Dependabot, DependabotOptions, Schedule};
 use harden_transforms::permissions::{Permissions, PermissionsOptions};
 use harden_transforms::pin_actions::{BranchPolicy, PinActions, PinOptions};
+use harden_transforms::registry::{Services, Settings, TransformInfo};
 use harden_transforms::{
     FileChange, FileKind, Outcome, Repository, Severity, SourceFile, Transform,
 };
@@ -392,6 +393,102 @@ impl Target for PermissionsTarget {
             "unchanged"
         } else {
             "restricted"
+        })
+    }
+}
+
+/// True when `after` is `before` with mapping entries added (anywhere) and nothing else changed.
+fn only_added(before: &Yaml, after: &Yaml) -> bool {
+    match (before, after) {
+        (Yaml::Hash(a), Yaml::Hash(b)) => a
+            .iter()
+            .all(|(k, v)| b.get(k).is_some_and(|w| only_added(v, w))),
+        (Yaml::Array(a), Yaml::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(v, w)| only_added(v, w))
+        }
+        _ => before == after,
+    }
+}
+
+/// Any transform of the registry that needs no service and has no harness of its own, built
+/// by its registry constructor with default settings, on arbitrary workflows. Besides the
+/// checks of every change, it may only add mapping entries, and a second run changes nothing.
+/// A transform that replaces values needs a harness of its own.
+pub struct RegistryTarget {
+    info: &'static TransformInfo,
+    transform: Box<dyn Transform>,
+    seeds: Vec<Vec<u8>>,
+    root: tempfile::TempDir,
+}
+
+impl RegistryTarget {
+    /// The target of `info`; `Ok(None)` when it needs a service or its constructor builds
+    /// nothing without one.
+    pub fn new(info: &'static TransformInfo, seeds: Vec<Vec<u8>>) -> Result<Option<Self>, String> {
+        let needs = info.needs;
+        if needs.resolver || needs.files || needs.images {
+            return Ok(None);
+        }
+        let Some(transform) = (info.build)(&Services::default(), &Settings::default())? else {
+            return Ok(None);
+        };
+        let root = tempfile::tempdir().map_err(|e| e.to_string())?;
+        Ok(Some(RegistryTarget {
+            info,
+            transform,
+            seeds,
+            root,
+        }))
+    }
+
+    fn repository(&self, text: &str) -> Repository {
+        let path = self.root.path().join(".github/workflows/fuzz.yml");
+        Repository {
+            root: self.root.path().to_path_buf(),
+            files: vec![SourceFile::new(path, FileKind::Workflow, text.to_owned())],
+        }
+    }
+}
+
+impl Target for RegistryTarget {
+    fn name(&self) -> &'static str {
+        self.info.name
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::Yaml
+    }
+
+    fn seeds(&self) -> &[Vec<u8>] {
+        &self.seeds
+    }
+
+    fn run_case(&mut self, input: &[u8], _choices: &mut Rng) -> CaseResult {
+        let text = String::from_utf8_lossy(input).into_owned();
+        let repo = self.repository(&text);
+        let outcome = self.transform.run(&repo);
+        if repo.files[0].doc.is_err() {
+            if !outcome.changes.is_empty() {
+                return Err("a file that does not parse was changed".into());
+            }
+            return Ok("parse-error");
+        }
+        for change in &outcome.changes {
+            check_change(&text, change, &mut |_, a, b| only_added(a, b), &|_| false)?;
+            let again = self.transform.run(&self.repository(&change.after));
+            if !again.changes.is_empty() {
+                return Err(
+                    format!("a second run changes the output again:\n{}", change.after).into(),
+                );
+            }
+        }
+        if let Some(message) = guard_refusal(&outcome) {
+            return Err(Problem::refused(message));
+        }
+        Ok(if outcome.changes.is_empty() {
+            "unchanged"
+        } else {
+            "extended"
         })
     }
 }

@@ -29,6 +29,32 @@ use crate::{
 
 const NAME: &str = "dependabot";
 
+/// dependabot in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "keep pinned actions up to date with Dependabot",
+    rule: "Dependabot should keep pinned actions up to date",
+    needs: crate::registry::Needs {
+        resolver: false,
+        prefetch_refs: false,
+        files: false,
+        images: false,
+    },
+    opt_in: false,
+    build: build_from_settings,
+};
+
+fn build_from_settings(
+    _services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn crate::Transform>>, String> {
+    let options = settings.dependabot.clone();
+    if let Some(problem) = options.problem() {
+        return Err(problem);
+    }
+    Ok(Some(Box::new(Dependabot::new(options))))
+}
+
 /// Every `package-ecosystem` value Dependabot accepts (from its options reference and its
 /// configuration schema).
 pub const KNOWN_ECOSYSTEMS: &[&str] = &[

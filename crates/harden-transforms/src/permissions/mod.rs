@@ -39,6 +39,81 @@ use scopes::{check_block, summary, Grant, ScopeSet};
 
 const NAME: &str = "permissions";
 
+/// permissions in the registry.
+pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo {
+    name: NAME,
+    summary: "limit GITHUB_TOKEN permissions to what each job needs",
+    rule: "The GITHUB_TOKEN should have least-privilege permissions",
+    needs: crate::registry::Needs {
+        resolver: true,
+        prefetch_refs: true,
+        files: true,
+        images: false,
+    },
+    opt_in: false,
+    build: build_from_settings,
+};
+
+/// The settings of permissions as the command line and `.github/harden.yml` give them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PermissionsSettings {
+    /// `--declare` texts (`release.yml:publish=contents:write`).
+    pub declare: Vec<String>,
+    /// `permissions.jobs` of the configuration: workflow -> job -> scope -> access.
+    pub jobs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// `--move-writes`.
+    pub move_writes: bool,
+}
+
+impl PermissionsOptions {
+    /// The options from the settings: declarations parsed (flags first, then the file).
+    pub fn from_settings(settings: &PermissionsSettings) -> Result<Self, String> {
+        let mut declared = Vec::new();
+        for text in &settings.declare {
+            declared.push(
+                text.parse::<DeclaredJob>()
+                    .map_err(|e| format!("--declare {e}"))?,
+            );
+        }
+        for (workflow, jobs) in &settings.jobs {
+            for (job, grants) in jobs {
+                let place = format!(".github/harden.yml: permissions.jobs.{workflow}.{job}");
+                let mut permissions = BTreeMap::new();
+                for (scope, access) in grants.iter().filter(|(_, a)| a.as_str() != "none") {
+                    let scope = scope
+                        .parse::<Scope>()
+                        .map_err(|e| format!("{place}: {e}"))?;
+                    let access = access
+                        .parse::<Access>()
+                        .map_err(|e| format!("{place}: {e}"))?;
+                    permissions.insert(scope, access);
+                }
+                declared.push(DeclaredJob {
+                    workflow: workflow.clone(),
+                    job: job.clone(),
+                    permissions,
+                });
+            }
+        }
+        Ok(PermissionsOptions {
+            declared,
+            move_writes: settings.move_writes,
+        })
+    }
+}
+
+fn build_from_settings(
+    services: &crate::registry::Services,
+    settings: &crate::registry::Settings,
+) -> Result<Option<Box<dyn Transform>>, String> {
+    let mut permissions =
+        Permissions::new(PermissionsOptions::from_settings(&settings.permissions)?);
+    if let Some(files) = &services.files {
+        permissions = permissions.with_remote(std::sync::Arc::clone(files));
+    }
+    Ok(Some(Box::new(permissions)))
+}
+
 /// The comment on the lines of a block the user declared.
 const DECLARED_COMMENT: &str = "declared in harden config";
 
@@ -1079,6 +1154,58 @@ impl Transform for Permissions {
         }
         out
     }
+}
+
+/// Whether a job uses the git credentials `actions/checkout` persists, by the analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CredentialUse {
+    /// No step pushes nor otherwise needs them.
+    Unused,
+    /// A step pushes (needs `contents: write`): why.
+    Used(String),
+    /// The analysis cannot settle the job: why (step and reason).
+    Unsettled(String),
+}
+
+/// For each job of the workflow `file` (by id, with its analysis verdict), whether it uses the
+/// persisted checkout credentials; jobs that call a reusable workflow are left out. `None`
+/// when the knowledge base does not load.
+pub(crate) fn credential_use(
+    repo: &Repository,
+    file: &SourceFile,
+) -> Option<Vec<(String, CredentialUse)>> {
+    let kb = kb::kb().ok()?;
+    let an = Analyzer::new(repo, kb, &[]);
+    let doc = file.document()?;
+    let d = Doc::new(doc);
+    let mut out = Vec::new();
+    let Some(root) = d.root() else {
+        return Some(out);
+    };
+    let Some(jobs) = d.get(root, "jobs").and_then(|j| j.as_mapping()) else {
+        return Some(out);
+    };
+    for e in &jobs.entries {
+        let Some(id) = e.key_str() else { continue };
+        let node = d.resolve(&e.value);
+        if node.as_mapping().is_none() || d.get(node, "uses").is_some() {
+            continue;
+        }
+        let a = an.job(&d, &file.path, root, node, &TokenCtx::workflow());
+        let verdict = if a.needs.access(Scope::Contents) == Some(Access::Write) {
+            let why = a
+                .needs
+                .first_reason(Scope::Contents)
+                .map_or_else(|| "it pushes".to_owned(), |r| r.comment());
+            CredentialUse::Used(why)
+        } else if let Some(u) = a.unsure.first().or(a.opaque.first().map(|o| &o.unsure)) {
+            CredentialUse::Unsettled(format!("{} {}", u.step, u.reason))
+        } else {
+            CredentialUse::Unused
+        };
+        out.push((id.to_owned(), verdict));
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! The one list of transforms. Each transform declares its [`TransformInfo`] beside its code
+//! (name, one-line summary, SARIF rule text, the services it needs, whether it is opt-in, and
+//! a constructor); [`TRANSFORMS`] lists them in running order. The binary reads everything
+//! about a transform from here (`--only`/`--skip`, help, completions, configuration keys,
+//! SARIF rules, commit subjects) and never matches on a name. See docs/design.md, "Adding a
+//! transform".
+
+use std::sync::Arc;
+
+use harden_github::Resolver;
+use harden_registry::Registry;
+
+use crate::dependabot::DependabotOptions;
+use crate::permissions::{PermissionsSettings, RemoteFiles};
+use crate::pin_actions::PinOptions;
+use crate::pin_images::ImageOptions;
+use crate::Transform;
+
+/// What a transform needs from the binary besides the repository.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The ref resolver (GitHub tags and branches).
+    pub resolver: bool,
+    /// The resolver is asked about every `uses:` of every file, so refs are fetched while
+    /// files are still parsed (pin-actions, permissions).
+    pub prefetch_refs: bool,
+    /// The file reader: `action.yml` files and workflows of other repositories.
+    pub files: bool,
+    /// The container registry client.
+    pub images: bool,
+}
+
+/// The services a run built, each present when a selected transform needs it.
+#[derive(Clone, Default)]
+pub struct Services {
+    /// The ref resolver.
+    pub resolver: Option<Arc<Resolver>>,
+    /// Where actions and workflows of other repositories are read.
+    pub files: Option<Arc<dyn RemoteFiles>>,
+    /// The container registry client.
+    pub images: Option<Arc<Registry>>,
+}
+
+/// Settings of the transforms that have any, as the binary merged them from the command line
+/// over `.github/harden.yml`. A transform without settings needs no field here. The default is
+/// what a run without flags nor configuration file uses.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// pin-actions (sign-releases pins its new workflow with these too).
+    pub pin_actions: PinOptions,
+    /// pin-images.
+    pub pin_images: ImageOptions,
+    /// permissions.
+    pub permissions: PermissionsSettings,
+    /// dependabot.
+    pub dependabot: DependabotOptions,
+}
+
+/// Builds a transform from the services and settings; `Ok(None)` when a service it needs is
+/// missing (it then does not run), `Err` for settings no run can accept.
+pub type Constructor = fn(&Services, &Settings) -> Result<Option<Box<dyn Transform>>, String>;
+
+/// What the binary knows about one transform.
+#[derive(Clone, Copy)]
+pub struct TransformInfo {
+    /// The name used with `--only`, `--skip`, as the configuration section and SARIF rule id.
+    pub name: &'static str,
+    /// One imperative line, for `{summary}` in commit subjects and the help text.
+    pub summary: &'static str,
+    /// The SARIF rule text (`shortDescription`): what should hold.
+    pub rule: &'static str,
+    /// The services it needs.
+    pub needs: Needs,
+    /// Runs only when named by `--only` or enabled in `.github/harden.yml`
+    /// (`<name>: {enabled: true}`).
+    pub opt_in: bool,
+    /// Builds it.
+    pub build: Constructor,
+}
+
+impl std::fmt::Debug for TransformInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransformInfo")
+            .field("name", &self.name)
+            .field("opt_in", &self.opt_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every transform, in the order they run.
+pub static TRANSFORMS: &[&TransformInfo] = &[
+    &crate::pin_actions::INFO,
+    &crate::pin_images::INFO,
+    &crate::permissions::INFO,
+    &crate::dependabot::INFO,
+    &crate::sign_releases::INFO,
+    &crate::checkout_credentials::INFO,
+];
+
+/// The transform called `name`.
+pub fn find(name: &str) -> Option<&'static TransformInfo> {
+    TRANSFORMS.iter().copied().find(|t| t.name == name)
+}
+
+/// The names of every transform, in running order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TRANSFORMS.iter().map(|t| t.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_lowercase() {
+        let mut seen = std::collections::BTreeSet::new();
+        for t in TRANSFORMS {
+            assert!(seen.insert(t.name), "{} twice", t.name);
+            assert!(t.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(!t.summary.is_empty() && !t.summary.contains('\n'));
+            assert!(!t.rule.is_empty());
+        }
+    }
+}
