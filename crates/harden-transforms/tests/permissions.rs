@@ -634,6 +634,11 @@ fn opaque_programs_on_write_events() {
 }
 
 #[test]
+fn lines_written_to_github_env_are_followed() {
+    check("env_file");
+}
+
+#[test]
 fn opaque_programs_on_pull_requests_are_not_reported() {
     check("opaque_pull_request");
 }

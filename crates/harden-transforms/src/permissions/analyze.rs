@@ -283,6 +283,12 @@ struct JobState {
     events: BTreeSet<String>,
     /// Where checkout steps put which repository, in order.
     checkouts: Vec<remote::Checkout>,
+    /// `NAME=value` lines earlier run steps wrote to `$GITHUB_ENV` (`env_file.rs`); forgotten
+    /// after a write harden cannot read, an opaque program or an action whose code is not
+    /// read step by step (it could overwrite them).
+    env_file: BTreeMap<String, String>,
+    /// How many steps have been read (composite actions' steps included).
+    steps_read: usize,
 }
 
 impl JobState {
@@ -503,6 +509,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             state.account(d.raw(step));
+            state.steps_read += 1;
             let line = step.line;
             let name = d.str(step, "name").filter(|n| !n.trim().is_empty());
             let (env, step_env_token) = env.child(d.get(step, "env"), ctx);
@@ -533,7 +540,11 @@ impl<'a> Analyzer<'a> {
                     ctx,
                     events: &events,
                 };
+                let before = state.steps_read;
                 self.uses(d, &step_ctx, uses, state, out);
+                if state.steps_read == before {
+                    state.env_file.clear();
+                }
             } else if let Some(script) = d.str(step, "run") {
                 state.workdir = d
                     .str(step, "working-directory")
@@ -573,6 +584,13 @@ impl<'a> Analyzer<'a> {
         line: usize,
         out: &mut Analysis,
     ) {
+        // A variable also set in `env:` keeps that value as far as harden knows.
+        let env_file: BTreeMap<String, String> = state
+            .env_file
+            .iter()
+            .filter(|(k, _)| env.value(k).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let rctx = RunCtx {
             kb: self.kb,
             env,
@@ -583,8 +601,14 @@ impl<'a> Analyzer<'a> {
             files: Some(self),
             workdir: &state.workdir,
             depth: 0,
+            env_file: &env_file,
         };
         let r = analyze_run(script, kind, &rctx);
+        if r.env_file_unknown || !r.opaque.is_empty() {
+            state.env_file.clear();
+        } else {
+            state.env_file.extend(r.env_file.iter().cloned());
+        }
         for o in &r.opaque {
             let held = match &o.token_var {
                 Some(var) => format!("`${var}` holds the job token"),

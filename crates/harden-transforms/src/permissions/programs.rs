@@ -114,7 +114,7 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
 }
 
 /// Records a program harden cannot see into, when credentials could reach it.
-fn opaque(run: &mut Run<'_, '_>, what: String) {
+pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
     let token_var = run
         .vars
         .iter()
@@ -267,6 +267,7 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
         files: run.ctx.files,
         workdir: &workdir,
         depth: run.ctx.depth + 1,
+        env_file: run.ctx.env_file,
     };
     let r = analyze_run(text, ShellKind::Sh, &child);
     run.out.needs.merge(&r.needs);
@@ -286,6 +287,8 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
     run.git_token |= r.git_token;
     run.out.used.extend(r.used);
     run.out.commits |= r.commits;
+    run.out.env_file.extend(r.env_file);
+    run.out.env_file_unknown |= r.env_file_unknown;
     run.consumed = true;
 }
 
