@@ -252,6 +252,30 @@ pub(crate) fn uses_name(uses: &str) -> &str {
         .trim_end_matches('/')
 }
 
+/// What a runner workflow wrote to `$GITHUB_ENV` before the caller's `script` runs
+/// (knowledge base `script_env_file`), unless the call gives an input that can change it.
+fn runner_env_file(d: &Doc<'_>, job: &Node, fact: &ActionFact) -> BTreeMap<String, String> {
+    let with = d.entries(d.get(job, "with"));
+    let given = |name: &str| {
+        with.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| scalar_text(v))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let changed = fact
+        .script_env_file_unless
+        .iter()
+        .any(|u| match u.split_once("!=") {
+            Some((name, value)) => given(name).is_some_and(|v| v.trim() != value),
+            None => given(u).is_some(),
+        });
+    if changed {
+        BTreeMap::new()
+    } else {
+        fact.script_env_file.clone()
+    }
+}
+
 fn resolve_env_expr(value: &str, env: &Env) -> String {
     let v = value.trim();
     if let Some(body) = v.strip_prefix("${{").and_then(|b| b.strip_suffix("}}")) {
@@ -968,6 +992,7 @@ impl<'a> Analyzer<'a> {
                     if let Some(script) = d.get(job, "with").and_then(|w| d.str(w, "script")) {
                         let mut state = JobState {
                             persisted: true,
+                            env_file: runner_env_file(d, job, fact),
                             ..JobState::default()
                         };
                         self.run(
