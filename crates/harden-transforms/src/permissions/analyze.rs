@@ -534,6 +534,10 @@ impl<'a> Analyzer<'a> {
             }
             state.account(d.raw(step));
             state.steps_read += 1;
+            // A step that may not run (or may stop early) leaves either value behind.
+            let env_file_before = (d.get(step, "if").is_some()
+                || d.get(step, "continue-on-error").is_some())
+            .then(|| state.env_file.clone());
             let line = step.line;
             let name = d.str(step, "name").filter(|n| !n.trim().is_empty());
             let (env, step_env_token) = env.child(d.get(step, "env"), ctx);
@@ -590,6 +594,11 @@ impl<'a> Analyzer<'a> {
                     line,
                     out,
                 );
+            }
+            if let Some(before) = env_file_before {
+                state
+                    .env_file
+                    .retain(|name, value| before.get(name) == Some(value));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! scripts (read and analysed like the step), Makefile recipes, programs run by an
 //! interpreter, read-only commands, and everything else, which is opaque.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
@@ -252,6 +252,14 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
             );
         }
     }
+    // Only the values this script has not set itself reach the nested one.
+    let env_file: BTreeMap<String, String> = run
+        .ctx
+        .env_file
+        .iter()
+        .filter(|(k, _)| run.command_values.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let label = if label.is_empty() {
         run.ctx.label
     } else {
@@ -267,7 +275,7 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
         files: run.ctx.files,
         workdir: &workdir,
         depth: run.ctx.depth + 1,
-        env_file: run.ctx.env_file,
+        env_file: &env_file,
     };
     let r = analyze_run(text, ShellKind::Sh, &child);
     run.out.needs.merge(&r.needs);

@@ -165,7 +165,7 @@ pub(super) struct Run<'a, 'c> {
     /// is a generated one (cmake, configure), not the repository's.
     pub(super) generated_build: bool,
     /// Variables from `$GITHUB_ENV` this script may run as a command, as words.
-    command_values: BTreeMap<String, Vec<String>>,
+    pub(super) command_values: BTreeMap<String, Vec<String>>,
 }
 
 /// Analyses a `run:` script.
