@@ -257,6 +257,10 @@ impl Wrapper {
             return Ok(ci);
         };
         while let Some(word) = words.get(ci).filter(|w| w.starts_with('-')) {
+            if word == "--" {
+                ci += 1;
+                break;
+            }
             let (name, inline_value) = match word.split_once('=') {
                 Some((n, _)) => (n, true),
                 None => (word.as_str(), false),
@@ -399,6 +403,10 @@ mod tests {
         assert_eq!(c.unwrap_checked(&words, 0).map_err(|u| u.at), Err(2));
         assert!(c.unwrap_checked(&w("conda run -n x"), 0).is_err());
         assert_eq!(c.unwrap_checked(&w("pipenv run pytest"), 0), Ok(2));
+        let words = w("uv run --with pytest --frozen -- mkdocs gh-deploy");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        let words = w("uv run -m mkdocs gh-deploy");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
         assert!(c.is_read_only(&w("npm run build"), 0));
         assert!(!c.is_read_only(&w("npm run deploy"), 0));
         assert!(c.is_read_only(&w("cargo build --release"), 0));
