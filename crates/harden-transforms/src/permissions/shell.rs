@@ -319,6 +319,27 @@ impl Run<'_, '_> {
         }
     }
 
+    /// Records what the command at `ci` writes to `$GITHUB_ENV`, and returns the index of the
+    /// command once wrappers are skipped (an unknown wrapper option is opaque).
+    fn env_file_and_wrappers(&mut self, words: &[String], ci: usize) -> usize {
+        match super::env_file::write_of(words, ci) {
+            Some(super::env_file::EnvWrite::Defines(n, v)) => self.out.env_file.push((n, v)),
+            Some(super::env_file::EnvWrite::Unknown) => self.out.env_file_unknown = true,
+            None => {}
+        }
+        match self.ctx.kb.commands.unwrap_checked(words, ci) {
+            Ok(ci) => ci,
+            Err(u) => {
+                let shown = words[ci..=u.at].join(" ");
+                super::programs::opaque(
+                    self,
+                    format!("`{shown}`, a wrapper option harden does not know"),
+                );
+                u.at
+            }
+        }
+    }
+
     /// `${CONDA_RUN} pytest`, where an earlier step wrote `CONDA_RUN=conda run -n x` to
     /// `$GITHUB_ENV`: analyses `conda run -n x pytest` instead. True when it did.
     fn expand_command(
@@ -379,22 +400,7 @@ impl Run<'_, '_> {
             let value = self.classify(v);
             self.vars.insert(n.clone(), value);
         }
-        match super::env_file::write_of(words, ci) {
-            Some(super::env_file::EnvWrite::Defines(n, v)) => self.out.env_file.push((n, v)),
-            Some(super::env_file::EnvWrite::Unknown) => self.out.env_file_unknown = true,
-            None => {}
-        }
-        let ci = match self.ctx.kb.commands.unwrap_checked(words, ci) {
-            Ok(ci) => ci,
-            Err(u) => {
-                let shown = words[ci..=u.at].join(" ");
-                super::programs::opaque(
-                    self,
-                    format!("`{shown}`, a wrapper option harden does not know"),
-                );
-                u.at
-            }
-        };
+        let ci = self.env_file_and_wrappers(words, ci);
         if self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
             if !assigns.is_empty() {
                 self.vars = saved;
