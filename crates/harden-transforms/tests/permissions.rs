@@ -634,6 +634,16 @@ fn opaque_programs_on_write_events() {
 }
 
 #[test]
+fn lines_written_to_github_env_are_followed() {
+    check("env_file");
+}
+
+#[test]
+fn runner_workflows_set_github_env_before_the_script() {
+    check("runner_env_file");
+}
+
+#[test]
 fn opaque_programs_on_pull_requests_are_not_reported() {
     check("opaque_pull_request");
 }

@@ -252,6 +252,30 @@ pub(crate) fn uses_name(uses: &str) -> &str {
         .trim_end_matches('/')
 }
 
+/// What a runner workflow wrote to `$GITHUB_ENV` before the caller's `script` runs
+/// (knowledge base `script_env_file`), unless the call gives an input that can change it.
+fn runner_env_file(d: &Doc<'_>, job: &Node, fact: &ActionFact) -> BTreeMap<String, String> {
+    let with = d.entries(d.get(job, "with"));
+    let given = |name: &str| {
+        with.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| scalar_text(v))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let changed = fact
+        .script_env_file_unless
+        .iter()
+        .any(|u| match u.split_once("!=") {
+            Some((name, value)) => given(name).is_some_and(|v| v.trim() != value),
+            None => given(u).is_some(),
+        });
+    if changed {
+        BTreeMap::new()
+    } else {
+        fact.script_env_file.clone()
+    }
+}
+
 fn resolve_env_expr(value: &str, env: &Env) -> String {
     let v = value.trim();
     if let Some(body) = v.strip_prefix("${{").and_then(|b| b.strip_suffix("}}")) {
@@ -283,6 +307,12 @@ struct JobState {
     events: BTreeSet<String>,
     /// Where checkout steps put which repository, in order.
     checkouts: Vec<remote::Checkout>,
+    /// `NAME=value` lines earlier run steps wrote to `$GITHUB_ENV` (`env_file.rs`); forgotten
+    /// after a write harden cannot read, an opaque program or an action whose code is not
+    /// read step by step (it could overwrite them).
+    env_file: BTreeMap<String, String>,
+    /// How many steps have been read (composite actions' steps included).
+    steps_read: usize,
 }
 
 impl JobState {
@@ -503,6 +533,11 @@ impl<'a> Analyzer<'a> {
                 continue;
             }
             state.account(d.raw(step));
+            state.steps_read += 1;
+            // A step that may not run (or may stop early) leaves either value behind.
+            let env_file_before = (d.get(step, "if").is_some()
+                || d.get(step, "continue-on-error").is_some())
+            .then(|| state.env_file.clone());
             let line = step.line;
             let name = d.str(step, "name").filter(|n| !n.trim().is_empty());
             let (env, step_env_token) = env.child(d.get(step, "env"), ctx);
@@ -533,7 +568,11 @@ impl<'a> Analyzer<'a> {
                     ctx,
                     events: &events,
                 };
+                let before = state.steps_read;
                 self.uses(d, &step_ctx, uses, state, out);
+                if state.steps_read == before {
+                    state.env_file.clear();
+                }
             } else if let Some(script) = d.str(step, "run") {
                 state.workdir = d
                     .str(step, "working-directory")
@@ -556,6 +595,11 @@ impl<'a> Analyzer<'a> {
                     out,
                 );
             }
+            if let Some(before) = env_file_before {
+                state
+                    .env_file
+                    .retain(|name, value| before.get(name) == Some(value));
+            }
         }
     }
 
@@ -573,6 +617,13 @@ impl<'a> Analyzer<'a> {
         line: usize,
         out: &mut Analysis,
     ) {
+        // A variable also set in `env:` keeps that value as far as harden knows.
+        let env_file: BTreeMap<String, String> = state
+            .env_file
+            .iter()
+            .filter(|(k, _)| env.value(k).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let rctx = RunCtx {
             kb: self.kb,
             env,
@@ -583,8 +634,14 @@ impl<'a> Analyzer<'a> {
             files: Some(self),
             workdir: &state.workdir,
             depth: 0,
+            env_file: &env_file,
         };
         let r = analyze_run(script, kind, &rctx);
+        if r.env_file_unknown || !r.opaque.is_empty() {
+            state.env_file.clear();
+        } else {
+            state.env_file.extend(r.env_file.iter().cloned());
+        }
         for o in &r.opaque {
             let held = match &o.token_var {
                 Some(var) => format!("`${var}` holds the job token"),
@@ -944,6 +1001,7 @@ impl<'a> Analyzer<'a> {
                     if let Some(script) = d.get(job, "with").and_then(|w| d.str(w, "script")) {
                         let mut state = JobState {
                             persisted: true,
+                            env_file: runner_env_file(d, job, fact),
                             ..JobState::default()
                         };
                         self.run(

@@ -36,11 +36,30 @@ pub(crate) struct Writer {
     pub(crate) undetermined: Option<String>,
 }
 
+/// Words that run the words after them as the command (`bundle exec`, `conda run -n X`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Wrapper {
+    /// `[conda, run]`
+    words: Vec<String>,
+    /// When set, the wrapper's options are all known: these take a value (`-n NAME`), the
+    /// `flags` do not, and any other option stops the unwrapping (the command is unknown).
+    value_options: Option<BTreeSet<String>>,
+    flags: BTreeSet<String>,
+}
+
+/// Where unwrapping stopped at an option of a wrapper that harden does not know (its value,
+/// if it takes one, could be taken for the command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownWrapperOption {
+    /// The index of the option.
+    pub(crate) at: usize,
+}
+
 /// `data/commands.yml`, loaded.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Commands {
     pub(crate) write_events: BTreeSet<String>,
-    wrappers: Vec<Vec<String>>,
+    wrappers: Vec<Wrapper>,
     writers: HashMap<String, Writer>,
     read_only: BTreeSet<String>,
     opaque_words: Vec<String>,
@@ -127,6 +146,40 @@ fn writer(key: &str, value: &Yaml) -> Result<Writer, KbError> {
     })
 }
 
+fn wrapper(item: &Yaml) -> Result<Wrapper, KbError> {
+    let w = match item {
+        Yaml::Hash(hash) => {
+            const FIELDS: &[&str] = &["run", "value_options", "flags", "source"];
+            if let Some(k) = hash
+                .keys()
+                .find(|k| !k.as_str().is_some_and(|k| FIELDS.contains(&k)))
+            {
+                return Err(error("wrappers", format!("unknown field {k:?}")));
+            }
+            if item["source"].as_str().is_none() {
+                return Err(error("wrappers", "`source` is missing"));
+            }
+            Wrapper {
+                words: strings(&item["run"], "wrappers")?,
+                value_options: Some(
+                    strings(&item["value_options"], "wrappers")?
+                        .into_iter()
+                        .collect(),
+                ),
+                flags: strings(&item["flags"], "wrappers")?.into_iter().collect(),
+            }
+        }
+        _ => Wrapper {
+            words: strings(item, "wrappers")?,
+            ..Wrapper::default()
+        },
+    };
+    if w.words.is_empty() {
+        return Err(error("wrappers", "an empty wrapper"));
+    }
+    Ok(w)
+}
+
 /// Parses `data/commands.yml`.
 pub(crate) fn load() -> Result<Commands, KbError> {
     load_from(TEXT)
@@ -152,11 +205,7 @@ fn load_from(text: &str) -> Result<Commands, KbError> {
     };
     if let Yaml::Array(items) = &root["wrappers"] {
         for item in items {
-            let words = strings(item, "wrappers")?;
-            if words.is_empty() {
-                return Err(error("wrappers", "an empty wrapper"));
-            }
-            out.wrappers.push(words);
+            out.wrappers.push(wrapper(item)?);
         }
     }
     let Yaml::Hash(writers) = &root["writers"] else {
@@ -197,29 +246,67 @@ fn first_positional(words: &[String], from: usize) -> Option<&str> {
         .find(|w| !w.starts_with('-'))
 }
 
+impl Wrapper {
+    /// The index after the wrapper's options starting at `ci`.
+    fn skip_options(&self, words: &[String], mut ci: usize) -> Result<usize, UnknownWrapperOption> {
+        let Some(value_options) = &self.value_options else {
+            // Options of the wrapper (`npx --yes x`).
+            while words.get(ci).is_some_and(|w| w.starts_with('-')) && ci + 1 < words.len() {
+                ci += 1;
+            }
+            return Ok(ci);
+        };
+        while let Some(word) = words.get(ci).filter(|w| w.starts_with('-')) {
+            if word == "--" {
+                ci += 1;
+                break;
+            }
+            let (name, inline_value) = match word.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (word.as_str(), false),
+            };
+            if value_options.contains(name) {
+                ci += if inline_value { 1 } else { 2 };
+            } else if self.flags.contains(name) && !inline_value {
+                ci += 1;
+            } else {
+                return Err(UnknownWrapperOption { at: ci });
+            }
+        }
+        if ci >= words.len() {
+            return Err(UnknownWrapperOption {
+                at: ci.min(words.len() - 1),
+            });
+        }
+        Ok(ci)
+    }
+}
+
 impl Commands {
-    /// The index of the command word once wrappers (`bundle exec`, `python -m`) are skipped.
-    pub(crate) fn unwrap(&self, words: &[String], mut ci: usize) -> usize {
+    /// The index of the command word once wrappers (`bundle exec`, `python -m`) are skipped;
+    /// an option of a wrapper whose options are all listed (`conda run --unknown x`) is an
+    /// error: harden cannot tell where the command starts.
+    pub(crate) fn unwrap_checked(
+        &self,
+        words: &[String],
+        mut ci: usize,
+    ) -> Result<usize, UnknownWrapperOption> {
         'outer: for _ in 0..4 {
             for w in &self.wrappers {
-                let matches = w.iter().enumerate().all(|(k, part)| {
+                let matches = w.words.iter().enumerate().all(|(k, part)| {
                     words
                         .get(ci + k)
                         .is_some_and(|word| command_name(word) == *part || word == part)
                 });
-                if matches && ci + w.len() < words.len() {
-                    ci += w.len();
-                    // Options of the wrapper (`npx --yes x`).
-                    while words.get(ci).is_some_and(|w| w.starts_with('-')) && ci + 1 < words.len()
-                    {
-                        ci += 1;
-                    }
+                if matches && ci + w.words.len() < words.len() {
+                    ci += w.words.len();
+                    ci = w.skip_options(words, ci)?;
                     continue 'outer;
                 }
             }
             break;
         }
-        ci
+        Ok(ci)
     }
 
     /// The writer the command at `ci` is, if any.
@@ -277,6 +364,13 @@ impl Commands {
 mod tests {
     use super::*;
 
+    fn unwrapped(c: &Commands, words: &[String]) -> usize {
+        match c.unwrap_checked(words, 0) {
+            Ok(ci) => ci,
+            Err(u) => panic!("unknown wrapper option at {}", u.at),
+        }
+    }
+
     fn w(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_owned).collect()
     }
@@ -296,11 +390,23 @@ mod tests {
         assert!(c.writer(&w("mike deploy 1.0"), 0).is_none());
         assert!(c.writer(&w("mike deploy --push 1.0"), 0).is_some());
         let words = w("bundle exec rake release");
-        let ci = c.unwrap(&words, 0);
+        let ci = unwrapped(&c, &words);
         assert_eq!(ci, 2);
         assert!(c.writer(&words, ci).is_some());
         let words = w("python -m mkdocs gh-deploy");
-        assert!(c.writer(&words, c.unwrap(&words, 0)).is_some());
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        let words = w("conda run -p /x --no-capture-output mkdocs gh-deploy");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        let words = w("micromamba run --cwd=docs -n docs mkdocs gh-deploy");
+        assert_eq!(c.unwrap_checked(&words, 0), Ok(5));
+        let words = w("conda run --unknown x mkdocs gh-deploy");
+        assert_eq!(c.unwrap_checked(&words, 0).map_err(|u| u.at), Err(2));
+        assert!(c.unwrap_checked(&w("conda run -n x"), 0).is_err());
+        assert_eq!(c.unwrap_checked(&w("pipenv run pytest"), 0), Ok(2));
+        let words = w("uv run --with pytest --frozen -- mkdocs gh-deploy");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        let words = w("uv run -m mkdocs gh-deploy");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
         assert!(c.is_read_only(&w("npm run build"), 0));
         assert!(!c.is_read_only(&w("npm run deploy"), 0));
         assert!(c.is_read_only(&w("cargo build --release"), 0));

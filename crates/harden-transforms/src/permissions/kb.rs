@@ -36,6 +36,12 @@ pub(crate) struct ActionFact {
     pub(crate) reasons: BTreeMap<Scope, String>,
     pub(crate) conditions: Vec<Condition>,
     pub(crate) undetermined: Option<String>,
+    /// Runner workflows: `NAME=value` lines the workflow writes to `$GITHUB_ENV` before it
+    /// runs the caller's `script` input (`CONDA_RUN`), as `env_file.rs` reads them.
+    pub(crate) script_env_file: BTreeMap<String, String>,
+    /// ... unless the caller gives one of these inputs (`name`), or gives `name` another
+    /// value than the one the facts were read at (`name!=value`).
+    pub(crate) script_env_file_unless: Vec<String>,
 }
 
 impl ActionFact {
@@ -310,6 +316,8 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
                 "reasons",
                 "conditions",
                 "undetermined",
+                "script_env_file",
+                "script_env_file_unless",
                 "note",
                 "source",
             ],
@@ -412,6 +420,21 @@ fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
             },
             conditions,
             undetermined: f.string("undetermined")?,
+            script_env_file: match f.get("script_env_file") {
+                None => BTreeMap::new(),
+                Some(Yaml::Hash(h)) => {
+                    let mut m = BTreeMap::new();
+                    for (k, v) in h {
+                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                            return Err(f.error("`script_env_file` holds a non-string"));
+                        };
+                        m.insert(k.to_owned(), v.to_owned());
+                    }
+                    m
+                }
+                Some(_) => return Err(f.error("`script_env_file` is not a mapping")),
+            },
+            script_env_file_unless: f.strings("script_env_file_unless")?,
         };
         if out.insert(key.to_owned(), fact).is_some() {
             return Err(f.error("duplicate entry"));

@@ -11,6 +11,7 @@
 mod analyze;
 mod commands;
 mod endpoints;
+mod env_file;
 mod expr;
 mod kb;
 mod lexer;

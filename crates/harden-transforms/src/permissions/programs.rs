@@ -2,7 +2,7 @@
 //! scripts (read and analysed like the step), Makefile recipes, programs run by an
 //! interpreter, read-only commands, and everything else, which is opaque.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
@@ -114,7 +114,7 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
 }
 
 /// Records a program harden cannot see into, when credentials could reach it.
-fn opaque(run: &mut Run<'_, '_>, what: String) {
+pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
     let token_var = run
         .vars
         .iter()
@@ -252,6 +252,14 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
             );
         }
     }
+    // Only the values this script has not set itself reach the nested one.
+    let env_file: BTreeMap<String, String> = run
+        .ctx
+        .env_file
+        .iter()
+        .filter(|(k, _)| run.command_values.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let label = if label.is_empty() {
         run.ctx.label
     } else {
@@ -267,6 +275,7 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
         files: run.ctx.files,
         workdir: &workdir,
         depth: run.ctx.depth + 1,
+        env_file: &env_file,
     };
     let r = analyze_run(text, ShellKind::Sh, &child);
     run.out.needs.merge(&r.needs);
@@ -286,6 +295,8 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
     run.git_token |= r.git_token;
     run.out.used.extend(r.used);
     run.out.commits |= r.commits;
+    run.out.env_file.extend(r.env_file);
+    run.out.env_file_unknown |= r.env_file_unknown;
     run.consumed = true;
 }
 

@@ -30,6 +30,10 @@ pub(crate) struct StepResult {
     pub(crate) commits: bool,
     /// Programs harden cannot see into, run while credentials could reach them.
     pub(crate) opaque: Vec<Opaque>,
+    /// `NAME=value` lines the script appends to `$GITHUB_ENV`, in order.
+    pub(crate) env_file: Vec<(String, String)>,
+    /// The script writes to `$GITHUB_ENV` in a way harden does not read.
+    pub(crate) env_file_unknown: bool,
 }
 
 /// A program harden cannot see into (an unknown command, a script it cannot read), run
@@ -66,6 +70,8 @@ pub(crate) struct RunCtx<'a> {
     pub(crate) workdir: &'a str,
     /// How many scripts deep this analysis is.
     pub(crate) depth: usize,
+    /// Values earlier steps of the job wrote to `$GITHUB_ENV` (see `env_file.rs`).
+    pub(crate) env_file: &'a BTreeMap<String, String>,
 }
 
 /// Replaces `${name}` and `$name` (as a whole name) in `text`.
@@ -158,6 +164,8 @@ pub(super) struct Run<'a, 'c> {
     /// The script changed folder or ran a build generator: a Makefile harden cannot find
     /// is a generated one (cmake, configure), not the repository's.
     pub(super) generated_build: bool,
+    /// Variables from `$GITHUB_ENV` this script may run as a command, as words.
+    pub(super) command_values: BTreeMap<String, Vec<String>>,
 }
 
 /// Analyses a `run:` script.
@@ -176,6 +184,7 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         consumed: false,
         mentioned: false,
         generated_build: false,
+        command_values: super::env_file::command_values(ctx.env_file, script),
     };
     if mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_URL")
         || mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -310,6 +319,55 @@ impl Run<'_, '_> {
         }
     }
 
+    /// Records what the command at `ci` writes to `$GITHUB_ENV`, and returns the index of the
+    /// command once wrappers are skipped (an unknown wrapper option is opaque).
+    fn env_file_and_wrappers(&mut self, words: &[String], ci: usize) -> usize {
+        match super::env_file::write_of(words, ci) {
+            Some(super::env_file::EnvWrite::Defines(n, v)) => self.out.env_file.push((n, v)),
+            Some(super::env_file::EnvWrite::Unknown) => self.out.env_file_unknown = true,
+            None => {}
+        }
+        match self.ctx.kb.commands.unwrap_checked(words, ci) {
+            Ok(ci) => ci,
+            Err(u) => {
+                let shown = words[ci..=u.at].join(" ");
+                super::programs::opaque(
+                    self,
+                    format!("`{shown}`, a wrapper option harden does not know"),
+                );
+                u.at
+            }
+        }
+    }
+
+    /// `${CONDA_RUN} pytest`, where an earlier step wrote `CONDA_RUN=conda run -n x` to
+    /// `$GITHUB_ENV`: analyses `conda run -n x pytest` instead. True when it did.
+    fn expand_command(
+        &mut self,
+        seg: &Segment,
+        kind: ShellKind,
+        pipe_mention: bool,
+        pipe_consumer: bool,
+        ci: usize,
+    ) -> bool {
+        let Some(name) = super::env_file::expanded_name(&seg.words[ci]) else {
+            return false;
+        };
+        let Some(value) = self.command_values.remove(name) else {
+            return false;
+        };
+        let mut words = seg.words[..ci].to_vec();
+        words.extend(value.iter().cloned());
+        words.extend(seg.words[ci + 1..].iter().cloned());
+        let expanded = Segment {
+            words,
+            pipeline: seg.pipeline,
+        };
+        self.segment(&expanded, kind, pipe_mention, pipe_consumer);
+        self.command_values.insert(name.to_owned(), value);
+        true
+    }
+
     fn segment(&mut self, seg: &Segment, kind: ShellKind, pipe_mention: bool, pipe_consumer: bool) {
         let words = &seg.words;
         let mention = words.iter().any(|w| self.word_mentions(w));
@@ -342,7 +400,13 @@ impl Run<'_, '_> {
             let value = self.classify(v);
             self.vars.insert(n.clone(), value);
         }
-        let ci = self.ctx.kb.commands.unwrap(words, ci);
+        let ci = self.env_file_and_wrappers(words, ci);
+        if self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
+            if !assigns.is_empty() {
+                self.vars = saved;
+            }
+            return;
+        }
         let cmd = base_name(&words[ci]);
         let args = &words[ci + 1..];
         let mut handled_mention = false;
@@ -922,6 +986,7 @@ mod tests {
             files: None,
             workdir: "",
             depth: 0,
+            env_file: &BTreeMap::new(),
         };
         analyze_run(script, ShellKind::Sh, &ctx)
     }
