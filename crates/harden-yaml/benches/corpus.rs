@@ -76,8 +76,12 @@ fn main() {
 
     measure("saphyr-parser events", bytes, rounds, || {
         for t in &texts {
+            // A text saphyr refuses (a hanging `]` that only the lenient layer accepts) gives
+            // its error again and again: stop at the first.
             for ev in saphyr_parser::Parser::new_from_str(t) {
-                std::hint::black_box(ev.is_ok());
+                if std::hint::black_box(ev.is_err()) {
+                    break;
+                }
             }
         }
     });

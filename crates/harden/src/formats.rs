@@ -148,10 +148,11 @@ pub fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
             "results": results,
         }],
     });
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // One buffer: stdout alone flushes at every line break, one system call per line.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, &log)?;
-    writeln!(out)
+    writeln!(out)?;
+    out.flush()
 }
 
 fn uri(path: &std::path::Path) -> String {

@@ -349,8 +349,9 @@ pub fn print_json(reports: &[RepoReport], exit_code: i32) -> io::Result<()> {
         })
         .collect();
     let doc = serde_json::json!({ "version": 1, "exit_code": exit_code, "repositories": repos });
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // One buffer: stdout alone flushes at every line break, one system call per line.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)
+    writeln!(out)?;
+    out.flush()
 }
