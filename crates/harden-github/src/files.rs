@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -152,27 +152,8 @@ impl FileReader {
     pub fn read_all(&self, wanted: &[FileRef]) -> HashMap<FileRef, FileResult> {
         let mut seen = HashSet::new();
         let unique: Vec<&FileRef> = wanted.iter().filter(|f| seen.insert(*f)).collect();
-        let results = Mutex::new(HashMap::with_capacity(unique.len()));
-        let next = AtomicUsize::new(0);
-        let workers = self.jobs.min(unique.len());
-        let work = || loop {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(file) = unique.get(index) else { break };
-            let result = self.read(file);
-            lock(&results).insert((*file).clone(), result);
-        };
-        if workers <= 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
-        results
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        let read = crate::parallel::on_threads(&unique, self.jobs, |file| self.read(file));
+        unique.into_iter().cloned().zip(read).collect()
     }
 
     /// Reads one file (recorded folder, memory, disk cache, then the network).

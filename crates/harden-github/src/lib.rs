@@ -24,6 +24,7 @@ mod config;
 mod error;
 mod files;
 mod http;
+mod parallel;
 pub mod pktline;
 mod recorded;
 mod redact;

@@ -2,7 +2,6 @@
 //! an in-memory and an on-disk cache, with a bounded pool of worker threads.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::{unix_now, Cache};
@@ -134,27 +133,10 @@ impl Resolver {
                 !known
             })
             .collect();
-        let results = Mutex::new(results);
-        let next = AtomicUsize::new(0);
-        let workers = self.config.jobs.clamp(1, 64).min(unique.len());
-        let work = || loop {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(repo) = unique.get(index) else { break };
-            let result = self.fetch(repo);
-            lock(&results).insert((*repo).clone(), result);
-        };
-        if workers <= 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
+        let workers = self.config.jobs.clamp(1, 64);
+        let fetched = crate::parallel::on_threads(&unique, workers, |repo| self.fetch(repo));
+        results.extend(unique.into_iter().cloned().zip(fetched));
         results
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Fetches the refs of one repository (memory, then cache, then network).
