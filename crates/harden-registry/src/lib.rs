@@ -126,6 +126,9 @@ impl Registry {
     }
 
     fn resolve_uncached(&self, image: &ImageRef, key: &str) -> DigestResult {
+        // The cache is kept per server: a digest a mirror or a test stand-in gave is never used
+        // for the registry itself, nor the other way round.
+        let key = &format!("{} {key}", self.config.base_url(&image.registry));
         if let Some(cache) = &self.cache {
             if !self.config.refresh || self.config.offline {
                 if let Some((resolved, at)) = cache.load(key) {

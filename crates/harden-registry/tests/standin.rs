@@ -202,3 +202,25 @@ fn unreachable_registry_is_a_located_network_error() {
         "{error}"
     );
 }
+
+/// The cache is kept per server (issue 17 point 6, for images): a digest a mirror or a test
+/// stand-in gave is never used for the registry itself.
+#[test]
+fn digests_cached_through_a_mirror_are_not_used_for_another_server() {
+    let server = RegistryServer::start().expect("start");
+    server.add_image("docker.io/library/alpine:3.20", INDEX_TYPE);
+    let cache = tempfile::tempdir().expect("tempdir");
+    assert!(client(&server, cache.path())
+        .resolve(&image("alpine:3.20"))
+        .is_ok());
+    let direct = Registry::new(RegistryConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        offline: true,
+        ..RegistryConfig::default()
+    })
+    .expect("client");
+    assert_eq!(
+        direct.resolve(&image("alpine:3.20")),
+        Err(RegistryError::NotCached)
+    );
+}
