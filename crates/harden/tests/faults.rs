@@ -4,63 +4,29 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use harden_testserver::{default_refs_dir, Fault, FaultRule, TestServer};
+mod common;
+
+use harden_testserver::{Fault, FaultRule};
 
 /// Line 6 uses actions/checkout, line 7 actions/cache (value at column 15).
 const WORKFLOW: &str = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/cache@v4 # cache\n";
 
-struct Fixture {
-    server: TestServer,
-    cache: tempfile::TempDir,
-    repo: tempfile::TempDir,
+use common::Fixture;
+
+fn fixture() -> Fixture {
+    Fixture::with_workflow(WORKFLOW.as_bytes())
 }
 
-impl Fixture {
-    fn new() -> Self {
-        let server = TestServer::start(default_refs_dir()).expect("test server starts");
-        let cache = tempfile::tempdir().expect("cache dir");
-        let repo = tempfile::tempdir().expect("repo dir");
-        fs::create_dir_all(repo.path().join(".github/workflows")).expect("mkdir");
-        let f = Fixture {
-            server,
-            cache,
-            repo,
-        };
-        f.write("ci.yml", WORKFLOW.as_bytes());
-        f
-    }
+/// What the fault tests add to the shared fixture.
+trait Pin {
+    fn pin(&self) -> Output;
+}
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.repo.path().join(".github/workflows").join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        fs::write(&p, bytes).expect("write");
-        p
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harden"));
-        cmd.args(args)
-            .current_dir(self.repo.path())
-            .env("GITHUB_SERVER_URL", self.server.url())
-            .env("GITHUB_API_URL", self.server.url())
-            .env("HARDEN_CACHE_DIR", self.cache.path())
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GH_TOKEN")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn harden(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("harden runs")
-    }
-
+impl Pin for Fixture {
     fn pin(&self) -> Output {
         self.harden(&["--only", "pin-actions"])
     }
@@ -126,7 +92,7 @@ fn note(message: &str) {
 #[cfg(unix)]
 #[test]
 fn read_only_workflow_is_replaced_whole_and_keeps_its_mode() {
-    let f = Fixture::new();
+    let f = fixture();
     let ci = f.path("ci.yml");
     set_mode(&ci, 0o444);
     let other = f.write("exec.yml", WORKFLOW.as_bytes());
@@ -142,7 +108,7 @@ fn read_only_workflow_is_replaced_whole_and_keeps_its_mode() {
 #[cfg(unix)]
 #[test]
 fn unreadable_workflow_is_reported_and_the_rest_is_processed() {
-    let f = Fixture::new();
+    let f = fixture();
     if !permissions_enforced(f.repo.path()) {
         note("running as root: file permissions are not enforced, unreadable-file test skipped");
         return;
@@ -164,7 +130,7 @@ fn unreadable_workflow_is_reported_and_the_rest_is_processed() {
 #[cfg(unix)]
 #[test]
 fn read_only_folder_is_a_write_error_and_the_file_is_left_whole() {
-    let f = Fixture::new();
+    let f = fixture();
     if !permissions_enforced(f.repo.path()) {
         note("running as root: folder permissions are not enforced, read-only-folder test skipped");
         return;
@@ -189,7 +155,7 @@ fn read_only_folder_is_a_write_error_and_the_file_is_left_whole() {
 
 #[test]
 fn folder_named_like_a_workflow_is_not_a_workflow() {
-    let f = Fixture::new();
+    let f = fixture();
     let folder = f.path("x.yml");
     fs::create_dir_all(&folder).expect("mkdir");
     fs::write(folder.join("inner.yml"), WORKFLOW).expect("write");
@@ -202,7 +168,7 @@ fn folder_named_like_a_workflow_is_not_a_workflow() {
 
 #[test]
 fn non_utf8_workflow_is_a_located_error_and_left_untouched() {
-    let f = Fixture::new();
+    let f = fixture();
     let bytes = b"on: push\njobs:\n  a: \xff\xfe\n    steps:\n      - uses: actions/checkout@v4\n";
     let bad = f.write("latin1.yml", bytes);
     let out = f.pin();
@@ -218,7 +184,7 @@ fn non_utf8_workflow_is_a_located_error_and_left_untouched() {
 
 #[test]
 fn bom_and_crlf_are_kept() {
-    let f = Fixture::new();
+    let f = fixture();
     let wf =
         "\u{feff}on: push\r\njobs:\r\n  a:\r\n    steps:\r\n      - uses: actions/checkout@v4\r\n";
     let p = f.write("ci.yml", wf.as_bytes());
@@ -247,7 +213,7 @@ fn only_uses_lines_changed(before: &str, after: &str) {
 
 #[test]
 fn ten_megabyte_workflow() {
-    let f = Fixture::new();
+    let f = fixture();
     let mut wf = String::from("on: push\njobs:\n  build:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n");
     let line = format!("          echo {}\n", "x".repeat(70));
     while wf.len() < 10 * 1024 * 1024 {
@@ -270,7 +236,7 @@ fn ten_megabyte_workflow() {
 
 #[test]
 fn hundred_thousand_line_workflow_with_25000_references() {
-    let f = Fixture::new();
+    let f = fixture();
     let mut wf = String::from("on: push\njobs:\n  build:\n    runs-on: x\n    steps:\n");
     // 5 + 4 * 24,999 = 100,001 lines.
     for i in 0..24_999 {
@@ -298,7 +264,7 @@ fn hundred_thousand_line_workflow_with_25000_references() {
 
 #[test]
 fn deep_flow_nesting_is_a_located_error() {
-    let f = Fixture::new();
+    let f = fixture();
     let deep = fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/faults/deep-flow-nesting.yml"),
     )
@@ -317,7 +283,7 @@ fn deep_flow_nesting_is_a_located_error() {
 
 #[test]
 fn deep_block_nesting_is_a_located_error_not_a_crash() {
-    let f = Fixture::new();
+    let f = fixture();
     let deep = fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/faults/deep-block-nesting.yml"),
     )
@@ -333,7 +299,7 @@ fn deep_block_nesting_is_a_located_error_not_a_crash() {
 #[cfg(unix)]
 #[test]
 fn symlink_loop_is_skipped_or_reported_never_followed() {
-    let f = Fixture::new();
+    let f = fixture();
     let looped = f.path("loop.yml");
     std::os::unix::fs::symlink("loop.yml", &looped).expect("symlink");
     let out = f.pin();
@@ -352,7 +318,7 @@ fn symlink_loop_is_skipped_or_reported_never_followed() {
 #[cfg(unix)]
 #[test]
 fn symlinked_workflow_is_written_through_and_stays_a_link() {
-    let f = Fixture::new();
+    let f = fixture();
     let real = f.repo.path().join("shared-ci.yml");
     fs::write(&real, WORKFLOW).expect("write");
     let link = f.path("linked.yml");
@@ -368,7 +334,7 @@ fn symlinked_workflow_is_written_through_and_stays_a_link() {
 
 #[test]
 fn documents_that_are_not_mappings_are_left_alone() {
-    let f = Fixture::new();
+    let f = fixture();
     let cases: &[(&str, &str)] = &[
         ("list.yml", "- uses: actions/checkout@v4\n- b\n"),
         ("text.yml", "just text\n"),
@@ -389,7 +355,7 @@ fn documents_that_are_not_mappings_are_left_alone() {
 
 #[test]
 fn empty_files_are_left_alone() {
-    let f = Fixture::new();
+    let f = fixture();
     for (name, content) in [
         ("empty.yml", ""),
         ("blank.yml", "\n\n"),
@@ -406,7 +372,7 @@ fn empty_files_are_left_alone() {
 
 #[test]
 fn duplicate_keys_are_a_located_error() {
-    let f = Fixture::new();
+    let f = fixture();
     let dup =
         "on: push\njobs:\n  a:\n    steps:\n      - uses: actions/checkout@v4\non: pull_request\n";
     let p = f.write("dup.yml", dup.as_bytes());
@@ -423,7 +389,7 @@ fn duplicate_keys_are_a_located_error() {
 
 #[test]
 fn yaml_1_1_booleans_stay_as_written() {
-    let f = Fixture::new();
+    let f = fixture();
     let wf = "on:\n  push:\njobs:\n  a:\n    if: yes\n    continue-on-error: no\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          flag: on\n          other: Off\n";
     let p = f.write("ci.yml", wf.as_bytes());
     let out = f.pin();
@@ -440,7 +406,7 @@ fn yaml_1_1_booleans_stay_as_written() {
 
 #[test]
 fn temp_file_leftovers_are_never_workflows() {
-    let f = Fixture::new();
+    let f = fixture();
     let leftover = f.write(
         ".ci.yml.harden-99999.tmp",
         b"jobs: [\n  - uses: actions/checkout@v4\n",
@@ -457,7 +423,7 @@ fn temp_file_leftovers_are_never_workflows() {
 /// removed file instead of writing it back (`removed_workflow_is_not_written_back`).
 #[test]
 fn workflow_removed_during_the_run() {
-    let f = Fixture::new();
+    let f = fixture();
     let mut big = String::from("on: push\njobs:\n  a:\n    steps:\n");
     for i in 0..20_000 {
         big.push_str(&format!(
@@ -500,7 +466,7 @@ fn workflow_removed_during_the_run() {
 
 #[test]
 fn removed_workflow_is_not_written_back() {
-    let f = Fixture::new();
+    let f = fixture();
     let mut big = String::from("on: push\njobs:\n  a:\n    steps:\n");
     for i in 0..20_000 {
         big.push_str(&format!(
@@ -525,7 +491,7 @@ fn removed_workflow_is_not_written_back() {
 /// every file is always either its old or its new text.
 #[test]
 fn killed_mid_run_leaves_every_file_old_or_new() {
-    let f = Fixture::new();
+    let f = fixture();
     let actions = [
         "actions/checkout",
         "actions/cache",
@@ -646,7 +612,7 @@ fn killed_mid_run_leaves_every_file_old_or_new() {
 
 /// Runs pin-actions with `fault` on actions/cache; actions/checkout still resolves.
 fn with_cache_fault(fault: FaultRule) -> (Fixture, Output, Duration) {
-    let f = Fixture::new();
+    let f = fixture();
     f.server.set_fault_rule("actions/cache", fault);
     let started = Instant::now();
     let out = f.pin();
@@ -694,7 +660,7 @@ fn stalled_server_times_out_with_the_default_timeout() {
 
 #[test]
 fn stalled_server_with_a_short_timeout() {
-    let f = Fixture::new();
+    let f = fixture();
     f.server.set_fault("actions/cache", Fault::Stall);
     let started = Instant::now();
     let out = f.harden(&["--only", "pin-actions", "--timeout", "2"]);
@@ -733,7 +699,7 @@ fn rate_limit_429_with_a_long_retry_after_is_a_per_reference_error() {
 
 #[test]
 fn redirect_to_another_host_is_refused() {
-    let f = Fixture::new();
+    let f = fixture();
     let location = format!(
         "{}/actions/cache.git/git-upload-pack",
         f.server.other_host_url()
@@ -755,7 +721,7 @@ fn redirect_to_another_host_is_refused() {
 /// harden says so and writes nothing over it.
 #[test]
 fn file_edited_while_harden_waits_for_the_network_is_kept() {
-    let f = Fixture::new();
+    let f = fixture();
     let mut options = f.server.options();
     options = options.latency(Duration::from_millis(1500));
     f.server.set_options(options);
@@ -783,7 +749,7 @@ fn file_edited_while_harden_waits_for_the_network_is_kept() {
 #[cfg(unix)]
 #[test]
 fn workflow_linking_outside_the_repository_is_not_written() {
-    let f = Fixture::new();
+    let f = fixture();
     let outside = tempfile::tempdir().expect("outside");
     let target = outside.path().join("elsewhere.yml");
     fs::write(&target, WORKFLOW).expect("write");
@@ -802,7 +768,7 @@ fn workflow_linking_outside_the_repository_is_not_written() {
 #[cfg(unix)]
 #[test]
 fn dot_github_linking_outside_the_repository_is_not_written() {
-    let f = Fixture::new();
+    let f = fixture();
     let outside = tempfile::tempdir().expect("outside");
     fs::create_dir_all(outside.path().join("workflows")).expect("mkdir");
     let target = outside.path().join("workflows/ci.yml");
@@ -826,7 +792,7 @@ fn dot_github_linking_outside_the_repository_is_not_written() {
 /// Point 9: two roots with the same folder name get distinct patch names.
 #[test]
 fn patch_dir_names_are_distinct_for_roots_of_the_same_name() {
-    let f = Fixture::new();
+    let f = fixture();
     let base = tempfile::tempdir().expect("base");
     for parent in ["a", "b"] {
         let wf = base.path().join(parent).join("x/.github/workflows");
@@ -857,7 +823,7 @@ fn patch_dir_names_are_distinct_for_roots_of_the_same_name() {
 #[cfg(unix)]
 #[test]
 fn hard_linked_workflow_is_reported_and_left() {
-    let f = Fixture::new();
+    let f = fixture();
     let other = f.repo.path().join("copy.yml");
     fs::hard_link(f.path("ci.yml"), &other).expect("hard link");
     let out = f.pin();
@@ -877,7 +843,7 @@ fn hard_linked_workflow_is_reported_and_left() {
 #[test]
 fn rewrite_keeps_owner_extended_attributes_and_mode() {
     use std::os::unix::fs::MetadataExt;
-    let f = Fixture::new();
+    let f = fixture();
     let ci = f.path("ci.yml");
     set_mode(&ci, 0o640);
     let has_xattr = xattr::set(&ci, "user.harden-test", b"kept").is_ok();
@@ -911,7 +877,7 @@ fn rewrite_keeps_owner_extended_attributes_and_mode() {
 #[cfg(unix)]
 #[test]
 fn fifos_and_devices_are_skipped_with_a_message() {
-    let f = Fixture::new();
+    let f = fixture();
     let fifo = f.path("fifo.yml");
     let made = Command::new("mkfifo").arg(&fifo).status();
     if !made.is_ok_and(|s| s.success()) {
@@ -950,7 +916,7 @@ fn fifos_and_devices_are_skipped_with_a_message() {
 /// Point 15: a file named several times (and through its folder) is worked on once.
 #[test]
 fn a_file_named_twice_is_written_once() {
-    let f = Fixture::new();
+    let f = fixture();
     let out = f
         .command(&[
             "--only",

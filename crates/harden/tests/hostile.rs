@@ -2,60 +2,21 @@
 //! local fake GitHub: what reaches the files, the terminal and the CI log.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use harden_testserver::{default_refs_dir, RecordedRepo, TestServer};
+mod common;
+
+use harden_testserver::RecordedRepo;
 
 const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const WORKFLOW: &str = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n";
 
-struct Fixture {
-    server: TestServer,
-    cache: tempfile::TempDir,
-    repo: tempfile::TempDir,
-}
+use common::Fixture;
 
-impl Fixture {
-    fn new() -> Self {
-        let server = TestServer::start(default_refs_dir()).expect("test server starts");
-        let f = Fixture {
-            server,
-            cache: tempfile::tempdir().expect("cache dir"),
-            repo: tempfile::tempdir().expect("repo dir"),
-        };
-        fs::create_dir_all(f.repo.path().join(".github/workflows")).expect("mkdir");
-        f.write("ci.yml", WORKFLOW);
-        f
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.repo.path().join(".github/workflows").join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        fs::write(&p, text).expect("write");
-        p
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harden"));
-        cmd.args(args)
-            .current_dir(self.repo.path())
-            .env("GITHUB_SERVER_URL", self.server.url())
-            .env("GITHUB_API_URL", self.server.url())
-            .env("HARDEN_CACHE_DIR", self.cache.path())
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GH_TOKEN")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn harden(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("harden runs")
-    }
+fn fixture() -> Fixture {
+    Fixture::with_workflow(WORKFLOW)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -82,7 +43,7 @@ fn assert_printable(output: &str) {
 #[test]
 fn hostile_tag_names_never_reach_the_file_or_the_terminal() {
     // Issue 17 point 1: a tag on the same commit as `v1` was written as the version comment.
-    let f = Fixture::new();
+    let f = fixture();
     let mut evil = RecordedRepo::new("evil/action")
         .with_tag("v1", A)
         .with_tag("v1.0.0", A);
@@ -128,7 +89,7 @@ fn hostile_tag_names_never_reach_the_file_or_the_terminal() {
 #[test]
 fn a_step_hidden_behind_nel_is_a_located_error_and_check_fails() {
     // Issue 17 point 2: one step for harden, two for YAML 1.1 parsers; `--check` exited 0.
-    let f = Fixture::new();
+    let f = fixture();
     let hidden = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4 # note\u{85}      - uses: actions/setup-node@v4\n";
     let bad = f.write("hidden.yml", hidden);
     let out = f.harden(&["--only", "pin-actions", "--check"]);
@@ -146,7 +107,7 @@ fn a_step_hidden_behind_nel_is_a_located_error_and_check_fails() {
 #[test]
 fn alias_bombs_and_recursive_aliases_are_located_errors_and_the_rest_is_processed() {
     // Issue 17 points 3 (24 GB, killed by the kernel) and 4 (more than nine minutes).
-    let f = Fixture::new();
+    let f = fixture();
     let mut bomb = String::from("on: push\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..=9 {
         let refs = vec![format!("*a{}", i - 1); 10].join(", ");
@@ -179,7 +140,7 @@ fn alias_bombs_and_recursive_aliases_are_located_errors_and_the_rest_is_processe
 fn file_names_with_newlines_and_escapes_are_printed_escaped() {
     // Issue 17 point 12: a file name holding a newline and `::error` printed a workflow
     // command on its own line; ANSI sequences reached the terminal.
-    let f = Fixture::new();
+    let f = fixture();
     for name in ["x\n::error ::owned.yml", "\u{1b}[2J\u{1b}]0;t\u{7}.yml"] {
         f.write(name, "on: push\njobs: [\n");
     }
@@ -205,7 +166,7 @@ fn file_names_with_newlines_and_escapes_are_printed_escaped() {
 #[test]
 fn credentials_in_the_server_url_are_never_printed() {
     // Issue 17 point 11.
-    let f = Fixture::new();
+    let f = fixture();
     for var in ["GITHUB_SERVER_URL", "GITHUB_API_URL"] {
         let out = f
             .command(&["--only", "pin-actions", "--dry-run"])
@@ -225,11 +186,11 @@ fn credentials_in_the_server_url_are_never_printed() {
 #[test]
 fn long_uses_values_are_shortened_in_messages() {
     // Issue 17 point 15: a 20,000-character `uses:` value was printed whole.
-    let f = Fixture::new();
+    let f = fixture();
     let long = format!("actions/checkout@{}", "x".repeat(20_000));
     f.write(
         "long.yml",
-        &format!("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: {long}\n"),
+        format!("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: {long}\n"),
     );
     let out = f.harden(&["--only", "pin-actions", "--dry-run"]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
@@ -245,7 +206,7 @@ fn long_uses_values_are_shortened_in_messages() {
 #[test]
 fn harden_yml_declarations_for_unknown_workflows_and_jobs_are_located_warnings() {
     // Issue 17 point 15: they were silently ignored, as was a second YAML document.
-    let f = Fixture::new();
+    let f = fixture();
     let config = f.repo.path().join(".github/harden.yml");
     fs::write(
         &config,
