@@ -63,25 +63,6 @@ fn workflow(name: &str, text: &str) -> SourceFile {
     )
 }
 
-fn repository(files: Vec<SourceFile>) -> Repository {
-    Repository {
-        root: PathBuf::from("."),
-        files,
-    }
-}
-
-fn assert_guard_passed(outcome: &Outcome) {
-    let refused: Vec<_> = outcome
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error && f.message.starts_with("left unchanged"))
-        .collect();
-    assert!(
-        refused.is_empty(),
-        "the guard refused a change: {refused:#?}"
-    );
-}
-
 /// Runs the transform on `repo`, checks the guard, idempotence and the cached second run,
 /// and returns the snapshot text: the diff and findings of the first run, then the findings
 /// of the second run over its outputs (with a new resolver over the same cache).
@@ -98,7 +79,7 @@ fn pin_checked(server: &TestServer, repo: &Repository, options: PinOptions) -> S
     let first_resolver = resolver(&server.url(), cache.path());
     let pin = PinActions::new(Arc::clone(&first_resolver), options.clone());
     let first = pin.run(repo);
-    assert_guard_passed(&first);
+    common::assert_guard_passed(&first);
     let cold = first_resolver.stats();
     let pinned = repo.applied(&first);
 
@@ -136,7 +117,7 @@ fn pin_checked(server: &TestServer, repo: &Repository, options: PinOptions) -> S
 
 fn check_workflow(name: &str, options: PinOptions) -> String {
     let file = format!("{name}.yml");
-    let repo = repository(vec![workflow(&file, &fixture(&file))]);
+    let repo = common::repository(vec![workflow(&file, &fixture(&file))]);
     pin_checked(shared_server(), &repo, options)
 }
 
@@ -175,7 +156,7 @@ fn byte_order_mark() {
         text.starts_with('\u{feff}'),
         "the fixture starts with a BOM"
     );
-    let repo = repository(vec![workflow("bom.yml", &text)]);
+    let repo = common::repository(vec![workflow("bom.yml", &text)]);
     let cache = tempfile::tempdir().expect("tempdir");
     let pin = PinActions::new(
         resolver(&shared_server().url(), cache.path()),
@@ -190,7 +171,7 @@ fn byte_order_mark() {
 
 #[test]
 fn non_ascii() {
-    let repo = repository(vec![workflow("non_ascii.yml", &fixture("non_ascii.yml"))]);
+    let repo = common::repository(vec![workflow("non_ascii.yml", &fixture("non_ascii.yml"))]);
     let cache = tempfile::tempdir().expect("tempdir");
     let pin = PinActions::new(
         resolver(&shared_server().url(), cache.path()),
@@ -229,7 +210,7 @@ fn two_space_comment_style() {
 #[test]
 fn comment_spacing_option_overrides_the_file() {
     let text = "on: push\njobs:\n  a:\n    steps:\n      - uses: actions/checkout@v4\n";
-    let repo = repository(vec![workflow("spacing.yml", text)]);
+    let repo = common::repository(vec![workflow("spacing.yml", text)]);
     let options = PinOptions {
         comment_spacing: Some(3),
         ..PinOptions::default()
@@ -254,7 +235,7 @@ fn uses_text_elsewhere_is_untouched() {
 
 #[test]
 fn composite_action() {
-    let repo = repository(vec![SourceFile::new(
+    let repo = common::repository(vec![SourceFile::new(
         ".github/actions/setup/action.yml",
         FileKind::Action,
         fixture("composite_action.yml"),
@@ -322,7 +303,7 @@ fn missing_repository_and_refs() {
 #[test]
 fn exempt_actions_are_neither_fetched_nor_pinned() {
     let text = "on: push\njobs:\n  a:\n    steps:\n      - uses: my-org/thing@v1\n      - uses: My-Org/other/sub@main\n      - uses: actions/checkout@v4\n";
-    let repo = repository(vec![workflow("exempt.yml", text)]);
+    let repo = common::repository(vec![workflow("exempt.yml", text)]);
     let cache = tempfile::tempdir().expect("tempdir");
     let resolver = resolver(&shared_server().url(), cache.path());
     let options = PinOptions {
@@ -361,7 +342,7 @@ fn synthetic_server() -> TestServer {
 fn tag_branch_clash_and_nested_tags() {
     let server = synthetic_server();
     let file = "nested_and_clash.yml";
-    let repo = repository(vec![workflow(file, &fixture(file))]);
+    let repo = common::repository(vec![workflow(file, &fixture(file))]);
     let out = pin_checked(&server, &repo, PinOptions::default());
     assert!(!out.contains(&"1".repeat(40)) && !out.contains(&"2".repeat(40)));
     insta::assert_snapshot!("nested_and_clash", out);
@@ -377,8 +358,8 @@ fn crlf_line_endings_are_kept() {
         resolver(&shared_server().url(), cache.path()),
         PinOptions::default(),
     );
-    let lf_out = pin.run(&repository(vec![workflow("crlf.yml", &lf)]));
-    let crlf_repo = repository(vec![workflow("crlf.yml", &crlf)]);
+    let lf_out = pin.run(&common::repository(vec![workflow("crlf.yml", &lf)]));
+    let crlf_repo = common::repository(vec![workflow("crlf.yml", &crlf)]);
     let crlf_out = pin.run(&crlf_repo);
     let after = &crlf_out.changes[0].after;
     assert_eq!(
@@ -398,7 +379,7 @@ fn failures_are_per_reference_and_other_files_go_on() {
     server.set_fault("actions/setup-go", Fault::Status(500));
     let first = "on: push\njobs:\n  a:\n    steps:\n      - uses: actions/cache@v4\n      - uses: actions/checkout@v4\n      - uses: actions/setup-go@v5\n";
     let second = "on: push\njobs:\n  b:\n    steps:\n      - uses: actions/setup-node@v4\n      - uses: actions/cache/restore@v4\n";
-    let repo = repository(vec![
+    let repo = common::repository(vec![
         workflow("one.yml", first),
         workflow("two.yml", second),
     ]);
@@ -550,7 +531,7 @@ fn check_corpus_repo(
 ) -> CorpusReport {
     let mut report = CorpusReport::default();
     let outcome = pin.run(repo);
-    assert_guard_passed(&outcome);
+    common::assert_guard_passed(&outcome);
     report.rendered = render_outcome(&outcome);
     let output = repo.applied(&outcome);
     let problems = &mut report.problems;
@@ -806,7 +787,7 @@ fn errors(outcome: &Outcome) -> Vec<&str> {
 
 #[test]
 fn pinned_references_pass_without_the_network() {
-    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    let repo = common::repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
     // The server unreachable with an empty cache, and --offline with no cache at all.
     let empty = tempfile::tempdir().expect("tempdir");
     for resolver in [
@@ -830,7 +811,7 @@ fn pinned_references_pass_without_the_network() {
 
 #[test]
 fn verify_makes_the_check_mandatory() {
-    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    let repo = common::repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
     let options = PinOptions {
         verify: true,
         ..PinOptions::default()
@@ -848,7 +829,7 @@ fn verify_makes_the_check_mandatory() {
 #[test]
 fn without_the_network_tags_still_cannot_be_pinned() {
     let text = fixture("offline_unpinned.yml");
-    let repo = repository(vec![workflow("offline_unpinned.yml", &text)]);
+    let repo = common::repository(vec![workflow("offline_unpinned.yml", &text)]);
     let outcome = PinActions::new(offline_resolver(None, true), PinOptions::default()).run(&repo);
     assert!(outcome.changes.is_empty());
     let errors = errors(&outcome);
@@ -861,7 +842,7 @@ fn without_the_network_tags_still_cannot_be_pinned() {
 
 #[test]
 fn cached_answers_still_correct_comments() {
-    let repo = repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
+    let repo = common::repository(vec![workflow("offline.yml", &fixture("offline.yml"))]);
     let cache = tempfile::tempdir().expect("tempdir");
     // Fill the cache while the server is there (the cache is kept per server, so the same
     // server's address is used once it is gone).
@@ -897,7 +878,7 @@ fn cached_answers_still_correct_comments() {
 #[test]
 fn a_comment_made_more_precise_is_a_change_not_a_warning() {
     let text = "on: push\njobs:\n  a:\n    steps:\n      - uses: actions/setup-node@1d0ff469b7ec7b3cb9d8673fde0c81c44821de2a # v4\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.1.0\n";
-    let repo = repository(vec![workflow("precise.yml", text)]);
+    let repo = common::repository(vec![workflow("precise.yml", text)]);
     let out = pin_checked(shared_server(), &repo, PinOptions::default());
     assert!(
         out.contains(
@@ -926,7 +907,7 @@ fn tag_only_callees() {
         ..PinOptions::default()
     };
     let file = "tag_only.yml";
-    let repo = repository(vec![workflow(file, &fixture(file))]);
+    let repo = common::repository(vec![workflow(file, &fixture(file))]);
     let cache = tempfile::tempdir().expect("tempdir");
     let resolver = resolver(&shared_server().url(), cache.path());
     PinActions::new(Arc::clone(&resolver), options.clone()).run(&repo);

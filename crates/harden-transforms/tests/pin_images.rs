@@ -44,25 +44,6 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn repository(files: Vec<SourceFile>) -> Repository {
-    Repository {
-        root: PathBuf::from("."),
-        files,
-    }
-}
-
-fn assert_guard_passed(outcome: &Outcome) {
-    let refused: Vec<_> = outcome
-        .findings
-        .iter()
-        .filter(|f| f.message.starts_with("left unchanged"))
-        .collect();
-    assert!(
-        refused.is_empty(),
-        "the guard refused a change: {refused:#?}"
-    );
-}
-
 /// Runs the transform, checks the guard, idempotence (no change, no request) and an offline
 /// run over the cache, and returns the snapshot text.
 fn pin_checked(repo: &Repository, options: ImageOptions) -> String {
@@ -79,7 +60,7 @@ fn pin_checked(repo: &Repository, options: ImageOptions) -> String {
     let client = registry(&server, cache.path(), false);
     let pin = PinImages::new(Arc::clone(&client), options.clone());
     let first = pin.run(repo);
-    assert_guard_passed(&first);
+    common::assert_guard_passed(&first);
     let requests = client.stats().requests;
     let pinned = repo.applied(&first);
     let again = pin.run(&pinned);
@@ -112,7 +93,7 @@ fn pin_checked(repo: &Repository, options: ImageOptions) -> String {
 
 fn check_workflow(name: &str) -> String {
     let file = format!("{name}.yml");
-    let repo = repository(vec![SourceFile::new(
+    let repo = common::repository(vec![SourceFile::new(
         format!(".github/workflows/{file}"),
         FileKind::Workflow,
         fixture(&file),
@@ -154,7 +135,7 @@ fn already_pinned_images_are_left() {
 #[test]
 fn verify_checks_that_pinned_digests_are_still_served() {
     let text = fixture("already_pinned.yml");
-    let repo = repository(vec![SourceFile::new(
+    let repo = common::repository(vec![SourceFile::new(
         ".github/workflows/already_pinned.yml",
         FileKind::Workflow,
         text,
@@ -181,7 +162,7 @@ fn verify_checks_that_pinned_digests_are_still_served() {
     assert!(found[0].2.contains("the job cannot pull it"), "{found:#?}");
 
     // What harden pinned verifies.
-    let forms = repository(vec![SourceFile::new(
+    let forms = common::repository(vec![SourceFile::new(
         ".github/workflows/forms.yml",
         FileKind::Workflow,
         fixture("forms.yml"),
@@ -200,7 +181,7 @@ fn verify_checks_that_pinned_digests_are_still_served() {
 fn crlf_line_endings_stay() {
     let text = fixture("crlf.yml");
     assert!(text.contains("\r\n"));
-    let repo = repository(vec![SourceFile::new(
+    let repo = common::repository(vec![SourceFile::new(
         ".github/workflows/crlf.yml",
         FileKind::Workflow,
         text,
@@ -243,7 +224,7 @@ fn anchors_and_aliases() {
 
 #[test]
 fn actions() {
-    let repo = repository(vec![
+    let repo = common::repository(vec![
         SourceFile::new("docker/action.yml", FileKind::Action, fixture("action.yml")),
         SourceFile::new(
             "composite/action.yml",
@@ -257,7 +238,7 @@ fn actions() {
 #[test]
 fn exempt_images_are_neither_asked_nor_pinned() {
     let text = "on: push\njobs:\n  a:\n    runs-on: x\n    container: my.registry/team/img:1\n    services:\n      db:\n        image: postgres:16\n";
-    let repo = repository(vec![SourceFile::new(
+    let repo = common::repository(vec![SourceFile::new(
         ".github/workflows/e.yml",
         FileKind::Workflow,
         text,
@@ -337,7 +318,7 @@ fn corpus_files(root: &FsPath) -> Vec<SourceFile> {
 fn corpus_images_are_pinned_or_reported() {
     for root in corpus_roots() {
         let files = corpus_files(&root);
-        let repo = repository(files);
+        let repo = common::repository(files);
         let server = server();
         // Some images of the corpus fail, to see them reported.
         server.remove_image("docker.io/library/alpine:latest");
@@ -348,7 +329,7 @@ fn corpus_images_are_pinned_or_reported() {
             ImageOptions::default(),
         );
         let outcome = pin.run(&repo);
-        assert_guard_passed(&outcome);
+        common::assert_guard_passed(&outcome);
         let after = repo.applied(&outcome);
         let (mut literal, mut pinned, mut reported) = (0, 0, 0);
         let (mut already, mut not_literal) = (0, 0);

@@ -46,3 +46,27 @@ pub fn render_outcome(outcome: &Outcome) -> String {
     }
     out
 }
+
+/// A repository rooted at `.` holding `files`.
+pub fn repository(files: Vec<SourceFile>) -> Repository {
+    Repository {
+        root: std::path::PathBuf::from("."),
+        files,
+    }
+}
+
+/// Fails when the guard refused one of the outcome's changes ("left unchanged" errors).
+pub fn assert_guard_passed(outcome: &Outcome) {
+    let refused: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| {
+            f.severity == harden_transforms::Severity::Error
+                && f.message.starts_with("left unchanged")
+        })
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the guard refused a change: {refused:#?}"
+    );
+}
