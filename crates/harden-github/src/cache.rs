@@ -38,7 +38,7 @@ pub(crate) struct CacheEntry {
 
 impl CacheEntry {
     /// Whether the entry is younger than `ttl` at unix time `now`.
-    pub fn is_fresh(&self, ttl: Duration, now: u64) -> bool {
+    pub(crate) fn is_fresh(&self, ttl: Duration, now: u64) -> bool {
         // An entry from the future (clock changes) is treated as stale.
         self.fetched_at <= now && now - self.fetched_at < ttl.as_secs()
     }
@@ -91,7 +91,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 impl Cache {
     /// The cache under `dir` for `source`: the resolver mode and the server URLs it asks,
     /// such as `git https://github.com api https://api.github.com`.
-    pub fn new(dir: impl Into<PathBuf>, source: &str) -> Self {
+    pub(crate) fn new(dir: impl Into<PathBuf>, source: &str) -> Self {
         Cache {
             dir: dir.into().join(source_folder(source)),
             source: source.to_owned(),
@@ -99,12 +99,12 @@ impl Cache {
     }
 
     /// The file of one repository.
-    pub fn path(&self, repo: &RepoId) -> PathBuf {
+    pub(crate) fn path(&self, repo: &RepoId) -> PathBuf {
         self.dir.join(repo.cache_file_name())
     }
 
     /// Reads an entry; any error (missing, unreadable, other format, other repo) is a miss.
-    pub fn load(&self, repo: &RepoId) -> Option<CacheEntry> {
+    pub(crate) fn load(&self, repo: &RepoId) -> Option<CacheEntry> {
         let text = fs::read(self.path(repo)).ok()?;
         let file: CacheFile = serde_json::from_slice(&text).ok()?;
         if file.format != FORMAT
@@ -120,7 +120,7 @@ impl Cache {
     }
 
     /// Writes an entry atomically.
-    pub fn store(&self, repo: &RepoId, refs: &RepoRefs, fetched_at: u64) -> io::Result<()> {
+    pub(crate) fn store(&self, repo: &RepoId, refs: &RepoRefs, fetched_at: u64) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let file = CacheFile {
             format: FORMAT,

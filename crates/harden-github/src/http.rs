@@ -71,11 +71,11 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.header("content-type").unwrap_or_default()
     }
 }
@@ -91,7 +91,7 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    pub fn new(config: &ResolverConfig, counters: Arc<Counters>) -> Result<Self, Error> {
+    pub(crate) fn new(config: &ResolverConfig, counters: Arc<Counters>) -> Result<Self, Error> {
         let policy = Policy::custom(|attempt| {
             let Some(first) = attempt.previous().first() else {
                 return attempt.follow();
@@ -127,24 +127,27 @@ impl Http {
     }
 
     /// The underlying client, for requests that read their body themselves (bounded reads).
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
-    pub fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters {
         &self.counters
     }
 
     /// Sends the request `build` makes, retrying 5xx answers and network failures with
     /// backoff and waiting out rate limits within the budget. Other answers (2xx, 3xx, 4xx)
     /// are returned for the caller to interpret.
-    pub fn execute(&self, build: &dyn Fn(&Client) -> RequestBuilder) -> Result<Reply, FetchError> {
+    pub(crate) fn execute(
+        &self,
+        build: &dyn Fn(&Client) -> RequestBuilder,
+    ) -> Result<Reply, FetchError> {
         self.execute_bounded(build, MAX_BODY)
     }
 
     /// Like [`Http::execute`], refusing an answer whose body is longer than `max_body` bytes
     /// (announced or actual) with [`FetchError::BodyTooLarge`], without reading past the limit.
-    pub fn execute_bounded(
+    pub(crate) fn execute_bounded(
         &self,
         build: &dyn Fn(&Client) -> RequestBuilder,
         max_body: u64,

@@ -57,7 +57,7 @@ pub struct Resolved {
 
 /// The longest tag or branch name harden accepts from a server; the 12,443 recorded tags are
 /// at most 42 characters.
-pub const MAX_REF_NAME: usize = 128;
+pub(crate) const MAX_REF_NAME: usize = 128;
 
 /// Whether a tag or branch name from a server may be used: 1 to [`MAX_REF_NAME`] ASCII
 /// letters, digits and `. _ - + / @`, not starting with `-` (every one of the 12,443 recorded

@@ -47,7 +47,7 @@ pub(crate) fn bump(counter: &AtomicU64) {
 }
 
 impl Counters {
-    pub fn snapshot(&self) -> ResolverStats {
+    pub(crate) fn snapshot(&self) -> ResolverStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         ResolverStats {
             requests: get(&self.requests),

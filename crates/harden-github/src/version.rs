@@ -22,13 +22,13 @@ pub(crate) struct TagVersion<'a> {
 
 impl TagVersion<'_> {
     /// How many numeric components are written: `v4` is 1, `v4.2.2` is 3.
-    pub fn precision(&self) -> usize {
+    pub(crate) fn precision(&self) -> usize {
         self.numbers.len()
     }
 
     /// A plain version with fewer than three components, which names a moving release line
     /// (`v4`, `v1.6`) rather than one release.
-    pub fn is_partial(&self) -> bool {
+    pub(crate) fn is_partial(&self) -> bool {
         self.suffix.is_empty() && self.precision() < 3
     }
 }

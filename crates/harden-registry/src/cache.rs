@@ -61,7 +61,7 @@ fn file_name(key: &str) -> String {
 }
 
 impl Cache {
-    pub fn new(dir: &Path) -> Self {
+    pub(crate) fn new(dir: &Path) -> Self {
         Cache {
             dir: dir.join("images"),
         }
@@ -72,7 +72,7 @@ impl Cache {
     }
 
     /// The entry for `key` and its fetch time; any problem is a miss.
-    pub fn load(&self, key: &str) -> Option<(Resolved, u64)> {
+    pub(crate) fn load(&self, key: &str) -> Option<(Resolved, u64)> {
         let bytes = fs::read(self.path(key)).ok()?;
         if bytes.len() > 64 * 1024 {
             return None;
@@ -94,7 +94,7 @@ impl Cache {
     }
 
     /// Writes the entry for `key` atomically.
-    pub fn store(&self, key: &str, resolved: &Resolved, fetched_at: u64) -> io::Result<()> {
+    pub(crate) fn store(&self, key: &str, resolved: &Resolved, fetched_at: u64) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let file = CacheFile {
             format: FORMAT,

@@ -66,7 +66,7 @@ fn is_loopback(url: &str) -> bool {
 }
 
 impl Http {
-    pub fn new(config: &RegistryConfig) -> Result<Self, Error> {
+    pub(crate) fn new(config: &RegistryConfig) -> Result<Self, Error> {
         let mut builder = Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -86,7 +86,7 @@ impl Http {
     }
 
     /// Resolves the tag of `image` to the digest of its manifest (or index).
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         image: &ImageRef,
         counters: &Counters,

@@ -34,7 +34,7 @@ pub(crate) fn bump(counter: &AtomicU64) {
 }
 
 impl Counters {
-    pub fn snapshot(&self) -> RegistryStats {
+    pub(crate) fn snapshot(&self) -> RegistryStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         RegistryStats {
             requests: get(&self.requests),

@@ -152,7 +152,7 @@ pub(crate) struct ServedRepo {
 }
 
 impl ServedRepo {
-    pub fn new(repo: RecordedRepo) -> Self {
+    pub(crate) fn new(repo: RecordedRepo) -> Self {
         let refs = repo.advertised_refs();
         let tag_objects = repo
             .tags

@@ -21,7 +21,7 @@ pub(crate) struct Request {
 
 impl Request {
     /// The first header with this (lowercase) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -29,7 +29,7 @@ impl Request {
     }
 
     /// Query parameters, percent-decoded.
-    pub fn query_param(&self, name: &str) -> Option<String> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
         self.query.split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             (percent_decode(key) == name).then(|| percent_decode(value))
@@ -37,7 +37,7 @@ impl Request {
     }
 
     /// Whether the client wants the connection kept open after this request.
-    pub fn keep_alive(&self) -> bool {
+    pub(crate) fn keep_alive(&self) -> bool {
         let connection = self.header("connection").map(str::to_ascii_lowercase);
         match connection.as_deref() {
             Some(c) if c.contains("close") => false,
@@ -56,7 +56,7 @@ pub(crate) struct Response {
 }
 
 impl Response {
-    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         Response {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
@@ -64,20 +64,20 @@ impl Response {
         }
     }
 
-    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, value: &serde_json::Value) -> Self {
         Response::new(status, "application/json; charset=utf-8", value.to_string())
     }
 
-    pub fn text(status: u16, text: &str) -> Self {
+    pub(crate) fn text(status: u16, text: &str) -> Self {
         Response::new(status, "text/plain; charset=utf-8", text)
     }
 
-    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
-    pub fn write_to(&self, out: &mut impl Write, keep_alive: bool) -> io::Result<()> {
+    pub(crate) fn write_to(&self, out: &mut impl Write, keep_alive: bool) -> io::Result<()> {
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));

@@ -5,15 +5,15 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 /// Exit codes, as documented in `--help` and the README.
-pub mod exit {
+pub(crate) mod exit {
     /// Nothing to do, or every change applied.
-    pub const OK: i32 = 0;
+    pub(crate) const OK: i32 = 0;
     /// `--check`: some change would be made.
-    pub const CHANGES_NEEDED: i32 = 1;
+    pub(crate) const CHANGES_NEEDED: i32 = 1;
     /// Some input could not be processed (the others still were).
-    pub const INPUT_ERROR: i32 = 2;
+    pub(crate) const INPUT_ERROR: i32 = 2;
     /// The command line was wrong.
-    pub const USAGE: i32 = 64;
+    pub(crate) const USAGE: i32 = 64;
 }
 
 use harden_transforms::registry;
@@ -64,7 +64,7 @@ Environment:
 /// digests, least-privilege token permissions, Dependabot updates. Every change keeps the rest of the file byte for byte.
 #[derive(Debug, Parser)]
 #[command(name = "harden", version, after_help = AFTER_HELP)]
-pub struct Args {
+pub(crate) struct Args {
     /// Repository roots or single files (workflows, action.yml, dependabot.yml). Default: `.`
     pub paths: Vec<PathBuf>,
 
@@ -192,7 +192,7 @@ pub struct Args {
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Diffs and messages for people.
     Text,
     /// One JSON document on stdout (schema in docs/usage.md).
@@ -205,7 +205,7 @@ pub enum Format {
 
 /// Colour choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     /// On a terminal, unless NO_COLOR is set.
     Auto,
     /// Always.
@@ -216,7 +216,7 @@ pub enum Color {
 
 /// Resolver choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResolverKind {
+pub(crate) enum ResolverKind {
     /// git's smart-HTTP protocol: one request per repository, no token needed.
     Git,
     /// The REST API (GITHUB_TOKEN or GH_TOKEN).
@@ -225,7 +225,7 @@ pub enum ResolverKind {
 
 /// Branch reference policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Branches {
+pub(crate) enum Branches {
     /// Pin to the branch tip, with a warning.
     Pin,
     /// Leave branch references alone.
@@ -234,7 +234,7 @@ pub enum Branches {
 
 /// Dependabot schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Schedule {
+pub(crate) enum Schedule {
     /// Every weekday.
     Daily,
     /// Once a week.
@@ -252,7 +252,7 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
 
 impl Args {
     /// The transforms selected by `--only` and `--skip`, in running order, or the unknown name.
-    pub fn selected_transforms(&self) -> Result<Vec<&'static str>, String> {
+    pub(crate) fn selected_transforms(&self) -> Result<Vec<&'static str>, String> {
         for name in self.only.iter().chain(&self.skip) {
             if registry::find(name).is_none() {
                 return Err(format!(
@@ -274,7 +274,7 @@ impl Args {
 
     /// True when an opt-in transform may run because a repository's `.github/harden.yml`
     /// enables it: no `--only`, and not `--skip`ped.
-    pub fn opt_in_allowed(&self, name: &str) -> bool {
+    pub(crate) fn opt_in_allowed(&self, name: &str) -> bool {
         self.only.is_empty() && !self.skip.iter().any(|s| s == name)
     }
 }

@@ -37,7 +37,7 @@ use harden_yaml::{Document, Node, NodeKind};
 
 /// Settings read from `.github/harden.yml`; `None` where the file says nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {
+pub(crate) struct Config {
     /// pin-actions: globs of actions never pinned.
     pub exempt: Vec<String>,
     /// pin-actions: `pin` or `keep`.
@@ -75,14 +75,14 @@ pub struct Config {
 
 impl Config {
     /// True when the file enables the opt-in transform `name`.
-    pub fn enabled(&self, name: &str) -> bool {
+    pub(crate) fn enabled(&self, name: &str) -> bool {
         self.enabled.get(name) == Some(&true)
     }
 }
 
 /// A problem in the configuration file, with its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
+pub(crate) struct ConfigError {
     /// The file.
     pub path: PathBuf,
     /// 1-based line.
@@ -94,7 +94,7 @@ pub struct ConfigError {
 }
 
 /// The configuration file of the repository at `root`, if there is one.
-pub fn config_path(root: &Path) -> Option<PathBuf> {
+pub(crate) fn config_path(root: &Path) -> Option<PathBuf> {
     ["harden.yml", "harden.yaml"]
         .iter()
         .map(|n| root.join(".github").join(n))
@@ -102,7 +102,7 @@ pub fn config_path(root: &Path) -> Option<PathBuf> {
 }
 
 /// Reads `.github/harden.yml` under `root`; no file gives the default (empty) configuration.
-pub fn load(root: &Path) -> Result<Config, ConfigError> {
+pub(crate) fn load(root: &Path) -> Result<Config, ConfigError> {
     let Some(path) = config_path(root) else {
         return Ok(Config::default());
     };
@@ -184,7 +184,7 @@ impl Reader<'_> {
 /// Declarations of `permissions.jobs` that name no workflow of the repository, or no job of
 /// the workflows they name: (line, column, message) each, for warnings. `workflows` holds each
 /// workflow's path relative to the root (`/`-separated) and its job ids.
-pub fn unknown_declarations(
+pub(crate) fn unknown_declarations(
     config: &Config,
     workflows: &[(String, Vec<String>)],
 ) -> Vec<(usize, usize, String)> {
@@ -238,7 +238,7 @@ pub fn unknown_declarations(
 }
 
 /// Parses the text of a configuration file.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let doc = Document::parse(text).map_err(|e| {
         let loc = e.location();
         ConfigError {
@@ -413,7 +413,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 }
 
 /// The `commit:` section: sign-off and the subject template.
-fn read_commit(r: &Reader, value: &Node, config: &mut Config) -> Result<(), ConfigError> {
+fn read_commit(r: &Reader<'_>, value: &Node, config: &mut Config) -> Result<(), ConfigError> {
     for (k, v) in r.entries(value, "commit")? {
         match k.as_str() {
             Some("signoff") => config.signoff = Some(r.boolean(v, "signoff")?),

@@ -13,7 +13,7 @@ const MAX_DEPTH: usize = 12;
 
 /// Files grouped by repository root.
 #[derive(Debug, Default)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     /// Root folder -> files (path, kind), in a stable order.
     pub repos: BTreeMap<PathBuf, Vec<(PathBuf, FileKind)>>,
     /// Paths that could not be used, with the reason.
@@ -23,7 +23,7 @@ pub struct Discovered {
 }
 
 /// Why a FIFO, device or socket is never read.
-pub const NOT_REGULAR: &str =
+pub(crate) const NOT_REGULAR: &str =
     "not a regular file (a FIFO, device or socket, which harden never reads); skipped";
 
 /// Repository roots and files already collected, by their real place, so that a file or a
@@ -56,7 +56,7 @@ impl Seen {
 }
 
 /// The kind of a file from its path, if harden handles it.
-pub fn kind_of(path: &Path) -> Option<FileKind> {
+pub(crate) fn kind_of(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let ext_ok = name.ends_with(".yml") || name.ends_with(".yaml");
     if !ext_ok {
@@ -85,13 +85,13 @@ pub fn kind_of(path: &Path) -> Option<FileKind> {
 
 /// The repository root a single file belongs to: the folder above `.github`, else the nearest
 /// folder with `.git`, else the file's folder.
-pub fn root_of(file: &Path) -> PathBuf {
+pub(crate) fn root_of(file: &Path) -> PathBuf {
     let abs = if file.is_absolute() {
         file.to_path_buf()
     } else {
         std::env::current_dir().map_or_else(|_| file.to_path_buf(), |d| d.join(file))
     };
-    let comps: Vec<Component> = abs.components().collect();
+    let comps: Vec<Component<'_>> = abs.components().collect();
     if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".github") {
         return comps[..i].iter().collect();
     }
@@ -107,7 +107,7 @@ pub fn root_of(file: &Path) -> PathBuf {
 }
 
 /// Collects the files for the given command-line paths, each file once.
-pub fn discover(paths: &[PathBuf]) -> Discovered {
+pub(crate) fn discover(paths: &[PathBuf]) -> Discovered {
     let mut found = Discovered::default();
     let mut seen = Seen::default();
     for path in paths {
@@ -144,7 +144,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
 
 /// The root of a single file, written relative when the file's path was relative.
 fn relative_root(file: &Path) -> PathBuf {
-    let comps: Vec<Component> = file.components().collect();
+    let comps: Vec<Component<'_>> = file.components().collect();
     if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".github") {
         let root: PathBuf = comps[..i].iter().collect();
         return if root.as_os_str().is_empty() {
@@ -158,7 +158,7 @@ fn relative_root(file: &Path) -> PathBuf {
 
 /// Every workflow, `action.yml` and Dependabot config of the repository at `root` that is a
 /// regular file (what `harden audit` reads).
-pub fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
+pub(crate) fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
     scan(root, &mut Vec::new())
 }
 

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 /// The longest word a message shows whole.
-pub const MAX_WORD: usize = 200;
+pub(crate) const MAX_WORD: usize = 200;
 
 fn needs_escape(c: char) -> bool {
     (c.is_control() && c != '\t')
@@ -33,7 +33,7 @@ fn escape_char(c: char, out: &mut String) {
 
 /// `text` with control and invisible-formatting characters escaped: safe to print on one
 /// line of a terminal or a CI log. Tabs stay.
-pub fn text(text: &str) -> Cow<'_, str> {
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
@@ -49,13 +49,13 @@ pub fn text(text: &str) -> Cow<'_, str> {
 }
 
 /// A path for a message: displayed, then escaped like [`text`].
-pub fn path(p: &std::path::Path) -> String {
+pub(crate) fn path(p: &std::path::Path) -> String {
     text(&p.display().to_string()).into_owned()
 }
 
 /// A finding's or a note's message: escaped, credentials removed from URLs, and overlong
 /// words shortened.
-pub fn message(message: &str) -> String {
+pub(crate) fn message(message: &str) -> String {
     let redacted = if message.contains("://") {
         Cow::Owned(harden_github::redact_userinfo(message))
     } else {
@@ -84,7 +84,7 @@ fn shorten_words(text: &str) -> String {
 }
 
 /// One line of a diff (file content): escaped like [`text`], its line break kept.
-pub fn diff_line(line: &str) -> Cow<'_, str> {
+pub(crate) fn diff_line(line: &str) -> Cow<'_, str> {
     let (body, end) = match line.strip_suffix('\n') {
         Some(b) => match b.strip_suffix('\r') {
             Some(b2) => (b2, "\r\n"),

@@ -34,7 +34,7 @@ fn escape_data(s: &str) -> String {
 
 /// One `::warning file=…,line=…::message` line per finding and per pending change, which
 /// GitHub shows as annotations on the pull request.
-pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
+pub(crate) fn print_github(reports: &[RepoReport]) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     for f in all_findings(reports) {
@@ -82,7 +82,7 @@ pub fn print_github(reports: &[RepoReport]) -> io::Result<()> {
 }
 
 /// A SARIF 2.1.0 log: one rule per transform, one result per finding and per pending change.
-pub fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
+pub(crate) fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
     let mut results = Vec::new();
     let location = |path: &str, line: Option<usize>, column: Option<usize>| {
         let mut region = serde_json::Map::new();

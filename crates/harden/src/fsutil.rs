@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a file was left as it was.
 #[derive(Debug)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The file no longer holds the text harden read (the user edited it meanwhile).
     Changed,
     /// The file was removed while harden ran.
@@ -77,7 +77,7 @@ impl From<io::Error> for Refusal {
 
 /// Checks that `path` names a regular file without reading it: FIFOs, devices and sockets
 /// (which would block harden or feed it without end) give [`Refusal::NotRegular`].
-pub fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
+pub(crate) fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
     let meta = fs::metadata(path)?;
     if meta.is_file() {
         Ok(meta)
@@ -88,7 +88,7 @@ pub fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
 
 /// Replaces the file at `path` of the repository at `root` by `contents`, when it still holds
 /// `before` (the bytes harden read; `None` for a file harden creates, which must not exist).
-pub fn write_checked(
+pub(crate) fn write_checked(
     root: &Path,
     path: &Path,
     before: Option<&[u8]>,
@@ -143,7 +143,7 @@ pub fn write_checked(
 }
 
 /// Writes `contents` to `path` (a file harden owns, such as a patch), replacing it whole.
-pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
     let target = resolve(path)?;
     let meta = fs::metadata(&target).ok();
     replace(&target, meta.as_ref(), contents, |_| Ok(())).map_err(|e| match e {
@@ -158,7 +158,7 @@ const WRITERS: usize = 32;
 
 /// Runs `work` on the writers' thread pool (made on first use), or on the caller's pool when
 /// that cannot be made.
-pub fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     let pool = POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
@@ -175,7 +175,7 @@ pub fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 
 /// Flushes the folders of renamed files to disk, once per folder (the rename itself is only
 /// durable once its folder is). Call after a batch of writes.
-pub fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {
+pub(crate) fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {
     let mut folders: Vec<PathBuf> = paths
         .into_iter()
         .filter_map(|p| resolve(p).ok())

@@ -15,10 +15,10 @@ use crate::report::TransformReport;
 /// still to come, comma-separated. A harden run inside such a hook (the pre-commit hook of a
 /// repository that uses harden) leaves them out, instead of refusing the first commit because
 /// the next transform has not been applied yet.
-pub const PENDING_ENV: &str = "HARDEN_PENDING_TRANSFORMS";
+pub(crate) const PENDING_ENV: &str = "HARDEN_PENDING_TRANSFORMS";
 
 /// The selected transforms without those [`PENDING_ENV`] names.
-pub fn without_pending(selected: Vec<&'static str>) -> Vec<&'static str> {
+pub(crate) fn without_pending(selected: Vec<&'static str>) -> Vec<&'static str> {
     let Some(pending) = std::env::var_os(PENDING_ENV) else {
         return selected;
     };
@@ -30,11 +30,11 @@ pub fn without_pending(selected: Vec<&'static str>) -> Vec<&'static str> {
 }
 
 /// The subject line when neither `--subject` nor `.github/harden.yml` gives one.
-pub const DEFAULT_SUBJECT: &str = "harden: {transform}";
+pub(crate) const DEFAULT_SUBJECT: &str = "harden: {transform}";
 
 /// How harden's commits and patches are made: flags first, then `.github/harden.yml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitOptions {
+pub(crate) struct GitOptions {
     /// Add a `Signed-off-by:` trailer (`--signoff`, `commit.signoff`).
     pub signoff: bool,
     /// Run the repository's hooks (not `--no-verify`).
@@ -47,7 +47,7 @@ pub struct GitOptions {
 
 impl GitOptions {
     /// The options for one repository.
-    pub fn new(args: &Args, config: &Config) -> Self {
+    pub(crate) fn new(args: &Args, config: &Config) -> Self {
         GitOptions {
             signoff: args.signoff || config.signoff == Some(true),
             verify: !args.no_verify,
@@ -109,19 +109,19 @@ fn render_subject(template: &str, transform: &str, summary: &str) -> Result<Stri
 }
 
 /// Checks a subject template (unknown placeholders, unbalanced braces, several lines).
-pub fn check_subject(template: &str) -> Result<(), String> {
+pub(crate) fn check_subject(template: &str) -> Result<(), String> {
     render_subject(template, "transform", "summary").map(|_| ())
 }
 
 /// `path` relative to the repository root, with `/` separators, for patches and git.
-pub fn relative_to_root(path: &Path, root: &Path) -> String {
+pub(crate) fn relative_to_root(path: &Path, root: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     let text = rel.display().to_string().replace('\\', "/");
     text.trim_start_matches("./").to_owned()
 }
 
 /// A `git apply`-able patch of one transform's changes.
-pub fn patch_text(changes: &[FileChange], root: &Path) -> String {
+pub(crate) fn patch_text(changes: &[FileChange], root: &Path) -> String {
     let mut out = String::new();
     for c in changes {
         let rel = relative_to_root(&c.path, root);
@@ -146,7 +146,7 @@ pub fn patch_text(changes: &[FileChange], root: &Path) -> String {
 
 /// Writes `NN-transform.patch` files into `dir`, in `git format-patch` form (author and date
 /// from git's identity, as `git commit` would record them); returns the files written.
-pub fn write_patches(
+pub(crate) fn write_patches(
     dir: &Path,
     prefix: &str,
     transforms: &[TransformReport],
@@ -252,7 +252,7 @@ fn git(root: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 /// Refuses when any of `paths` has uncommitted changes, or `root` is not a git work tree.
-pub fn check_clean(root: &Path, paths: &[String]) -> Result<(), String> {
+pub(crate) fn check_clean(root: &Path, paths: &[String]) -> Result<(), String> {
     git(root, &["rev-parse", "--is-inside-work-tree"]).map_err(|_| {
         format!(
             "--commit needs a git work tree; {} is not one",
@@ -277,7 +277,7 @@ pub fn check_clean(root: &Path, paths: &[String]) -> Result<(), String> {
 
 /// The commit message of one transform: the subject from `subject_template`, then what it did,
 /// file by file, and what it left.
-pub fn commit_message(t: &TransformReport, root: &Path, subject_template: &str) -> String {
+pub(crate) fn commit_message(t: &TransformReport, root: &Path, subject_template: &str) -> String {
     let subject = render_subject(subject_template, t.name, short_summary(t))
         .unwrap_or_else(|_| format!("harden: {}", t.name));
     let mut msg = format!("{subject}\n\n{}.\n", capitalise(t.summary));
@@ -336,7 +336,7 @@ fn problem(path: &Path, message: String) -> Finding {
 /// of the files to touch has uncommitted changes. The repository's hooks run unless
 /// `--no-verify`; when a commit fails (a hook refuses it), its files are put back as they were
 /// before it, the commits before it stay, and nothing after it is done.
-pub fn commit_each(
+pub(crate) fn commit_each(
     root: &Path,
     reports: &[TransformReport],
     options: &GitOptions,

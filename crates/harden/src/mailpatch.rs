@@ -17,7 +17,7 @@ const MBOX_FROM: &str = "From 0000000000000000000000000000000000000000 Mon Sep 1
 
 /// Who and when, for the `From:` and `Date:` headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ident {
+pub(crate) struct Ident {
     /// `Name <email>`.
     pub name_email: String,
     /// Seconds since 1970-01-01 UTC.
@@ -28,7 +28,7 @@ pub struct Ident {
 
 impl Ident {
     /// Reads `Name <email> 1700000000 +0100` (what `git var GIT_AUTHOR_IDENT` prints).
-    pub fn parse(text: &str) -> Option<Ident> {
+    pub(crate) fn parse(text: &str) -> Option<Ident> {
         let mut parts = text.trim().rsplitn(3, ' ');
         let zone = parts.next()?;
         let seconds = parts.next()?.parse().ok()?;
@@ -45,7 +45,7 @@ impl Ident {
 }
 
 /// One patch of a series: `n` of `total` (1-based).
-pub struct Part<'a> {
+pub(crate) struct Part<'a> {
     /// Position in the series.
     pub n: usize,
     /// Patches in the series.
@@ -57,7 +57,7 @@ pub struct Part<'a> {
 }
 
 /// The text of one patch file.
-pub fn patch_file(part: &Part, author: &Ident, root: &Path) -> String {
+pub(crate) fn patch_file(part: &Part<'_>, author: &Ident, root: &Path) -> String {
     let (subject, body) = match part.message.split_once('\n') {
         Some((s, rest)) => (s, rest.trim_start_matches('\n')),
         None => (part.message, ""),
@@ -189,7 +189,7 @@ fn encode_word(text: &str) -> String {
 }
 
 /// `Mon, 30 Nov 2026 11:34:05 +0000`: `seconds` shown in the time zone `zone` (`+hhmm`).
-pub fn rfc2822_date(seconds: i64, zone: &str) -> String {
+pub(crate) fn rfc2822_date(seconds: i64, zone: &str) -> String {
     let digits = |r: std::ops::Range<usize>| zone.get(r).and_then(|s| s.parse::<i64>().ok());
     let offset_minutes = match (digits(1..3), digits(3..5)) {
         (Some(h), Some(m)) if zone.starts_with('-') => -(h * 60 + m),

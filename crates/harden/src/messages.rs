@@ -13,7 +13,7 @@ const MAX_PLACES: usize = 10;
 
 /// Findings that say the same thing (same transform, severity and message) in several places.
 #[derive(Debug)]
-pub struct Group<'a> {
+pub(crate) struct Group<'a> {
     /// The first place, in the order the findings came.
     pub first: &'a Finding,
     /// The other places.
@@ -21,7 +21,7 @@ pub struct Group<'a> {
 }
 
 /// Groups identical findings, keeping the order of their first occurrence.
-pub fn group<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Group<'a>> {
+pub(crate) fn group<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
     let mut index: HashMap<(&str, Severity, &str), usize> = HashMap::new();
     for f in findings {
@@ -41,7 +41,7 @@ pub fn group<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Group<'
 }
 
 /// A group as one line: the first place as `finding_line` shows it, then the other places.
-pub fn group_line(g: &Group, style: Style) -> String {
+pub(crate) fn group_line(g: &Group<'_>, style: Style) -> String {
     let mut line = finding_line(g.first, style);
     if g.others.is_empty() {
         return line;
@@ -70,7 +70,7 @@ fn normal(path: &Path) -> PathBuf {
 /// In a run on named files (what pre-commit passes), drops the notes about files of the same
 /// repository that were not named (such as an untouched `dependabot.yml`): that run was not
 /// asked about them, and every commit would repeat them. Warnings and errors stay.
-pub fn drop_notes_on_unnamed_files(reports: &mut [RepoReport], paths: &[PathBuf]) {
+pub(crate) fn drop_notes_on_unnamed_files(reports: &mut [RepoReport], paths: &[PathBuf]) {
     let named: HashSet<PathBuf> = paths
         .iter()
         .filter(|p| !p.is_dir())

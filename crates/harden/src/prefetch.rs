@@ -11,14 +11,14 @@ use harden_transforms::pin_actions::{is_exempt, parse_uses, uses_sites};
 use harden_transforms::SourceFile;
 
 /// Where parsed files announce the repositories they refer to.
-pub struct Announcer<'a> {
+pub(crate) struct Announcer<'a> {
     sender: Option<Sender<RepoId>>,
     exempt: &'a [String],
 }
 
 impl Announcer<'_> {
     /// Sends every pinnable, non-exempt repository `file` refers to, to the fetchers.
-    pub fn announce(&self, file: &SourceFile) {
+    pub(crate) fn announce(&self, file: &SourceFile) {
         let (Some(sender), Some(doc)) = (&self.sender, file.document()) else {
             return;
         };
@@ -36,7 +36,7 @@ impl Announcer<'_> {
 /// Runs `work` with an [`Announcer`] whose repositories are fetched by at most `jobs` threads
 /// while `work` runs; returns once `work` is done and every announced repository is fetched.
 /// Without a resolver (pin-actions not selected) nothing is fetched.
-pub fn while_parsing<R>(
+pub(crate) fn while_parsing<R>(
     resolver: Option<&Resolver>,
     jobs: usize,
     exempt: &[String],

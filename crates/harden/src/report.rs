@@ -10,7 +10,7 @@ use crate::escape;
 
 /// The outcome of one transform on one repository.
 #[derive(Debug)]
-pub struct TransformReport {
+pub(crate) struct TransformReport {
     /// The transform's name.
     pub name: &'static str,
     /// What it does.
@@ -23,7 +23,7 @@ pub struct TransformReport {
 
 /// The outcome for one repository root.
 #[derive(Debug)]
-pub struct RepoReport {
+pub(crate) struct RepoReport {
     /// The root as given.
     pub root: PathBuf,
     /// Per transform, in running order.
@@ -36,7 +36,7 @@ pub struct RepoReport {
 
 impl RepoReport {
     /// True when any input could not be processed.
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Error)
             || self
                 .transforms
@@ -45,14 +45,14 @@ impl RepoReport {
     }
 
     /// True when any transform changes anything.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         self.transforms.iter().any(|t| !t.changes.is_empty())
     }
 }
 
 /// ANSI styling, on or off.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     /// Whether to emit escape codes.
     pub color: bool,
 }
@@ -86,7 +86,7 @@ pub(crate) fn location(f: &Finding) -> String {
 }
 
 /// A finding as one line: `warning: path:line:col: [transform] message`.
-pub fn finding_line(f: &Finding, style: Style) -> String {
+pub(crate) fn finding_line(f: &Finding, style: Style) -> String {
     let word = severity_word(f.severity);
     let code = match f.severity {
         Severity::Note => "36",
@@ -110,7 +110,7 @@ pub fn finding_line(f: &Finding, style: Style) -> String {
 /// unique ones, where it is fast (Myers is quadratic on a 100,000-line file with 25,000
 /// changed lines: `harden --dry-run` took 14.5 s with Myers and 1.1 s with patience on a
 /// generated 100,000-line workflow).
-pub fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, 'a, 'a, str> {
+pub(crate) fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, 'a, 'a, str> {
     similar::TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
         .timeout(std::time::Duration::from_secs(5))
@@ -119,7 +119,7 @@ pub fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDiff<'a, '
 
 /// The unified diff of one change, coloured when asked; control characters of the file names
 /// and contents are escaped (see [`escape`]), so it is safe to print.
-pub fn diff_text(change: &FileChange, style: Style) -> String {
+pub(crate) fn diff_text(change: &FileChange, style: Style) -> String {
     let before = change.before.as_deref().unwrap_or("");
     let name = change.path.display().to_string();
     let old_name = if change.before.is_some() {
@@ -159,7 +159,7 @@ pub fn diff_text(change: &FileChange, style: Style) -> String {
 
 /// What the run was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Write the changes.
     Apply,
     /// Show diffs only.
@@ -173,7 +173,7 @@ pub enum Mode {
 }
 
 /// Prints the text report: diffs (dry run), change lists (check), findings, summary.
-pub fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Result<()> {
+pub(crate) fn print_text(reports: &[RepoReport], mode: Mode, style: Style) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let stderr = io::stderr();
@@ -322,8 +322,8 @@ struct JsonRepo<'a> {
 }
 
 /// Prints one JSON document describing every repository (schema in docs/usage.md).
-pub fn print_json(reports: &[RepoReport], exit_code: i32) -> io::Result<()> {
-    let repos: Vec<JsonRepo> = reports
+pub(crate) fn print_json(reports: &[RepoReport], exit_code: i32) -> io::Result<()> {
+    let repos: Vec<JsonRepo<'_>> = reports
         .iter()
         .map(|r| JsonRepo {
             root: r.root.display().to_string(),

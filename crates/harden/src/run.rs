@@ -24,7 +24,7 @@ use crate::report::{Mode, RepoReport, TransformReport};
 
 /// What all repositories of a run share: the services (resolver and its cache, file reader,
 /// registry client) the selected transforms need.
-pub struct Shared {
+pub(crate) struct Shared {
     services: Services,
     selected: Vec<&'static str>,
     /// Opt-in transforms `.github/harden.yml` may enable (no `--only`, not `--skip`ped).
@@ -34,7 +34,7 @@ pub struct Shared {
 impl Shared {
     /// Builds the services the selected transforms (and the opt-in ones a configuration file
     /// may enable) need, as their registry entries say.
-    pub fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
+    pub(crate) fn new(args: &Args, selected: Vec<&'static str>) -> Result<Self, String> {
         let opt_in_allowed: Vec<&'static str> = registry::TRANSFORMS
             .iter()
             .filter(|t| t.opt_in && args.opt_in_allowed(t.name))
@@ -301,7 +301,7 @@ fn load_one(path: &std::path::Path, kind: FileKind) -> Result<SourceFile, Findin
 /// parsed in parallel while the action repositories they name are fetched, the repositories are
 /// then hardened in parallel, and every changed file of the run is written in one parallel
 /// batch (reports keep the command-line order). Design: docs/design.md, "Pipeline".
-pub fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
+pub(crate) fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     use rayon::prelude::*;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]

@@ -10,7 +10,7 @@ use harden_github::{RepoId, RepoRefs, ResolverConfig, TagRef};
 use harden_testserver::{default_refs_dir, load_refs_dir, RecordedRepo, ServerOptions, TestServer};
 
 /// Every recorded repository, keyed by lowercase `owner/repo` (loaded once per test binary).
-pub fn recorded() -> &'static BTreeMap<String, RecordedRepo> {
+pub(crate) fn recorded() -> &'static BTreeMap<String, RecordedRepo> {
     static RECORDED: OnceLock<BTreeMap<String, RecordedRepo>> = OnceLock::new();
     RECORDED.get_or_init(|| {
         load_refs_dir(&default_refs_dir()).expect("recorded refs in testdata/recorded/refs")
@@ -18,7 +18,7 @@ pub fn recorded() -> &'static BTreeMap<String, RecordedRepo> {
 }
 
 /// One recorded repository.
-pub fn recorded_repo(name: &str) -> RecordedRepo {
+pub(crate) fn recorded_repo(name: &str) -> RecordedRepo {
     recorded()
         .get(&name.to_ascii_lowercase())
         .cloned()
@@ -26,7 +26,7 @@ pub fn recorded_repo(name: &str) -> RecordedRepo {
 }
 
 /// What the resolver must produce for a recorded repository.
-pub fn expected(repo: &RecordedRepo) -> RepoRefs {
+pub(crate) fn expected(repo: &RecordedRepo) -> RepoRefs {
     RepoRefs {
         default_branch: repo.default_branch.clone(),
         tags: repo
@@ -47,19 +47,19 @@ pub fn expected(repo: &RecordedRepo) -> RepoRefs {
 }
 
 /// A server for some recorded repositories.
-pub fn server(names: &[&str], options: ServerOptions) -> TestServer {
+pub(crate) fn server(names: &[&str], options: ServerOptions) -> TestServer {
     let repos = names.iter().map(|n| recorded_repo(n));
     TestServer::start_with_repos(repos, options, 0).expect("start test server")
 }
 
 /// A server for every recorded repository.
-pub fn full_server(options: ServerOptions) -> TestServer {
+pub(crate) fn full_server(options: ServerOptions) -> TestServer {
     TestServer::start_with_repos(recorded().values().cloned(), options, 0)
         .expect("start test server")
 }
 
 /// A resolver configuration pointing at the server, with short waits.
-pub fn config(server: &TestServer) -> ResolverConfig {
+pub(crate) fn config(server: &TestServer) -> ResolverConfig {
     ResolverConfig {
         server_url: server.url(),
         api_url: server.url(),
@@ -75,6 +75,6 @@ pub fn config(server: &TestServer) -> ResolverConfig {
 }
 
 /// `RepoId::parse` that panics on bad input.
-pub fn id(name: &str) -> RepoId {
+pub(crate) fn id(name: &str) -> RepoId {
     RepoId::parse(name).expect("valid owner/repo")
 }

@@ -71,7 +71,7 @@ impl Folder<'_> {
 }
 
 /// Looks at one folder's files.
-pub(crate) fn inspect(folder: &Folder) -> FolderVerdict {
+pub(crate) fn inspect(folder: &Folder<'_>) -> FolderVerdict {
     let mut v = FolderVerdict::default();
     if ["uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock"]
         .iter()
@@ -188,7 +188,7 @@ fn is_requirements_name(name: &str) -> bool {
     name.starts_with("requirements") && name.to_ascii_lowercase().ends_with(".txt")
 }
 
-fn python(folder: &Folder, v: &mut FolderVerdict) {
+fn python(folder: &Folder<'_>, v: &mut FolderVerdict) {
     let pyproject = folder.read("pyproject.toml").and_then(|t| toml_table(&t));
     let pyproject_real = pyproject.as_ref().is_some_and(pyproject_is_manifest);
     let setup_real = folder
@@ -254,7 +254,7 @@ pub(crate) fn package_json_is_manifest(json: &serde_json::Value) -> bool {
     deps || json.get("workspaces").is_some()
 }
 
-fn javascript(folder: &Folder, v: &mut FolderVerdict) {
+fn javascript(folder: &Folder<'_>, v: &mut FolderVerdict) {
     let Some(json) = folder
         .read("package.json")
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -369,7 +369,7 @@ pub(crate) fn compose_is_manifest(text: &str) -> bool {
         })
 }
 
-fn containers(folder: &Folder, v: &mut FolderVerdict) {
+fn containers(folder: &Folder<'_>, v: &mut FolderVerdict) {
     if folder
         .any(is_dockerfile)
         .into_iter()
@@ -429,13 +429,13 @@ pub(crate) fn pre_commit_is_manifest(text: &str) -> bool {
         })
 }
 
-fn text_has(folder: &Folder, name: &str, needles: &[&str]) -> bool {
+fn text_has(folder: &Folder<'_>, name: &str, needles: &[&str]) -> bool {
     folder
         .read(name)
         .is_some_and(|t| needles.iter().any(|n| t.contains(n)))
 }
 
-fn lines_start(folder: &Folder, name: &str, starts: &[&str]) -> bool {
+fn lines_start(folder: &Folder<'_>, name: &str, starts: &[&str]) -> bool {
     folder.read(name).is_some_and(|t| {
         t.lines()
             .map(str::trim_start)
@@ -443,7 +443,7 @@ fn lines_start(folder: &Folder, name: &str, starts: &[&str]) -> bool {
     })
 }
 
-fn cargo(folder: &Folder, v: &mut FolderVerdict) {
+fn cargo(folder: &Folder<'_>, v: &mut FolderVerdict) {
     let Some(table) = folder.read("Cargo.toml").and_then(|t| toml_table(&t)) else {
         return;
     };
@@ -467,7 +467,7 @@ fn cargo(folder: &Folder, v: &mut FolderVerdict) {
     }
 }
 
-fn others(folder: &Folder, v: &mut FolderVerdict) {
+fn others(folder: &Folder<'_>, v: &mut FolderVerdict) {
     cargo(folder, v);
     let mut add = |eco: &'static str, real: bool| {
         if real {

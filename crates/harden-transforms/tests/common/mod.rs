@@ -6,12 +6,12 @@ use std::path::Path;
 use harden_transforms::{FileChange, FileKind, Outcome, Repository, SourceFile};
 
 /// The repository's `testdata/` folder.
-pub fn testdata() -> std::path::PathBuf {
+pub(crate) fn testdata() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 /// A repository made of one file.
-pub fn single_file_repo(path: &str, kind: FileKind, text: &str) -> Repository {
+pub(crate) fn single_file_repo(path: &str, kind: FileKind, text: &str) -> Repository {
     Repository {
         root: std::path::PathBuf::from("."),
         files: vec![SourceFile::new(path, kind, text)],
@@ -19,7 +19,7 @@ pub fn single_file_repo(path: &str, kind: FileKind, text: &str) -> Repository {
 }
 
 /// A unified diff of one change, as a reviewer would read it.
-pub fn unified_diff(change: &FileChange) -> String {
+pub(crate) fn unified_diff(change: &FileChange) -> String {
     let before = change.before.as_deref().unwrap_or("");
     let name = change.path.display().to_string();
     similar::TextDiff::from_lines(before, &change.after)
@@ -30,7 +30,7 @@ pub fn unified_diff(change: &FileChange) -> String {
 }
 
 /// Every change of an outcome as one diff text, followed by its findings: the snapshot format.
-pub fn render_outcome(outcome: &Outcome) -> String {
+pub(crate) fn render_outcome(outcome: &Outcome) -> String {
     let mut out = String::new();
     for c in &outcome.changes {
         out.push_str(&unified_diff(c));
@@ -48,7 +48,7 @@ pub fn render_outcome(outcome: &Outcome) -> String {
 }
 
 /// A repository rooted at `.` holding `files`.
-pub fn repository(files: Vec<SourceFile>) -> Repository {
+pub(crate) fn repository(files: Vec<SourceFile>) -> Repository {
     Repository {
         root: std::path::PathBuf::from("."),
         files,
@@ -56,7 +56,7 @@ pub fn repository(files: Vec<SourceFile>) -> Repository {
 }
 
 /// Fails when the guard refused one of the outcome's changes ("left unchanged" errors).
-pub fn assert_guard_passed(outcome: &Outcome) {
+pub(crate) fn assert_guard_passed(outcome: &Outcome) {
     let refused: Vec<_> = outcome
         .findings
         .iter()

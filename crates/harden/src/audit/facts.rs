@@ -10,7 +10,7 @@ use crate::discover;
 
 /// A workflow or composite action of the repository.
 #[derive(Debug)]
-pub struct YamlFile {
+pub(crate) struct YamlFile {
     /// The path relative to the repository root (`.github/workflows/ci.yml`).
     pub rel: String,
     /// The text, when it could be read as UTF-8.
@@ -33,7 +33,7 @@ impl YamlFile {
 
     /// Nodes matching a `harden_yaml` path pattern (`jobs.*.steps[*].uses`); none when the
     /// file did not parse.
-    pub fn query(&self, pattern: &str) -> Vec<&Node> {
+    pub(crate) fn query(&self, pattern: &str) -> Vec<&Node> {
         self.doc
             .as_ref()
             .map(|d| d.query(pattern).into_iter().map(|(_, n)| n).collect())
@@ -41,7 +41,7 @@ impl YamlFile {
     }
 
     /// The string values of the nodes matching `pattern`, with their line.
-    pub fn strings(&self, pattern: &str) -> Vec<(&str, usize)> {
+    pub(crate) fn strings(&self, pattern: &str) -> Vec<(&str, usize)> {
         self.query(pattern)
             .into_iter()
             .filter_map(|n| n.as_str().map(|s| (s, n.line)))
@@ -49,7 +49,7 @@ impl YamlFile {
     }
 
     /// The event names of a workflow's `on:` (a name, a list of names or a mapping).
-    pub fn events(&self) -> Vec<&str> {
+    pub(crate) fn events(&self) -> Vec<&str> {
         let Some(on) = self.doc.as_ref().and_then(|d| d.root()).and_then(|r| {
             r.as_mapping()
                 .and_then(|m| m.get("on").or_else(|| m.get("true")))
@@ -72,7 +72,7 @@ impl YamlFile {
 
 /// Everything the checks need to know about one repository.
 #[derive(Debug)]
-pub struct RepoFacts {
+pub(crate) struct RepoFacts {
     /// The repository root.
     pub root: PathBuf,
     /// `.github/workflows/*.yml`, in name order.
@@ -109,7 +109,7 @@ const POLICY_DIRS: &[&str] = &["", ".github", "docs"];
 
 impl RepoFacts {
     /// Reads the repository at `root`. Unreadable files are listed, never fatal.
-    pub fn load(root: &Path) -> RepoFacts {
+    pub(crate) fn load(root: &Path) -> RepoFacts {
         let mut facts = RepoFacts {
             root: root.to_path_buf(),
             workflows: Vec::new(),
@@ -153,7 +153,7 @@ impl RepoFacts {
 
 /// `SECURITY.md` (any case, also `.rst`, `.txt` or no extension) in the root, `.github/` or
 /// `docs/`.
-pub fn find_policy(root: &Path) -> Option<String> {
+pub(super) fn find_policy(root: &Path) -> Option<String> {
     for dir in POLICY_DIRS {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
@@ -186,7 +186,7 @@ pub fn find_policy(root: &Path) -> Option<String> {
 /// a folder without either whose sub-folders have them stands for those sub-folders (an
 /// organisation's checkouts, the shared corpus); any other folder is audited as it is.
 /// Returns the roots and the paths that could not be used.
-pub fn expand_roots(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+pub(super) fn expand_roots(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut roots = Vec::new();
     let mut problems = Vec::new();
     for path in paths {

@@ -14,11 +14,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-pub use facts::RepoFacts;
+pub(crate) use facts::RepoFacts;
 
 /// How a repository stands on one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Status {
+pub(crate) enum Status {
     /// Done.
     #[serde(rename = "pass")]
     Pass,
@@ -35,7 +35,7 @@ pub enum Status {
 
 impl Status {
     /// The word used in every output format.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Partial => "partial",
@@ -47,7 +47,7 @@ impl Status {
 
 /// The result of one check on one repository.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CheckResult {
+pub(crate) struct CheckResult {
     /// The check's id (`pinned-actions`).
     pub id: &'static str,
     /// How the repository stands.
@@ -57,7 +57,7 @@ pub struct CheckResult {
 }
 
 /// One audit check.
-pub trait Check {
+pub(crate) trait Check {
     /// The id shown in reports (`pinned-actions`).
     fn id(&self) -> &'static str;
     /// Looks at one repository. Must not panic on any input.
@@ -66,7 +66,7 @@ pub trait Check {
 
 /// The results for one repository.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct RepoAudit {
+pub(crate) struct RepoAudit {
     /// The repository root, as named (or found under a named folder).
     pub root: PathBuf,
     /// One result per check, in the order of [`checks::all`].
@@ -75,7 +75,7 @@ pub struct RepoAudit {
 
 /// Output formats of `harden audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuditFormat {
+pub(crate) enum AuditFormat {
     /// A table: repositories as rows, checks as columns.
     Text,
     /// One JSON document (schema in docs/usage.md).
@@ -89,7 +89,7 @@ pub enum AuditFormat {
 /// fuzzing, SAST, dangerous workflows). Read-only and offline.
 #[derive(Debug, Parser)]
 #[command(name = "harden audit", version, after_help = AUDIT_AFTER_HELP)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Repository roots, or folders whose sub-folders are repositories. Default: `.`
     pub roots: Vec<PathBuf>,
 
@@ -115,7 +115,7 @@ be read (the other roots are still reported); 64 for a usage error.
 To harden a repository folder named `audit`, write `harden ./audit`.";
 
 /// Runs `harden audit` with the arguments after `audit`; returns the exit code.
-pub fn main(args: &[std::ffi::OsString]) -> i32 {
+pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
     let argv =
         std::iter::once(std::ffi::OsString::from("harden audit")).chain(args.iter().cloned());
     let args = match AuditArgs::try_parse_from(argv) {
@@ -180,7 +180,7 @@ fn audit_all(roots: &[PathBuf]) -> Vec<RepoAudit> {
 }
 
 /// Runs every check on the repository at `root`.
-pub fn audit_repository(root: &std::path::Path) -> RepoAudit {
+pub(crate) fn audit_repository(root: &std::path::Path) -> RepoAudit {
     let facts = RepoFacts::load(root);
     RepoAudit {
         root: root.to_path_buf(),

@@ -15,7 +15,7 @@ fn cell(status: Status) -> &'static str {
 }
 
 /// The table, a count per check, and (with `details`) every check's detail.
-pub fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result<()> {
+pub(super) fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let ids: Vec<&str> = checks::all().iter().map(|c| c.id()).collect();
     let roots: Vec<String> = audits
@@ -75,7 +75,7 @@ pub fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result<()> {
 }
 
 /// `{"repositories":[{"root":…,"checks":[{"id","status","detail"}]}]}`.
-pub fn print_json(audits: &[RepoAudit]) -> std::io::Result<()> {
+pub(super) fn print_json(audits: &[RepoAudit]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let doc = serde_json::json!({ "repositories": audits });
     serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -99,7 +99,7 @@ fn md_escape(text: &str) -> String {
 }
 
 /// A Markdown table (repositories as rows) and a details list of what is not passing.
-pub fn print_markdown(audits: &[RepoAudit]) -> std::io::Result<()> {
+pub(super) fn print_markdown(audits: &[RepoAudit]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let ids: Vec<&str> = checks::all().iter().map(|c| c.id()).collect();
     writeln!(out, "| repository | {} |", ids.join(" | "))?;

@@ -11,7 +11,7 @@ use harden_testserver::{default_refs_dir, TestServer};
 
 /// A scratch repository (`.github/workflows/ci.yml` holds the given workflow), the test
 /// server and a cache folder of its own.
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// The fake GitHub serving the recorded refs.
     pub server: TestServer,
     /// The cache harden uses (`HARDEN_CACHE_DIR`).
@@ -22,7 +22,7 @@ pub struct Fixture {
 
 impl Fixture {
     /// A repository whose `ci.yml` is `workflow`.
-    pub fn with_workflow(workflow: impl AsRef<[u8]>) -> Self {
+    pub(crate) fn with_workflow(workflow: impl AsRef<[u8]>) -> Self {
         let f = Fixture {
             server: TestServer::start(default_refs_dir()).expect("test server starts"),
             cache: tempfile::tempdir().expect("cache dir"),
@@ -34,19 +34,19 @@ impl Fixture {
     }
 
     /// The path of workflow `name`.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.repo.path().join(".github/workflows").join(name)
     }
 
     /// Writes workflow `name` and returns its path.
-    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path(name);
         fs::write(&p, contents).expect("write");
         p
     }
 
     /// `harden ARGS` in the repository, against the test server and the fixture's cache.
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_harden"));
         cmd.args(args)
             .current_dir(self.repo.path())
@@ -60,7 +60,7 @@ impl Fixture {
     }
 
     /// Runs `harden ARGS` and returns what it did.
-    pub fn harden(&self, args: &[&str]) -> Output {
+    pub(crate) fn harden(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("harden runs")
     }
 }

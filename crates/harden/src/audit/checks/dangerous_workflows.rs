@@ -7,7 +7,7 @@ use crate::audit::facts::YamlFile;
 use crate::audit::{Check, RepoFacts, Status};
 
 /// No privileged workflow runs untrusted code, and no script interpolates untrusted text.
-pub struct DangerousWorkflows;
+pub(super) struct DangerousWorkflows;
 
 /// Events whose workflows run with a write token and secrets on behalf of outside input.
 const PRIVILEGED_EVENTS: &[&str] = &["pull_request_target", "workflow_run"];

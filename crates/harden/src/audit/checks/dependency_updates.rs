@@ -3,7 +3,7 @@
 use crate::audit::{Check, RepoFacts, Status};
 
 /// Dependabot or Renovate keeps the repository's dependencies, actions included, up to date.
-pub struct DependencyUpdates;
+pub(super) struct DependencyUpdates;
 
 /// What Renovate covers, from its configuration text: Renovate updates workflows by default
 /// (its `github-actions` manager is on) unless `enabledManagers` leaves it out or the manager

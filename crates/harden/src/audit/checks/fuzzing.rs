@@ -4,7 +4,7 @@ use super::find_tool;
 use crate::audit::{Check, RepoFacts, Status};
 
 /// The project is fuzzed in CI.
-pub struct Fuzzing;
+pub(super) struct Fuzzing;
 
 /// Actions that fuzz.
 const FUZZ_ACTIONS: &[&str] = &["google/oss-fuzz/infra/cifuzz", "google/clusterfuzzlite"];

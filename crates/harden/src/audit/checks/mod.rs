@@ -13,7 +13,7 @@ use super::facts::{RepoFacts, YamlFile};
 use super::Check;
 
 /// Every check, in the order of the report's columns.
-pub fn all() -> &'static [&'static dyn Check] {
+pub(super) fn all() -> &'static [&'static dyn Check] {
     &[
         &pinned_actions::PinnedActions,
         &token_permissions::TokenPermissions,

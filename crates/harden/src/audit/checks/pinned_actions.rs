@@ -5,7 +5,7 @@ use crate::audit::{Check, RepoFacts, Status};
 
 /// Every remote `uses:` of steps, reusable-workflow calls and composite actions is pinned to a
 /// 40-hex commit SHA.
-pub struct PinnedActions;
+pub(super) struct PinnedActions;
 
 /// A `uses:` value that names another repository (not `./local` nor `docker://`).
 fn is_remote(value: &str) -> bool {

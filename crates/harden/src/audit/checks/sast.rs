@@ -4,7 +4,7 @@ use super::find_tool;
 use crate::audit::{Check, RepoFacts, Status};
 
 /// A static application security testing tool runs in CI.
-pub struct Sast;
+pub(super) struct Sast;
 
 /// Actions that run a SAST tool.
 const SAST_ACTIONS: &[&str] = &[

@@ -3,7 +3,7 @@
 use crate::audit::{Check, RepoFacts, Status};
 
 /// The repository tells reporters how to report a vulnerability.
-pub struct SecurityPolicy;
+pub(super) struct SecurityPolicy;
 
 impl Check for SecurityPolicy {
     fn id(&self) -> &'static str {

@@ -5,7 +5,7 @@ use crate::audit::{Check, RepoFacts, Status};
 
 /// A workflow signs (sigstore, cosign) or attests (`actions/attest*`, SLSA generator) what a
 /// release publishes.
-pub struct SignedReleases;
+pub(super) struct SignedReleases;
 
 /// Actions that sign or attest artifacts.
 const SIGNING_ACTIONS: &[&str] = &[

@@ -7,7 +7,7 @@ use super::unparsed_note;
 use crate::audit::{Check, RepoFacts, Status};
 
 /// Every workflow declares a read-only top-level `permissions:` block.
-pub struct TokenPermissions;
+pub(super) struct TokenPermissions;
 
 /// Why a workflow's top level is not read-only, or `None` when it is.
 fn top_level_problem(doc: &harden_yaml::Document) -> Option<String> {
