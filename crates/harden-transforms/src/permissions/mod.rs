@@ -16,6 +16,7 @@ mod expr;
 mod kb;
 mod lexer;
 mod own_repo;
+mod program_text;
 mod programs;
 mod remote_files;
 mod scopes;
