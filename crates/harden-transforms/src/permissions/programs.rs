@@ -96,7 +96,11 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                 return;
             }
             if let Some(path) = args.iter().find(|a| !a.starts_with('-')) {
-                script(run, path);
+                // os-release(5): variable assignments only, read by `. /etc/os-release`.
+                let os_release = matches!(path.as_str(), "/etc/os-release" | "/usr/lib/os-release");
+                if !(os_release && matches!(name.as_str(), "source" | ".")) {
+                    script(run, path);
+                }
             }
         }
         "make" | "gmake" => makefile(run, args),
