@@ -146,6 +146,8 @@ const REACHES_OUT: &[&str] = &[
     "child_process",
     "worker",
     "import(",
+    "startfile",
+    "dlopen",
 ];
 
 /// The first word of [`REACHES_OUT`] that `lower` mentions at the start of a word.
