@@ -150,6 +150,26 @@ fn check_with(case: &str, options: PermissionsOptions) {
     insta::assert_snapshot!(case, text);
 }
 
+/// A local reusable workflow of a repository whose `owner/repo` is known is the knowledge
+/// base's `owner/repo/path`: read from the knowledge base (and the caller's `script`); without
+/// the name, the same call is undetermined (its runner runs a program harden does not read).
+#[test]
+fn own_repository_local_workflow_is_read_from_the_knowledge_base() {
+    let repo = fixture_repo("own_repository");
+    let named = Permissions::default().with_own_repository("pytorch/test-infra");
+    let (_, text) = run_checked(&repo, &named);
+    insta::assert_snapshot!("own_repository", text);
+    let (_, unnamed) = run_checked(&repo, &Permissions::default());
+    assert!(
+        unnamed.contains("run_with_env_secrets.py") && !unnamed.contains("contents: read"),
+        "{unnamed}"
+    );
+    // Another repository's local workflow of the same path is not the knowledge base's.
+    let other = Permissions::default().with_own_repository("someone/test-infra");
+    let (_, text) = run_checked(&repo, &other);
+    assert_eq!(text, unnamed);
+}
+
 #[test]
 fn no_top_level_block() {
     check("no_top_level");

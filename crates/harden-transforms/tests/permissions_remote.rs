@@ -270,7 +270,15 @@ fn corpus_undetermined_share() {
     for (name, transform) in runs {
         let (mut jobs, mut reported, mut local_only) = (0, 0, 0);
         let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
-        for repo in &repos {
+        for (dir, repo) in dirs.iter().zip(&repos) {
+            // The corpus folders are named `owner__repo` (no `.git` to read `origin` from).
+            let own = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().replacen("__", "/", 1));
+            let transform = match own {
+                Some(own) => transform.clone().with_own_repository(own),
+                None => transform.clone(),
+            };
             for report in transform.infer(repo) {
                 jobs += 1;
                 if !report.reported {

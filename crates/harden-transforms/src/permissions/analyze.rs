@@ -332,6 +332,8 @@ pub(crate) struct Analyzer<'a> {
     remote: Option<&'a dyn super::remote_files::RemoteFiles>,
     /// While prefetching: the remote files asked for.
     wants: RefCell<Option<Vec<super::remote_files::RemoteFile>>>,
+    /// The repository's own `owner/repo` (lowercase) on GitHub, when known (`own_repo.rs`).
+    own_repository: Option<String>,
 }
 
 /// Inputs given to an action or called workflow: lowercase name -> (value, token?).
@@ -346,6 +348,26 @@ impl<'a> Analyzer<'a> {
             stack: RefCell::new(Vec::new()),
             remote: None,
             wants: RefCell::new(None),
+            own_repository: None,
+        }
+    }
+
+    /// Knows the repository as `owner/repo` on GitHub: a local reusable workflow the
+    /// knowledge base describes under that name is read from the knowledge base.
+    pub(crate) fn with_own_repository(mut self, own: Option<String>) -> Self {
+        self.own_repository = own.map(|o| o.to_ascii_lowercase());
+        self
+    }
+
+    /// The knowledge-base key of a `uses:` name: `owner/repo/path` for another repository;
+    /// for a local `./path`, `own/repo/path` when the repository's name is known.
+    fn kb_key(&self, full: &str) -> Option<String> {
+        match full.strip_prefix("./") {
+            Some(rest) => self
+                .own_repository
+                .as_ref()
+                .map(|own| format!("{own}/{rest}").to_ascii_lowercase()),
+            None => Some(full.to_ascii_lowercase()),
         }
     }
 
@@ -985,10 +1007,14 @@ impl<'a> Analyzer<'a> {
             );
             return;
         }
-        if !uses.starts_with("./") {
-            let key = full.to_ascii_lowercase();
-            match self.kb.action(&key) {
-                Some(fact) => {
+        // A local workflow of a repository whose name is known is the knowledge base's
+        // `owner/repo/path` when it describes it (own_repo.rs).
+        let known = self
+            .kb_key(&full)
+            .and_then(|k| self.kb.action(&k).map(|f| (k, f)));
+        if !uses.starts_with("./") || known.is_some() {
+            match known {
+                Some((key, fact)) => {
                     for (scope, access) in &fact.permissions {
                         out.needs
                             .add(*scope, *access, &label, fact.reason_for(*scope));

@@ -15,6 +15,8 @@ mod env_file;
 mod expr;
 mod kb;
 mod lexer;
+mod own_repo;
+mod program_text;
 mod programs;
 mod remote_files;
 mod scopes;
@@ -237,6 +239,8 @@ pub struct Permissions {
     options: PermissionsOptions,
     /// Where actions and workflows of other repositories are read; `None` reads none.
     remote: Option<std::sync::Arc<dyn RemoteFiles>>,
+    /// The repository's `owner/repo` on GitHub; `None` reads it from the `origin` remote.
+    own_repository: Option<String>,
 }
 
 /// What harden infers for one job, next to what the maintainers wrote (for reports and for
@@ -286,7 +290,27 @@ impl Permissions {
         Permissions {
             options,
             remote: None,
+            own_repository: None,
         }
+    }
+
+    /// Names the repository `owner/repo` on GitHub instead of reading its `origin` remote
+    /// (a local reusable workflow the knowledge base describes under that name is read
+    /// from the knowledge base; see `own_repo.rs`).
+    pub fn with_own_repository(mut self, own: impl Into<String>) -> Self {
+        self.own_repository = Some(own.into());
+        self
+    }
+
+    /// The analyzer of `repo`, with the services and names this transform was given.
+    fn analyzer<'a>(&'a self, repo: &'a Repository, kb: &'a kb::Kb) -> Analyzer<'a> {
+        let own = self
+            .own_repository
+            .clone()
+            .or_else(|| own_repo::from_git_config(&repo.root));
+        Analyzer::new(repo, kb, &self.options.declared)
+            .with_remote(self.remote.as_deref())
+            .with_own_repository(own)
     }
 
     /// Reads actions that are not in the knowledge base, remote reusable workflows and
@@ -301,8 +325,7 @@ impl Permissions {
         let Ok(kb) = kb::kb() else {
             return Vec::new();
         };
-        let an =
-            Analyzer::new(repo, kb, &self.options.declared).with_remote(self.remote.as_deref());
+        let an = self.analyzer(repo, kb);
         an.prefetch();
         let mut out = Vec::new();
         for (file, doc) in repo.documents(FileKind::Workflow) {
@@ -1147,8 +1170,7 @@ impl Transform for Permissions {
                 return out;
             }
         };
-        let an =
-            Analyzer::new(repo, kb, &self.options.declared).with_remote(self.remote.as_deref());
+        let an = self.analyzer(repo, kb);
         an.prefetch();
         for file in repo.files.iter().filter(|f| f.kind == FileKind::Workflow) {
             self.workflow(&an, file, &mut out);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
+use super::program_text::{reaches_out, Lang};
 use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
 
 /// How many scripts (or Makefile recipes) deep harden reads.
@@ -95,11 +96,17 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                 return;
             }
             if let Some(path) = args.iter().find(|a| !a.starts_with('-')) {
-                script(run, path);
+                // os-release(5): variable assignments only, read by `. /etc/os-release`.
+                let os_release = matches!(path.as_str(), "/etc/os-release" | "/usr/lib/os-release");
+                if !(os_release && matches!(name.as_str(), "source" | ".")) {
+                    script(run, path);
+                }
             }
         }
         "make" | "gmake" => makefile(run, args),
-        n if INTERPRETERS.contains(&n) => interpreter(run, n, args),
+        n if INTERPRETERS.contains(&n) || Lang::of_interpreter(n).is_some() => {
+            interpreter(run, n, args)
+        }
         _ if commands.knows(&name) => {
             if !commands.is_read_only(words, ci) {
                 opaque(
@@ -140,6 +147,7 @@ pub(super) fn inline_code(run: &mut Run<'_, '_>, what: &str, code: &str) {
 
 fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
     let mut i = 0;
+    let mut odd_option = false;
     while i < args.len() {
         let a = args[i].as_str();
         match a {
@@ -172,12 +180,58 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
                 opaque(run, format!("`{file}`, a program harden does not read"));
                 return;
             }
-            _ if a.starts_with('-') => i += 1,
-            _ => {
+            "-W" | "-X" if Lang::of_interpreter(name) == Some(Lang::Python) => i += 2,
+            _ if a.starts_with('-') => {
+                // Options harden does not know (`node -r x`, a preloaded module) leave the
+                // program unread.
+                odd_option |=
+                    !PYTHON_FLAGS.contains(&a) || Lang::of_interpreter(name) != Some(Lang::Python);
+                i += 1;
+            }
+            _ if odd_option => {
                 opaque(run, format!("`{name} {a}`, a program harden does not read"));
                 return;
             }
+            _ => {
+                repository_program(run, name, a);
+                return;
+            }
         }
+    }
+}
+
+/// Python options that take no value and load nothing (https://docs.python.org/3/using/cmdline.html).
+const PYTHON_FLAGS: &[&str] = &[
+    "-u", "-B", "-O", "-OO", "-E", "-s", "-S", "-I", "-P", "-q", "-b", "-bb", "-v",
+];
+
+/// `python ci/x.py`, `node tools/y.mjs`: a Python or JavaScript program of the repository is
+/// read and settled when it cannot reach git, the network nor the token (program_text.rs);
+/// any other program is opaque.
+fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
+    let Some(lang) = Lang::of_interpreter(name) else {
+        opaque(
+            run,
+            format!("`{name} {path}`, a program harden does not read"),
+        );
+        return;
+    };
+    let Some(rel) = join(run.ctx.workdir, path) else {
+        opaque(
+            run,
+            format!("`{name} {path}`, a program outside the repository or named by a variable"),
+        );
+        return;
+    };
+    let Some(text) = run.ctx.files.and_then(|f| f.read(&rel)) else {
+        opaque(run, format!("`{path}`, which harden could not read"));
+        return;
+    };
+    if let Some(why) = reaches_out(lang, &text) {
+        opaque(
+            run,
+            format!("`{name} {path}`, a program harden does not follow ({why})"),
+        );
     }
 }
 
@@ -224,7 +278,16 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
     .iter()
     .any(|e| rel.ends_with(e));
     if program_ext || !shell_shebang {
-        opaque(run, format!("`{path}`, a program harden does not read"));
+        // `./ci/x.py` with a `python` (or `node`) shebang: read like `python ci/x.py`.
+        let interpreter = match Lang::of_path(&rel) {
+            Some(Lang::Python) if first.starts_with("#!") && first.contains("python") => "python",
+            Some(Lang::Node) if first.starts_with("#!") && first.contains("node") => "node",
+            _ => {
+                opaque(run, format!("`{path}`, a program harden does not read"));
+                return;
+            }
+        };
+        repository_program(run, interpreter, path);
         return;
     }
     let workdir = run.ctx.workdir.to_owned();
