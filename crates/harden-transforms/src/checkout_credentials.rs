@@ -89,8 +89,7 @@ enum Plan {
 fn plan_step(step: &Node) -> Option<Plan> {
     let map = step.as_mapping()?;
     let uses = map.get("uses")?.value.as_str()?;
-    let action = uses.split('@').next()?.trim().to_ascii_lowercase();
-    if action != "actions/checkout" {
+    if crate::model::name_key(uses) != "actions/checkout" {
         return None;
     }
     let Some(with) = map.get("with") else {

@@ -48,12 +48,7 @@ pub(crate) fn all_uses(repo: &RepoFacts) -> Vec<(&YamlFile, &str, usize)> {
 /// The action or workflow a `uses:` names, lower-cased and without its `@ref`
 /// (`actions/checkout`, `github/codeql-action/analyze`).
 pub(crate) fn uses_target(value: &str) -> String {
-    value
-        .split('@')
-        .next()
-        .unwrap_or(value)
-        .trim()
-        .to_ascii_lowercase()
+    harden_transforms::model::name_key(value)
 }
 
 /// The first workflow whose `uses:` targets start with one of `prefixes`, or whose text (for
