@@ -182,6 +182,9 @@ pub struct Step<'d> {
     pub node: &'d Node,
     /// `jobs.<id>.steps[<i>]`.
     pub path: Path,
+    /// The step is written at `path` itself (not reached through an alias or a merge key), so
+    /// an edit at `path` changes this step only.
+    pub editable: bool,
 }
 
 impl<'d> Workflow<'d> {
@@ -226,6 +229,16 @@ impl<'d> Workflow<'d> {
     /// The steps of `job` (none for a job that calls a reusable workflow).
     pub fn steps(&self, job: &Job<'d>) -> Vec<Step<'d>> {
         let steps = job.path.key("steps");
+        // Editable only where the job itself stands at its path (not under an aliased `jobs:`).
+        let in_place = self
+            .doc
+            .get(&job.path)
+            .is_some_and(|n| std::ptr::eq(n, job.written));
+        let written = in_place
+            .then_some(job.written)
+            .and_then(Node::as_mapping)
+            .and_then(|m| m.get("steps"))
+            .and_then(|e| e.value.as_sequence());
         self.lookup
             .items(self.lookup.get(job.node, "steps"))
             .into_iter()
@@ -233,6 +246,9 @@ impl<'d> Workflow<'d> {
             .map(|(i, node)| Step {
                 node,
                 path: steps.index(i),
+                editable: written
+                    .and_then(|s| s.items.get(i))
+                    .is_some_and(|w| std::ptr::eq(w, node)),
             })
             .collect()
     }
@@ -310,6 +326,7 @@ mod tests {
         assert!(jobs[1].is_alias() && !jobs[0].is_alias());
         let steps = wf.steps(&jobs[1]);
         assert_eq!(steps.len(), 1);
+        assert!(!steps[0].editable && wf.steps(&jobs[0])[0].editable);
         assert!(matches!(wf.uses(steps[0].node), Some(Uses::Action(_))));
         assert!(matches!(wf.uses(jobs[2].node), Some(Uses::Workflow(_))));
         assert_eq!(
