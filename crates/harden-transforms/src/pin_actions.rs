@@ -847,12 +847,7 @@ impl<'d> FilePinner<'_, 'd> {
         match why {
             NotPinnable::Local => {}
             NotPinnable::SelfRepository if value.contains('@') => {
-                let path = value
-                    .trim()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let path = crate::model::name(value).to_owned();
                 self.report(
                     node,
                     Severity::Error,

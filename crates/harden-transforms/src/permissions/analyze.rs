@@ -934,7 +934,7 @@ impl<'a> Analyzer<'a> {
             );
             return;
         }
-        if !uses.starts_with("./") {
+        if !matches!(Uses::parse(uses), Uses::Local(_)) {
             let key = full.to_ascii_lowercase();
             match self.kb.action(&key) {
                 Some(fact) => {
