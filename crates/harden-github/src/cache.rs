@@ -5,9 +5,8 @@
 //! unreadable file, or one from another source, counts as a miss.
 
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -86,8 +85,6 @@ fn source_folder(source: &str) -> String {
     format!("{host}-{mode}-{hash:016x}")
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl Cache {
     /// The cache under `dir` for `source`: the resolver mode and the server URLs it asks,
     /// such as `git https://github.com api https://api.github.com`.
@@ -130,26 +127,8 @@ impl Cache {
             refs: refs.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        let temp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            repo.cache_file_name(),
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = write_and_rename(&temp, &self.path(repo), &json);
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result
+        crate::files::write_atomically(&self.path(repo), &json)
     }
-}
-
-fn write_and_rename(temp: &Path, target: &Path, data: &[u8]) -> io::Result<()> {
-    let mut file = fs::File::create(temp)?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(temp, target)
 }
 
 #[cfg(test)]

@@ -104,8 +104,6 @@ fn clean_path(path: &str) -> Option<Vec<&str>> {
     ok.then_some(parts)
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl FileReader {
     /// A reader with the server, API, token, cache, offline, jobs, timeout and recorded settings
     /// of `config`.
@@ -366,22 +364,18 @@ fn read_bounded(response: reqwest::blocking::Response) -> Result<Arc<str>, Fetch
 fn store(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
     fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(
-        ".harden.{}.{}.tmp",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
+    write_atomically(path, data)
+}
+
+/// The cache writer: `tempfile` in the target's folder, synced, persisted over the target; a
+/// failed write leaves no temporary file behind (a cache entry needs no folder sync: losing
+/// one costs a fetch).
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(data)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -30,8 +29,6 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The `images/` folder of a cache directory.
 #[derive(Debug, Clone)]
@@ -104,22 +101,12 @@ impl Cache {
             media_type: resolved.media_type.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        let temp = self.dir.join(format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = (|| {
-            let mut out = fs::File::create(&temp)?;
-            out.write_all(&json)?;
-            out.sync_all()?;
-            drop(out);
-            fs::rename(&temp, self.path(key))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result
+        // `tempfile` in the cache folder, synced, persisted over the entry; a failed write
+        // leaves no temporary file behind.
+        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        temp.write_all(&json)?;
+        temp.as_file().sync_all()?;
+        temp.persist(self.path(key)).map(drop).map_err(|e| e.error)
     }
 }
 

@@ -13,6 +13,7 @@
 
 use harden_yaml::{EditSet, InsertAt, NewEntry, NewValue, Node, Path};
 
+use crate::model::Workflow;
 use crate::permissions::{credential_use, CredentialUse};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
@@ -89,8 +90,7 @@ enum Plan {
 fn plan_step(step: &Node) -> Option<Plan> {
     let map = step.as_mapping()?;
     let uses = map.get("uses")?.value.as_str()?;
-    let action = uses.split('@').next()?.trim().to_ascii_lowercase();
-    if action != "actions/checkout" {
+    if crate::model::name_key(uses) != "actions/checkout" {
         return None;
     }
     let Some(with) = map.get("with") else {
@@ -116,39 +116,27 @@ impl CheckoutCredentials {
         let Some(verdicts) = credential_use(repo, file) else {
             return;
         };
-        let Some(jobs) = doc
-            .root()
-            .and_then(|r| r.as_mapping())
-            .and_then(|m| m.get("jobs"))
-            .and_then(|j| j.value.as_mapping())
-        else {
-            return;
-        };
+        let model = Workflow::new(doc);
+        let jobs = model.jobs();
         let mut edits = EditSet::new(doc);
         let mut notes = Vec::new();
         for (id, verdict) in verdicts {
-            let Some(entry) = jobs.get(&id) else { continue };
             // An alias shares its mapping with another job: edit only the original.
-            let Some(steps) = entry
-                .value
-                .as_mapping()
-                .and_then(|j| j.get("steps"))
-                .and_then(|s| s.value.as_sequence())
-            else {
+            let Some(job) = jobs.iter().find(|j| j.id == id && !j.is_alias()) else {
                 continue;
             };
-            let planned: Vec<(usize, &Node, Plan)> = steps
-                .items
+            let steps = model.steps(job);
+            let planned: Vec<(&Path, &Node, Plan)> = steps
                 .iter()
-                .enumerate()
-                .filter_map(|(i, s)| plan_step(s).map(|p| (i, s, p)))
+                .filter(|s| s.editable)
+                .filter_map(|s| plan_step(s.node).map(|p| (&s.path, s.node, p)))
                 .collect();
             if planned.is_empty() {
                 continue;
             }
-            let remote = steps.items.iter().find_map(|s| {
-                let run = s.as_mapping()?.get("run")?.value.as_str()?;
-                git_remote_command(run).map(|c| (s.line, c))
+            let remote = steps.iter().find_map(|s| {
+                let run = model.str(s.node, "run")?;
+                git_remote_command(run).map(|c| (s.node.line, c))
             });
             let finding = |line: usize, severity, message: String| {
                 let at = harden_yaml::Location { line, column: 1 };
@@ -156,7 +144,7 @@ impl CheckoutCredentials {
             };
             match (verdict, remote) {
                 (CredentialUse::Used(why), _) => out.findings.push(finding(
-                    entry.key.line,
+                    job.key.line,
                     Severity::Note,
                     format!("job `{id}` keeps its checkout credentials: {why}"),
                 )),
@@ -166,14 +154,12 @@ impl CheckoutCredentials {
                     format!("job `{id}` keeps its checkout credentials: `{command}` may need them (a private repository does)"),
                 )),
                 (CredentialUse::Unsettled(why), None) => out.findings.push(finding(
-                    entry.key.line,
+                    job.key.line,
                     Severity::Warning,
                     format!("job `{id}` left unchanged: harden cannot tell whether it uses the checkout credentials ({why}); add `persist-credentials: false` to its checkout if nothing pushes"),
                 )),
                 (CredentialUse::Unused, None) => {
-                    let steps_path = Path::root(0).key("jobs").key(&id).key("steps");
-                    for (i, step, plan) in planned {
-                        let path = steps_path.index(i);
+                    for (path, step, plan) in planned {
                         let done = match plan {
                             Plan::IntoWith => edits.insert_entry(
                                 &path.key("with"),
@@ -181,7 +167,7 @@ impl CheckoutCredentials {
                                 NewEntry::new("persist-credentials", NewValue::Plain("false".into())),
                             ),
                             Plan::NewWith => edits.insert_entry(
-                                &path,
+                                path,
                                 InsertAt::After("uses".into()),
                                 NewEntry::new(
                                     "with",

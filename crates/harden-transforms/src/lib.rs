@@ -12,6 +12,7 @@ use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 pub mod actions_lock;
 pub mod checkout_credentials;
 pub mod dependabot;
+pub mod model;
 pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;
@@ -19,6 +20,7 @@ pub mod registry;
 pub mod sign_releases;
 pub mod tag_only;
 pub mod transitive_pins;
+pub mod walk;
 
 /// What kind of file a source file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,6 +20,8 @@ use harden_yaml::{
 };
 
 use crate::actions_lock;
+pub use crate::model::uses_sites;
+use crate::model::{site_patterns, Uses};
 use crate::tag_only::{TagOnly, TagOnlyList};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
@@ -201,32 +203,22 @@ pub enum NotPinnable {
     Malformed(String),
 }
 
-/// Splits a `uses:` value into the action and its ref.
+/// Splits a `uses:` value into the action and its ref ([`Uses::parse`], as pin-actions
+/// sees it).
 pub fn parse_uses(value: &str) -> Result<UsesRef, NotPinnable> {
-    let value = value.trim();
-    if value.starts_with("./") || value.starts_with("../") || value == "." {
-        return Err(NotPinnable::Local);
+    match Uses::parse(value) {
+        Uses::Action(r) | Uses::Workflow(r) => Ok(UsesRef {
+            action: r.action.to_owned(),
+            repo: r.repo,
+            git_ref: r.git_ref.to_owned(),
+        }),
+        Uses::Local(_) => Err(NotPinnable::Local),
+        Uses::SelfRepository(_) => Err(NotPinnable::SelfRepository),
+        Uses::Docker(_) => Err(NotPinnable::Docker),
+        Uses::Expression => Err(NotPinnable::Expression),
+        Uses::MissingRef => Err(NotPinnable::MissingRef),
+        Uses::Malformed(why) => Err(NotPinnable::Malformed(why)),
     }
-    if value.starts_with("$/") {
-        return Err(NotPinnable::SelfRepository);
-    }
-    if value.starts_with("docker://") {
-        return Err(NotPinnable::Docker);
-    }
-    if value.contains("${{") {
-        return Err(NotPinnable::Expression);
-    }
-    let (action, git_ref) = value.split_once('@').unwrap_or((value, ""));
-    let (repo, _) =
-        RepoId::split_action(action).map_err(|e| NotPinnable::Malformed(e.to_string()))?;
-    if git_ref.is_empty() {
-        return Err(NotPinnable::MissingRef);
-    }
-    Ok(UsesRef {
-        action: action.to_owned(),
-        repo,
-        git_ref: git_ref.to_owned(),
-    })
 }
 
 /// True when a `uses:` value is pinned: a full commit SHA, a local (`./`) or same-repository
@@ -238,26 +230,6 @@ pub fn is_pinned(value: &str) -> bool {
         Err(NotPinnable::Docker) => value.contains("@sha256:"),
         Err(_) => false,
     }
-}
-
-fn site_patterns(kind: FileKind) -> &'static [&'static str] {
-    match kind {
-        FileKind::Workflow => &["jobs.*.steps[*].uses", "jobs.*.uses"],
-        FileKind::Action => &["runs.steps[*].uses"],
-        FileKind::Dependabot | FileKind::Text => &[],
-    }
-}
-
-/// Every `uses:` scalar of a workflow (step actions and reusable workflow calls) or of a
-/// composite action's steps.
-pub fn uses_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node)> {
-    let mut sites: Vec<(Path, &Node)> = site_patterns(kind)
-        .iter()
-        .flat_map(|p| doc.query(p))
-        .filter(|(_, node)| node.as_scalar().is_some())
-        .collect();
-    sites.sort_by_key(|(_, node)| node.span.start);
-    sites
 }
 
 /// True when `action` matches one of the exemption globs (case-insensitive, `*` = any text).
@@ -875,12 +847,7 @@ impl<'d> FilePinner<'_, 'd> {
         match why {
             NotPinnable::Local => {}
             NotPinnable::SelfRepository if value.contains('@') => {
-                let path = value
-                    .trim()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let path = crate::model::name(value).to_owned();
                 self.report(
                     node,
                     Severity::Error,

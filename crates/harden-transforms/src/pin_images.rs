@@ -50,7 +50,6 @@ fn build_from_settings(
         )) as Box<dyn Transform>
     }))
 }
-const DOCKER_SCHEME: &str = "docker://";
 
 /// Options of the pin-images transform.
 #[derive(Debug, Clone, Default)]
@@ -104,9 +103,9 @@ pub enum ImageValue {
 pub fn classify(kind: SiteKind, value: &str) -> ImageValue {
     let value = value.trim();
     let image = if kind.has_scheme() {
-        match value.strip_prefix(DOCKER_SCHEME) {
-            Some(rest) => rest,
-            None => return ImageValue::NotAnImage,
+        match crate::model::Uses::parse(value) {
+            crate::model::Uses::Docker(rest) => rest,
+            _ => return ImageValue::NotAnImage,
         }
     } else {
         value

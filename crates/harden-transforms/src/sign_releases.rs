@@ -171,15 +171,15 @@ impl SignReleases {
         };
         let pinned = self.pin.run(&draft);
         let after = pinned.changes.into_iter().next().map_or(text, |c| c.after);
-        let unpinned: Vec<&str> = after
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("uses: "))
-            .filter(|u| {
-                u.split(['@', ' '])
-                    .nth(1)
-                    .is_none_or(|r| r.len() != 40 || !r.bytes().all(|b| b.is_ascii_hexdigit()))
-            })
-            .collect();
+        let unpinned: Vec<String> = match harden_yaml::Document::parse(after.as_str()) {
+            Ok(doc) => crate::model::uses_sites(FileKind::Workflow, &doc)
+                .into_iter()
+                .filter_map(|(_, node)| node.as_str())
+                .filter(|u| !crate::pin_actions::is_pinned(u))
+                .map(|u| u.trim().to_owned())
+                .collect(),
+            Err(e) => vec![format!("the template ({e})")],
+        };
         if !unpinned.is_empty() {
             let why = pinned
                 .findings

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use harden_github::{is_full_sha, RepoId};
-use harden_yaml::{Document, Node};
+use harden_yaml::Document;
 
+use crate::model::{any_uses, Uses};
 use crate::permissions::{RemoteFile, RemoteFiles, RemoteRead};
 use crate::{FileKind, Finding, Outcome, Repository, Severity, Transform};
 
@@ -35,18 +36,13 @@ struct Target {
 impl Target {
     /// The target of a `uses:` value pinned to a full SHA; `None` for anything else.
     fn parse(uses: &str) -> Option<Target> {
-        let (name, git_ref) = uses.trim().split_once('@')?;
-        if !is_full_sha(git_ref) || name.starts_with("./") || name.starts_with("docker://") {
-            return None;
-        }
-        let (repo, path) = RepoId::split_action(name).ok()?;
-        let path = path.unwrap_or("").to_owned();
-        let workflow = path.ends_with(".yml") || path.ends_with(".yaml");
+        let parsed = Uses::parse(uses);
+        let remote = parsed.remote().filter(|r| is_full_sha(r.git_ref))?;
         Some(Target {
-            repo,
-            sha: git_ref.to_ascii_lowercase(),
-            path,
-            workflow,
+            repo: remote.repo.clone(),
+            sha: remote.git_ref.to_ascii_lowercase(),
+            path: remote.path.unwrap_or("").to_owned(),
+            workflow: matches!(parsed, Uses::Workflow(_)),
         })
     }
 
@@ -86,53 +82,6 @@ impl Target {
     }
 }
 
-/// The `uses:` values of a workflow (job and step level) or of a composite action's steps, with
-/// their lines.
-fn uses_of(doc: &Document) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    let Some(root) = doc.root() else {
-        return out;
-    };
-    let get = |n: &'_ Node, k: &str| {
-        n.as_mapping()
-            .and_then(|m| m.get(k))
-            .map(|e| e.value.clone())
-    };
-    let mut step_lists = Vec::new();
-    if let Some(runs) = get(root, "runs") {
-        step_lists.extend(get(&runs, "steps"));
-    }
-    if let Some(jobs) = root.as_mapping().and_then(|m| m.get("jobs")) {
-        for job in jobs
-            .value
-            .as_mapping()
-            .map(|m| m.entries.as_slice())
-            .unwrap_or_default()
-        {
-            if let Some(u) = get(&job.value, "uses") {
-                if let Some(text) = u.as_str() {
-                    out.push((text.to_owned(), u.line));
-                }
-            }
-            step_lists.extend(get(&job.value, "steps"));
-        }
-    }
-    for steps in step_lists {
-        for step in steps
-            .as_sequence()
-            .map(|s| s.items.as_slice())
-            .unwrap_or_default()
-        {
-            if let Some(u) = get(step, "uses") {
-                if let Some(text) = u.as_str() {
-                    out.push((text.to_owned(), u.line));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// What one target runs: references by tag or branch (with their lines), and pinned targets.
 type Runs = (Vec<(String, usize)>, Vec<Target>);
 
@@ -166,10 +115,12 @@ impl Walk {
                 let mut unpinned = Vec::new();
                 let mut pinned = Vec::new();
                 if let Some(doc) = text.and_then(|t| Document::parse(t.to_string()).ok()) {
-                    for (uses, line) in uses_of(&doc) {
+                    for (uses, line) in any_uses(&doc) {
                         let u = uses.trim();
-                        if u.starts_with("./") || u.starts_with("docker://") || u.starts_with("$/")
-                        {
+                        if matches!(
+                            Uses::parse(u),
+                            Uses::Local(_) | Uses::Docker(_) | Uses::SelfRepository(_)
+                        ) {
                             continue;
                         }
                         match Target::parse(u) {
@@ -223,8 +174,8 @@ pub fn transitive_pins(
             continue;
         }
         let Some(doc) = file.document() else { continue };
-        for (uses, line) in uses_of(doc) {
-            if let Some(target) = Target::parse(&uses) {
+        for (uses, line) in any_uses(doc) {
+            if let Some(target) = Target::parse(uses) {
                 places.push((file.path.clone(), line, target));
             }
         }

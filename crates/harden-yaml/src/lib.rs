@@ -28,6 +28,7 @@ pub mod guard;
 mod lenient;
 pub mod limits;
 pub mod linebreaks;
+mod lookup;
 mod parse;
 mod position;
 pub mod render;
@@ -36,6 +37,7 @@ mod tree;
 pub use document::{Comment, Document, LineEnding};
 pub use edit::{apply_splices, Change, EditSet, InsertAt, Splice};
 pub use error::{EditError, GuardError, Location, ParseError};
+pub use lookup::{has_merge_key, Lookup};
 pub use render::{NewEntry, NewValue};
 pub use tree::{Entry, Mapping, Node, NodeKind, Path, Scalar, ScalarStyle, Seg, Sequence, Span};
 

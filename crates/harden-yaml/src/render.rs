@@ -268,6 +268,26 @@ pub(crate) fn item_lines(value: &NewValue, dash: usize, layout: Layout, out: &mu
     }
 }
 
+/// The lines (without line breaks) of `value` written as a block sequence item with its `-`
+/// at column `dash`: nested mappings `unit` columns deeper, sequences `sequence_offset` columns
+/// under their key, comments one blank after their value. The one block renderer: edits use it
+/// to insert into a document, transforms to write a new file.
+pub fn sequence_item_lines(
+    value: &NewValue,
+    dash: usize,
+    unit: usize,
+    sequence_offset: usize,
+) -> Vec<String> {
+    let layout = Layout {
+        unit,
+        sequence_offset,
+        comment_spacing: 1,
+    };
+    let mut out = Vec::new();
+    item_lines(value, dash, layout, &mut out);
+    out
+}
+
 /// `value` written in flow style on one line (comments are dropped: flow has no room for them).
 pub(crate) fn flow_text(value: &NewValue) -> String {
     match value {

@@ -186,7 +186,7 @@ fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, File
         out.extend(files.into_iter().map(|p| (p, FileKind::Workflow)));
     }
     let mut actions = Vec::new();
-    find_actions(root, 0, &mut actions);
+    find_actions(root, &mut actions);
     actions.sort();
     if root == Path::new(".") {
         // Show `.github/workflows/ci.yml`, not `./.github/workflows/ci.yml`.
@@ -212,26 +212,21 @@ fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, File
     out
 }
 
-fn find_actions(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if file_type.is_dir() {
-            if !SKIPPED_DIRS.contains(&name.as_ref()) {
-                find_actions(&path, depth + 1, out);
-            }
-        } else if file_type.is_file() && (name == "action.yml" || name == "action.yaml") {
-            out.push(path);
+/// The composite actions' `action.yml` files under `root`: the repository walk
+/// ([`harden_transforms::walk`], which honours `.gitignore`), passing over [`SKIPPED_DIRS`].
+fn find_actions(root: &Path, out: &mut Vec<PathBuf>) {
+    let mut walk = harden_transforms::walk::repository(root, MAX_DEPTH + 1);
+    walk.filter_entry(|entry| {
+        entry.depth() == 0
+            || !entry.file_type().is_some_and(|t| t.is_dir())
+            || !SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref())
+    });
+    for entry in walk.build().flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && (name == "action.yml" || name == "action.yaml")
+        {
+            out.push(entry.into_path());
         }
     }
 }

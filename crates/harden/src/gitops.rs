@@ -183,6 +183,7 @@ pub(crate) fn write_patches(
             .map_err(|e| format!("could not write {}: {e}", path.display()))?;
         written.push(path);
     }
+    crate::fsutil::sync_folders(written.iter().map(|p| p.as_path()));
     Ok(written)
 }
 
@@ -390,6 +391,7 @@ fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), String> {
         crate::fsutil::write_checked(root, &c.path, before, &c.after)
             .map_err(|e| format!("could not write {}: {e}", c.path.display()))?;
     }
+    crate::fsutil::sync_folders(changes.iter().map(|c| c.path.as_path()));
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path as FsPath;
 
 use harden_yaml::render::{double_quoted, single_quoted};
-use harden_yaml::{Document, NewEntry, NewValue, Node, NodeKind, ScalarStyle};
+use harden_yaml::{Document, Lookup, NewEntry, NewValue, Node, NodeKind, ScalarStyle};
 use yaml_rust2::Yaml;
 
 use super::{KNOWN_ECOSYSTEMS, NAME};
@@ -116,88 +116,31 @@ pub(crate) fn ecosystem_covers(entry_ecosystem: &str, ecosystem: &str) -> bool {
     super::manifests::family(entry_ecosystem) == super::manifests::family(ecosystem)
 }
 
-/// Looks through aliases (`*name`) and merge keys (`<<`) the way YAML loaders do.
-struct Reader<'d> {
-    anchors: Vec<(String, usize, &'d Node)>,
-}
-
-impl<'d> Reader<'d> {
-    fn new(root: &'d Node) -> Self {
-        let mut anchors = Vec::new();
-        collect_anchors(root, &mut anchors);
-        Reader { anchors }
+/// `node` as a value to write elsewhere: aliases resolved, scalars in their own quoting.
+/// `None` for what cannot be copied faithfully (merge keys, complex keys, empty values).
+fn copy(reader: &Lookup<'_>, node: &Node, depth: usize) -> Option<NewValue> {
+    if depth > 16 {
+        return None;
     }
-
-    /// The node an alias refers to (the last anchor of that name before it), else the node.
-    fn resolve(&self, mut node: &'d Node) -> &'d Node {
-        for _ in 0..32 {
-            let NodeKind::Alias(name) = &node.kind else {
-                return node;
-            };
-            let target = self
-                .anchors
-                .iter()
-                .filter(|(n, at, _)| n == name && *at < node.span.start)
-                .max_by_key(|(_, at, _)| *at);
-            match target {
-                Some((_, _, t)) => node = t,
-                None => return node,
-            }
-        }
-        node
-    }
-
-    /// The value of `key` in the mapping `node`, directly or through `<<` merges.
-    fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
-        self.get_depth(node, key, 0)
-    }
-
-    fn get_depth(&self, node: &'d Node, key: &str, depth: usize) -> Option<&'d Node> {
-        let map = self.resolve(node).as_mapping()?;
-        if let Some(e) = map.get(key) {
-            return Some(self.resolve(&e.value));
-        }
-        if depth > 8 {
-            return None;
-        }
-        let merge = self.resolve(&map.get("<<")?.value);
-        let sources: Vec<&Node> = match &merge.kind {
-            NodeKind::Sequence(s) => s.items.iter().collect(),
-            _ => vec![merge],
-        };
-        sources
-            .into_iter()
-            .find_map(|s| self.get_depth(s, key, depth + 1))
-    }
-}
-
-impl Reader<'_> {
-    /// `node` as a value to write elsewhere: aliases resolved, scalars in their own quoting.
-    /// `None` for what cannot be copied faithfully (merge keys, complex keys, empty values).
-    fn copy(&self, node: &Node, depth: usize) -> Option<NewValue> {
-        if depth > 16 {
-            return None;
-        }
-        let node = self.resolve(node);
-        match &node.kind {
-            NodeKind::Scalar(s) => copy_scalar(s),
-            NodeKind::Mapping(m) => m
-                .entries
-                .iter()
-                .map(|e| {
-                    let key = e.key_str().filter(|k| *k != "<<")?;
-                    Some(NewEntry::new(key, self.copy(&e.value, depth + 1)?))
-                })
-                .collect::<Option<Vec<_>>>()
-                .map(NewValue::Mapping),
-            NodeKind::Sequence(seq) => seq
-                .items
-                .iter()
-                .map(|i| self.copy(i, depth + 1))
-                .collect::<Option<Vec<_>>>()
-                .map(NewValue::Sequence),
-            NodeKind::Alias(_) => None,
-        }
+    let node = reader.resolve(node);
+    match &node.kind {
+        NodeKind::Scalar(s) => copy_scalar(s),
+        NodeKind::Mapping(m) => m
+            .entries
+            .iter()
+            .map(|e| {
+                let key = e.key_str().filter(|k| *k != "<<")?;
+                Some(NewEntry::new(key, copy(reader, &e.value, depth + 1)?))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(NewValue::Mapping),
+        NodeKind::Sequence(seq) => seq
+            .items
+            .iter()
+            .map(|i| copy(reader, i, depth + 1))
+            .collect::<Option<Vec<_>>>()
+            .map(NewValue::Sequence),
+        NodeKind::Alias(_) => None,
     }
 }
 
@@ -218,20 +161,6 @@ fn copy_scalar(s: &harden_yaml::Scalar) -> Option<NewValue> {
             Some(NewValue::Plain(double_quoted(&s.value)))
         }
         ScalarStyle::Literal | ScalarStyle::Folded => Some(NewValue::String(s.value.clone())),
-    }
-}
-
-fn collect_anchors<'d>(node: &'d Node, out: &mut Vec<(String, usize, &'d Node)>) {
-    if let Some(a) = &node.anchor {
-        out.push((a.clone(), node.span.start, node));
-    }
-    match &node.kind {
-        NodeKind::Mapping(m) => m
-            .entries
-            .iter()
-            .for_each(|e| collect_anchors(&e.value, out)),
-        NodeKind::Sequence(s) => s.items.iter().for_each(|i| collect_anchors(i, out)),
-        _ => {}
     }
 }
 
@@ -274,32 +203,12 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
         ));
         return None;
     }
-    let reader = Reader::new(root);
+    let reader = Lookup::new(root);
     if reader.resolve(root).as_mapping().is_none() {
         errors.push((Some(root.line), "the top level is not a mapping".into()));
         return None;
     }
-    match reader.get(root, "version") {
-        None => errors.push((Some(root.line), "`version: 2` is missing".into())),
-        Some(v) => {
-            let is_two = v.as_scalar().is_some_and(|s| {
-                s.style == harden_yaml::ScalarStyle::Plain
-                    && s.value.trim() == "2"
-                    && s.tag.is_none()
-            });
-            if !is_two {
-                let shown = v
-                    .as_str()
-                    .map_or_else(|| "not a number".to_owned(), |s| format!("`{s}`"));
-                errors.push((
-                    Some(v.line),
-                    format!(
-                        "`version` is {shown}, but Dependabot reads only `version: 2` (the number)"
-                    ),
-                ));
-            }
-        }
-    }
+    check_version(&reader, root, errors);
     let beta = reader
         .get(root, "enable-beta-ecosystems")
         .and_then(Node::as_str)
@@ -312,113 +221,148 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
         errors.push((Some(updates.line), "`updates` is not a list".into()));
         return None;
     };
-    let mut entries = Vec::new();
-    for item in &seq.items {
-        let item = reader.resolve(item);
-        if item.as_mapping().is_none() {
-            errors.push((Some(item.line), "an `updates` item is not a mapping".into()));
-            continue;
-        }
-        let ecosystem = match reader.get(item, "package-ecosystem") {
-            None => {
-                errors.push((
-                    Some(item.line),
-                    "an `updates` entry has no `package-ecosystem`".into(),
-                ));
-                continue;
-            }
-            Some(n) => match n.as_str() {
-                Some(e) if beta || KNOWN_ECOSYSTEMS.contains(&e) => e.to_owned(),
-                Some(e) => {
-                    errors.push((
-                        Some(n.line),
-                        format!(
-                            "unknown `package-ecosystem` `{e}` (Dependabot knows {})",
-                            KNOWN_ECOSYSTEMS.join(", ")
-                        ),
-                    ));
-                    continue;
-                }
-                None => {
-                    errors.push((Some(n.line), "`package-ecosystem` is not a string".into()));
-                    continue;
-                }
-            },
-        };
-        let directory = reader.get(item, "directory");
-        let directories = reader.get(item, "directories");
-        let dirs: Vec<(String, usize)> = match (directory, directories) {
-            (Some(_), Some(d)) => {
-                errors.push((
-                    Some(d.line),
-                    format!("the `{ecosystem}` entry has both `directory` and `directories`"),
-                ));
-                continue;
-            }
-            (None, None) => {
-                errors.push((
-                    Some(item.line),
-                    format!("the `{ecosystem}` entry has neither `directory` nor `directories`"),
-                ));
-                continue;
-            }
-            (Some(d), None) => match d.as_str() {
-                Some(s) => vec![(normalize_dir(s), d.line)],
-                None => {
-                    errors.push((Some(d.line), "`directory` is not a string".into()));
-                    continue;
-                }
-            },
-            (None, Some(d)) => {
-                let items: Option<Vec<(String, usize)>> = d.as_sequence().and_then(|s| {
-                    s.items
-                        .iter()
-                        .map(|i| {
-                            let i = reader.resolve(i);
-                            i.as_str().map(|v| (normalize_dir(v), i.line))
-                        })
-                        .collect()
-                });
-                match items {
-                    Some(v) if !v.is_empty() => v,
-                    _ => {
-                        errors.push((
-                            Some(d.line),
-                            "`directories` is not a non-empty list of strings".into(),
-                        ));
-                        continue;
-                    }
-                }
-            }
-        };
-        entries.push(UpdateEntry {
-            line: item.line,
-            ecosystem,
-            dirs,
-            target_branch: reader
-                .get(item, "target-branch")
-                .and_then(Node::as_str)
-                .map(str::to_owned),
-            has_groups: reader.get(item, "groups").is_some(),
-            has_cooldown: reader.get(item, "cooldown").is_some(),
-            multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
-            pr_limit: reader
-                .get(item, "open-pull-requests-limit")
-                .and_then(Node::as_scalar)
-                .filter(|s| s.style == ScalarStyle::Plain)
-                .and_then(|s| s.value.trim().parse().ok()),
-            quote: reader
-                .get(item, "package-ecosystem")
-                .and_then(Node::as_scalar)
-                .map(|s| s.style),
-            policy: POLICY_KEYS
-                .iter()
-                .filter_map(|k| Some((*k, reader.copy(reader.get(item, k)?, 0)?)))
-                .collect(),
-            has_reviewers: reader.get(item, "reviewers").is_some(),
-        });
-    }
+    let entries = seq
+        .items
+        .iter()
+        .filter_map(|item| read_entry(&reader, reader.resolve(item), beta, errors))
+        .collect();
     Some(Config { entries })
+}
+
+/// Reports a `version` that is not the number 2.
+fn check_version<'d>(reader: &Lookup<'d>, root: &'d Node, errors: &mut Errors) {
+    let Some(v) = reader.get(root, "version") else {
+        errors.push((Some(root.line), "`version: 2` is missing".into()));
+        return;
+    };
+    let is_two = v.as_scalar().is_some_and(|s| {
+        s.style == harden_yaml::ScalarStyle::Plain && s.value.trim() == "2" && s.tag.is_none()
+    });
+    if !is_two {
+        let shown = v
+            .as_str()
+            .map_or_else(|| "not a number".to_owned(), |s| format!("`{s}`"));
+        errors.push((
+            Some(v.line),
+            format!("`version` is {shown}, but Dependabot reads only `version: 2` (the number)"),
+        ));
+    }
+}
+
+/// One `updates` item, or `None` after pushing what is wrong with it.
+fn read_entry<'d>(
+    reader: &Lookup<'d>,
+    item: &'d Node,
+    beta: bool,
+    errors: &mut Errors,
+) -> Option<UpdateEntry> {
+    if item.as_mapping().is_none() {
+        errors.push((Some(item.line), "an `updates` item is not a mapping".into()));
+        return None;
+    }
+    let ecosystem = entry_ecosystem(reader, item, beta, errors)?;
+    let dirs = entry_dirs(reader, item, &ecosystem, errors)?;
+    Some(UpdateEntry {
+        line: item.line,
+        ecosystem,
+        dirs,
+        target_branch: reader
+            .get(item, "target-branch")
+            .and_then(Node::as_str)
+            .map(str::to_owned),
+        has_groups: reader.get(item, "groups").is_some(),
+        has_cooldown: reader.get(item, "cooldown").is_some(),
+        multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
+        pr_limit: reader
+            .get(item, "open-pull-requests-limit")
+            .and_then(Node::as_scalar)
+            .filter(|s| s.style == ScalarStyle::Plain)
+            .and_then(|s| s.value.trim().parse().ok()),
+        quote: reader
+            .get(item, "package-ecosystem")
+            .and_then(Node::as_scalar)
+            .map(|s| s.style),
+        policy: POLICY_KEYS
+            .iter()
+            .filter_map(|k| Some((*k, copy(reader, reader.get(item, k)?, 0)?)))
+            .collect(),
+        has_reviewers: reader.get(item, "reviewers").is_some(),
+    })
+}
+
+/// The `package-ecosystem` of an entry, when it is one Dependabot knows (any, with beta
+/// ecosystems enabled).
+fn entry_ecosystem<'d>(
+    reader: &Lookup<'d>,
+    item: &'d Node,
+    beta: bool,
+    errors: &mut Errors,
+) -> Option<String> {
+    let Some(n) = reader.get(item, "package-ecosystem") else {
+        errors.push((
+            Some(item.line),
+            "an `updates` entry has no `package-ecosystem`".into(),
+        ));
+        return None;
+    };
+    match n.as_str() {
+        Some(e) if beta || KNOWN_ECOSYSTEMS.contains(&e) => Some(e.to_owned()),
+        Some(e) => {
+            errors.push((
+                Some(n.line),
+                format!(
+                    "unknown `package-ecosystem` `{e}` (Dependabot knows {})",
+                    KNOWN_ECOSYSTEMS.join(", ")
+                ),
+            ));
+            None
+        }
+        None => {
+            errors.push((Some(n.line), "`package-ecosystem` is not a string".into()));
+            None
+        }
+    }
+}
+
+/// The `directory` or `directories` of an entry, normalised, with their lines.
+fn entry_dirs<'d>(
+    reader: &Lookup<'d>,
+    item: &'d Node,
+    ecosystem: &str,
+    errors: &mut Errors,
+) -> Option<Vec<(String, usize)>> {
+    let directory = reader.get(item, "directory");
+    let directories = reader.get(item, "directories");
+    let (line, message) = match (directory, directories) {
+        (Some(_), Some(d)) => (
+            d.line,
+            format!("the `{ecosystem}` entry has both `directory` and `directories`"),
+        ),
+        (None, None) => (
+            item.line,
+            format!("the `{ecosystem}` entry has neither `directory` nor `directories`"),
+        ),
+        (Some(d), None) => match d.as_str() {
+            Some(s) => return Some(vec![(normalize_dir(s), d.line)]),
+            None => (d.line, "`directory` is not a string".into()),
+        },
+        (None, Some(d)) => {
+            let items: Option<Vec<(String, usize)>> = reader
+                .items(Some(d))
+                .into_iter()
+                .map(|i| i.as_str().map(|v| (normalize_dir(v), i.line)))
+                .collect();
+            match items {
+                Some(v) if !v.is_empty() && d.as_sequence().is_some() => return Some(v),
+                _ => (
+                    d.line,
+                    "`directories` is not a non-empty list of strings".into(),
+                ),
+            }
+        }
+    };
+    errors.push((Some(line), message));
+    None
 }
 
 /// Whether the existing entries update a directory.

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path as FsPath, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use ignore::WalkBuilder;
 use yaml_rust2::YamlLoader;
 
 use super::knowledge::knowledge;
@@ -101,28 +100,17 @@ struct Walked {
 fn walk(root: &FsPath) -> Walked {
     let skip = skip_matcher(root);
     let filter_root = root.to_path_buf();
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(true)
-        .git_ignore(true)
-        .require_git(false)
-        .follow_links(false)
-        .max_depth(Some(MAX_DEPTH + 1))
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(move |entry| {
-            if !entry.file_type().is_some_and(|t| t.is_dir()) || entry.depth() == 0 {
-                return true;
-            }
-            let rel = entry
-                .path()
-                .strip_prefix(&filter_root)
-                .unwrap_or(entry.path());
-            enter(&skip, rel, &entry.file_name().to_string_lossy())
-        });
+    let mut builder = crate::walk::repository(root, MAX_DEPTH + 1);
+    builder.filter_entry(move |entry| {
+        if !entry.file_type().is_some_and(|t| t.is_dir()) || entry.depth() == 0 {
+            return true;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(&filter_root)
+            .unwrap_or(entry.path());
+        enter(&skip, rel, &entry.file_name().to_string_lossy())
+    });
     let mut walked = Walked {
         folders: BTreeMap::new(),
         truncated: false,

@@ -1,6 +1,6 @@
 //! The entries harden writes, as [`NewValue`]s, and the text of a new `dependabot.yml`.
 
-use harden_yaml::render::scalar_text;
+use harden_yaml::render::sequence_item_lines;
 use harden_yaml::{NewEntry, NewValue};
 
 use super::style::HouseStyle;
@@ -96,66 +96,6 @@ pub(crate) fn file_value(entries: &[NewValue]) -> NewValue {
     ])
 }
 
-fn scalar(value: &NewValue) -> Option<String> {
-    match value {
-        NewValue::String(s) => Some(scalar_text(s)),
-        NewValue::Plain(s) => Some(s.clone()),
-        NewValue::Mapping(m) if m.is_empty() => Some("{}".into()),
-        NewValue::Sequence(s) if s.is_empty() => Some("[]".into()),
-        _ => None,
-    }
-}
-
-/// Block lines of a mapping's entries at column `indent` (two-space steps, sequences indented
-/// under their key as in the Dependabot documentation).
-fn mapping_lines(entries: &[NewEntry], indent: usize, out: &mut Vec<String>) {
-    let pad = " ".repeat(indent);
-    for e in entries {
-        let key = scalar_text(&e.key);
-        match (&e.value, scalar(&e.value)) {
-            (_, Some(s)) => out.push(format!("{pad}{key}: {s}")),
-            (NewValue::Mapping(children), None) => {
-                out.push(format!("{pad}{key}:"));
-                mapping_lines(children, indent + 2, out);
-            }
-            (NewValue::Sequence(items), None) => {
-                out.push(format!("{pad}{key}:"));
-                for item in items {
-                    item_lines(item, indent + 2, out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Block lines of one sequence item with its `-` at column `dash`.
-fn item_lines(value: &NewValue, dash: usize, out: &mut Vec<String>) {
-    let pad = " ".repeat(dash);
-    if let Some(s) = scalar(value) {
-        out.push(format!("{pad}- {s}"));
-        return;
-    }
-    let mut inner = Vec::new();
-    match value {
-        NewValue::Mapping(entries) => mapping_lines(entries, dash + 2, &mut inner),
-        NewValue::Sequence(items) => items
-            .iter()
-            .for_each(|i| item_lines(i, dash + 2, &mut inner)),
-        _ => {}
-    }
-    for (n, line) in inner.into_iter().enumerate() {
-        if n == 0 {
-            out.push(format!(
-                "{pad}- {}",
-                line.get(dash + 2..).unwrap_or_default()
-            ));
-        } else {
-            out.push(line);
-        }
-    }
-}
-
 /// The text of a new `dependabot.yml` (LF line endings) holding `entries`, and the 1-based
 /// line where each entry starts.
 pub(crate) fn file_text(entries: &[NewValue]) -> (String, Vec<usize>) {
@@ -167,9 +107,8 @@ pub(crate) fn file_text(entries: &[NewValue]) -> (String, Vec<usize>) {
             text.push('\n');
         }
         starts.push(text.lines().count() + 1);
-        let mut lines = Vec::new();
-        item_lines(value, 2, &mut lines);
-        for line in lines {
+        // Two-space steps, sequences indented under their key, as in Dependabot's documentation.
+        for line in sequence_item_lines(value, 2, 2, 2) {
             text.push_str(&line);
             text.push('\n');
         }

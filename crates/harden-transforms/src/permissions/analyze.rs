@@ -7,7 +7,7 @@ mod remote;
 pub(crate) use remote::empty_block_comment;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path as FsPath, PathBuf};
 
 use harden_yaml::{Document, Node, NodeKind};
@@ -20,6 +20,7 @@ use super::scopes::{Access, Grant, Scope, ScopeSet};
 use super::script::analyze_script;
 use super::shell::{analyze_run, RepoFiles, RunCtx, ShellKind};
 use super::DeclaredJob;
+use crate::model::Uses;
 use crate::{FileKind, Repository, SourceFile};
 
 /// A step whose needs harden cannot tell.
@@ -110,52 +111,24 @@ impl Analysis {
     }
 }
 
-/// A document with its anchors, to read through aliases.
+/// A document with its anchors, to read through aliases and merge keys
+/// ([`harden_yaml::Lookup`]: the one rule every transform reads by).
 pub(crate) struct Doc<'d> {
     pub(crate) doc: &'d Document,
-    anchors: HashMap<&'d str, Vec<(usize, &'d Node)>>,
+    lookup: harden_yaml::Lookup<'d>,
 }
 
 impl<'d> Doc<'d> {
     pub(crate) fn new(doc: &'d Document) -> Self {
-        let mut anchors: HashMap<&'d str, Vec<(usize, &'d Node)>> = HashMap::new();
-        fn walk<'d>(node: &'d Node, anchors: &mut HashMap<&'d str, Vec<(usize, &'d Node)>>) {
-            if let Some(a) = &node.anchor {
-                anchors
-                    .entry(a.as_str())
-                    .or_default()
-                    .push((node.span.start, node));
-            }
-            match &node.kind {
-                NodeKind::Mapping(m) => m.entries.iter().for_each(|e| walk(&e.value, anchors)),
-                NodeKind::Sequence(s) => s.items.iter().for_each(|i| walk(i, anchors)),
-                _ => {}
-            }
+        Doc {
+            doc,
+            lookup: harden_yaml::Lookup::of(doc),
         }
-        if let Some(root) = doc.root() {
-            walk(root, &mut anchors);
-        }
-        Doc { doc, anchors }
     }
 
     /// The node itself, or the anchored node an alias stands for.
-    pub(crate) fn resolve(&self, mut node: &'d Node) -> &'d Node {
-        for _ in 0..16 {
-            let NodeKind::Alias(name) = &node.kind else {
-                return node;
-            };
-            let target = self.anchors.get(name.as_str()).and_then(|defs| {
-                defs.iter()
-                    .filter(|(start, _)| *start < node.span.start)
-                    .max_by_key(|(start, _)| *start)
-                    .map(|(_, n)| *n)
-            });
-            match target {
-                Some(t) => node = t,
-                None => return node,
-            }
-        }
-        node
+    pub(crate) fn resolve(&self, node: &'d Node) -> &'d Node {
+        self.lookup.resolve(node)
     }
 
     pub(crate) fn root(&self) -> Option<&'d Node> {
@@ -163,29 +136,19 @@ impl<'d> Doc<'d> {
     }
 
     pub(crate) fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
-        let m = self.resolve(node).as_mapping()?;
-        m.get(key).map(|e| self.resolve(&e.value))
+        self.lookup.get(node, key)
     }
 
     pub(crate) fn str(&self, node: &'d Node, key: &str) -> Option<&'d str> {
-        self.get(node, key).and_then(|n| n.as_str())
+        self.lookup.str(node, key)
     }
 
     pub(crate) fn entries(&self, node: Option<&'d Node>) -> Vec<(&'d str, &'d Node)> {
-        let Some(m) = node.and_then(|n| self.resolve(n).as_mapping()) else {
-            return Vec::new();
-        };
-        m.entries
-            .iter()
-            .filter_map(|e| e.key_str().map(|k| (k, self.resolve(&e.value))))
-            .collect()
+        self.lookup.entries(node)
     }
 
     pub(crate) fn items(&self, node: Option<&'d Node>) -> Vec<&'d Node> {
-        let Some(s) = node.and_then(|n| self.resolve(n).as_sequence()) else {
-            return Vec::new();
-        };
-        s.items.iter().map(|i| self.resolve(i)).collect()
+        self.lookup.items(node)
     }
 
     /// The text of a node as written (for expressions in non-scalar places).
@@ -234,23 +197,8 @@ pub(crate) fn normalise(path: &FsPath) -> PathBuf {
     out.iter().collect()
 }
 
-/// A same-repository reference (`$/path`: the action or workflow at the running commit) read
-/// like the local one it is (`./path`: both are relative to the repository root).
-pub(crate) fn self_repository_as_local(uses: &str) -> std::borrow::Cow<'_, str> {
-    match uses.trim().strip_prefix("$/") {
-        Some(rest) => std::borrow::Cow::Owned(format!("./{rest}")),
-        None => std::borrow::Cow::Borrowed(uses),
-    }
-}
-
-/// The part of a `uses:` value before `@`.
-pub(crate) fn uses_name(uses: &str) -> &str {
-    uses.split('@')
-        .next()
-        .unwrap_or(uses)
-        .trim()
-        .trim_end_matches('/')
-}
+/// The uses-parsing of the workflow model, under the names this module has always used.
+pub(crate) use crate::model::{name as uses_name, self_repository_as_local};
 
 /// What a runner workflow wrote to `$GITHUB_ENV` before the caller's `script` runs
 /// (knowledge base `script_env_file`), unless the call gives an input that can change it.
@@ -716,7 +664,8 @@ impl<'a> Analyzer<'a> {
             out.unsure(s.desc, s.line, "chooses its action with an expression");
             return;
         }
-        if let Some(image) = uses.strip_prefix("docker://") {
+        let parsed = Uses::parse(uses);
+        if let Uses::Docker(image) = parsed {
             if any_token_input || s.step_env_token {
                 out.unsure(
                     s.desc,
@@ -726,7 +675,7 @@ impl<'a> Analyzer<'a> {
             }
             return;
         }
-        if uses.starts_with("./") || uses.starts_with("../") {
+        if let Uses::Local(_) = parsed {
             self.local_action(s, uses, state, out);
             return;
         }
@@ -1012,7 +961,7 @@ impl<'a> Analyzer<'a> {
         let known = self
             .kb_key(&full)
             .and_then(|k| self.kb.action(&k).map(|f| (k, f)));
-        if !uses.starts_with("./") || known.is_some() {
+        if !matches!(Uses::parse(uses), Uses::Local(_)) || known.is_some() {
             match known {
                 Some((key, fact)) => {
                     for (scope, access) in &fact.permissions {

@@ -403,7 +403,7 @@ impl Permissions {
                 id: id.to_owned(),
                 key_line: e.key.line,
                 alias: matches!(e.value.kind, NodeKind::Alias(_)),
-                merge_key: has_merge_key(node),
+                merge_key: harden_yaml::has_merge_key(node),
                 target: node.span.start,
                 own,
                 declared,
@@ -731,18 +731,6 @@ fn unwritable(jobs: &[JobPlan<'_>], blocks: &[Option<Block<'_>>]) -> Option<(usi
         }
     }
     None
-}
-
-/// True when a merge key (`<<`) appears anywhere in the job.
-fn has_merge_key(node: &harden_yaml::Node) -> bool {
-    match &node.kind {
-        NodeKind::Mapping(m) => m
-            .entries
-            .iter()
-            .any(|e| e.key_str() == Some("<<") || has_merge_key(&e.value)),
-        NodeKind::Sequence(s) => s.items.iter().any(has_merge_key),
-        _ => false,
-    }
 }
 
 /// Reports wrong names in the workflow's `permissions:` blocks; false when GitHub rejects

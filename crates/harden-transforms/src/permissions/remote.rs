@@ -19,9 +19,11 @@ use harden_yaml::Document;
 
 use super::super::remote_files::{RemoteFile, RemoteFiles, RemoteRead};
 use super::{
-    classify, mentions_job_token, normalise, resolve_env_expr, scalar_text, uses_name, Analysis,
-    Analyzer, Doc, Env, JobState, ShellKind, StepCtx, TokenCtx, TokenValue,
+    classify, mentions_job_token, normalise, resolve_env_expr, scalar_text,
+    self_repository_as_local, uses_name, Analysis, Analyzer, Doc, Env, JobState, ShellKind,
+    StepCtx, TokenCtx, TokenValue,
 };
+use crate::model::Uses;
 use crate::{FileKind, SourceFile};
 
 /// Rounds of fetching at most (each round reads the files the previous one's files name).
@@ -261,8 +263,9 @@ impl<'a> Analyzer<'a> {
         out: &mut Analysis,
     ) {
         // `$/path`: an action of the same repository at the running commit (GitHub, 2026).
-        if let Some(rest) = uses.trim().strip_prefix("$/") {
-            self.local_action(s, &format!("./{rest}"), state, out);
+        let parsed = Uses::parse(uses);
+        if let Uses::SelfRepository(_) = parsed {
+            self.local_action(s, &self_repository_as_local(uses), state, out);
             return;
         }
         let name = uses_name(uses);
@@ -271,10 +274,9 @@ impl<'a> Analyzer<'a> {
             out.unsure(s.desc, s.line, not_known);
             return;
         }
-        let git_ref = uses.split_once('@').map_or("", |(_, r)| r.trim());
-        let (repo, dir) = match RepoId::split_action(name) {
-            Ok((repo, dir)) if !git_ref.is_empty() => (repo, dir.unwrap_or("")),
-            _ => {
+        let (repo, dir, git_ref) = match parsed.remote() {
+            Some(r) => (r.repo.clone(), r.path.unwrap_or(""), r.git_ref),
+            None => {
                 out.unsure(
                     s.desc,
                     s.line,
@@ -512,15 +514,10 @@ impl<'a> Analyzer<'a> {
         out: &mut Analysis,
     ) {
         // `$/.github/workflows/x.yml`: a workflow of the same repository at the running commit.
-        if let Some(rest) = uses.trim().strip_prefix("$/") {
-            self.call(
-                d,
-                std::path::Path::new(""),
-                job,
-                &format!("./{rest}"),
-                ctx,
-                out,
-            );
+        let parsed = Uses::parse(uses);
+        if let Uses::SelfRepository(_) = parsed {
+            let local = self_repository_as_local(uses);
+            self.call(d, std::path::Path::new(""), job, &local, ctx, out);
             return;
         }
         let line = d.get(job, "uses").map_or(job.line, |n| n.line);
@@ -534,8 +531,9 @@ impl<'a> Analyzer<'a> {
             out.unsure(&desc, line, not_known);
             return;
         }
-        let git_ref = uses.split_once('@').map_or("", |(_, r)| r.trim());
-        let Ok((repo, Some(path))) = RepoId::split_action(full) else {
+        let Some((repo, Some(path), git_ref)) =
+            parsed.remote().map(|r| (r.repo.clone(), r.path, r.git_ref))
+        else {
             out.unsure(
                 &desc,
                 line,

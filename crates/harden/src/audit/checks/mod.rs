@@ -9,6 +9,9 @@ mod security_policy;
 mod signed_releases;
 mod token_permissions;
 
+use harden_transforms::model::uses_sites;
+use harden_transforms::FileKind;
+
 use super::facts::{RepoFacts, YamlFile};
 use super::Check;
 
@@ -29,17 +32,15 @@ pub(super) fn all() -> &'static [&'static dyn Check] {
 /// Every `uses:` value of the repository's workflows (steps and reusable-workflow calls) and
 /// composite actions, with the file and line.
 pub(crate) fn all_uses(repo: &RepoFacts) -> Vec<(&YamlFile, &str, usize)> {
+    let workflows = repo.workflows.iter().map(|f| (f, FileKind::Workflow));
+    let actions = repo.actions.iter().map(|f| (f, FileKind::Action));
     let mut out = Vec::new();
-    for file in &repo.workflows {
-        for pattern in ["jobs.*.steps[*].uses", "jobs.*.uses"] {
-            out.extend(file.strings(pattern).into_iter().map(|(s, l)| (file, s, l)));
-        }
-    }
-    for file in &repo.actions {
+    for (file, kind) in workflows.chain(actions) {
+        let Some(doc) = &file.doc else { continue };
         out.extend(
-            file.strings("runs.steps[*].uses")
+            uses_sites(kind, doc)
                 .into_iter()
-                .map(|(s, l)| (file, s, l)),
+                .filter_map(|(_, node)| node.as_str().map(|s| (file, s, node.line))),
         );
     }
     out
@@ -48,12 +49,7 @@ pub(crate) fn all_uses(repo: &RepoFacts) -> Vec<(&YamlFile, &str, usize)> {
 /// The action or workflow a `uses:` names, lower-cased and without its `@ref`
 /// (`actions/checkout`, `github/codeql-action/analyze`).
 pub(crate) fn uses_target(value: &str) -> String {
-    value
-        .split('@')
-        .next()
-        .unwrap_or(value)
-        .trim()
-        .to_ascii_lowercase()
+    harden_transforms::model::name_key(value)
 }
 
 /// The first workflow whose `uses:` targets start with one of `prefixes`, or whose text (for

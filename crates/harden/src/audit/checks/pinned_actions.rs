@@ -1,5 +1,7 @@
 //! `pinned-actions`: every remote `uses:` is a full commit SHA.
 
+use harden_transforms::model::Uses;
+
 use super::{all_uses, unparsed_note};
 use crate::audit::{Check, RepoFacts, Status};
 
@@ -7,17 +9,21 @@ use crate::audit::{Check, RepoFacts, Status};
 /// 40-hex commit SHA.
 pub(super) struct PinnedActions;
 
-/// A `uses:` value that names another repository (not `./local` nor `docker://`).
+/// A `uses:` value that names another repository (not `./local`, `$/same-repository` nor
+/// `docker://`), by the workflow model's one parser.
 fn is_remote(value: &str) -> bool {
-    let v = value.trim();
-    !(v.starts_with("./") || v.starts_with("docker://") || v.is_empty())
+    !value.trim().is_empty()
+        && !matches!(
+            Uses::parse(value),
+            Uses::Local(_) | Uses::SelfRepository(_) | Uses::Docker(_)
+        )
 }
 
 /// The `@ref` is a full commit SHA.
 fn is_pinned(value: &str) -> bool {
-    value
-        .rsplit_once('@')
-        .is_some_and(|(_, r)| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()))
+    Uses::parse(value)
+        .remote()
+        .is_some_and(|r| harden_github::is_full_sha(r.git_ref))
 }
 
 impl Check for PinnedActions {
