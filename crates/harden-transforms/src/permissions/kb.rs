@@ -107,6 +107,8 @@ pub(crate) struct Kb {
     pub(crate) gh: HashMap<String, GhCommand>,
     /// `commands.yml`: writers, read-only commands, write events.
     pub(crate) commands: super::commands::Commands,
+    /// `shell-tools.yml`: what `run:` scripts' tools do with the token.
+    pub(crate) tools: super::tools::ShellTools,
 }
 
 impl Kb {
@@ -133,6 +135,7 @@ fn load() -> Result<Kb, KbError> {
         rest: load_rest(REST)?,
         gh: load_gh(GH)?,
         commands: super::commands::load()?,
+        tools: super::tools::load()?,
     })
 }
 

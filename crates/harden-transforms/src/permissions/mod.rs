@@ -20,6 +20,7 @@ mod remote_files;
 mod scopes;
 mod script;
 mod shell;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
