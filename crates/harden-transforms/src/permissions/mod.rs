@@ -1330,6 +1330,82 @@ pub(crate) fn credential_use(
 mod tests {
     use super::*;
 
+    /// The plan for the one workflow `text`, with `options`.
+    fn plan_of(text: &str, options: PermissionsOptions) -> WorkflowPlan {
+        let file = SourceFile::new(".github/workflows/ci.yml", FileKind::Workflow, text);
+        let repo = Repository {
+            root: PathBuf::from("."),
+            files: vec![file.clone()],
+        };
+        let Ok(kb) = kb::kb() else { panic!("kb") };
+        let transform = Permissions::new(options);
+        let an = Analyzer::new(&repo, kb, &transform.options.declared);
+        let Some(doc) = file.document() else {
+            panic!("parse")
+        };
+        let d = Doc::new(doc);
+        let Some(root) = d.root() else { panic!("root") };
+        transform.plan(&an, &d, &file, root)
+    }
+
+    #[test]
+    fn plans_are_plain_data() {
+        let text = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - run: gh release create v1\n        env:\n          GH_TOKEN: ${{ github.token }}\n";
+        let plan = plan_of(text, PermissionsOptions::default());
+        assert!(plan.writes && plan.findings.is_empty());
+        assert_eq!(plan.top, TopPlan::AddReadOnly { jobs_line: 2 });
+        assert_eq!(plan.jobs.len(), 1);
+        let block = &plan.jobs[0];
+        assert_eq!((block.job.as_str(), block.key_line), ("release", 7));
+        assert_eq!(
+            block.scopes,
+            BTreeMap::from([(Scope::Contents, Access::Write)])
+        );
+        let reason = block
+            .reasons
+            .as_ref()
+            .and_then(|r| r.first_reason(Scope::Contents))
+            .map(|r| r.comment());
+        assert!(reason.is_some_and(|r| r.contains("gh release create")));
+
+        // A top-level block the maintainers wrote: kept, its writes moved with --move-writes.
+        let moved = text.replace(
+            "on: push\n",
+            "on: push\npermissions:\n  contents: write\n  issues: write\n",
+        );
+        let plan = plan_of(&moved, PermissionsOptions::default());
+        assert_eq!(plan.top, TopPlan::Keep);
+        assert!(plan.jobs.is_empty() && plan.findings.len() == 1);
+        assert!(plan.findings[0].message.contains("issues: write"));
+        let options = PermissionsOptions {
+            move_writes: true,
+            ..PermissionsOptions::default()
+        };
+        let plan = plan_of(&moved, options);
+        assert_eq!(
+            plan.top,
+            TopPlan::MoveWrites {
+                line: 3,
+                lowered: Some(vec![(Scope::Contents, "read"), (Scope::Issues, "none")])
+            }
+        );
+        assert!(plan.jobs.len() == 1 && plan.jobs[0].moved);
+
+        // An undetermined job: reported, nothing added.
+        let unknown = text
+            .replace("make test", "./deploy.sh \"$GH_TOKEN\"")
+            .replace(
+                "    steps:\n      - run: ./deploy",
+                "    env:\n      GH_TOKEN: ${{ github.token }}\n    steps:\n      - run: ./deploy",
+            );
+        let plan = plan_of(&unknown, PermissionsOptions::default());
+        assert_eq!(plan.top, TopPlan::Keep);
+        assert!(plan
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning));
+    }
+
     #[test]
     fn declarations_parse() {
         let d: DeclaredJob = match "release.yml:publish=contents:write, id-token:write".parse() {
