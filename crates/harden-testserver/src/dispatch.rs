@@ -83,35 +83,48 @@ pub(crate) fn handle(request: &Request, shared: &Shared) -> Action {
             .header("host")
             .map_or_else(|| shared.addr.to_string(), str::to_string)
     );
+    let truncated = fault == Some(Fault::Truncated);
+    if let Some(action) = fault.and_then(|f| fault_action(f, endpoint, is_git)) {
+        return action;
+    }
+    let response = answer(request, shared, &options, &key, endpoint, &base);
+    Action::Respond(if truncated {
+        truncate(response)
+    } else {
+        response
+    })
+}
+
+/// What the server does instead of answering, under `fault` (`None` for a truncated answer,
+/// which is made first).
+fn fault_action(fault: Fault, endpoint: Endpoint<'_>, is_git: bool) -> Option<Action> {
     match fault {
-        Some(Fault::Stall) => return Action::Stall,
-        Some(Fault::Reset) => return Action::Reset,
-        Some(Fault::Status(status)) => return Action::Respond(status_response(status, is_git)),
-        Some(Fault::Malformed) => {
-            return Action::Respond(if is_git {
-                let content_type = if endpoint == Endpoint::InfoRefs {
-                    git::ADVERTISEMENT_TYPE
-                } else {
-                    git::RESULT_TYPE
-                };
-                Response::new(
-                    200,
-                    content_type,
-                    "<!DOCTYPE html><html><body>Unicorn!</body></html>\n",
-                )
+        Fault::Stall => Some(Action::Stall),
+        Fault::Reset => Some(Action::Reset),
+        Fault::Status(status) => Some(Action::Respond(status_response(status, is_git))),
+        Fault::Malformed => Some(Action::Respond(if is_git {
+            let content_type = if endpoint == Endpoint::InfoRefs {
+                git::ADVERTISEMENT_TYPE
             } else {
-                Response::new(
-                    200,
-                    "application/json; charset=utf-8",
-                    "{\"message\": this is not JSON",
-                )
-            });
-        }
-        Some(Fault::RateLimited {
+                git::RESULT_TYPE
+            };
+            Response::new(
+                200,
+                content_type,
+                "<!DOCTYPE html><html><body>Unicorn!</body></html>\n",
+            )
+        } else {
+            Response::new(
+                200,
+                "application/json; charset=utf-8",
+                "{\"message\": this is not JSON",
+            )
+        })),
+        Fault::RateLimited {
             status,
             retry_after,
             reset_after,
-        }) => {
+        } => {
             let mut response = Response::json(
                 status,
                 &serde_json::json!({"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
@@ -128,41 +141,35 @@ pub(crate) fn handle(request: &Request, shared: &Shared) -> Action {
                     .with_header("X-RateLimit-Remaining", "0")
                     .with_header("X-RateLimit-Reset", (now + seconds).to_string());
             }
-            return Action::Respond(response);
+            Some(Action::Respond(response))
         }
-        Some(Fault::HugeBody { bytes, announced }) => {
+        Fault::HugeBody { bytes, announced } => {
             let content_type = match endpoint {
                 Endpoint::InfoRefs => git::ADVERTISEMENT_TYPE,
                 Endpoint::UploadPack => git::RESULT_TYPE,
                 Endpoint::Rest(_) => "application/json; charset=utf-8",
                 Endpoint::Raw(_) => "text/plain; charset=utf-8",
             };
-            return Action::Huge {
+            Some(Action::Huge {
                 content_type,
                 bytes,
                 announced,
-            };
+            })
         }
-        Some(Fault::RateLimitedUntil { status, after_secs }) => {
+        Fault::RateLimitedUntil { status, after_secs } => {
             let when = SystemTime::now() + std::time::Duration::from_secs(after_secs);
             let response = Response::json(
                 status,
                 &serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
             )
             .with_header("Retry-After", http::date(when));
-            return Action::Respond(response);
+            Some(Action::Respond(response))
         }
-        Some(Fault::Redirect { status, location }) => {
-            return Action::Respond(Response::text(status, "").with_header("Location", location));
-        }
-        Some(Fault::Truncated) | None => {}
+        Fault::Redirect { status, location } => Some(Action::Respond(
+            Response::text(status, "").with_header("Location", location),
+        )),
+        Fault::Truncated => None,
     }
-    let response = answer(request, shared, &options, &key, endpoint, &base);
-    Action::Respond(if fault == Some(Fault::Truncated) {
-        truncate(response)
-    } else {
-        response
-    })
 }
 
 /// The fault to apply to this request, consuming one use of a counted rule.

@@ -54,29 +54,7 @@ pub(crate) fn handle(served: &ServedRepo, rest: &str, request: &Request, base: &
         };
     }
     if let Some(sha) = rest.strip_prefix("/git/tags/") {
-        let found = served
-            .tag_objects
-            .get(&sha.to_ascii_lowercase())
-            .and_then(|name| repo.tags.get_key_value(name));
-        return match found {
-            Some((name, tag)) => {
-                let object = tag.tag_object.clone().unwrap_or_default();
-                Response::json(
-                    200,
-                    &json!({
-                        "node_id": format!("TAG_{object}"),
-                        "tag": name,
-                        "sha": object,
-                        "url": format!("{api}/git/tags/{object}"),
-                        "message": format!("Release {name}\n"),
-                        "tagger": {"name": "Recorder", "email": "recorder@example.com", "date": "2024-01-01T00:00:00Z"},
-                        "object": {"type": "commit", "sha": tag.commit, "url": format!("{api}/git/commits/{}", tag.commit)},
-                        "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null}
-                    }),
-                )
-            }
-            None => not_found(),
-        };
+        return tag_object(served, sha, &api);
     }
     if rest == "/tags" {
         // GitHub's tag listing shows the commit each tag finally points to.
@@ -110,33 +88,7 @@ pub(crate) fn handle(served: &ServedRepo, rest: &str, request: &Request, base: &
         });
     }
     if let Some(reference) = rest.strip_prefix("/commits/") {
-        // `GET /repos/{owner}/{repo}/commits/{ref}`: the commit a tag, branch or SHA names
-        // (used by pinact; only the fields it reads).
-        let sha = repo
-            .tags
-            .get(reference)
-            .map(|t| t.commit.clone())
-            .or_else(|| repo.branches.get(reference).cloned())
-            .or_else(|| {
-                (reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .then(|| reference.to_ascii_lowercase())
-            });
-        let wants_sha = request
-            .header("accept")
-            .is_some_and(|a| a.contains("application/vnd.github.v3.sha"));
-        return match sha {
-            // `Accept: application/vnd.github.sha` asks for the bare SHA (go-github's
-            // `GetCommitSHA1`).
-            Some(sha) if wants_sha => Response::new(200, "application/vnd.github.sha", sha),
-            Some(sha) => Response::json(
-                200,
-                &json!({"sha": sha, "url": format!("{api}/commits/{sha}"), "commit": {"message": ""}}),
-            ),
-            None => Response::json(
-                422,
-                &json!({"message": format!("No commit found for SHA: {reference}"), "status": "422"}),
-            ),
-        };
+        return commit(repo, reference, request, &api);
     }
     if rest == "/releases" {
         // Recorded data has no releases: an empty list, as for a repository without any.
@@ -152,6 +104,64 @@ pub(crate) fn handle(served: &ServedRepo, rest: &str, request: &Request, base: &
         };
     }
     not_found()
+}
+
+/// `GET /repos/{owner}/{repo}/git/tags/{sha}`: an annotated tag object.
+fn tag_object(served: &ServedRepo, sha: &str, api: &str) -> Response {
+    let repo = &served.repo;
+    let found = served
+        .tag_objects
+        .get(&sha.to_ascii_lowercase())
+        .and_then(|name| repo.tags.get_key_value(name));
+    match found {
+        Some((name, tag)) => {
+            let object = tag.tag_object.clone().unwrap_or_default();
+            Response::json(
+                200,
+                &json!({
+                    "node_id": format!("TAG_{object}"),
+                    "tag": name,
+                    "sha": object,
+                    "url": format!("{api}/git/tags/{object}"),
+                    "message": format!("Release {name}\n"),
+                    "tagger": {"name": "Recorder", "email": "recorder@example.com", "date": "2024-01-01T00:00:00Z"},
+                    "object": {"type": "commit", "sha": tag.commit, "url": format!("{api}/git/commits/{}", tag.commit)},
+                    "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null}
+                }),
+            )
+        }
+        None => not_found(),
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}`.
+fn commit(repo: &RecordedRepo, reference: &str, request: &Request, api: &str) -> Response {
+    // The commit a tag, branch or SHA names (used by pinact; only the fields it reads).
+    let sha = repo
+        .tags
+        .get(reference)
+        .map(|t| t.commit.clone())
+        .or_else(|| repo.branches.get(reference).cloned())
+        .or_else(|| {
+            (reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| reference.to_ascii_lowercase())
+        });
+    let wants_sha = request
+        .header("accept")
+        .is_some_and(|a| a.contains("application/vnd.github.v3.sha"));
+    match sha {
+        // `Accept: application/vnd.github.sha` asks for the bare SHA (go-github's
+        // `GetCommitSHA1`).
+        Some(sha) if wants_sha => Response::new(200, "application/vnd.github.sha", sha),
+        Some(sha) => Response::json(
+            200,
+            &json!({"sha": sha, "url": format!("{api}/commits/{sha}"), "commit": {"message": ""}}),
+        ),
+        None => Response::json(
+            422,
+            &json!({"message": format!("No commit found for SHA: {reference}"), "status": "422"}),
+        ),
+    }
 }
 
 fn is_branch_or_tag(r: &AdvertisedRef) -> bool {

@@ -523,6 +523,59 @@ struct CorpusReport {
     rendered: String,
 }
 
+/// Checks that only the `uses` lines (`site_lines`, from 0) of a file changed, that every
+/// comment stays, and that on a changed line every word of its comment that is not a version
+/// stays.
+fn check_lines_and_comments(
+    path: &FsPath,
+    (before, after): (&Document, &Document),
+    site_lines: &HashSet<usize>,
+    mut changed_lines: HashSet<usize>,
+    problems: &mut Vec<String>,
+) {
+    if before.text() == after.text() {
+        return;
+    }
+    let before_lines: Vec<&str> = before.text().split('\n').collect();
+    let after_lines: Vec<&str> = after.text().split('\n').collect();
+    assert_eq!(before_lines.len(), after_lines.len(), "{}", path.display());
+    for (i, (b, a)) in before_lines.iter().zip(&after_lines).enumerate() {
+        if b != a {
+            if !site_lines.contains(&i) {
+                problems.push(format!(
+                    "{}:{}: a line without `uses` changed",
+                    path.display(),
+                    i + 1
+                ));
+            }
+            changed_lines.insert(i);
+        }
+    }
+    let after_comments = comments_by_line(after);
+    for (line, text) in comments_by_line(before) {
+        if !changed_lines.contains(&line) {
+            if !after_comments.contains(&(line, text.clone())) {
+                problems.push(format!(
+                    "{}:{}: comment lost: {text}",
+                    path.display(),
+                    line + 1
+                ));
+            }
+            continue;
+        }
+        let new_line = after_lines[line];
+        for word in text.trim_start_matches('#').split_whitespace() {
+            if !looks_like_version(word) && !new_line.contains(word) {
+                problems.push(format!(
+                    "{}:{}: comment word {word:?} lost: {text} -> {new_line}",
+                    path.display(),
+                    line + 1
+                ));
+            }
+        }
+    }
+}
+
 /// Pins one corpus repository and checks every reference and comment of the result.
 fn check_corpus_repo(
     pin: &PinActions,
@@ -610,52 +663,14 @@ fn check_corpus_repo(
         }
         // Only `uses` lines change; every comment stays, and on a changed line every word of
         // its comment that is not a version.
-        if before.text() == after.text() {
-            continue;
-        }
-        let before_lines: Vec<&str> = before.text().split('\n').collect();
-        let after_lines: Vec<&str> = after.text().split('\n').collect();
-        assert_eq!(
-            before_lines.len(),
-            after_lines.len(),
-            "{}",
-            file.path.display()
+        let site_lines: HashSet<usize> = before_sites.iter().map(|(_, n)| n.line - 1).collect();
+        check_lines_and_comments(
+            &file.path,
+            (before, after),
+            &site_lines,
+            changed_lines,
+            problems,
         );
-        for (i, (b, a)) in before_lines.iter().zip(&after_lines).enumerate() {
-            if b != a {
-                if !before_sites.iter().any(|(_, n)| n.line - 1 == i) {
-                    problems.push(format!(
-                        "{}:{}: a line without `uses` changed",
-                        file.path.display(),
-                        i + 1
-                    ));
-                }
-                changed_lines.insert(i);
-            }
-        }
-        let after_comments = comments_by_line(after);
-        for (line, text) in comments_by_line(before) {
-            if !changed_lines.contains(&line) {
-                if !after_comments.contains(&(line, text.clone())) {
-                    problems.push(format!(
-                        "{}:{}: comment lost: {text}",
-                        file.path.display(),
-                        line + 1
-                    ));
-                }
-                continue;
-            }
-            let new_line = after_lines[line];
-            for word in text.trim_start_matches('#').split_whitespace() {
-                if !looks_like_version(word) && !new_line.contains(word) {
-                    problems.push(format!(
-                        "{}:{}: comment word {word:?} lost: {text} -> {new_line}",
-                        file.path.display(),
-                        line + 1
-                    ));
-                }
-            }
-        }
     }
     report.output = Some(output);
     report

@@ -304,112 +304,10 @@ impl Builder<'_> {
                     self.last_token_end = e;
                 }
             }
-            Event::MappingStart(anchor_id, _) => {
-                let flow = self.text[s..e].trim_end().ends_with('{');
-                let (_, anchor, _) = self.properties(s);
-                self.remember_anchor(anchor_id, &anchor);
-                if flow {
-                    self.last_token_end = e;
-                }
-                self.stack.push(Frame::Map {
-                    start: s,
-                    flow,
-                    anchor,
-                    entries: Vec::new(),
-                    keys: HashMap::new(),
-                    key: None,
-                    end_of_start: e,
-                });
-            }
-            Event::SequenceStart(anchor_id, _) => {
-                let flow = self.text[s..e].trim_end().ends_with('[');
-                let (_, anchor, _) = self.properties(s);
-                self.remember_anchor(anchor_id, &anchor);
-                let search_from = self.last_token_end;
-                if flow {
-                    self.last_token_end = e;
-                }
-                self.stack.push(Frame::Seq {
-                    start: s,
-                    flow,
-                    anchor,
-                    items: Vec::new(),
-                    search_from,
-                });
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    start,
-                    flow,
-                    anchor,
-                    entries,
-                    keys,
-                    end_of_start,
-                    ..
-                }) = self.stack.pop()
-                {
-                    let end = if flow {
-                        let end = self.flow_end(b'}', e);
-                        self.last_token_end = end;
-                        end
-                    } else {
-                        entries.last().map_or(end_of_start, |en| en.value.span.end)
-                    };
-                    let indent = match entries.first() {
-                        Some(first) if !flow => self.indent_of(first.key.span.start),
-                        _ => 0,
-                    };
-                    let node = self.node(
-                        start,
-                        end,
-                        anchor,
-                        NodeKind::Mapping(Mapping {
-                            flow,
-                            indent,
-                            index: crate::tree::KeyIndex::new(keys, entries.len()),
-                            entries,
-                        }),
-                    );
-                    self.push(node)?;
-                }
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    start,
-                    flow,
-                    anchor,
-                    items,
-                    search_from,
-                }) = self.stack.pop()
-                {
-                    let (start, end, indent) = if flow {
-                        let end = self.flow_end(b']', e);
-                        self.last_token_end = end;
-                        (start, end, 0)
-                    } else {
-                        let first = items.first().map_or(start, |n| n.span.start);
-                        let dash = self.find_dash(search_from, first);
-                        let indent = self.indent_of(dash);
-                        let begin = if anchor.is_some() {
-                            start.min(dash)
-                        } else {
-                            dash
-                        };
-                        (begin, items.last().map_or(first, |n| n.span.end), indent)
-                    };
-                    let node = self.node(
-                        start,
-                        end,
-                        anchor,
-                        NodeKind::Sequence(Sequence {
-                            flow,
-                            indent,
-                            items,
-                        }),
-                    );
-                    self.push(node)?;
-                }
-            }
+            Event::MappingStart(anchor_id, _) => self.mapping_start(anchor_id, s, e),
+            Event::SequenceStart(anchor_id, _) => self.sequence_start(anchor_id, s, e),
+            Event::MappingEnd => self.mapping_end(e)?,
+            Event::SequenceEnd => self.sequence_end(e)?,
             Event::Alias(id) => {
                 let name = self
                     .anchors
@@ -430,6 +328,121 @@ impl Builder<'_> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
+    }
+
+    fn mapping_start(&mut self, anchor_id: usize, s: usize, e: usize) {
+        let flow = self.text[s..e].trim_end().ends_with('{');
+        let (_, anchor, _) = self.properties(s);
+        self.remember_anchor(anchor_id, &anchor);
+        if flow {
+            self.last_token_end = e;
+        }
+        self.stack.push(Frame::Map {
+            start: s,
+            flow,
+            anchor,
+            entries: Vec::new(),
+            keys: HashMap::new(),
+            key: None,
+            end_of_start: e,
+        });
+    }
+
+    fn sequence_start(&mut self, anchor_id: usize, s: usize, e: usize) {
+        let flow = self.text[s..e].trim_end().ends_with('[');
+        let (_, anchor, _) = self.properties(s);
+        self.remember_anchor(anchor_id, &anchor);
+        let search_from = self.last_token_end;
+        if flow {
+            self.last_token_end = e;
+        }
+        self.stack.push(Frame::Seq {
+            start: s,
+            flow,
+            anchor,
+            items: Vec::new(),
+            search_from,
+        });
+    }
+
+    /// The end of a mapping (its last token ends at `e`): the mapping node, with its span.
+    fn mapping_end(&mut self, e: usize) -> Result<(), ParseError> {
+        let Some(Frame::Map {
+            start,
+            flow,
+            anchor,
+            entries,
+            keys,
+            end_of_start,
+            ..
+        }) = self.stack.pop()
+        else {
+            return Ok(());
+        };
+        let end = if flow {
+            let end = self.flow_end(b'}', e);
+            self.last_token_end = end;
+            end
+        } else {
+            entries.last().map_or(end_of_start, |en| en.value.span.end)
+        };
+        let indent = match entries.first() {
+            Some(first) if !flow => self.indent_of(first.key.span.start),
+            _ => 0,
+        };
+        let node = self.node(
+            start,
+            end,
+            anchor,
+            NodeKind::Mapping(Mapping {
+                flow,
+                indent,
+                index: crate::tree::KeyIndex::new(keys, entries.len()),
+                entries,
+            }),
+        );
+        self.push(node)
+    }
+
+    /// The end of a sequence (its last token ends at `e`): the sequence node, its span
+    /// starting at the first dash of a block sequence.
+    fn sequence_end(&mut self, e: usize) -> Result<(), ParseError> {
+        let Some(Frame::Seq {
+            start,
+            flow,
+            anchor,
+            items,
+            search_from,
+        }) = self.stack.pop()
+        else {
+            return Ok(());
+        };
+        let (start, end, indent) = if flow {
+            let end = self.flow_end(b']', e);
+            self.last_token_end = end;
+            (start, end, 0)
+        } else {
+            let first = items.first().map_or(start, |n| n.span.start);
+            let dash = self.find_dash(search_from, first);
+            let indent = self.indent_of(dash);
+            let begin = if anchor.is_some() {
+                start.min(dash)
+            } else {
+                dash
+            };
+            (begin, items.last().map_or(first, |n| n.span.end), indent)
+        };
+        let node = self.node(
+            start,
+            end,
+            anchor,
+            NodeKind::Sequence(Sequence {
+                flow,
+                indent,
+                items,
+            }),
+        );
+        self.push(node)
     }
 
     /// Counts nodes, aliases and what the aliases expand to; refuses recursive aliases and

@@ -116,6 +116,50 @@ fn corpus_parses_and_survives_random_edits() {
     }
 }
 
+/// Up to six random edits that apply together to `doc`.
+fn random_edits(doc: &Document, rng: &mut Rng) -> Vec<Candidate> {
+    let mut all = Vec::new();
+    let mut n = 0;
+    for (i, d) in doc.documents().iter().enumerate() {
+        candidates(d, Path::root(i), &mut all, &mut n);
+    }
+    let mut chosen: Vec<Candidate> = Vec::new();
+    for _ in 0..6 {
+        if all.is_empty() {
+            break;
+        }
+        let c = all[rng.below(all.len())].clone();
+        let mut trial = EditSet::new(doc);
+        let ok = chosen
+            .iter()
+            .chain(std::iter::once(&c))
+            .all(|c| add(&mut trial, c))
+            && trial.apply().is_ok();
+        if ok {
+            chosen.push(c);
+        }
+    }
+    chosen
+}
+
+/// The failure when the edited `out` does not parse or lost a comment of `doc` (`text`).
+fn lost_comment(rel: &str, doc: &Document, text: &str, out: &str) -> Option<String> {
+    let after = match Document::parse(out.to_owned()) {
+        Ok(after) => after,
+        Err(e) => return Some(format!("{rel}: output does not parse: {e}")),
+    };
+    let after_comments: Vec<&str> = after
+        .comments()
+        .iter()
+        .map(|c| &out[c.span.range()])
+        .collect();
+    doc.comments()
+        .iter()
+        .map(|c| &text[c.span.range()])
+        .find(|c| !after_comments.contains(c))
+        .map(|c| format!("{rel}: comment lost: {c}"))
+}
+
 fn parse_and_edit_every_file(root: &FsPath, min_files: usize) {
     let mut files = Vec::new();
     yaml_files(root, &mut files);
@@ -157,27 +201,7 @@ fn parse_and_edit_every_file(root: &FsPath, min_files: usize) {
         );
 
         // Random edits.
-        let mut all = Vec::new();
-        let mut n = 0;
-        for (i, d) in doc.documents().iter().enumerate() {
-            candidates(d, Path::root(i), &mut all, &mut n);
-        }
-        let mut chosen: Vec<Candidate> = Vec::new();
-        for _ in 0..6 {
-            if all.is_empty() {
-                break;
-            }
-            let c = all[rng.below(all.len())].clone();
-            let mut trial = EditSet::new(&doc);
-            let ok = chosen
-                .iter()
-                .chain(std::iter::once(&c))
-                .all(|c| add(&mut trial, c))
-                && trial.apply().is_ok();
-            if ok {
-                chosen.push(c);
-            }
-        }
+        let chosen = random_edits(&doc, &mut rng);
         let mut edits = EditSet::new(&doc);
         for c in &chosen {
             add(&mut edits, c);
@@ -185,26 +209,8 @@ fn parse_and_edit_every_file(root: &FsPath, min_files: usize) {
         match edits.apply_verified() {
             Ok(out) => {
                 edited += 1;
-                match Document::parse(out.clone()) {
-                    Ok(after) => {
-                        let before_comments: Vec<&str> = doc
-                            .comments()
-                            .iter()
-                            .map(|c| &text[c.span.range()])
-                            .collect();
-                        let after_comments: Vec<String> = after
-                            .comments()
-                            .iter()
-                            .map(|c| out[c.span.range()].to_owned())
-                            .collect();
-                        for c in before_comments {
-                            if !after_comments.iter().any(|a| a == c) {
-                                failures.push(format!("{rel}: comment lost: {c}"));
-                                break;
-                            }
-                        }
-                    }
-                    Err(e) => failures.push(format!("{rel}: output does not parse: {e}")),
+                if let Some(failure) = lost_comment(&rel, &doc, &text, &out) {
+                    failures.push(failure);
                 }
             }
             Err(e) => {

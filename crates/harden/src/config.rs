@@ -238,6 +238,7 @@ pub(crate) fn unknown_declarations(
 }
 
 /// Parses the text of a configuration file.
+#[allow(clippy::too_many_lines)] // Rewritten by the `settings` helper (issue 14).
 pub(crate) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let doc = Document::parse(text).map_err(|e| {
         let loc = e.location();

@@ -492,91 +492,12 @@ fn removed_workflow_is_not_written_back() {
 #[test]
 fn killed_mid_run_leaves_every_file_old_or_new() {
     let f = fixture();
-    let actions = [
-        "actions/checkout",
-        "actions/cache",
-        "actions/setup-node",
-        "actions/setup-python",
-        "actions/upload-artifact",
-    ];
-    let mut originals = Vec::new();
-    for n in 0..40 {
-        let mut wf = format!("name: w{n}\non: push\njobs:\n  build:\n    runs-on: x\n    steps:\n");
-        for (i, a) in actions.iter().enumerate() {
-            wf.push_str(&format!("      - uses: {a}@v4 # step {i}\n"));
-        }
-        for i in 0..1500 {
-            wf.push_str(&format!("      - run: echo {n} {i}\n"));
-        }
-        let name = format!("w{n:02}.yml");
-        f.write(&name, wf.as_bytes());
-        originals.push((name, wf.into_bytes()));
-    }
-    // The new texts: a complete run on a copy (same server, same cache).
-    let copy = tempfile::tempdir().expect("copy");
-    fs::create_dir_all(copy.path().join(".github/workflows")).expect("mkdir");
-    for (name, bytes) in &originals {
-        fs::write(copy.path().join(".github/workflows").join(name), bytes).expect("write");
-    }
-    let started = Instant::now();
-    let out = f
-        .command(&["--only", "pin-actions"])
-        .current_dir(copy.path())
-        .output()
-        .expect("complete run");
-    let full = started.elapsed();
-    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
-    let new: Vec<Vec<u8>> = originals
-        .iter()
-        .map(|(name, _)| read(&copy.path().join(".github/workflows").join(name)))
-        .collect();
-    for (i, (name, old)) in originals.iter().enumerate() {
-        assert_ne!(&new[i], old, "{name} is changed by a complete run");
-    }
+    let originals = many_workflows(&f);
+    let (new, full) = complete_run(&f, &originals);
     let dir = f.repo.path().join(".github/workflows");
-    let first = dir.join(&originals[0].0);
     let mut saw_mixed = false;
     for round in 0..10u32 {
-        // Start from the old texts each round.
-        for (name, old) in &originals {
-            fs::write(dir.join(name), old).expect("restore");
-        }
-        let mut child: Child = f
-            .command(&["--only", "pin-actions"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        if round % 2 == 0 {
-            // Kill as soon as the first file is replaced: in the middle of the writes.
-            let deadline = Instant::now() + full * 4 + Duration::from_secs(10);
-            while read(&first) == originals[0].1 && Instant::now() < deadline {
-                if child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            std::thread::sleep(Duration::from_millis(u64::from(round) * 3));
-        } else {
-            std::thread::sleep(full.mul_f64(0.2 + 0.8 * f64::from(round) / 10.0));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        let (mut old_count, mut new_count) = (0, 0);
-        for (i, (name, old)) in originals.iter().enumerate() {
-            let now = read(&dir.join(name));
-            if &now == old {
-                old_count += 1;
-            } else if now == new[i] {
-                new_count += 1;
-            } else {
-                panic!(
-                    "round {round}: {name} is neither its old nor its new text ({} bytes)",
-                    now.len()
-                );
-            }
-        }
-        saw_mixed |= old_count > 0 && new_count > 0;
+        saw_mixed |= killed_round(&f, round, &originals, &new, full);
     }
     if !saw_mixed {
         note("no kill landed in the middle of the writes this time (every round was all-old or all-new)");
@@ -606,6 +527,110 @@ fn killed_mid_run_leaves_every_file_old_or_new() {
     }
     let out = f.harden(&["--only", "pin-actions", "--check"]);
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+}
+
+/// Writes 40 large workflows into the fixture's repository: their names and texts.
+fn many_workflows(f: &Fixture) -> Vec<(String, Vec<u8>)> {
+    let actions = [
+        "actions/checkout",
+        "actions/cache",
+        "actions/setup-node",
+        "actions/setup-python",
+        "actions/upload-artifact",
+    ];
+    let mut originals = Vec::new();
+    for n in 0..40 {
+        let mut wf = format!("name: w{n}\non: push\njobs:\n  build:\n    runs-on: x\n    steps:\n");
+        for (i, a) in actions.iter().enumerate() {
+            wf.push_str(&format!("      - uses: {a}@v4 # step {i}\n"));
+        }
+        for i in 0..1500 {
+            wf.push_str(&format!("      - run: echo {n} {i}\n"));
+        }
+        let name = format!("w{n:02}.yml");
+        f.write(&name, wf.as_bytes());
+        originals.push((name, wf.into_bytes()));
+    }
+    originals
+}
+
+/// The new texts of `originals` after a complete run on a copy (same server, same cache),
+/// and how long the run took.
+fn complete_run(f: &Fixture, originals: &[(String, Vec<u8>)]) -> (Vec<Vec<u8>>, Duration) {
+    let copy = tempfile::tempdir().expect("copy");
+    fs::create_dir_all(copy.path().join(".github/workflows")).expect("mkdir");
+    for (name, bytes) in originals {
+        fs::write(copy.path().join(".github/workflows").join(name), bytes).expect("write");
+    }
+    let started = Instant::now();
+    let out = f
+        .command(&["--only", "pin-actions"])
+        .current_dir(copy.path())
+        .output()
+        .expect("complete run");
+    let full = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let new: Vec<Vec<u8>> = originals
+        .iter()
+        .map(|(name, _)| read(&copy.path().join(".github/workflows").join(name)))
+        .collect();
+    for (i, (name, old)) in originals.iter().enumerate() {
+        assert_ne!(&new[i], old, "{name} is changed by a complete run");
+    }
+    (new, full)
+}
+
+/// One round: restores the old texts, starts harden and kills it (even rounds as soon as
+/// the first file is replaced, odd rounds after a share of `full`); every file must be old
+/// or new. True when some files were old and some new.
+fn killed_round(
+    f: &Fixture,
+    round: u32,
+    originals: &[(String, Vec<u8>)],
+    new: &[Vec<u8>],
+    full: Duration,
+) -> bool {
+    let dir = f.repo.path().join(".github/workflows");
+    let first = dir.join(&originals[0].0);
+    for (name, old) in originals {
+        fs::write(dir.join(name), old).expect("restore");
+    }
+    let mut child: Child = f
+        .command(&["--only", "pin-actions"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    if round % 2 == 0 {
+        // Kill as soon as the first file is replaced: in the middle of the writes.
+        let deadline = Instant::now() + full * 4 + Duration::from_secs(10);
+        while read(&first) == originals[0].1 && Instant::now() < deadline {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_millis(u64::from(round) * 3));
+    } else {
+        std::thread::sleep(full.mul_f64(0.2 + 0.8 * f64::from(round) / 10.0));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut old_count, mut new_count) = (0, 0);
+    for (i, (name, old)) in originals.iter().enumerate() {
+        let now = read(&dir.join(name));
+        if &now == old {
+            old_count += 1;
+        } else if now == new[i] {
+            new_count += 1;
+        } else {
+            panic!(
+                "round {round}: {name} is neither its old nor its new text ({} bytes)",
+                now.len()
+            );
+        }
+    }
+    old_count > 0 && new_count > 0
 }
 
 // ---------------------------------------------------------------- network

@@ -379,75 +379,9 @@ impl<'a> Analyzer<'a> {
             return out;
         }
         let (env, _) = wf_env.child(d.get(job, "env"), ctx);
-        let mut images: Vec<(String, &Node)> = Vec::new();
-        if let Some(c) = d.get(job, "container") {
-            images.push(("container".into(), c));
-        }
-        for (name, s) in d.entries(d.get(job, "services")) {
-            images.push((format!("services.{name}"), s));
-        }
-        for (label, image) in images {
-            let password = d
-                .get(image, "credentials")
-                .and_then(|c| d.str(c, "password"))
-                .unwrap_or_default();
-            if classify(password, ctx, &env) == TokenValue::Job {
-                out.needs.add(
-                    Scope::Packages,
-                    Access::Read,
-                    &label,
-                    "pulls the image from GitHub Packages",
-                );
-            }
-        }
-        let shell_of = |n: Option<&Node>| {
-            n.and_then(|n| d.get(n, "defaults"))
-                .and_then(|x| d.get(x, "run"))
-                .and_then(|x| d.str(x, "shell"))
-                .map(ShellKind::from_shell)
-        };
-        let windows = d
-            .get(job, "runs-on")
-            .is_some_and(|r| d.raw(r).to_ascii_lowercase().contains("windows"));
-        let shell = shell_of(Some(job))
-            .or_else(|| shell_of(Some(root)))
-            .unwrap_or(if windows {
-                ShellKind::Pwsh
-            } else {
-                ShellKind::Sh
-            });
-        // The job token put in `env:` for the whole job (or, under a name of its own, for the
-        // whole workflow) is there for some command: it must be seen used.
-        let mut state = JobState {
-            default_workdir: [Some(job), Some(root)]
-                .into_iter()
-                .flatten()
-                .find_map(|n| {
-                    d.get(n, "defaults")
-                        .and_then(|x| d.get(x, "run"))
-                        .and_then(|x| d.str(x, "working-directory"))
-                })
-                .unwrap_or_default()
-                .to_owned(),
-            events: triggers(d, root),
-            ..JobState::default()
-        };
-        let job_env = d.get(job, "env");
-        for (name, value) in d.entries(job_env) {
-            if classify(&scalar_text(value), ctx, &wf_env) == TokenValue::Job {
-                state.unaccounted.insert(name.to_owned());
-            }
-        }
-        for (name, value) in d.entries(d.get(root, "env")) {
-            let usual = name == "GITHUB_TOKEN" || name == "GH_TOKEN";
-            let shadowed = d.entries(job_env).iter().any(|(k, _)| *k == name);
-            if !usual
-                && !shadowed
-                && classify(&scalar_text(value), ctx, &Env::default()) == TokenValue::Job
-            {
-                state.unaccounted.insert(name.to_owned());
-            }
-        }
+        image_credentials(d, job, ctx, &env, &mut out);
+        let shell = job_shell(d, root, job);
+        let mut state = job_state(d, root, job, ctx, &wf_env);
         self.steps(
             d,
             d.get(job, "steps"),
@@ -457,33 +391,7 @@ impl<'a> Analyzer<'a> {
             &mut state,
             &mut out,
         );
-        if let Some((desc, line, what)) = &state.push_hint {
-            let pushes = out.needs.access(Scope::Contents) == Some(Access::Write);
-            if state.persisted && !pushes {
-                out.unsure(
-                    desc,
-                    *line,
-                    format!("{what} with the job token in git, but no step visibly pushes; harden cannot tell whether a script does"),
-                );
-            }
-        }
-        if out.needs.access(Scope::Contents) == Some(Access::Write) {
-            // A push with the persisted credentials is already granted.
-            out.opaque.retain(|o| !o.git_only);
-        }
-        for name in &state.unaccounted {
-            let line = [job_env, d.get(root, "env")]
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.as_mapping())
-                .find_map(|m| m.get(name))
-                .map_or(job.line, |e| e.key.line);
-            out.unsure(
-                "`env`",
-                line,
-                format!("holds the job token as `{name}`, but no step visibly uses it; harden cannot tell which command reads it"),
-            );
-        }
+        finish_job(d, root, job, &state, &mut out);
         out
     }
 
@@ -1107,5 +1015,122 @@ impl RepoFiles for Analyzer<'_> {
             return None;
         }
         std::fs::read_to_string(&path).ok()
+    }
+}
+
+/// `packages: read` for a container or service image pulled with the job token.
+fn image_credentials(d: &Doc<'_>, job: &Node, ctx: &TokenCtx, env: &Env, out: &mut Analysis) {
+    let mut images: Vec<(String, &Node)> = Vec::new();
+    if let Some(c) = d.get(job, "container") {
+        images.push(("container".into(), c));
+    }
+    for (name, s) in d.entries(d.get(job, "services")) {
+        images.push((format!("services.{name}"), s));
+    }
+    for (label, image) in images {
+        let password = d
+            .get(image, "credentials")
+            .and_then(|c| d.str(c, "password"))
+            .unwrap_or_default();
+        if classify(password, ctx, env) == TokenValue::Job {
+            out.needs.add(
+                Scope::Packages,
+                Access::Read,
+                &label,
+                "pulls the image from GitHub Packages",
+            );
+        }
+    }
+}
+
+/// The shell `run:` steps of the job use unless they say: `defaults.run.shell` of the job or
+/// the workflow, else the runner's default.
+fn job_shell(d: &Doc<'_>, root: &Node, job: &Node) -> ShellKind {
+    let shell_of = |n: Option<&Node>| {
+        n.and_then(|n| d.get(n, "defaults"))
+            .and_then(|x| d.get(x, "run"))
+            .and_then(|x| d.str(x, "shell"))
+            .map(ShellKind::from_shell)
+    };
+    let windows = d
+        .get(job, "runs-on")
+        .is_some_and(|r| d.raw(r).to_ascii_lowercase().contains("windows"));
+    shell_of(Some(job))
+        .or_else(|| shell_of(Some(root)))
+        .unwrap_or(if windows {
+            ShellKind::Pwsh
+        } else {
+            ShellKind::Sh
+        })
+}
+
+/// The state a job's steps start from: the default working directory, the triggers, and
+/// the variables of the job's (or workflow's) `env:` that hold the job token.
+fn job_state(d: &Doc<'_>, root: &Node, job: &Node, ctx: &TokenCtx, wf_env: &Env) -> JobState {
+    // The job token put in `env:` for the whole job (or, under a name of its own, for the
+    // whole workflow) is there for some command: it must be seen used.
+    let mut state = JobState {
+        default_workdir: [Some(job), Some(root)]
+            .into_iter()
+            .flatten()
+            .find_map(|n| {
+                d.get(n, "defaults")
+                    .and_then(|x| d.get(x, "run"))
+                    .and_then(|x| d.str(x, "working-directory"))
+            })
+            .unwrap_or_default()
+            .to_owned(),
+        events: triggers(d, root),
+        ..JobState::default()
+    };
+    let job_env = d.get(job, "env");
+    for (name, value) in d.entries(job_env) {
+        if classify(&scalar_text(value), ctx, wf_env) == TokenValue::Job {
+            state.unaccounted.insert(name.to_owned());
+        }
+    }
+    for (name, value) in d.entries(d.get(root, "env")) {
+        let usual = name == "GITHUB_TOKEN" || name == "GH_TOKEN";
+        let shadowed = d.entries(job_env).iter().any(|(k, _)| *k == name);
+        if !usual
+            && !shadowed
+            && classify(&scalar_text(value), ctx, &Env::default()) == TokenValue::Job
+        {
+            state.unaccounted.insert(name.to_owned());
+        }
+    }
+    state
+}
+
+/// What the job's steps together leave open: a commit never visibly pushed, and job-token
+/// variables no step visibly used.
+fn finish_job(d: &Doc<'_>, root: &Node, job: &Node, state: &JobState, out: &mut Analysis) {
+    if let Some((desc, line, what)) = &state.push_hint {
+        let pushes = out.needs.access(Scope::Contents) == Some(Access::Write);
+        if state.persisted && !pushes {
+            out.unsure(
+                desc,
+                *line,
+                format!("{what} with the job token in git, but no step visibly pushes; harden cannot tell whether a script does"),
+            );
+        }
+    }
+    if out.needs.access(Scope::Contents) == Some(Access::Write) {
+        // A push with the persisted credentials is already granted.
+        out.opaque.retain(|o| !o.git_only);
+    }
+    let job_env = d.get(job, "env");
+    for name in &state.unaccounted {
+        let line = [job_env, d.get(root, "env")]
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_mapping())
+            .find_map(|m| m.get(name))
+            .map_or(job.line, |e| e.key.line);
+        out.unsure(
+            "`env`",
+            line,
+            format!("holds the job token as `{name}`, but no step visibly uses it; harden cannot tell which command reads it"),
+        );
     }
 }

@@ -107,6 +107,8 @@ pub(crate) struct Kb {
     pub(crate) gh: HashMap<String, GhCommand>,
     /// `commands.yml`: writers, read-only commands, write events.
     pub(crate) commands: super::commands::Commands,
+    /// `shell-tools.yml`: what `run:` scripts' tools do with the token.
+    pub(crate) tools: super::tools::ShellTools,
 }
 
 impl Kb {
@@ -133,6 +135,7 @@ fn load() -> Result<Kb, KbError> {
         rest: load_rest(REST)?,
         gh: load_gh(GH)?,
         commands: super::commands::load()?,
+        tools: super::tools::load()?,
     })
 }
 
@@ -292,6 +295,7 @@ impl<'y> Fields<'y> {
     }
 }
 
+#[allow(clippy::too_many_lines)] // Rewritten by the `settings` helper (issue 14).
 fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
     const FILE: &str = "actions.yml";
     let mut out = HashMap::new();

@@ -149,254 +149,313 @@ impl Builder {
 
 /// Splits a script into commands.
 pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
-    let chars: Vec<char> = script.chars().collect();
-    let mut s = Splitter {
-        builders: vec![Builder::new(Frame::Top, 0)],
-        segments: Vec::new(),
-        next_pipeline: 0,
+    let mut lx = Lexer {
+        chars: script.chars().collect(),
+        kind,
+        s: Splitter {
+            builders: vec![Builder::new(Frame::Top, 0)],
+            segments: Vec::new(),
+            next_pipeline: 0,
+        },
+        heredocs: Vec::new(),
+        pending: Vec::new(),
+        i: 0,
     };
-    let mut heredocs = Vec::new();
-    let mut pending: Vec<String> = Vec::new();
-    let at = |i: usize| chars.get(i).copied();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(c) = lx.at(lx.i) {
         // `${{ ... }}` is replaced by the runner before the shell runs: keep it whole.
-        if c == '$' && at(i + 1) == Some('{') && at(i + 2) == Some('{') {
-            let mut j = i + 3;
-            while j < chars.len() && !(chars[j] == '}' && at(j + 1) == Some('}')) {
-                j += 1;
-            }
-            let end = (j + 2).min(chars.len());
-            let text: String = chars[i..end].iter().collect();
-            let b = s.top();
-            b.word.push_str(&text);
-            b.in_word = true;
-            i = end;
-            continue;
-        }
-        let dq = s.top().dq;
-        if dq {
-            match c {
-                '\\' if kind == ShellKind::Sh => {
-                    if let Some(n) = at(i + 1) {
-                        if n != '\n' {
-                            s.top().push(n);
-                        }
-                    }
-                    i += 2;
-                }
-                '`' if kind == ShellKind::Pwsh => {
-                    if let Some(n) = at(i + 1) {
-                        s.top().push(n);
-                    }
-                    i += 2;
-                }
-                '"' => {
-                    s.top().dq = false;
-                    i += 1;
-                }
-                '$' if at(i + 1) == Some('(') && at(i + 2) != Some('(') => {
-                    s.open(Frame::Subst);
-                    i += 2;
-                }
-                '`' if kind == ShellKind::Sh => {
-                    s.open(Frame::Backtick);
-                    i += 1;
-                }
-                _ => {
-                    s.top().push(c);
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        match c {
-            '\'' if kind != ShellKind::Cmd => {
-                let mut j = i + 1;
-                let b = s.top();
-                b.in_word = true;
-                while j < chars.len() && chars[j] != '\'' {
-                    b.word.push(chars[j]);
-                    j += 1;
-                }
-                i = j + 1;
-            }
-            '"' => {
-                let b = s.top();
-                b.dq = true;
-                b.in_word = true;
-                i += 1;
-            }
-            '\\' if kind == ShellKind::Sh => {
-                match at(i + 1) {
-                    Some('\n') => {}
-                    Some('\r') if at(i + 2) == Some('\n') => i += 1,
-                    Some(n) => s.top().push(n),
-                    None => {}
-                }
-                i += 2;
-            }
-            '`' if kind == ShellKind::Pwsh => {
-                match at(i + 1) {
-                    Some('\n') => {}
-                    Some('\r') if at(i + 2) == Some('\n') => i += 1,
-                    Some(n) => s.top().push(n),
-                    None => {}
-                }
-                i += 2;
-            }
-            '^' if kind == ShellKind::Cmd && matches!(at(i + 1), Some('\n' | '\r')) => {
-                i += if at(i + 1) == Some('\r') { 3 } else { 2 };
-            }
-            '`' if kind == ShellKind::Sh => {
-                if s.top().frame == Frame::Backtick {
-                    s.close();
-                } else {
-                    s.open(Frame::Backtick);
-                }
-                i += 1;
-            }
-            '$' if at(i + 1) == Some('(') && at(i + 2) != Some('(') => {
-                s.open(Frame::Subst);
-                i += 2;
-            }
-            '(' => {
-                let b = s.top();
-                if b.in_word {
-                    // `$((1+2))`, `@(...)`, `f(x)` in pwsh: part of the word.
-                    b.push(c);
-                } else {
-                    b.depth += 1;
-                    s.end_segment(false);
-                }
-                i += 1;
-            }
-            ')' => {
-                let b = s.top();
-                if b.frame == Frame::Subst && b.depth == 0 {
-                    s.close();
-                } else if b.depth == 0 && kind == ShellKind::Sh {
-                    // A `case` pattern (`Linux-X64)`): not a command.
-                    b.words.clear();
-                    b.word.clear();
-                    b.in_word = false;
-                } else {
-                    b.depth = b.depth.saturating_sub(1);
-                    s.end_segment(false);
-                }
-                i += 1;
-            }
-            '#' if !s.top().in_word => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            ' ' | '\t' | '\r' => {
-                s.top().end_word();
-                i += 1;
-            }
-            '\n' => {
-                s.end_segment(false);
-                i += 1;
-                for delim in pending.drain(..) {
-                    let mut body = String::new();
-                    while i < chars.len() {
-                        let mut j = i;
-                        while j < chars.len() && chars[j] != '\n' {
-                            j += 1;
-                        }
-                        let line: String = chars[i..j].iter().collect();
-                        i = (j + 1).min(chars.len());
-                        if line.trim() == delim {
-                            break;
-                        }
-                        body.push_str(&line);
-                        body.push('\n');
-                    }
-                    heredocs.push(body);
-                }
-            }
-            ';' => {
-                s.end_segment(false);
-                i += 1;
-            }
-            '&' => {
-                if at(i + 1) == Some('&') {
-                    s.end_segment(false);
-                    i += 2;
-                } else if at(i + 1) == Some('>') || s.top().word.ends_with(['>', '<']) {
-                    s.top().push(c);
-                    i += 1;
-                } else if kind == ShellKind::Pwsh && !s.top().in_word {
-                    // The call operator: `& gh ...`.
-                    i += 1;
-                } else {
-                    s.end_segment(false);
-                    i += 1;
-                }
-            }
-            '|' => {
-                if at(i + 1) == Some('|') {
-                    s.end_segment(false);
-                    i += 2;
-                } else {
-                    s.end_segment(true);
-                    i += 1;
-                }
-            }
-            '<' if kind == ShellKind::Sh && at(i + 1) == Some('<') && at(i + 2) != Some('<') => {
-                let mut j = i + 2;
-                if at(j) == Some('-') {
-                    j += 1;
-                }
-                while matches!(at(j), Some(' ' | '\t')) {
-                    j += 1;
-                }
-                let quoted = matches!(at(j), Some('\'' | '"'));
-                if quoted {
-                    j += 1;
-                }
-                let start = j;
-                while let Some(ch) = at(j) {
-                    if ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.' {
-                        j += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if j > start {
-                    pending.push(chars[start..j].iter().collect());
-                }
-                if quoted && matches!(at(j), Some('\'' | '"')) {
-                    j += 1;
-                }
-                s.top().end_word();
-                i = j;
-            }
-            '{' | '}' => {
-                let standalone =
-                    !s.top().in_word && at(i + 1).is_none_or(|n| n.is_whitespace() || n == ';');
-                if standalone {
-                    s.end_segment(false);
-                } else {
-                    s.top().push(c);
-                }
-                i += 1;
-            }
-            _ => {
-                s.top().push(c);
-                i += 1;
-            }
+        if c == '$' && lx.at(lx.i + 1) == Some('{') && lx.at(lx.i + 2) == Some('{') {
+            lx.expression();
+        } else if lx.s.top().dq {
+            lx.double_quoted(c);
+        } else {
+            lx.unquoted(c);
         }
     }
+    let mut s = lx.s;
     while s.builders.len() > 1 {
         s.close();
     }
     s.end_segment(false);
     Parsed {
         segments: s.segments,
-        heredocs,
+        heredocs: lx.heredocs,
+    }
+}
+
+/// The state of `split`: the script, where it is, and what it built so far.
+struct Lexer {
+    chars: Vec<char>,
+    kind: ShellKind,
+    s: Splitter,
+    heredocs: Vec<String>,
+    /// Delimiters of heredocs whose bodies start on the next line.
+    pending: Vec<String>,
+    /// The index of the next character.
+    i: usize,
+}
+
+impl Lexer {
+    fn at(&self, j: usize) -> Option<char> {
+        self.chars.get(j).copied()
+    }
+
+    /// `${{ ... }}`, kept whole in the word.
+    fn expression(&mut self) {
+        let i = self.i;
+        let mut j = i + 3;
+        while j < self.chars.len() && !(self.chars[j] == '}' && self.at(j + 1) == Some('}')) {
+            j += 1;
+        }
+        let end = (j + 2).min(self.chars.len());
+        let text: String = self.chars[i..end].iter().collect();
+        let b = self.s.top();
+        b.word.push_str(&text);
+        b.in_word = true;
+        self.i = end;
+    }
+
+    /// A character inside double quotes.
+    fn double_quoted(&mut self, c: char) {
+        let (i, kind) = (self.i, self.kind);
+        match c {
+            '\\' if kind == ShellKind::Sh => {
+                if let Some(n) = self.at(i + 1) {
+                    if n != '\n' {
+                        self.s.top().push(n);
+                    }
+                }
+                self.i += 2;
+            }
+            '`' if kind == ShellKind::Pwsh => {
+                if let Some(n) = self.at(i + 1) {
+                    self.s.top().push(n);
+                }
+                self.i += 2;
+            }
+            '"' => {
+                self.s.top().dq = false;
+                self.i += 1;
+            }
+            '$' if self.at(i + 1) == Some('(') && self.at(i + 2) != Some('(') => {
+                self.s.open(Frame::Subst);
+                self.i += 2;
+            }
+            '`' if kind == ShellKind::Sh => {
+                self.s.open(Frame::Backtick);
+                self.i += 1;
+            }
+            _ => {
+                self.s.top().push(c);
+                self.i += 1;
+            }
+        }
+    }
+
+    /// A character outside quotes.
+    fn unquoted(&mut self, c: char) {
+        if self.quote_or_escape(c) {
+            return;
+        }
+        let (i, kind) = (self.i, self.kind);
+        match c {
+            '$' if self.at(i + 1) == Some('(') && self.at(i + 2) != Some('(') => {
+                self.s.open(Frame::Subst);
+                self.i += 2;
+            }
+            '(' | ')' => self.paren(c),
+            '#' if !self.s.top().in_word => {
+                while self.i < self.chars.len() && self.chars[self.i] != '\n' {
+                    self.i += 1;
+                }
+            }
+            ' ' | '\t' | '\r' => {
+                self.s.top().end_word();
+                self.i += 1;
+            }
+            '\n' => {
+                self.s.end_segment(false);
+                self.i += 1;
+                self.heredoc_bodies();
+            }
+            ';' => {
+                self.s.end_segment(false);
+                self.i += 1;
+            }
+            '&' => self.ampersand(),
+            '|' => {
+                let or = self.at(i + 1) == Some('|');
+                self.s.end_segment(!or);
+                self.i += if or { 2 } else { 1 };
+            }
+            '<' if kind == ShellKind::Sh
+                && self.at(i + 1) == Some('<')
+                && self.at(i + 2) != Some('<') =>
+            {
+                self.heredoc_start();
+            }
+            '{' | '}' => {
+                let standalone = !self.s.top().in_word
+                    && self.at(i + 1).is_none_or(|n| n.is_whitespace() || n == ';');
+                if standalone {
+                    self.s.end_segment(false);
+                } else {
+                    self.s.top().push(c);
+                }
+                self.i += 1;
+            }
+            _ => {
+                self.s.top().push(c);
+                self.i += 1;
+            }
+        }
+    }
+
+    /// Quotes, escapes, line continuations and backticks outside quotes, as the shell
+    /// reads them; false when `c` means nothing special to this shell.
+    fn quote_or_escape(&mut self, c: char) -> bool {
+        let (i, kind) = (self.i, self.kind);
+        match c {
+            '\'' if kind != ShellKind::Cmd => {
+                let mut j = i + 1;
+                let b = self.s.top();
+                b.in_word = true;
+                while j < self.chars.len() && self.chars[j] != '\'' {
+                    b.word.push(self.chars[j]);
+                    j += 1;
+                }
+                self.i = j + 1;
+            }
+            '"' => {
+                let b = self.s.top();
+                b.dq = true;
+                b.in_word = true;
+                self.i += 1;
+            }
+            '\\' if kind == ShellKind::Sh => self.escaped(),
+            '`' if kind == ShellKind::Pwsh => self.escaped(),
+            '^' if kind == ShellKind::Cmd && matches!(self.at(i + 1), Some('\n' | '\r')) => {
+                self.i += if self.at(i + 1) == Some('\r') { 3 } else { 2 };
+            }
+            '`' if kind == ShellKind::Sh => {
+                if self.s.top().frame == Frame::Backtick {
+                    self.s.close();
+                } else {
+                    self.s.open(Frame::Backtick);
+                }
+                self.i += 1;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The character after an escape (`\` in sh, `` ` `` in PowerShell); a line
+    /// continuation when it is the end of the line.
+    fn escaped(&mut self) {
+        let i = self.i;
+        match self.at(i + 1) {
+            Some('\n') => {}
+            Some('\r') if self.at(i + 2) == Some('\n') => self.i += 1,
+            Some(n) => self.s.top().push(n),
+            None => {}
+        }
+        self.i += 2;
+    }
+
+    /// `(` and `)`: subshells and groups, the end of `$( )`, `case` patterns.
+    fn paren(&mut self, c: char) {
+        let kind = self.kind;
+        let b = self.s.top();
+        if c == '(' {
+            if b.in_word {
+                // `$((1+2))`, `@(...)`, `f(x)` in pwsh: part of the word.
+                b.push(c);
+            } else {
+                b.depth += 1;
+                self.s.end_segment(false);
+            }
+        } else if b.frame == Frame::Subst && b.depth == 0 {
+            self.s.close();
+        } else if b.depth == 0 && kind == ShellKind::Sh {
+            // A `case` pattern (`Linux-X64)`): not a command.
+            b.words.clear();
+            b.word.clear();
+            b.in_word = false;
+        } else {
+            b.depth = b.depth.saturating_sub(1);
+            self.s.end_segment(false);
+        }
+        self.i += 1;
+    }
+
+    /// `&&`, a redirection (`&>`, `2>&1`), PowerShell's call operator, or a background job.
+    fn ampersand(&mut self) {
+        let i = self.i;
+        if self.at(i + 1) == Some('&') {
+            self.s.end_segment(false);
+            self.i += 2;
+        } else if self.at(i + 1) == Some('>') || self.s.top().word.ends_with(['>', '<']) {
+            self.s.top().push('&');
+            self.i += 1;
+        } else if self.kind == ShellKind::Pwsh && !self.s.top().in_word {
+            // The call operator: `& gh ...`.
+            self.i += 1;
+        } else {
+            self.s.end_segment(false);
+            self.i += 1;
+        }
+    }
+
+    /// `<<DELIM`, `<<-'DELIM'`: the body starts on the next line.
+    fn heredoc_start(&mut self) {
+        let mut j = self.i + 2;
+        if self.at(j) == Some('-') {
+            j += 1;
+        }
+        while matches!(self.at(j), Some(' ' | '\t')) {
+            j += 1;
+        }
+        let quoted = matches!(self.at(j), Some('\'' | '"'));
+        if quoted {
+            j += 1;
+        }
+        let start = j;
+        while let Some(ch) = self.at(j) {
+            if ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.' {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if j > start {
+            self.pending.push(self.chars[start..j].iter().collect());
+        }
+        if quoted && matches!(self.at(j), Some('\'' | '"')) {
+            j += 1;
+        }
+        self.s.top().end_word();
+        self.i = j;
+    }
+
+    /// The bodies of the heredocs opened on the line just ended.
+    fn heredoc_bodies(&mut self) {
+        for delim in std::mem::take(&mut self.pending) {
+            let mut body = String::new();
+            while self.i < self.chars.len() {
+                let mut j = self.i;
+                while j < self.chars.len() && self.chars[j] != '\n' {
+                    j += 1;
+                }
+                let line: String = self.chars[self.i..j].iter().collect();
+                self.i = (j + 1).min(self.chars.len());
+                if line.trim() == delim {
+                    break;
+                }
+                body.push_str(&line);
+                body.push('\n');
+            }
+            self.heredocs.push(body);
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod remote_files;
 mod scopes;
 mod script;
 mod shell;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -422,24 +423,27 @@ impl Permissions {
         if root.as_mapping().is_none() || jobs_map.is_none() {
             return;
         }
-        let finding = |line: Option<usize>, severity, message: String| {
-            Finding::at(
-                NAME,
-                &file.path,
-                line.map(|l| harden_yaml::Location { line: l, column: 1 }),
-                severity,
-                message,
-            )
-        };
         // Blocks as written: a name GitHub rejects stops here (the workflow does not run).
         if !check_names(&d, root, file, out) {
             return;
         }
+        let plan = self.plan(an, &d, file, root);
+        apply_plan(&plan, file, EditSet::new(doc), out);
+    }
+
+    /// Decides what happens to the workflow `file` (its document `d`), without editing.
+    fn plan(
+        &self,
+        an: &Analyzer<'_>,
+        d: &Doc<'_>,
+        file: &SourceFile,
+        root: &harden_yaml::Node,
+    ) -> WorkflowPlan {
         let shown = an.relative(&file.path);
-        let called = triggers(&d, root).contains("workflow_call");
+        let called = triggers(d, root).contains("workflow_call");
         let top_node = d.get(root, "permissions");
         let top = top_node.map(Grant::parse);
-        let jobs = self.plan_jobs(an, &d, file, root);
+        let jobs = self.plan_jobs(an, d, file, root);
         let mut findings = Vec::new();
         let blocking = jobs
             .iter()
@@ -463,58 +467,183 @@ impl Permissions {
         let mut blocks = decide_blocks(&jobs, &context, &mut findings);
         // A job whose own block cannot be written (reached through an alias or a merge key):
         // nothing in this workflow changes, since a top-level block would cap it too.
-        if let Some(message) = unwritable(&jobs, &blocks) {
-            let line = message.0;
-            out.findings
-                .push(finding(Some(line), Severity::Warning, message.1));
-            out.findings.extend(findings);
-            return;
+        if let Some((line, message)) = unwritable(&jobs, &blocks) {
+            findings.insert(0, finding_at(file, Some(line), Severity::Warning, message));
+            return WorkflowPlan {
+                findings,
+                writes: false,
+                top: TopPlan::Keep,
+                jobs: Vec::new(),
+            };
         }
-        let mut edits = EditSet::new(doc);
-        let mut notes = Vec::new();
+        let mut moved = vec![false; jobs.len()];
+        let mut top_plan = TopPlan::Keep;
         if let (Some(node), Some(grant)) = (top_node, &top) {
-            let move_writes = self.options.move_writes && !called;
             let top_edit = TopEdit {
                 node,
                 grant,
-                move_writes,
+                move_writes: self.options.move_writes && !called,
             };
-            top_edit.apply(
-                &jobs,
-                &mut blocks,
-                &mut edits,
-                &mut notes,
-                &mut findings,
-                &finding,
-            );
+            top_plan = top_edit.decide(file, &jobs, &mut blocks, &mut moved, &mut findings);
         }
         if called && jobs.iter().any(|j| j.own.is_none() && j.declared.is_none()) {
             let on_line = root
                 .as_mapping()
                 .and_then(|m| m.get("on"))
                 .map(|e| e.key.line);
-            findings.push(finding(
+            findings.push(finding_at(
+                file,
                 on_line,
                 Severity::Note,
                 "called workflow (`on: workflow_call`): harden adds no `permissions` here; the calling job's block caps it, and callers in this repository get what it needs".to_owned(),
             ));
         }
         if add_top {
-            add_top_block(root, &mut edits, &mut notes, &mut findings, &finding);
+            let jobs_line = root
+                .as_mapping()
+                .and_then(|m| m.get("jobs"))
+                .map_or(1, |e| e.key.line);
+            top_plan = TopPlan::AddReadOnly { jobs_line };
         }
-        write_job_blocks(
-            &jobs,
-            &blocks,
-            &mut edits,
-            &mut notes,
-            &mut findings,
-            &finding,
-        );
-        if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut out.findings) {
-            out.changes.push(change);
+        WorkflowPlan {
+            findings,
+            writes: true,
+            top: top_plan,
+            jobs: job_blocks(&jobs, &blocks, &moved),
         }
-        out.findings.extend(findings);
     }
+}
+
+/// What harden decided for one workflow, before any edit: plain data (see `apply_plan`).
+#[derive(Debug, Clone, PartialEq)]
+struct WorkflowPlan {
+    /// What the decisions report, in order.
+    findings: Vec<Finding>,
+    /// False when nothing in the workflow may change (a job's block cannot be written).
+    writes: bool,
+    /// What happens to the top-level block.
+    top: TopPlan,
+    /// The blocks to write into jobs, in the order of the jobs.
+    jobs: Vec<JobBlock>,
+}
+
+/// What happens to the top-level `permissions` block.
+#[derive(Debug, Clone, PartialEq)]
+enum TopPlan {
+    /// It stays as it is (or absent).
+    Keep,
+    /// `permissions: {contents: read}` is added before `jobs:` (at that line).
+    AddReadOnly { jobs_line: usize },
+    /// `--move-writes`: the block's writes are lowered (its line, and each scope's new value,
+    /// or `None` for `write-all` becoming `read-all`); the jobs that need them get blocks
+    /// (`JobBlock::moved`).
+    MoveWrites {
+        line: usize,
+        lowered: Option<Vec<(Scope, &'static str)>>,
+    },
+}
+
+/// A `permissions:` block to write into a job.
+#[derive(Debug, Clone, PartialEq)]
+struct JobBlock {
+    /// The job's id and the line of its key.
+    job: String,
+    key_line: usize,
+    /// The scopes, and why each is needed (`None` for a declared block).
+    scopes: BTreeMap<Scope, Access>,
+    reasons: Option<ScopeSet>,
+    /// The settled steps, for the comment of an empty block.
+    settled: Vec<String>,
+    /// The block comes from `--move-writes`: written only when the top-level block is
+    /// lowered.
+    moved: bool,
+}
+
+/// The blocks decided for `jobs` that are written (a job and its aliases share one block,
+/// written into the anchored job).
+fn job_blocks(jobs: &[JobPlan<'_>], blocks: &[Option<Block<'_>>], moved: &[bool]) -> Vec<JobBlock> {
+    jobs.iter()
+        .zip(blocks)
+        .zip(moved)
+        .filter(|((job, _), _)| !job.alias)
+        .filter_map(|((job, block), moved)| {
+            let (map, reasons) = block.as_ref()?;
+            Some(JobBlock {
+                job: job.id.clone(),
+                key_line: job.key_line,
+                scopes: map.clone(),
+                reasons: reasons.cloned(),
+                settled: job.analysis.settled.clone(),
+                moved: *moved,
+            })
+        })
+        .collect()
+}
+
+/// A finding of this transform in `file`, at `line`.
+fn finding_at(
+    file: &SourceFile,
+    line: Option<usize>,
+    severity: Severity,
+    message: String,
+) -> Finding {
+    Finding::at(
+        NAME,
+        &file.path,
+        line.map(|l| harden_yaml::Location { line: l, column: 1 }),
+        severity,
+        message,
+    )
+}
+
+/// Makes the edits `plan` decided; reports an edit that cannot be made, and writes nothing
+/// when the guard rejects the result.
+fn apply_plan(plan: &WorkflowPlan, file: &SourceFile, mut edits: EditSet<'_>, out: &mut Outcome) {
+    if !plan.writes {
+        out.findings.extend(plan.findings.iter().cloned());
+        return;
+    }
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    let mut lowered = true;
+    match &plan.top {
+        TopPlan::Keep => {}
+        TopPlan::AddReadOnly { jobs_line } => {
+            if let Err(message) = add_top_block(*jobs_line, &mut edits, &mut notes) {
+                errors.push(finding_at(file, Some(*jobs_line), Severity::Error, message));
+            }
+        }
+        TopPlan::MoveWrites { line, lowered: l } => {
+            if let Err(why) = lower_top_block(*line, l.as_deref(), &mut edits, &mut notes) {
+                errors.push(finding_at(file, Some(*line), Severity::Warning, why));
+                lowered = false;
+            }
+        }
+    }
+    let jobs_path = Path::root(0).key("jobs");
+    for block in plan.jobs.iter().filter(|b| lowered || !b.moved) {
+        let (entry, message) = block_entry(&block.scopes, block.reasons.as_ref(), &block.settled);
+        match edits.insert_entry(&jobs_path.key(&block.job), InsertAt::First, entry) {
+            Ok(()) => notes.push(ChangeNote {
+                line: block.key_line,
+                message: format!("job {}: {message}", block.job),
+            }),
+            Err(e) => errors.push(finding_at(
+                file,
+                Some(block.key_line),
+                Severity::Error,
+                format!(
+                    "could not add a `permissions` block to job `{}`: {e}",
+                    block.job
+                ),
+            )),
+        }
+    }
+    if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut out.findings) {
+        out.changes.push(change);
+    }
+    out.findings.extend(plan.findings.iter().cloned());
+    out.findings.extend(errors);
 }
 
 /// The top-level block the maintainers wrote: reported against the jobs that inherit it,
@@ -526,15 +655,16 @@ struct TopEdit<'a, 'd> {
 }
 
 impl<'j> TopEdit<'_, '_> {
-    fn apply(
+    /// What happens to the block: the blocks of the jobs its writes move to go into
+    /// `blocks` (marked in `moved`).
+    fn decide(
         &self,
+        file: &SourceFile,
         jobs: &'j [JobPlan<'_>],
         blocks: &mut [Option<Block<'j>>],
-        edits: &mut EditSet<'_>,
-        notes: &mut Vec<ChangeNote>,
+        moved: &mut [bool],
         findings: &mut Vec<Finding>,
-        finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
-    ) {
+    ) -> TopPlan {
         let line = Some(self.node.line);
         let inheriting: Vec<&JobPlan<'_>> = jobs
             .iter()
@@ -544,51 +674,85 @@ impl<'j> TopEdit<'_, '_> {
             .collect();
         if !self.move_writes {
             if let Some((severity, message)) = top_finding(self.grant, &inheriting) {
-                findings.push(finding(line, severity, message));
+                findings.push(finding_at(file, line, severity, message));
             }
-            return;
+            return TopPlan::Keep;
         }
-        match move_writes(self.grant, &inheriting, self.node.line, edits, notes) {
-            Ok(moved) => {
-                for (id, block) in moved {
+        match move_writes(self.grant, &inheriting) {
+            Ok((lowered, to_jobs)) => {
+                for (id, block) in to_jobs {
                     if let Some(i) = jobs.iter().position(|j| j.id == id) {
                         blocks[i] = Some(block);
+                        moved[i] = true;
                     }
                 }
+                TopPlan::MoveWrites {
+                    line: self.node.line,
+                    lowered,
+                }
             }
-            Err(Some(why)) => findings.push(finding(line, Severity::Warning, why)),
-            Err(None) => {}
+            Err(Some(why)) => {
+                findings.push(finding_at(file, line, Severity::Warning, why));
+                TopPlan::Keep
+            }
+            Err(None) => TopPlan::Keep,
         }
     }
 }
 
-/// Adds `permissions: {contents: read}` before `jobs:`.
+/// Adds `permissions: {contents: read}` before `jobs:` (at `jobs_line`).
 fn add_top_block(
-    root: &harden_yaml::Node,
+    jobs_line: usize,
     edits: &mut EditSet<'_>,
     notes: &mut Vec<ChangeNote>,
-    findings: &mut Vec<Finding>,
-    finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
-) {
+) -> Result<(), String> {
     let entry = NewEntry::new(
         "permissions",
         NewValue::Mapping(vec![NewEntry::new("contents", NewValue::string("read"))]),
     );
-    let jobs_line = root
-        .as_mapping()
-        .and_then(|m| m.get("jobs"))
-        .map_or(1, |e| e.key.line);
     match edits.insert_entry(&Path::root(0), InsertAt::Before("jobs".into()), entry) {
-        Ok(()) => notes.push(ChangeNote {
-            line: jobs_line,
-            message: "workflow: contents: read (every job starts from read-only)".into(),
-        }),
-        Err(e) => findings.push(finding(
-            Some(jobs_line),
-            Severity::Error,
-            format!("could not add the top-level `permissions` block: {e}"),
+        Ok(()) => {
+            notes.push(ChangeNote {
+                line: jobs_line,
+                message: "workflow: contents: read (every job starts from read-only)".into(),
+            });
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "could not add the top-level `permissions` block: {e}"
         )),
     }
+}
+
+/// `--move-writes`: rewrites the top-level block (at `line`) to the values `lowered` gives
+/// (`None`: `write-all` becomes `read-all`).
+fn lower_top_block(
+    line: usize,
+    lowered: Option<&[(Scope, &'static str)]>,
+    edits: &mut EditSet<'_>,
+    notes: &mut Vec<ChangeNote>,
+) -> Result<(), String> {
+    let path = Path::root(0).key("permissions");
+    let note = |what: String| ChangeNote {
+        line,
+        message: format!(
+            "workflow: {what} (--move-writes: writes moved to the jobs that need them)"
+        ),
+    };
+    let Some(lowered) = lowered else {
+        edits
+            .replace_scalar(&path, "read-all")
+            .map_err(|e| format!("--move-writes: could not rewrite `write-all`: {e}"))?;
+        notes.push(note("permissions: read-all".to_owned()));
+        return Ok(());
+    };
+    for (scope, value) in lowered {
+        edits
+            .replace_scalar(&path.key(scope.as_str()), value)
+            .map_err(|e| format!("--move-writes: could not rewrite `{scope}`: {e}"))?;
+        notes.push(note(format!("{scope}: {value}")));
+    }
+    Ok(())
 }
 
 /// What the decisions for a workflow's jobs depend on.
@@ -654,43 +818,6 @@ fn decide_blocks<'j>(
         blocks.push(block);
     }
     blocks
-}
-
-/// Writes the job blocks decided for `jobs` (a block shared by a job and its aliases once).
-fn write_job_blocks(
-    jobs: &[JobPlan<'_>],
-    blocks: &[Option<Block<'_>>],
-    edits: &mut EditSet<'_>,
-    notes: &mut Vec<ChangeNote>,
-    findings: &mut Vec<Finding>,
-    finding: &dyn Fn(Option<usize>, Severity, String) -> Finding,
-) {
-    let jobs_path = Path::root(0).key("jobs");
-    for (job, block) in jobs.iter().zip(blocks) {
-        let Some((map, reasons)) = block else {
-            continue;
-        };
-        if job.alias {
-            // The block written into the anchored job shows here too (checked by
-            // `unwritable`).
-            continue;
-        }
-        let (entry, message) = block_entry(map, *reasons, &job.analysis.settled);
-        match edits.insert_entry(&jobs_path.key(&job.id), InsertAt::First, entry) {
-            Ok(()) => notes.push(ChangeNote {
-                line: job.key_line,
-                message: format!("job {}: {message}", job.id),
-            }),
-            Err(e) => findings.push(finding(
-                Some(job.key_line),
-                Severity::Error,
-                format!(
-                    "could not add a `permissions` block to job `{}`: {e}",
-                    job.id
-                ),
-            )),
-        }
-    }
 }
 
 /// The first job whose block harden cannot write on its own: an alias of a job that gets
@@ -842,14 +969,11 @@ fn missing(grant: &Grant, needs: &ScopeSet) -> String {
 /// `--move-writes`: the top-level block keeps only read access; each job that inherits it
 /// and needs some of its writes gets its own block with what it needs (never more than the
 /// top level granted). `Err(Some(why))` when it cannot be done safely, `Err(None)` when
-/// there is nothing to move.
+/// there is nothing to move. Decides only: `lower_top_block` edits.
 fn move_writes<'a>(
     grant: &Grant,
     inheriting: &[&'a JobPlan<'_>],
-    line: usize,
-    edits: &mut EditSet<'_>,
-    notes: &mut Vec<ChangeNote>,
-) -> Result<Vec<(String, Block<'a>)>, Option<String>> {
+) -> Result<MovedWrites<'a>, Option<String>> {
     // `write-all` becomes `read-all`; a mapping keeps its reads.
     let write_all = *grant == Grant::WriteAll;
     let top = match grant {
@@ -913,33 +1037,26 @@ fn move_writes<'a>(
             out.push((j.id.clone(), (capped, Some(&j.analysis.needs))));
         }
     }
-    let path = Path::root(0).key("permissions");
-    let note = |what: String| ChangeNote {
-        line,
-        message: format!(
-            "workflow: {what} (--move-writes: writes moved to the jobs that need them)"
-        ),
-    };
     if write_all {
-        edits
-            .replace_scalar(&path, "read-all")
-            .map_err(|e| Some(format!("--move-writes: could not rewrite `write-all`: {e}")))?;
-        notes.push(note("permissions: read-all".to_owned()));
-        return Ok(out);
+        return Ok((None, out));
     }
-    for scope in writes {
-        let value = if scope == Scope::Contents {
-            "read"
-        } else {
-            "none"
-        };
-        edits
-            .replace_scalar(&path.key(scope.as_str()), value)
-            .map_err(|e| Some(format!("--move-writes: could not rewrite `{scope}`: {e}")))?;
-        notes.push(note(format!("{scope}: {value}")));
-    }
-    Ok(out)
+    let lowered = writes
+        .into_iter()
+        .map(|scope| {
+            let value = if scope == Scope::Contents {
+                "read"
+            } else {
+                "none"
+            };
+            (scope, value)
+        })
+        .collect();
+    Ok((Some(lowered), out))
 }
+
+/// What `--move-writes` does: the top-level block's new values (`None`: `read-all`), and
+/// the blocks of the jobs the writes move to.
+type MovedWrites<'a> = (Option<Vec<(Scope, &'static str)>>, Vec<(String, Block<'a>)>);
 
 /// The finding for a job's own block, if it deserves one.
 fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, String)> {
@@ -1222,6 +1339,82 @@ pub(crate) fn credential_use(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plan for the one workflow `text`, with `options`.
+    fn plan_of(text: &str, options: PermissionsOptions) -> WorkflowPlan {
+        let file = SourceFile::new(".github/workflows/ci.yml", FileKind::Workflow, text);
+        let repo = Repository {
+            root: PathBuf::from("."),
+            files: vec![file.clone()],
+        };
+        let Ok(kb) = kb::kb() else { panic!("kb") };
+        let transform = Permissions::new(options);
+        let an = Analyzer::new(&repo, kb, &transform.options.declared);
+        let Some(doc) = file.document() else {
+            panic!("parse")
+        };
+        let d = Doc::new(doc);
+        let Some(root) = d.root() else { panic!("root") };
+        transform.plan(&an, &d, &file, root)
+    }
+
+    #[test]
+    fn plans_are_plain_data() {
+        let text = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - run: gh release create v1\n        env:\n          GH_TOKEN: ${{ github.token }}\n";
+        let plan = plan_of(text, PermissionsOptions::default());
+        assert!(plan.writes && plan.findings.is_empty());
+        assert_eq!(plan.top, TopPlan::AddReadOnly { jobs_line: 2 });
+        assert_eq!(plan.jobs.len(), 1);
+        let block = &plan.jobs[0];
+        assert_eq!((block.job.as_str(), block.key_line), ("release", 7));
+        assert_eq!(
+            block.scopes,
+            BTreeMap::from([(Scope::Contents, Access::Write)])
+        );
+        let reason = block
+            .reasons
+            .as_ref()
+            .and_then(|r| r.first_reason(Scope::Contents))
+            .map(|r| r.comment());
+        assert!(reason.is_some_and(|r| r.contains("gh release create")));
+
+        // A top-level block the maintainers wrote: kept, its writes moved with --move-writes.
+        let moved = text.replace(
+            "on: push\n",
+            "on: push\npermissions:\n  contents: write\n  issues: write\n",
+        );
+        let plan = plan_of(&moved, PermissionsOptions::default());
+        assert_eq!(plan.top, TopPlan::Keep);
+        assert!(plan.jobs.is_empty() && plan.findings.len() == 1);
+        assert!(plan.findings[0].message.contains("issues: write"));
+        let options = PermissionsOptions {
+            move_writes: true,
+            ..PermissionsOptions::default()
+        };
+        let plan = plan_of(&moved, options);
+        assert_eq!(
+            plan.top,
+            TopPlan::MoveWrites {
+                line: 3,
+                lowered: Some(vec![(Scope::Contents, "read"), (Scope::Issues, "none")])
+            }
+        );
+        assert!(plan.jobs.len() == 1 && plan.jobs[0].moved);
+
+        // An undetermined job: reported, nothing added.
+        let unknown = text
+            .replace("make test", "./deploy.sh \"$GH_TOKEN\"")
+            .replace(
+                "    steps:\n      - run: ./deploy",
+                "    env:\n      GH_TOKEN: ${{ github.token }}\n    steps:\n      - run: ./deploy",
+            );
+        let plan = plan_of(&unknown, PermissionsOptions::default());
+        assert_eq!(plan.top, TopPlan::Keep);
+        assert!(plan
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning));
+    }
 
     #[test]
     fn declarations_parse() {

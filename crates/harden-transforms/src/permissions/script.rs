@@ -60,96 +60,15 @@ fn string_literal(s: &str) -> Option<&str> {
 
 /// Analyses the `script` input of actions/github-script.
 pub(crate) fn analyze_script(kb: &Kb, script: &str, label: &str) -> ScriptResult {
-    let mut out = ScriptResult::default();
-    let unsure = |out: &mut ScriptResult, r: String| {
-        if !out.unsure.contains(&r) {
-            out.unsure.push(r);
-        }
+    let mut scan = Scan {
+        kb,
+        label,
+        out: ScriptResult::default(),
     };
-    let add = |out: &mut ScriptResult, name: &str, need: &Need| match need {
-        Need::Scope(s, a) => out.needs.add(*s, *a, label, &format!("calls {name}")),
-        Need::NotGrantable(perm, a) => {
-            let note = format!("the script calls {name}, which needs {perm} {a}; the GITHUB_TOKEN cannot be given it");
-            if !out.notes.contains(&note) {
-                out.notes.push(note);
-            }
-        }
-        Need::Nothing | Need::Endpoint => {}
-    };
-    // `github.rest.ns.method`, `octokit.rest.ns.method`, any `x.rest.ns.method`.
-    let mut from = 0;
-    while let Some(i) = script[from..].find(".rest") {
-        let at = from + i + ".rest".len();
-        from = at;
-        let rest = &script[at..];
-        if rest.starts_with('[') {
-            unsure(
-                &mut out,
-                "the script calls the REST API with a computed method name".into(),
-            );
-            continue;
-        }
-        let Some(rest) = rest.strip_prefix('.') else {
-            continue;
-        };
-        let ns = ident_at(rest);
-        let after = &rest[ns.len()..];
-        if after.starts_with('[') {
-            unsure(
-                &mut out,
-                "the script calls the REST API with a computed method name".into(),
-            );
-            continue;
-        }
-        let Some(after) = after.strip_prefix('.') else {
-            continue;
-        };
-        let method = ident_at(after);
-        if ns.is_empty() || method.is_empty() {
-            continue;
-        }
-        let name = format!("{ns}.{method}");
-        match kb.endpoint(&name) {
-            Some(e) => add(&mut out, &name, &e.need),
-            None => unsure(
-                &mut out,
-                format!("the script calls github.rest.{name}, which is not in rest-endpoints.yml"),
-            ),
-        }
-    }
-    // Legacy `github.issues.createComment(...)`.
-    let mut from = 0;
-    while let Some(i) = script[from..].find("github.") {
-        let start = from + i;
-        let at = start + "github.".len();
-        from = at;
-        let before_ok = script[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
-        if !before_ok {
-            continue;
-        }
-        let rest = &script[at..];
-        let ns = ident_at(rest);
-        if !NAMESPACES.contains(&ns) {
-            continue;
-        }
-        let Some(after) = rest[ns.len()..].strip_prefix('.') else {
-            continue;
-        };
-        let method = ident_at(after);
-        let name = format!("{ns}.{method}");
-        match kb.endpoint(&name) {
-            Some(e) => add(&mut out, &name, &e.need),
-            None => unsure(
-                &mut out,
-                format!("the script calls github.{name}, which is not in rest-endpoints.yml"),
-            ),
-        }
-    }
+    scan.rest_calls(script);
+    scan.legacy_calls(script);
     if script.contains("getIDToken(") {
-        out.needs.add(
+        scan.out.needs.add(
             super::scopes::Scope::IdToken,
             super::scopes::Access::Write,
             label,
@@ -157,80 +76,181 @@ pub(crate) fn analyze_script(kb: &Kb, script: &str, label: &str) -> ScriptResult
         );
     }
     if script.contains(".graphql") {
-        unsure(
-            &mut out,
-            "the script calls the GraphQL API, which harden cannot map".into(),
-        );
+        scan.unsure("the script calls the GraphQL API, which harden cannot map".into());
     }
-    for call in [".request(", ".paginate("] {
+    scan.route_calls(script);
+    scan.unread_code(script);
+    scan.out
+}
+
+/// The analysis of one github-script `script`, under way.
+struct Scan<'a> {
+    kb: &'a Kb,
+    label: &'a str,
+    out: ScriptResult,
+}
+
+impl Scan<'_> {
+    fn unsure(&mut self, reason: String) {
+        if !self.out.unsure.contains(&reason) {
+            self.out.unsure.push(reason);
+        }
+    }
+
+    /// What calling the endpoint `name` needs.
+    fn add(&mut self, name: &str, need: &Need) {
+        match need {
+            Need::Scope(s, a) => self
+                .out
+                .needs
+                .add(*s, *a, self.label, &format!("calls {name}")),
+            Need::NotGrantable(perm, a) => {
+                let note = format!("the script calls {name}, which needs {perm} {a}; the GITHUB_TOKEN cannot be given it");
+                if !self.out.notes.contains(&note) {
+                    self.out.notes.push(note);
+                }
+            }
+            Need::Nothing | Need::Endpoint => {}
+        }
+    }
+
+    /// The endpoint `ns.method` as written in the script (`shown` prefixes it in reasons).
+    fn endpoint(&mut self, name: &str, shown: &str) {
+        match self.kb.endpoint(name) {
+            Some(e) => self.add(name, &e.need),
+            None => self.unsure(format!(
+                "the script calls {shown}{name}, which is not in rest-endpoints.yml"
+            )),
+        }
+    }
+
+    /// `github.rest.ns.method`, `octokit.rest.ns.method`, any `x.rest.ns.method`.
+    fn rest_calls(&mut self, script: &str) {
+        let computed = "the script calls the REST API with a computed method name";
         let mut from = 0;
-        while let Some(i) = script[from..].find(call) {
-            let at = from + i + call.len();
+        while let Some(i) = script[from..].find(".rest") {
+            let at = from + i + ".rest".len();
             from = at;
-            let arg = &script[at..];
-            if call == ".paginate("
-                && arg.trim_start().contains(".rest.")
-                && !arg.trim_start().starts_with(['"', '\'', '`'])
-            {
+            let rest = &script[at..];
+            if rest.starts_with('[') {
+                self.unsure(computed.into());
                 continue;
             }
-            match string_literal(arg) {
-                Some(route) => {
-                    let route = route.trim();
-                    let (method, path) = match route.split_once(' ') {
-                        Some((m, p)) if m.chars().all(|c| c.is_ascii_uppercase()) => (m, p),
-                        _ => ("GET", route),
-                    };
-                    let path = normalise_path(path);
-                    let matches = match_endpoint(kb, method, &path);
-                    if matches.is_empty() {
-                        unsure(
-                            &mut out,
-                            format!("the script requests `{method} {path}`, which is not in rest-endpoints.yml"),
-                        );
-                    }
-                    for e in matches {
-                        add(&mut out, &e.name, &e.need);
-                    }
+            let Some(rest) = rest.strip_prefix('.') else {
+                continue;
+            };
+            let ns = ident_at(rest);
+            let after = &rest[ns.len()..];
+            if after.starts_with('[') {
+                self.unsure(computed.into());
+                continue;
+            }
+            let Some(after) = after.strip_prefix('.') else {
+                continue;
+            };
+            let method = ident_at(after);
+            if ns.is_empty() || method.is_empty() {
+                continue;
+            }
+            self.endpoint(&format!("{ns}.{method}"), "github.rest.");
+        }
+    }
+
+    /// Legacy `github.issues.createComment(...)`.
+    fn legacy_calls(&mut self, script: &str) {
+        let mut from = 0;
+        while let Some(i) = script[from..].find("github.") {
+            let start = from + i;
+            let at = start + "github.".len();
+            from = at;
+            let before_ok = script[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+            if !before_ok {
+                continue;
+            }
+            let rest = &script[at..];
+            let ns = ident_at(rest);
+            if !NAMESPACES.contains(&ns) {
+                continue;
+            }
+            let Some(after) = rest[ns.len()..].strip_prefix('.') else {
+                continue;
+            };
+            let method = ident_at(after);
+            self.endpoint(&format!("{ns}.{method}"), "github.");
+        }
+    }
+
+    /// `github.request('POST /repos/...')` and `github.paginate('GET ...')`.
+    fn route_calls(&mut self, script: &str) {
+        for call in [".request(", ".paginate("] {
+            let mut from = 0;
+            while let Some(i) = script[from..].find(call) {
+                let at = from + i + call.len();
+                from = at;
+                let arg = &script[at..];
+                if call == ".paginate("
+                    && arg.trim_start().contains(".rest.")
+                    && !arg.trim_start().starts_with(['"', '\'', '`'])
+                {
+                    continue;
                 }
-                None => unsure(
-                    &mut out,
-                    format!(
+                match string_literal(arg) {
+                    Some(route) => self.route(route.trim()),
+                    None => self.unsure(format!(
                         "the script calls `{}` with a route harden cannot read",
                         call.trim_matches(['.', '('])
-                    ),
-                ),
+                    )),
+                }
             }
         }
     }
-    for dynamic in ["require(", "import("] {
-        if script.contains(dynamic) {
-            let local = script.match_indices(dynamic).any(|(i, _)| {
-                string_literal(&script[i + dynamic.len()..])
-                    .is_none_or(|m| m.starts_with('.') || m.starts_with('/') || m.contains("${"))
-            });
-            if local {
-                unsure(
-                    &mut out,
-                    "the script loads code from a file harden does not read".into(),
-                );
-            }
+
+    /// A route as `request` reads it: `METHOD /path`, or `/path` for GET.
+    fn route(&mut self, route: &str) {
+        let (method, path) = match route.split_once(' ') {
+            Some((m, p)) if m.chars().all(|c| c.is_ascii_uppercase()) => (m, p),
+            _ => ("GET", route),
+        };
+        let path = normalise_path(path);
+        let matches = match_endpoint(self.kb, method, &path);
+        if matches.is_empty() {
+            self.unsure(format!(
+                "the script requests `{method} {path}`, which is not in rest-endpoints.yml"
+            ));
+        }
+        for e in matches {
+            self.add(&e.name, &e.need);
         }
     }
-    if script.contains("exec.exec")
-        || script.contains("getExecOutput")
-        || script.contains("execSync")
-        || script.contains("spawnSync")
-    {
-        unsure(
-            &mut out,
-            "the script runs commands harden does not read".into(),
-        );
+
+    /// Code harden does not read: local modules, commands run, `fetch` to the API.
+    fn unread_code(&mut self, script: &str) {
+        for dynamic in ["require(", "import("] {
+            if script.contains(dynamic) {
+                let local = script.match_indices(dynamic).any(|(i, _)| {
+                    string_literal(&script[i + dynamic.len()..]).is_none_or(|m| {
+                        m.starts_with('.') || m.starts_with('/') || m.contains("${")
+                    })
+                });
+                if local {
+                    self.unsure("the script loads code from a file harden does not read".into());
+                }
+            }
+        }
+        if script.contains("exec.exec")
+            || script.contains("getExecOutput")
+            || script.contains("execSync")
+            || script.contains("spawnSync")
+        {
+            self.unsure("the script runs commands harden does not read".into());
+        }
+        if script.contains("fetch(") && script.contains("api.github.com") {
+            self.unsure("the script calls the API with fetch".into());
+        }
     }
-    if script.contains("fetch(") && script.contains("api.github.com") {
-        unsure(&mut out, "the script calls the API with fetch".into());
-    }
-    out
 }
 
 #[cfg(test)]

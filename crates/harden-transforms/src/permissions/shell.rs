@@ -14,6 +14,7 @@ use super::expr::{mentions_job_token, mentions_word, variable_refs, Env, TokenCt
 use super::kb::{GhCommand, Kb, Need};
 pub(crate) use super::lexer::{split, Segment, ShellKind};
 use super::scopes::{Access, Scope, ScopeSet};
+use super::tools::{attached, has, Prefixes};
 
 /// What a run step needs, or why harden cannot tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,8 +118,15 @@ fn assignment(word: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// Leading `NAME=value` words and the index of the command word.
-fn command_start(words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
+/// Leading `NAME=value` words and the index of the command word, once the words before it
+/// that are not the command (`sudo -E`, `timeout 10`, `if`) are skipped.
+fn command_start(prefixes: &Prefixes, words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
+    let skip_options = |mut i: usize| {
+        while i < words.len() && words[i].starts_with('-') {
+            i += 1;
+        }
+        i
+    };
     let mut assigns = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -128,26 +136,28 @@ fn command_start(words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
             i += 1;
             continue;
         }
-        match base_name(w).as_str() {
-            "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "time" | "exec"
-            | "command" | "builtin" | "nohup" | "call" => i += 1,
-            "sudo" | "env" | "xargs" | "nice" | "stdbuf" | "npx" | "bunx" | "doas" => {
-                i += 1;
-                while i < words.len() && words[i].starts_with('-') {
-                    i += 1;
-                }
-            }
-            "timeout" => {
-                i += 1;
-                while i < words.len() && words[i].starts_with('-') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            _ => return (assigns, Some(i)),
+        let name = base_name(w);
+        if has(&prefixes.keywords, &name) {
+            i += 1;
+        } else if has(&prefixes.with_options, &name) {
+            i = skip_options(i + 1);
+        } else if has(&prefixes.with_options_and_value, &name) {
+            i = skip_options(i + 1) + 1;
+        } else {
+            return (assigns, Some(i));
         }
     }
     (assigns, None)
+}
+
+/// How a command sits in its pipeline.
+#[derive(Debug, Clone, Copy)]
+struct Pipe {
+    kind: ShellKind,
+    /// Another command of the pipeline mentions the job token.
+    mention: bool,
+    /// Another command of the pipeline reads it (`gh`, a `login`).
+    consumer: bool,
 }
 
 /// The state of one script's analysis.
@@ -186,9 +196,8 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         generated_build: false,
         command_values: super::env_file::command_values(ctx.env_file, script),
     };
-    if mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_URL")
-        || mentions_word(script, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-    {
+    let oidc_variables = &ctx.kb.tools.oidc.request_variables;
+    if oidc_variables.iter().any(|v| mentions_word(script, v)) {
         run.need(
             Scope::IdToken,
             Access::Write,
@@ -209,7 +218,7 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         }
         let mut pipeline_consumer: BTreeMap<usize, bool> = BTreeMap::new();
         for seg in &parsed.segments {
-            let (_, ci) = command_start(&seg.words);
+            let (_, ci) = command_start(&ctx.kb.tools.prefixes, &seg.words);
             let is_consumer = ci.is_some_and(|ci| {
                 let cmd = base_name(&seg.words[ci]);
                 cmd == "gh" || seg.words[ci + 1..].iter().any(|w| w == "login")
@@ -371,22 +380,11 @@ impl Run<'_, '_> {
     fn segment(&mut self, seg: &Segment, kind: ShellKind, pipe_mention: bool, pipe_consumer: bool) {
         let words = &seg.words;
         let mention = words.iter().any(|w| self.word_mentions(w));
-        // PowerShell: `$env:GH_TOKEN = "..."`, `$token = ...`.
-        if kind == ShellKind::Pwsh
-            && words.len() >= 3
-            && words[1] == "="
-            && words[0].starts_with('$')
-        {
-            let name = words[0]
-                .trim_start_matches("$env:")
-                .trim_start_matches('$')
-                .to_owned();
-            let value = self.classify(&words[2..].join(" "));
-            self.vars.insert(name, value);
-            self.mentioned |= mention;
+        if kind == ShellKind::Pwsh && self.pwsh_assignment(words, mention) {
             return;
         }
-        let (assigns, ci) = command_start(words);
+        let kb = self.ctx.kb;
+        let (assigns, ci) = command_start(&kb.tools.prefixes, words);
         let Some(ci) = ci else {
             for (n, v) in assigns {
                 let value = self.classify(&v);
@@ -401,170 +399,204 @@ impl Run<'_, '_> {
             self.vars.insert(n.clone(), value);
         }
         let ci = self.env_file_and_wrappers(words, ci);
-        if self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
-            if !assigns.is_empty() {
-                self.vars = saved;
-            }
-            return;
-        }
-        let cmd = base_name(&words[ci]);
-        let args = &words[ci + 1..];
-        let mut handled_mention = false;
-        match cmd.as_str() {
-            "export" | "local" | "declare" | "readonly" | "typeset" => {
-                for a in args {
-                    if let Some((n, v)) = assignment(a) {
-                        let value = self.classify(v);
-                        self.vars.insert(n.to_owned(), value);
-                    }
-                }
-                self.mentioned |= mention;
+        if !self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
+            if kb.tools.declarations.has(&base_name(&words[ci])) {
+                // `export NAME=value` outlives the command, with its prefix assignments.
+                self.declare(&words[ci + 1..], mention);
                 return;
             }
-            "gh" => {
-                self.consumed = true;
-                handled_mention = true;
-                self.gh(args, mention || pipe_mention);
-            }
-            "git" => {
-                handled_mention = true;
-                self.git(args, mention);
-            }
-            "curl" | "wget" | "invoke-restmethod" | "invoke-webrequest" | "irm" | "iwr"
-            | "http" | "https" | "xh" => {
-                handled_mention = true;
-                self.http(&cmd, args, mention);
-            }
-            "npm" | "pnpm" | "yarn" if args.iter().any(|a| a == "publish") => {
-                self.consumed = true;
-                if args.iter().any(|a| a == "--provenance")
-                    || self.ctx.env.value("NPM_CONFIG_PROVENANCE") == Some("true")
-                {
-                    self.need(
-                        Scope::IdToken,
-                        Access::Write,
-                        &format!("{cmd} publish --provenance: signs provenance with OIDC"),
-                    );
+            let pipe = Pipe {
+                kind,
+                mention: pipe_mention,
+                consumer: pipe_consumer,
+            };
+            let handled_mention = self.command(words, ci, mention, pipe);
+            if mention {
+                self.mentioned = true;
+                if !handled_mention {
+                    self.consumed = true;
+                    self.unsure(format!("passes the job token to `{}`", words[ci]));
                 }
-                let dry_run = args.iter().any(|a| a == "--dry-run");
-                match self.var("NODE_AUTH_TOKEN") {
-                    TokenValue::Job => {
-                        handled_mention = true;
-                        self.need(
-                            Scope::Packages,
-                            Access::Write,
-                            &format!("{cmd} publish: publishes to GitHub Packages"),
-                        );
-                    }
-                    // No token: npm trusted publishing exchanges an OIDC token.
-                    TokenValue::Absent if !dry_run => self.need(
-                        Scope::IdToken,
-                        Access::Write,
-                        &format!("{cmd} publish: trusted publishing (OIDC)"),
-                    ),
-                    _ => {}
-                }
-            }
-            "uv" if args.first().is_some_and(|a| a == "publish") => {
-                self.consumed = true;
-                let has_credentials = args.iter().any(|a| {
-                    ["--token", "-t", "--password", "-p", "--username", "-u"].contains(&a.as_str())
-                        || a.starts_with("--token=")
-                        || a.starts_with("--password=")
-                }) || self.ctx.env.value("UV_PUBLISH_TOKEN").is_some()
-                    || self.ctx.env.value("UV_PUBLISH_PASSWORD").is_some();
-                let never = args
-                    .windows(2)
-                    .any(|w| w[0] == "--trusted-publishing" && w[1] == "never")
-                    || args.iter().any(|a| a == "--trusted-publishing=never");
-                if !has_credentials && !never {
-                    self.need(
-                        Scope::IdToken,
-                        Access::Write,
-                        "uv publish: PyPI trusted publishing (OIDC)",
-                    );
-                }
-            }
-            "sigstore" if args.iter().any(|a| a == "sign") => {
-                self.consumed = true;
-                self.need(
-                    Scope::IdToken,
-                    Access::Write,
-                    "sigstore sign: keyless signing (OIDC)",
-                );
-            }
-            "python" | "python3" | "py"
-                if args.windows(2).any(|w| w[0] == "-m" && w[1] == "sigstore")
-                    && args.iter().any(|a| a == "sign") =>
-            {
-                self.consumed = true;
-                self.need(
-                    Scope::IdToken,
-                    Access::Write,
-                    "sigstore sign: keyless signing (OIDC)",
-                );
-            }
-            "cosign"
-                if args.first().is_some_and(|a| {
-                    ["sign", "attest", "sign-blob", "attest-blob"].contains(&a.as_str())
-                }) =>
-            {
-                self.consumed = true;
-                let keyed = args
-                    .iter()
-                    .any(|a| a == "--key" || a.starts_with("--key=") || a == "-key");
-                if !keyed {
-                    let sub = args.first().map_or("sign", String::as_str);
-                    self.need(
-                        Scope::IdToken,
-                        Access::Write,
-                        &format!("cosign {sub}: keyless signing (OIDC)"),
-                    );
-                }
-            }
-            _ if args.iter().any(|a| a == "login")
-                && [
-                    "docker", "podman", "buildah", "helm", "oras", "crane", "skopeo", "cosign",
-                    "ko", "nerdctl", "regctl",
-                ]
-                .contains(&cmd.as_str()) =>
-            {
-                handled_mention = true;
-                self.login(&cmd, args, mention || pipe_mention);
-            }
-            _ if self.ctx.kb.commands.writer(words, ci).is_some() => {
-                handled_mention = self.writer(words, ci, mention);
-            }
-            "[" | "[[" | "test" => handled_mention = true,
-            "echo" | "printf" | "write-output" | "write-host" | "cat" if mention => {
-                // Printing is harmless (the runner masks the token); passing it on is not.
-                handled_mention = true;
-                let text = words.join(" ");
-                if text.contains("::add-mask::") || pipe_consumer {
-                } else if text.contains("GITHUB_ENV") {
-                    self.unsure("writes the job token to $GITHUB_ENV for later steps");
-                } else if text.contains("GITHUB_OUTPUT") {
-                    self.unsure("writes the job token to a step output");
-                } else if text.contains('>') {
-                    self.unsure(format!("writes the job token to a file with `{cmd}`"));
-                }
-            }
-            _ => {
-                if !mention {
-                    super::programs::other_command(self, words, ci, kind);
-                }
-            }
-        }
-        if mention {
-            self.mentioned = true;
-            if !handled_mention {
-                self.consumed = true;
-                self.unsure(format!("passes the job token to `{}`", words[ci]));
             }
         }
         // Prefix assignments (`GH_TOKEN=x gh ...`) only last for the command.
         if !assigns.is_empty() {
             self.vars = saved;
+        }
+    }
+
+    /// PowerShell: `$env:GH_TOKEN = "..."`, `$token = ...`. True when `words` is one.
+    fn pwsh_assignment(&mut self, words: &[String], mention: bool) -> bool {
+        if words.len() < 3 || words[1] != "=" || !words[0].starts_with('$') {
+            return false;
+        }
+        let name = words[0]
+            .trim_start_matches("$env:")
+            .trim_start_matches('$')
+            .to_owned();
+        let value = self.classify(&words[2..].join(" "));
+        self.vars.insert(name, value);
+        self.mentioned |= mention;
+        true
+    }
+
+    /// `export NAME=value`, `local NAME=value`...
+    fn declare(&mut self, args: &[String], mention: bool) {
+        for a in args {
+            if let Some((n, v)) = assignment(a) {
+                let value = self.classify(v);
+                self.vars.insert(n.to_owned(), value);
+            }
+        }
+        self.mentioned |= mention;
+    }
+
+    /// Matches the command at `ci` against what harden knows; true when a mention of the job
+    /// token in it is accounted for.
+    fn command(&mut self, words: &[String], ci: usize, mention: bool, pipe: Pipe) -> bool {
+        let tools = &self.ctx.kb.tools;
+        let cmd = base_name(&words[ci]);
+        let args = &words[ci + 1..];
+        if cmd == "gh" {
+            self.consumed = true;
+            self.gh(args, mention || pipe.mention);
+        } else if cmd == "git" {
+            self.git(args, mention);
+        } else if has(&tools.http.tools, &cmd) {
+            self.http(&cmd, args, mention);
+        } else if let Some(handled) = self.oidc_publisher(&cmd, args) {
+            return handled;
+        } else if has(&tools.registry_logins.tools, &cmd) && args.iter().any(|a| a == "login") {
+            self.login(&cmd, args, mention || pipe.mention);
+        } else if self.ctx.kb.commands.writer(words, ci).is_some() {
+            return self.writer(words, ci, mention);
+        } else if tools.tests.has(&cmd) {
+        } else if tools.printers.has(&cmd) && mention {
+            self.printed(words, &cmd, pipe.consumer);
+        } else {
+            if !mention {
+                super::programs::other_command(self, words, ci, pipe.kind);
+            }
+            return false;
+        }
+        true
+    }
+
+    /// `echo "$GITHUB_TOKEN"`: printing is harmless (the runner masks the token); passing it
+    /// on is not.
+    fn printed(&mut self, words: &[String], cmd: &str, pipe_consumer: bool) {
+        let text = words.join(" ");
+        if text.contains("::add-mask::") || pipe_consumer {
+        } else if text.contains("GITHUB_ENV") {
+            self.unsure("writes the job token to $GITHUB_ENV for later steps");
+        } else if text.contains("GITHUB_OUTPUT") {
+            self.unsure("writes the job token to a step output");
+        } else if text.contains('>') {
+            self.unsure(format!("writes the job token to a file with `{cmd}`"));
+        }
+    }
+
+    /// Publishers and signers that use OIDC (`npm publish --provenance`, `cosign sign`):
+    /// `None` when the command is none of them, else whether a mention of the job token is
+    /// accounted for.
+    fn oidc_publisher(&mut self, cmd: &str, args: &[String]) -> Option<bool> {
+        let oidc = &self.ctx.kb.tools.oidc;
+        let arg = |word: &str| args.iter().any(|a| a == word);
+        let first_is = |words: &[String]| args.first().is_some_and(|a| has(words, a));
+        if has(&oidc.npm.tools, cmd) && arg("publish") {
+            return Some(self.npm_publish(cmd, args));
+        }
+        let sigstore = (cmd == "sigstore"
+            || (has(&oidc.sigstore.interpreters, cmd)
+                && args.windows(2).any(|w| w[0] == "-m" && w[1] == "sigstore")))
+            && arg("sign");
+        if cmd == "uv" && args.first().is_some_and(|a| a == "publish") {
+            self.uv_publish(args);
+        } else if sigstore {
+            self.need(
+                Scope::IdToken,
+                Access::Write,
+                "sigstore sign: keyless signing (OIDC)",
+            );
+        } else if cmd == "cosign" && first_is(&oidc.cosign.subcommands) {
+            self.cosign_sign(args);
+        } else {
+            return None;
+        }
+        self.consumed = true;
+        Some(false)
+    }
+
+    /// `npm publish` (or pnpm, yarn): provenance and trusted publishing use OIDC, the job
+    /// token in `NODE_AUTH_TOKEN` publishes to GitHub Packages. True when that token is used.
+    fn npm_publish(&mut self, cmd: &str, args: &[String]) -> bool {
+        let npm = &self.ctx.kb.tools.oidc.npm;
+        self.consumed = true;
+        if args.contains(&npm.provenance_option)
+            || self.ctx.env.value(&npm.provenance_env) == Some("true")
+        {
+            self.need(
+                Scope::IdToken,
+                Access::Write,
+                &format!("{cmd} publish --provenance: signs provenance with OIDC"),
+            );
+        }
+        let dry_run = args.contains(&npm.dry_run_option);
+        match self.var(&npm.token_env) {
+            TokenValue::Job => {
+                self.need(
+                    Scope::Packages,
+                    Access::Write,
+                    &format!("{cmd} publish: publishes to GitHub Packages"),
+                );
+                return true;
+            }
+            // No token: npm trusted publishing exchanges an OIDC token.
+            TokenValue::Absent if !dry_run => self.need(
+                Scope::IdToken,
+                Access::Write,
+                &format!("{cmd} publish: trusted publishing (OIDC)"),
+            ),
+            _ => {}
+        }
+        false
+    }
+
+    /// `uv publish`: trusted publishing unless credentials are given or it is turned off.
+    fn uv_publish(&mut self, args: &[String]) {
+        let uv = &self.ctx.kb.tools.oidc.uv;
+        let has_credentials = args.iter().any(|a| {
+            has(&uv.credential_options, a) || attached(&uv.credential_prefixes, a).is_some()
+        }) || uv
+            .credential_env
+            .iter()
+            .any(|v| self.ctx.env.value(v).is_some());
+        let never = args
+            .windows(2)
+            .any(|w| w[0] == "--trusted-publishing" && w[1] == "never")
+            || args.iter().any(|a| a == "--trusted-publishing=never");
+        if !has_credentials && !never {
+            self.need(
+                Scope::IdToken,
+                Access::Write,
+                "uv publish: PyPI trusted publishing (OIDC)",
+            );
+        }
+    }
+
+    /// `cosign sign` and friends: keyless (OIDC) unless a key is given.
+    fn cosign_sign(&mut self, args: &[String]) {
+        let cosign = &self.ctx.kb.tools.oidc.cosign;
+        let keyed = args
+            .iter()
+            .any(|a| has(&cosign.key_options, a) || attached(&cosign.key_prefixes, a).is_some());
+        if !keyed {
+            let sub = args.first().map_or("sign", String::as_str);
+            self.need(
+                Scope::IdToken,
+                Access::Write,
+                &format!("cosign {sub}: keyless signing (OIDC)"),
+            );
         }
     }
 
@@ -579,6 +611,8 @@ impl Run<'_, '_> {
     }
 
     fn gh(&mut self, args: &[String], mention: bool) {
+        let kb = self.ctx.kb;
+        let gh = &kb.tools.gh;
         let mut positional = Vec::new();
         let mut skip = false;
         for a in args {
@@ -586,7 +620,7 @@ impl Run<'_, '_> {
                 skip = false;
                 continue;
             }
-            if a == "-R" || a == "--repo" || a == "--hostname" {
+            if has(&gh.value_options, a) {
                 skip = true;
                 continue;
             }
@@ -625,14 +659,7 @@ impl Run<'_, '_> {
             self.gh_api(&args[pos..]);
             return;
         }
-        let sub = match sub {
-            "new" => "create",
-            "ls" => "list",
-            "rm" => "delete",
-            "co" => "checkout",
-            s => s,
-        };
-        let kb = self.ctx.kb;
+        let sub = gh.aliases.get(sub).map_or(sub, String::as_str);
         let command = kb
             .gh
             .get(&format!("{group} {sub}"))
@@ -646,22 +673,15 @@ impl Run<'_, '_> {
             return;
         };
         self.apply_gh(command, &format!("gh {group} {sub}"));
-        if group == "release" && args.iter().any(|a| a.starts_with("--discussion-category")) {
-            self.need(
-                Scope::Discussions,
-                Access::Write,
-                "gh release create: opens a release discussion",
-            );
-        }
-        if group == "pr"
-            && sub == "close"
-            && args.iter().any(|a| a == "--delete-branch" || a == "-d")
-        {
-            self.need(
-                Scope::Contents,
-                Access::Write,
-                "gh pr close --delete-branch: deletes the branch",
-            );
+        for extra in &gh.arguments {
+            let applies = extra.command == group || extra.command == format!("{group} {sub}");
+            let given = args.iter().any(|a| {
+                let flag = a.split('=').next().unwrap_or(a);
+                has(&extra.with_args, flag)
+            });
+            if applies && given {
+                self.need(extra.scope, extra.access, &extra.reason);
+            }
         }
     }
 
@@ -688,35 +708,28 @@ impl Run<'_, '_> {
     }
 
     fn gh_api(&mut self, args: &[String]) {
+        let api = &self.ctx.kb.tools.gh.api;
         let mut method: Option<String> = None;
         let mut fields = false;
         let mut endpoint: Option<&str> = None;
         let mut i = 0;
         while i < args.len() {
             let a = args[i].as_str();
-            match a {
-                "-X" | "--method" => {
-                    method = args.get(i + 1).cloned();
-                    i += 1;
-                }
-                "-f" | "-F" | "--field" | "--raw-field" | "--input" => {
-                    fields = true;
-                    i += 1;
-                }
-                "-H" | "--header" | "-q" | "--jq" | "-t" | "--template" | "--hostname"
-                | "--cache" | "-p" | "--preview" => i += 1,
-                _ if a.starts_with("--method=") => method = Some(a["--method=".len()..].to_owned()),
-                _ if a.starts_with("-X") => method = Some(a[2..].to_owned()),
-                _ if a.starts_with("--field=")
-                    || a.starts_with("--raw-field=")
-                    || a.starts_with("--input=")
-                    || ((a.starts_with("-f") || a.starts_with("-F")) && a.len() > 2) =>
-                {
-                    fields = true
-                }
-                _ if a.starts_with('-') => {}
-                _ if endpoint.is_none() => endpoint = Some(a),
-                _ => {}
+            if has(&api.method_options, a) {
+                method = args.get(i + 1).cloned();
+                i += 1;
+            } else if has(&api.field_options, a) {
+                fields = true;
+                i += 1;
+            } else if has(&api.value_options, a) {
+                i += 1;
+            } else if let Some(m) = attached(&api.method_prefixes, a) {
+                method = Some(m.to_owned());
+            } else if attached(&api.field_prefixes, a).is_some() {
+                fields = true;
+            } else if a.starts_with('-') {
+            } else if endpoint.is_none() {
+                endpoint = Some(a);
             }
             i += 1;
         }
@@ -788,10 +801,11 @@ impl Run<'_, '_> {
     }
 
     fn git(&mut self, args: &[String], mention: bool) {
+        let git = &self.ctx.kb.tools.git;
         let mut i = 0;
         while i < args.len() {
             match args[i].as_str() {
-                "-c" | "-C" => i += 2,
+                a if has(&git.value_options, a) => i += 2,
                 a if a.starts_with('-') => i += 1,
                 _ => break,
             }
@@ -800,28 +814,13 @@ impl Run<'_, '_> {
         if mention {
             // A remote URL or an extra header with the job token: later pushes use it.
             self.git_token = true;
-            match sub {
-                "push" => {}
-                "clone" | "fetch" | "pull" | "submodule" | "ls-remote" => self.need(
-                    Scope::Contents,
-                    Access::Read,
-                    &format!("git {sub}: fetches with the job token"),
-                ),
-                "remote" | "config" | "credential" => self.need(
-                    Scope::Contents,
-                    Access::Write,
-                    &format!("git {sub}: sets the job token up for pushing"),
-                ),
-                _ => self.unsure(format!("passes the job token to `git {sub}`")),
-            }
+            self.git_token_use(sub);
         }
         let rest = &args[(i + 1).min(args.len())..];
-        let listing = rest
-            .iter()
-            .any(|a| a == "-l" || a == "--list" || a == "-d" || a == "--delete");
-        if sub == "commit"
-            || (sub == "tag" && !rest.is_empty() && !listing)
-            || (sub == "config" && rest.iter().any(|a| a == "user.name" || a == "user.email"))
+        let listing = rest.iter().any(|a| has(&git.tag_listing_options, a));
+        if has(&git.commit_commands, sub)
+            || (sub == git.tag_command && !rest.is_empty() && !listing)
+            || (sub == "config" && rest.iter().any(|a| has(&git.identity_keys, a)))
         {
             self.out.commits = true;
         }
@@ -834,43 +833,49 @@ impl Run<'_, '_> {
         if !self.git_token || other_credentials {
             return;
         }
-        let rest = &args[i + 1..];
+        let push = &git.push;
         let reason = if rest
             .iter()
-            .any(|a| a == "--delete" || a == "-d" || a.starts_with(':'))
+            .any(|a| has(&push.delete_options, a) || a.starts_with(&push.delete_prefix))
         {
-            "git push: deletes a remote branch or tag"
-        } else if rest.iter().any(|a| {
-            a == "--tags" || a == "--follow-tags" || a == "tag" || a.starts_with("refs/tags/")
-        }) {
-            "git push: pushes tags"
+            &push.delete_reason
+        } else if rest
+            .iter()
+            .any(|a| has(&push.tag_words, a) || a.starts_with(&push.tag_prefix))
+        {
+            &push.tag_reason
         } else {
-            "git push: pushes to the repository"
+            &push.reason
         };
-        self.need(Scope::Contents, Access::Write, reason);
+        self.need(push.scope, push.access, reason);
+    }
+
+    /// The job token given to `git <sub>` (a remote URL, an extra header): what it is for.
+    fn git_token_use(&mut self, sub: &str) {
+        if sub == "push" {
+            return;
+        }
+        let uses = &self.ctx.kb.tools.git.token_subcommands;
+        match uses.iter().find(|u| has(&u.commands, sub)) {
+            Some(u) => self.need(u.scope, u.access, &format!("git {sub}: {}", u.reason)),
+            None => self.unsure(format!("passes the job token to `git {sub}`")),
+        }
     }
 
     fn http(&mut self, cmd: &str, args: &[String], mention: bool) {
-        let api = |a: &String| {
-            a.contains("api.github.com")
-                || a.contains("uploads.github.com")
-                || a.contains("GITHUB_API_URL")
-                || a.contains("github.api_url")
-                || a.contains("pull_request.url")
-        };
-        let urls: Vec<&String> = args.iter().filter(|a| api(a)).collect();
+        let http = &self.ctx.kb.tools.http;
+        let marked =
+            |a: &String, markers: &[String]| markers.iter().any(|m| a.contains(m.as_str()));
+        let urls: Vec<&String> = args
+            .iter()
+            .filter(|a| marked(a, &http.api_markers))
+            .collect();
         if urls.is_empty() {
             if mention {
                 self.consumed = true;
-                let downloads = args.iter().any(|a| {
-                    a.contains("raw.githubusercontent.com") || a.contains("/releases/download/")
-                });
-                if downloads {
-                    self.need(
-                        Scope::Contents,
-                        Access::Read,
-                        &format!("{cmd}: downloads repository files"),
-                    );
+                if args.iter().any(|a| marked(a, &http.download_markers)) {
+                    let d = &http.download;
+                    self.need(d.scope, d.access, &format!("{cmd}: {}", d.reason));
                 } else {
                     self.unsure(format!(
                         "passes the job token to `{cmd}` for a URL harden cannot map"
@@ -883,41 +888,38 @@ impl Run<'_, '_> {
         if !mention {
             return;
         }
+        let method = self.http_method(cmd, args);
+        for url in urls {
+            self.endpoint_call(cmd, &method.to_ascii_uppercase(), url);
+        }
+    }
+
+    /// The method an HTTP client's arguments give (GET without a body, POST with one, PUT
+    /// for an upload).
+    fn http_method(&self, cmd: &str, args: &[String]) -> String {
+        let http = &self.ctx.kb.tools.http;
         let mut method: Option<String> = None;
         let mut data = false;
         let mut upload = false;
+        let method_words = has(&http.method_word_tools, cmd);
         for (i, a) in args.iter().enumerate() {
-            let next = args.get(i + 1).cloned();
-            match a.as_str() {
-                "-X" | "--request" | "-Method" | "-method" => method = next,
-                "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode"
-                | "--json" | "-F" | "--form" | "--post-data" | "--post-file" | "-Body"
-                | "-InFile" => data = true,
-                "-T" | "--upload-file" => upload = true,
-                "-G" | "--get" | "-I" | "--head" => method = Some("GET".into()),
-                "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
-                    if cmd == "http" || cmd == "https" || cmd == "xh" =>
-                {
-                    method = Some(a.clone())
-                }
-                s if s.starts_with("--method=") => method = Some(s["--method=".len()..].to_owned()),
-                s if s.starts_with("--request=") => {
-                    method = Some(s["--request=".len()..].to_owned())
-                }
-                s if s.starts_with("-X") && s.len() > 2 => method = Some(s[2..].to_owned()),
-                s if s.starts_with("--data")
-                    || s.starts_with("--json=")
-                    || s.starts_with("--post-data=")
-                    || s.starts_with("--post-file=")
-                    || s.starts_with("--body-data=")
-                    || s.starts_with("--body-file=") =>
-                {
-                    data = true
-                }
-                _ => {}
+            if has(&http.method_options, a) {
+                method = args.get(i + 1).cloned();
+            } else if has(&http.data_options, a) {
+                data = true;
+            } else if has(&http.upload_options, a) {
+                upload = true;
+            } else if has(&http.get_options, a) {
+                method = Some("GET".into());
+            } else if method_words && has(&http.method_words, a) {
+                method = Some(a.clone());
+            } else if let Some(m) = attached(&http.method_prefixes, a) {
+                method = Some(m.to_owned());
+            } else if http.data_prefixes.iter().any(|p| a.starts_with(p.as_str())) {
+                data = true;
             }
         }
-        let method = method.unwrap_or_else(|| {
+        method.unwrap_or_else(|| {
             if upload {
                 "PUT".into()
             } else if data {
@@ -925,10 +927,7 @@ impl Run<'_, '_> {
             } else {
                 "GET".into()
             }
-        });
-        for url in urls {
-            self.endpoint_call(cmd, &method.to_ascii_uppercase(), url);
-        }
+        })
     }
 
     fn login(&mut self, cmd: &str, args: &[String], authenticated: bool) {
@@ -936,22 +935,19 @@ impl Run<'_, '_> {
             return;
         }
         self.consumed = true;
-        let registry = args
-            .iter()
-            .find(|a| a.contains("ghcr.io") || a.contains(".pkg.github.com"));
-        match registry {
-            Some(r) => {
-                let host = if r.contains("ghcr.io") {
-                    "ghcr.io"
-                } else {
-                    "GitHub Packages"
-                };
-                self.need(
-                    Scope::Packages,
-                    Access::Write,
-                    &format!("{cmd} login: logs in to {host} to push"),
-                );
-            }
+        let logins = &self.ctx.kb.tools.registry_logins;
+        let host = args.iter().find_map(|a| {
+            logins
+                .hosts
+                .iter()
+                .find(|h| a.contains(h.contains.as_str()))
+        });
+        match host {
+            Some(host) => self.need(
+                logins.scope,
+                logins.access,
+                &format!("{cmd} login: logs in to {} to push", host.name),
+            ),
             None => self.unsure(format!(
                 "passes the job token to `{cmd} login` for a registry harden cannot map"
             )),
