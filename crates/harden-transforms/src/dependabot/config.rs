@@ -187,7 +187,6 @@ pub(crate) fn read(doc: &Document, path: &FsPath, findings: &mut Vec<Finding>) -
 
 type Errors = Vec<(Option<usize>, String)>;
 
-#[allow(clippy::too_many_lines)] // Rewritten by the `model` helper (issue 14).
 fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
     let docs = doc.documents();
     let Some(root) = docs.first() else {
