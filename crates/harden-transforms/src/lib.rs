@@ -12,6 +12,7 @@ use harden_yaml::{ApplyError, Document, EditSet, Location, ParseError};
 pub mod actions_lock;
 pub mod checkout_credentials;
 pub mod dependabot;
+pub mod globs;
 pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::pin_actions::is_exempt;
+use crate::globs::{Flavor, Globs};
 
 const BUILT_IN: &str = include_str!("../data/tag-only.yml");
 
@@ -27,6 +27,8 @@ pub struct TagOnly {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TagOnlyList {
     entries: Vec<TagOnly>,
+    /// The globs of `entries`, in the same order.
+    globs: Globs,
 }
 
 /// The built-in list, parsed once. A broken data file is a bug caught by the tests; at run
@@ -79,35 +81,42 @@ pub fn parse(text: &str) -> Result<Vec<TagOnly>, String> {
 impl TagOnlyList {
     /// The built-in list.
     pub fn built_in() -> Self {
+        TagOnlyList::from_entries(built_in().to_vec())
+    }
+
+    fn from_entries(entries: Vec<TagOnly>) -> Self {
+        let globs: Vec<&str> = entries.iter().map(|e| e.glob.as_str()).collect();
         TagOnlyList {
-            entries: built_in().to_vec(),
+            globs: Globs::lenient(&globs, Flavor::Names),
+            entries,
         }
     }
 
     /// This list plus `extra` globs (from `tag-only:` in `.github/harden.yml`), minus the
     /// entries whose glob matches one of `pin_anyway` or is written the same as one of them
     /// (`pin-anyway:`).
-    pub fn with(mut self, extra: &[String], pin_anyway: &[String]) -> Self {
-        self.entries.retain(|e| {
-            !pin_anyway.iter().any(|p| {
-                p.eq_ignore_ascii_case(&e.glob) || is_exempt(&e.glob, std::slice::from_ref(p))
-            })
+    pub fn with(self, extra: &[String], pin_anyway: &[String]) -> Self {
+        let anyway = Globs::lenient(pin_anyway, Flavor::Names);
+        let mut entries = self.entries;
+        entries.retain(|e| {
+            !(pin_anyway.iter().any(|p| p.eq_ignore_ascii_case(&e.glob))
+                || anyway.is_match(&e.glob))
         });
         for glob in extra {
-            self.entries.push(TagOnly {
+            entries.push(TagOnly {
                 glob: glob.clone(),
                 reason: "listed under `pin-actions: tag-only` in .github/harden.yml".to_owned(),
                 source: Vec::new(),
             });
         }
-        self
+        TagOnlyList::from_entries(entries)
     }
 
     /// The entry that keeps `action` (`owner/repo[/path]`) on its tag, if any.
     pub fn find(&self, action: &str) -> Option<&TagOnly> {
-        self.entries
-            .iter()
-            .find(|e| is_exempt(action, std::slice::from_ref(&e.glob)))
+        self.globs
+            .first_match(action)
+            .and_then(|i| self.entries.get(i))
     }
 
     /// Every entry.

@@ -191,34 +191,10 @@ impl DeclaredJob {
     }
 }
 
-/// `*` (within a path segment), `**` (anything) and `?` (one character).
+/// `*` (within a path segment), `**` (anything) and `?` (one character), as globset reads
+/// paths.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') if p.get(1) == Some(&'*') => {
-                let rest = &p[2..];
-                (0..=t.len()).any(|i| go(rest, &t[i..]))
-            }
-            Some('*') => {
-                let rest = &p[1..];
-                for i in 0..=t.len() {
-                    if go(rest, &t[i..]) {
-                        return true;
-                    }
-                    if t.get(i) == Some(&'/') {
-                        break;
-                    }
-                }
-                false
-            }
-            Some('?') => !t.is_empty() && t[0] != '/' && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
-        }
-    }
-    go(&p, &t)
+    crate::globs::Globs::lenient(&[pattern], crate::globs::Flavor::Paths).is_match(text)
 }
 
 /// Options of the transform.
