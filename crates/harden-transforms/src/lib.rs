@@ -17,6 +17,7 @@ pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;
 pub mod registry;
+pub mod settings;
 pub mod sign_releases;
 pub mod tag_only;
 pub mod transitive_pins;

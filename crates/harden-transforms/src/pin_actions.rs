@@ -21,6 +21,7 @@ use harden_yaml::{
 
 use crate::actions_lock;
 use crate::globs::{Flavor, Globs};
+use crate::settings::{name_globs, read_section, Flags, NameGlob, OneOrMany};
 use crate::tag_only::{TagOnly, TagOnlyList};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
@@ -40,8 +41,48 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
+    configure,
     build: build_from_settings,
 };
+
+/// `pin-actions:` in `.github/harden.yml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PinSection {
+    /// Actions never pinned.
+    #[serde(default)]
+    exempt: OneOrMany<NameGlob>,
+    /// `pin` or `keep`.
+    branches: Option<BranchPolicy>,
+    /// Blanks before a new `#` (1 to 8).
+    comment_spacing: Option<u32>,
+    /// Callees kept on their tag, besides the built-in list.
+    #[serde(default)]
+    tag_only: OneOrMany<NameGlob>,
+    /// Built-in tag-only entries to pin anyway.
+    #[serde(default)]
+    pin_anyway: OneOrMany<NameGlob>,
+}
+
+/// The section, with `--exempt` added, `--branches` and `--verify` over it.
+fn configure(
+    section: Option<&harden_yaml::Node>,
+    flags: &Flags,
+    settings: &mut crate::registry::Settings,
+) -> Result<(), harden_yaml::DeError> {
+    let file: PinSection = read_section(section)?;
+    let mut exempt = flags.exempt.clone();
+    exempt.extend(name_globs(file.exempt));
+    settings.pin_actions = PinOptions {
+        branches: flags.branches.or(file.branches).unwrap_or_default(),
+        exempt,
+        comment_spacing: file.comment_spacing.map(|n| n.clamp(1, 8) as usize),
+        verify: flags.verify,
+        tag_only: name_globs(file.tag_only),
+        pin_anyway: name_globs(file.pin_anyway),
+    };
+    Ok(())
+}
 
 /// pin-actions from the resolver and its options; with the file reader (present when
 /// permissions runs too), composite actions pinned by SHA that run tags inside are reported
@@ -64,7 +105,8 @@ fn build_from_settings(
 }
 
 /// What to do with a reference to a branch (`@main`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BranchPolicy {
     /// Pin to the branch's current tip, with the branch name as comment and a warning.
     #[default]

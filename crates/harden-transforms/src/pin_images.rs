@@ -17,6 +17,7 @@ use harden_registry::{DigestResult, ImageRef, Registry, RegistryError};
 use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
 
 use crate::globs::{Flavor, Globs};
+use crate::settings::{name_globs, read_section, Flags, NameGlob, OneOrMany};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
     Transform,
@@ -36,8 +37,32 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: true,
     },
     opt_in: false,
+    configure,
     build: build_from_settings,
 };
+
+/// `pin-images:` in `.github/harden.yml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageSection {
+    /// Images never pinned.
+    #[serde(default)]
+    exempt: OneOrMany<NameGlob>,
+}
+
+/// The section, with `--verify` over it.
+fn configure(
+    section: Option<&Node>,
+    flags: &Flags,
+    settings: &mut crate::registry::Settings,
+) -> Result<(), harden_yaml::DeError> {
+    let file: ImageSection = read_section(section)?;
+    settings.pin_images = ImageOptions {
+        exempt: name_globs(file.exempt),
+        verify: flags.verify,
+    };
+    Ok(())
+}
 
 fn build_from_settings(
     services: &crate::registry::Services,

@@ -19,6 +19,7 @@ mod programs;
 mod remote_files;
 mod scopes;
 mod script;
+mod settings;
 mod shell;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
+    configure: settings::configure,
     build: build_from_settings,
 };
 
@@ -64,6 +66,9 @@ pub struct PermissionsSettings {
     pub jobs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// `--move-writes`.
     pub move_writes: bool,
+    /// Where `.github/harden.yml` names each workflow (job `""`) and job of `jobs`: (line,
+    /// column).
+    pub declared_at: BTreeMap<(String, String), (usize, usize)>,
 }
 
 impl PermissionsOptions {
