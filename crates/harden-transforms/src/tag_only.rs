@@ -6,9 +6,8 @@
 
 use std::sync::OnceLock;
 
-use yaml_rust2::{Yaml, YamlLoader};
-
 use crate::globs::{Flavor, Globs};
+use crate::settings::OneOrMany;
 
 const BUILT_IN: &str = include_str!("../data/tag-only.yml");
 
@@ -38,44 +37,35 @@ pub fn built_in() -> &'static [TagOnly] {
     LIST.get_or_init(|| parse(BUILT_IN).unwrap_or_default())
 }
 
-/// Parses a tag-only data file (`callees: [{glob, reason, source}]`).
+/// An entry of the data file as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTagOnly {
+    glob: String,
+    reason: String,
+    source: OneOrMany<String>,
+}
+
+/// The data file.
+#[derive(serde::Deserialize)]
+struct TagOnlyFile {
+    #[serde(default)]
+    callees: Vec<RawTagOnly>,
+}
+
+/// Parses a tag-only data file (`callees: [{glob, reason, source}]`); an error names its line
+/// and column.
 pub fn parse(text: &str) -> Result<Vec<TagOnly>, String> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
-    let Some(callees) = docs.first().map(|d| &d["callees"]) else {
-        return Ok(Vec::new());
-    };
-    let Yaml::Array(items) = callees else {
-        return Err("`callees` must be a list".to_owned());
-    };
-    items
-        .iter()
-        .map(|item| {
-            let glob = item["glob"]
-                .as_str()
-                .ok_or("every entry needs a `glob`")?
-                .trim()
-                .to_owned();
-            let reason = item["reason"]
-                .as_str()
-                .ok_or_else(|| format!("`{glob}` needs a `reason`"))?
-                .trim()
-                .to_owned();
-            let source = match &item["source"] {
-                Yaml::Array(urls) => urls
-                    .iter()
-                    .filter_map(|u| u.as_str())
-                    .map(str::to_owned)
-                    .collect(),
-                Yaml::String(url) => vec![url.clone()],
-                _ => return Err(format!("`{glob}` needs a `source`")),
-            };
-            Ok(TagOnly {
-                glob,
-                reason,
-                source,
-            })
+    let file: TagOnlyFile = harden_yaml::de::from_str(text).map_err(|e| e.to_string())?;
+    Ok(file
+        .callees
+        .into_iter()
+        .map(|raw| TagOnly {
+            glob: raw.glob.trim().to_owned(),
+            reason: raw.reason.trim().to_owned(),
+            source: raw.source.0,
         })
-        .collect()
+        .collect())
 }
 
 impl TagOnlyList {

@@ -526,6 +526,40 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     }
 }
 
+/// The entries of a mapping in the order they are written (a `BTreeMap` would sort them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entries<K, V>(pub Vec<(K, V)>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries<K, V> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<K, V>(std::marker::PhantomData<(K, V)>);
+
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<K, V> {
+            type Value = Entries<K, V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -562,6 +596,8 @@ mod tests {
         assert_eq!(jobs["build"], "x");
         let empty: File = from_str("").expect("empty file");
         assert_eq!(empty.section, None);
+        let ordered: Entries<String, u32> = from_str("b: 1\na: 2\n").expect("valid");
+        assert_eq!(ordered.0, [("b".to_owned(), 1), ("a".to_owned(), 2)]);
         let file: File = from_str("section:\n").expect("empty section");
         assert_eq!(file.section, None);
         let s: Section = from_str("").expect("an empty mapping");
