@@ -304,6 +304,52 @@ mod tests {
     }
 
     #[test]
+    fn flags_merge_over_the_file() {
+        let text = "pin-actions:\n  exempt: [a/*]\n  branches: keep\ndependabot:\n  cooldown: 3\n  group: false\n";
+        let flags = Flags {
+            exempt: vec!["b/*".to_owned()],
+            branches: Some(BranchPolicy::Pin),
+            cooldown: Some(5),
+            ..Flags::default()
+        };
+        let c = super::parse(Path::new("h.yml"), text, &flags)
+            .expect("valid")
+            .settings;
+        assert_eq!(c.pin_actions.exempt, ["b/*", "a/*"]);
+        assert_eq!(c.pin_actions.branches, BranchPolicy::Pin);
+        assert_eq!(c.dependabot.cooldown_days, 5);
+        assert!(!c.dependabot.group);
+        let none = without_file(&flags).settings;
+        assert_eq!(none.pin_actions.exempt, ["b/*"]);
+        assert!(none.dependabot.group);
+    }
+
+    #[test]
+    fn hostile_files_fail_cleanly_with_a_place() {
+        let e = parse(
+            Path::new("h.yml"),
+            "pin-actions:\n  exempt: ['my-org/[x']\n",
+        )
+        .expect_err("invalid glob");
+        assert_eq!((e.line, e.column), (2, 12));
+        assert!(e.message.contains("invalid glob"), "{}", e.message);
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            let refs = vec![format!("*a{p}"); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(Path::new("h.yml"), &bomb).expect_err("alias bomb");
+        assert!(e.message.contains("alias"), "{e:?}");
+        let e = parse(
+            Path::new("h.yml"),
+            "pin-actions:\n  exempt: &x [a/*]\npin-images:\n  exempt: *x\n",
+        )
+        .expect_err("aliases are not read");
+        assert_eq!((e.line, e.column), (4, 11));
+    }
+
+    #[test]
     fn bad_values_are_errors() {
         assert!(parse(Path::new("h.yml"), "pin-actions:\n  branches: sometimes\n").is_err());
         assert!(parse(Path::new("h.yml"), "dependabot:\n  cooldown: soon\n").is_err());
