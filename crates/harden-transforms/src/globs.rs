@@ -15,7 +15,7 @@
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 /// How patterns read `*` and letter case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
     /// Action and image names: `*` crosses `/`; case-insensitive.
     Names,
@@ -60,6 +60,27 @@ fn compile(pattern: &str, flavor: Flavor) -> Result<globset::Glob, GlobError> {
             pattern: pattern.to_owned(),
             reason: e.kind().to_string(),
         })
+}
+
+/// True when the single glob `pattern` matches `text` (an invalid pattern matches itself
+/// literally). Compiled patterns are kept per thread, so calling this in a loop over the same
+/// few patterns compiles each once.
+pub fn matches(pattern: &str, flavor: Flavor, text: &str) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static COMPILED: RefCell<HashMap<(String, Flavor), Globs>> = RefCell::new(HashMap::new());
+    }
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache
+            .entry((pattern.to_owned(), flavor))
+            .or_insert_with(|| Globs::lenient(&[pattern], flavor))
+            .is_match(text)
+    })
 }
 
 /// Checks one pattern, for settings read from the command line or a configuration file.

@@ -9,7 +9,7 @@ use harden_yaml::{Document, NewEntry, NewValue, Node, NodeKind, ScalarStyle};
 use yaml_rust2::Yaml;
 
 use super::{KNOWN_ECOSYSTEMS, NAME};
-use crate::globs::{Flavor, Globs};
+use crate::globs::{self, Flavor};
 use crate::{Finding, Severity};
 
 /// One entry of `updates`, as far as harden needs it.
@@ -78,9 +78,9 @@ pub(crate) fn dir_matches(pattern: &str, dir: &str) -> bool {
             .join("/")
     };
     let (pattern, dir) = (relative(pattern), relative(dir));
-    let itself = pattern.strip_suffix("/**").map(str::to_owned);
-    let patterns: Vec<String> = std::iter::once(pattern).chain(itself).collect();
-    Globs::lenient(&patterns, Flavor::Paths).is_match(&dir)
+    let itself = pattern.strip_suffix("/**");
+    globs::matches(&pattern, Flavor::Paths, &dir)
+        || itself.is_some_and(|p| globs::matches(p, Flavor::Paths, &dir))
 }
 
 /// True when an entry of `entry_ecosystem` updates manifests that harden detects as `ecosystem`:
@@ -426,7 +426,7 @@ impl Config {
         if patterns().any(|(p, _)| dir_matches(p, dir) || workflows_for_root(p)) {
             return Coverage::Covered;
         }
-        let loose = |p: &str| Globs::lenient(&[p], Flavor::Loose).is_match(dir);
+        let loose = |p: &str| globs::matches(p, Flavor::Loose, dir);
         match patterns().find(|(p, _)| p.contains('*') && loose(p)) {
             Some((p, line)) => Coverage::Maybe(p.to_owned(), line),
             None => Coverage::Missing,

@@ -410,7 +410,17 @@ mod tests {
     fn invalid_entries_are_rejected() {
         let base = "write_events: [push]\nread_only: [ls]\n";
         let bad = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{contnets: write}}\n    reason: r\n    source: s\n");
-        assert!(load_from(&bad).is_err());
+        let e = load_from(&bad).expect_err("unknown scope");
+        assert_eq!((e.line, e.column), (6, 19), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("data/commands.yml:6:19: writers.x.permissions"),
+            "{e}"
+        );
+        let no_source = format!(
+            "{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r\n"
+        );
+        assert!(load_from(&no_source).is_err());
         let cut = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r...\n    source: s\n");
         assert!(load_from(&cut).is_err());
         let ok = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r\n    source: s\n");

@@ -199,7 +199,7 @@ impl DeclaredJob {
 /// `*` (within a path segment), `**` (anything) and `?` (one character), as globset reads
 /// paths.
 fn glob(pattern: &str, text: &str) -> bool {
-    crate::globs::Globs::lenient(&[pattern], crate::globs::Flavor::Paths).is_match(text)
+    crate::globs::matches(pattern, crate::globs::Flavor::Paths, text)
 }
 
 /// Options of the transform.
