@@ -333,6 +333,17 @@ mod tests {
         .expect_err("invalid glob");
         assert_eq!((e.line, e.column), (2, 12));
         assert!(e.message.contains("invalid glob"), "{}", e.message);
+        let e = parse(
+            Path::new("h.yml"),
+            "permissions:\n  jobs:\n    'rel[.yml':\n      j: {}\n",
+        )
+        .expect_err("invalid workflow glob");
+        assert_eq!((e.line, e.column), (3, 5));
+        assert!(
+            e.message.starts_with("permissions.jobs: invalid glob"),
+            "{}",
+            e.message
+        );
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let p = i - 1;

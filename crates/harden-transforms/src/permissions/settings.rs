@@ -54,6 +54,15 @@ pub(super) fn configure(
         ..PermissionsSettings::default()
     };
     for (workflow, jobs) in file.jobs {
+        let pattern = workflow.value.trim_start_matches("./");
+        if let Err(e) = crate::globs::check(pattern, crate::globs::Flavor::Paths) {
+            let e = DeError {
+                line: workflow.line,
+                column: workflow.column,
+                ..serde::de::Error::custom(e)
+            };
+            return Err(e.under("jobs"));
+        }
         let at = |l: &Located<String>| (l.line, l.column);
         out.declared_at
             .insert((workflow.value.clone(), String::new()), at(&workflow));
