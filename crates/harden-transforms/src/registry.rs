@@ -62,6 +62,28 @@ pub struct Settings {
     pub enabled: BTreeSet<&'static str>,
 }
 
+impl Settings {
+    /// Settings that would do nothing in a repository (a permissions declaration for a
+    /// workflow or job it does not have): (transform, line, column, message) each, placed in
+    /// `.github/harden.yml`. `workflows` lists the repository's workflows (path relative to
+    /// the root, `/`-separated) with their job ids; it is called only when some setting needs
+    /// them.
+    pub fn warnings(
+        &self,
+        workflows: impl FnOnce() -> Vec<(String, Vec<String>)>,
+    ) -> Vec<(&'static str, usize, usize, String)> {
+        if self.permissions.jobs.is_empty() {
+            return Vec::new();
+        }
+        let name = crate::permissions::INFO.name;
+        self.permissions
+            .unknown_declarations(&workflows())
+            .into_iter()
+            .map(|(line, column, message)| (name, line, column, message))
+            .collect()
+    }
+}
+
 /// Reads a transform's section of `.github/harden.yml` (`None` when the file has none) and
 /// merges the command-line flags over it into the settings. The section is a serde type
 /// beside the transform's code (see [`crate::settings`]).

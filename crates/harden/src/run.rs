@@ -8,7 +8,7 @@ use std::sync::Arc;
 use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
 use harden_registry::{Registry, RegistryConfig};
 use harden_transforms::dependabot::Schedule;
-use harden_transforms::permissions::{self, GithubFiles, RemoteFiles};
+use harden_transforms::permissions::{GithubFiles, RemoteFiles};
 use harden_transforms::pin_actions::BranchPolicy;
 use harden_transforms::registry::{self, Needs, Services, Settings};
 use harden_transforms::settings::Flags;
@@ -359,15 +359,17 @@ fn harden_repository(
     };
     match transforms {
         Ok((transforms, git, config)) => {
-            let declaration_warnings = unknown_declarations(root, &config, &shared.selected);
+            let warnings = settings_warnings(root, &config, &shared.selected);
             let (mut report, pending) =
                 run_repository(repo, problems, &transforms, mode, &git, patches);
-            if let Some(t) = report
-                .transforms
-                .iter_mut()
-                .find(|t| t.name == permissions::INFO.name)
-            {
-                t.findings.extend(declaration_warnings);
+            for warning in warnings {
+                if let Some(t) = report
+                    .transforms
+                    .iter_mut()
+                    .find(|t| t.name == warning.transform)
+                {
+                    t.findings.push(warning);
+                }
             }
             (report, pending)
         }
@@ -383,20 +385,35 @@ fn harden_repository(
     }
 }
 
-/// Warnings for `.github/harden.yml` declarations that name no workflow or job of the
-/// repository at `root` (they would silently do nothing), when permissions runs.
-fn unknown_declarations(
+/// Warnings for `.github/harden.yml` settings that would do nothing in the repository at
+/// `root` (a declaration for a workflow or job it does not have), for the selected transforms.
+fn settings_warnings(
     root: &std::path::Path,
     config: &Config,
-    selected: &[&str],
+    selected: &[&'static str],
 ) -> Vec<Finding> {
-    let declared = &config.settings.permissions;
-    if declared.jobs.is_empty() || !selected.contains(&permissions::INFO.name) {
-        return Vec::new();
-    }
     let Some(path) = config::config_path(root) else {
         return Vec::new();
     };
+    config
+        .settings
+        .warnings(|| workflow_jobs(root))
+        .into_iter()
+        .filter(|(transform, ..)| selected.contains(transform))
+        .map(|(transform, line, column, message)| Finding {
+            transform,
+            path: path.clone(),
+            line: Some(line),
+            column: Some(column),
+            severity: Severity::Warning,
+            message,
+        })
+        .collect()
+}
+
+/// Each workflow of `.github/workflows` under `root` (path relative to the root) with its job
+/// ids.
+fn workflow_jobs(root: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let folder = root.join(".github/workflows");
     let mut workflows = Vec::new();
     for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
@@ -422,18 +439,7 @@ fn unknown_declarations(
             .unwrap_or_default();
         workflows.push((format!(".github/workflows/{name}"), jobs));
     }
-    declared
-        .unknown_declarations(&workflows)
-        .into_iter()
-        .map(|(line, column, message)| Finding {
-            transform: permissions::INFO.name,
-            path: path.clone(),
-            line: Some(line),
-            column: Some(column),
-            severity: Severity::Warning,
-            message,
-        })
-        .collect()
+    workflows
 }
 
 /// A file to write once every repository is hardened: path, the text harden read (`None` for
