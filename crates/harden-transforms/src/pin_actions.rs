@@ -20,8 +20,10 @@ use harden_yaml::{
 };
 
 use crate::actions_lock;
+use crate::globs::{Flavor, Globs};
 pub use crate::model::uses_sites;
 use crate::model::{site_patterns, Uses};
+use crate::settings::{name_globs, read_section, Flags, NameGlob, OneOrMany};
 use crate::tag_only::{TagOnly, TagOnlyList};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
@@ -41,8 +43,48 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
+    configure,
     build: build_from_settings,
 };
+
+/// `pin-actions:` in `.github/harden.yml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PinSection {
+    /// Actions never pinned.
+    #[serde(default)]
+    exempt: OneOrMany<NameGlob>,
+    /// `pin` or `keep`.
+    branches: Option<BranchPolicy>,
+    /// Blanks before a new `#` (1 to 8).
+    comment_spacing: Option<u32>,
+    /// Callees kept on their tag, besides the built-in list.
+    #[serde(default)]
+    tag_only: OneOrMany<NameGlob>,
+    /// Built-in tag-only entries to pin anyway.
+    #[serde(default)]
+    pin_anyway: OneOrMany<NameGlob>,
+}
+
+/// The section, with `--exempt` added, `--branches` and `--verify` over it.
+fn configure(
+    section: Option<&harden_yaml::Node>,
+    flags: &Flags,
+    settings: &mut crate::registry::Settings,
+) -> Result<(), harden_yaml::DeError> {
+    let file: PinSection = read_section(section)?;
+    let mut exempt = flags.exempt.clone();
+    exempt.extend(name_globs(file.exempt));
+    settings.pin_actions = PinOptions {
+        branches: flags.branches.or(file.branches).unwrap_or_default(),
+        exempt,
+        comment_spacing: file.comment_spacing.map(|n| n.clamp(1, 8) as usize),
+        verify: flags.verify,
+        tag_only: name_globs(file.tag_only),
+        pin_anyway: name_globs(file.pin_anyway),
+    };
+    Ok(())
+}
 
 /// pin-actions from the resolver and its options; with the file reader (present when
 /// permissions runs too), composite actions pinned by SHA that run tags inside are reported
@@ -65,7 +107,8 @@ fn build_from_settings(
 }
 
 /// What to do with a reference to a branch (`@main`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BranchPolicy {
     /// Pin to the branch's current tip, with the branch name as comment and a warning.
     #[default]
@@ -100,6 +143,8 @@ pub struct PinOptions {
 pub struct PinActions {
     resolver: Arc<Resolver>,
     options: PinOptions,
+    /// `options.exempt`, compiled.
+    exempt: Globs,
     tag_only: TagOnlyList,
     fetched: Mutex<HashMap<RepoId, FetchResult>>,
 }
@@ -110,6 +155,7 @@ impl PinActions {
         let tag_only = TagOnlyList::built_in().with(&options.tag_only, &options.pin_anyway);
         PinActions {
             resolver,
+            exempt: exempt_globs(&options.exempt),
             options,
             tag_only,
             fetched: Mutex::new(HashMap::new()),
@@ -139,7 +185,7 @@ impl PinActions {
             let Some(doc) = file.document() else { continue };
             for (_, node) in uses_sites(file.kind, doc) {
                 if let Ok(u) = parse_uses(node.as_str().unwrap_or_default()) {
-                    if !is_exempt(&u.action, &self.options.exempt)
+                    if !self.exempt.is_match(&u.action)
                         && self.tag_only.find(&u.action).is_none()
                         && !wanted.contains(&u.repo)
                     {
@@ -232,22 +278,9 @@ pub fn is_pinned(value: &str) -> bool {
     }
 }
 
-/// True when `action` matches one of the exemption globs (case-insensitive, `*` = any text).
-pub fn is_exempt(action: &str, globs: &[String]) -> bool {
-    let action = action.to_ascii_lowercase();
-    globs
-        .iter()
-        .any(|g| glob_match(&g.to_ascii_lowercase(), &action))
-}
-
-fn glob_match(glob: &str, text: &str) -> bool {
-    let Some((head, rest)) = glob.split_once('*') else {
-        return glob == text;
-    };
-    let Some(tail) = text.strip_prefix(head) else {
-        return false;
-    };
-    (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob_match(rest, &tail[i..]))
+/// The exemption globs of `options`, compiled (case-insensitive, `*` = any text, `/` included).
+pub fn exempt_globs(exempt: &[String]) -> Globs {
+    Globs::lenient(exempt, Flavor::Names)
 }
 
 /// A word of a comment reduced to what may name a tag: `tag=v1.2.3`, `@v1.2.3`,
@@ -412,6 +445,7 @@ impl Transform for PinActions {
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
                 tag_only: &self.tag_only,
+                exempt: &self.exempt,
                 unverified: &mut unverified,
             };
             for (path, node) in &sites {
@@ -696,6 +730,8 @@ struct FilePinner<'a, 'd> {
     findings: &'a mut Vec<Finding>,
     /// Callees kept on their tag.
     tag_only: &'a TagOnlyList,
+    /// Actions never pinned.
+    exempt: &'a Globs,
     /// SHA pins accepted without their refs, per action repository.
     unverified: &'a mut BTreeMap<RepoId, Unverified>,
 }
@@ -724,7 +760,7 @@ impl<'d> FilePinner<'_, 'd> {
             Ok(u) => u,
             Err(why) => return self.not_pinnable(node, &value, why),
         };
-        if is_exempt(&uses.action, &options.exempt) {
+        if self.exempt.is_match(&uses.action) {
             return;
         }
         if let Some(entry) = self.tag_only.find(&uses.action) {
@@ -1219,9 +1255,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(is_exempt("My-Org/thing", &["my-org/*".to_owned()]));
-        assert!(!is_exempt("other/thing", &["my-org/*".to_owned()]));
-        assert!(is_exempt("a/b/c", &["a/*/c".to_owned()]));
+        let exempt = |action: &str, glob: &str| exempt_globs(&[glob.to_owned()]).is_match(action);
+        assert!(exempt("My-Org/thing", "my-org/*"));
+        assert!(!exempt("other/thing", "my-org/*"));
+        assert!(exempt("a/b/c", "a/*/c"));
     }
 
     #[test]

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use harden_registry::{DigestResult, ImageRef, Registry, RegistryError};
 use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
 
-use crate::pin_actions::is_exempt;
+use crate::globs::{Flavor, Globs};
+use crate::settings::{name_globs, read_section, Flags, NameGlob, OneOrMany};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
     Transform,
@@ -36,8 +37,32 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: true,
     },
     opt_in: false,
+    configure,
     build: build_from_settings,
 };
+
+/// `pin-images:` in `.github/harden.yml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageSection {
+    /// Images never pinned.
+    #[serde(default)]
+    exempt: OneOrMany<NameGlob>,
+}
+
+/// The section, with `--verify` over it.
+fn configure(
+    section: Option<&Node>,
+    flags: &Flags,
+    settings: &mut crate::registry::Settings,
+) -> Result<(), harden_yaml::DeError> {
+    let file: ImageSection = read_section(section)?;
+    settings.pin_images = ImageOptions {
+        exempt: name_globs(file.exempt),
+        verify: flags.verify,
+    };
+    Ok(())
+}
 
 fn build_from_settings(
     services: &crate::registry::Services,
@@ -156,14 +181,19 @@ pub fn image_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node, SiteKind
     sites
 }
 
+/// `options.exempt`, compiled (case-insensitive, `*` = any text, `/` included).
+fn exempt_globs(options: &ImageOptions) -> Globs {
+    Globs::lenient(&options.exempt, Flavor::Names)
+}
+
 /// Whether an image is exempt: its name as written or in full matches a glob.
-fn exempt(written: &str, image: &ImageRef, globs: &[String]) -> bool {
+fn exempt(written: &str, image: &ImageRef, globs: &Globs) -> bool {
     let name = written.split('@').next().unwrap_or(written);
     let name = match name.rfind(':') {
         Some(i) if !name[i..].contains('/') => &name[..i],
         _ => name,
     };
-    is_exempt(name, globs) || is_exempt(&image.name(), globs)
+    globs.is_match(name) || globs.is_match(&image.name())
 }
 
 /// The images of `repos` to resolve (literal, tagged, not exempt), once each.
@@ -181,6 +211,7 @@ pub fn wanted_images<'a>(
 /// Adds the images of `files` to resolve (literal, tagged, not exempt) to `wanted`, once each.
 pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec<ImageRef>) {
     let mut seen: std::collections::HashSet<String> = wanted.iter().map(ImageRef::key).collect();
+    let globs = exempt_globs(options);
     for file in files {
         let Some(doc) = file.document() else { continue };
         for (_, node, kind) in image_sites(file.kind, doc) {
@@ -190,7 +221,7 @@ pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec
                 ImageValue::Pinned(image) if options.verify => image,
                 _ => continue,
             };
-            if !exempt(value, &image, &options.exempt) && seen.insert(image.key()) {
+            if !exempt(value, &image, &globs) && seen.insert(image.key()) {
                 wanted.push(image);
             }
         }
@@ -222,6 +253,7 @@ impl Transform for PinImages {
     fn run(&self, repo: &Repository) -> Outcome {
         let mut outcome = Outcome::default();
         let wanted = wanted_images(std::iter::once(repo), &self.options);
+        let exempt = exempt_globs(&self.options);
         let resolved = if wanted.is_empty() {
             HashMap::new()
         } else {
@@ -236,6 +268,7 @@ impl Transform for PinImages {
                 edits: EditSet::new(doc),
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
+                exempt: &exempt,
             };
             for (path, node, kind) in &sites {
                 pinner.pin(path, node, *kind, &self.options, &resolved);
@@ -257,6 +290,8 @@ struct FilePinner<'a, 'd> {
     edits: EditSet<'d>,
     notes: Vec<ChangeNote>,
     findings: &'a mut Vec<Finding>,
+    /// Images never pinned.
+    exempt: &'a Globs,
 }
 
 impl FilePinner<'_, '_> {
@@ -304,7 +339,7 @@ impl FilePinner<'_, '_> {
             }
             ImageValue::Tagged(image) => image,
         };
-        if exempt(value, &image, &options.exempt) {
+        if exempt(value, &image, self.exempt) {
             return;
         }
         let digest = match resolved.get(&image.key()) {
@@ -372,7 +407,7 @@ impl FilePinner<'_, '_> {
         options: &ImageOptions,
         resolved: &HashMap<String, DigestResult>,
     ) {
-        if !options.verify || exempt(value, image, &options.exempt) {
+        if !options.verify || exempt(value, image, self.exempt) {
             return;
         }
         let value = value.trim();
@@ -454,10 +489,11 @@ mod tests {
 
     #[test]
     fn exemptions() {
-        let globs = vec![
-            "my.registry/*".to_owned(),
-            "docker.io/library/alpine".to_owned(),
-        ];
+        let globs = Globs::new(
+            &["my.registry/*", "docker.io/library/alpine"],
+            Flavor::Names,
+        )
+        .expect("valid");
         let check = |v: &str| exempt(v, &ImageRef::parse(v).expect("valid"), &globs);
         assert!(check("my.registry/x/y:1"));
         assert!(check("alpine:3"));

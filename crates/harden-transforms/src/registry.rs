@@ -1,19 +1,23 @@
 //! The one list of transforms. Each transform declares its [`TransformInfo`] beside its code
 //! (name, one-line summary, SARIF rule text, the services it needs, whether it is opt-in, and
-//! a constructor); [`TRANSFORMS`] lists them in running order. The binary reads everything
+//! a constructor, and its settings: a [`Configure`] reading its section of
+//! `.github/harden.yml`); [`TRANSFORMS`] lists them in running order. The binary reads everything
 //! about a transform from here (`--only`/`--skip`, help, completions, configuration keys,
 //! SARIF rules, commit subjects) and never matches on a name. See docs/design.md, "Adding a
 //! transform".
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use harden_github::Resolver;
 use harden_registry::Registry;
+use harden_yaml::{DeError, Node};
 
 use crate::dependabot::DependabotOptions;
 use crate::permissions::{PermissionsSettings, RemoteFiles};
 use crate::pin_actions::PinOptions;
 use crate::pin_images::ImageOptions;
+use crate::settings::Flags;
 use crate::Transform;
 
 /// What a transform needs from the binary besides the repository.
@@ -54,6 +58,50 @@ pub struct Settings {
     pub permissions: PermissionsSettings,
     /// dependabot.
     pub dependabot: DependabotOptions,
+    /// The opt-in transforms `.github/harden.yml` enables (`<name>: {enabled: true}`).
+    pub enabled: BTreeSet<&'static str>,
+}
+
+impl Settings {
+    /// Settings that would do nothing in a repository (a permissions declaration for a
+    /// workflow or job it does not have): (transform, line, column, message) each, placed in
+    /// `.github/harden.yml`. `workflows` lists the repository's workflows (path relative to
+    /// the root, `/`-separated) with their job ids; it is called only when some setting needs
+    /// them.
+    pub fn warnings(
+        &self,
+        workflows: impl FnOnce() -> Vec<(String, Vec<String>)>,
+    ) -> Vec<(&'static str, usize, usize, String)> {
+        if self.permissions.jobs.is_empty() {
+            return Vec::new();
+        }
+        let name = crate::permissions::INFO.name;
+        self.permissions
+            .unknown_declarations(&workflows())
+            .into_iter()
+            .map(|(line, column, message)| (name, line, column, message))
+            .collect()
+    }
+}
+
+/// Reads a transform's section of `.github/harden.yml` (`None` when the file has none) and
+/// merges the command-line flags over it into the settings. The section is a serde type
+/// beside the transform's code (see [`crate::settings`]).
+pub type Configure = fn(Option<&Node>, &Flags, &mut Settings) -> Result<(), DeError>;
+
+/// Every transform's settings: `section(name)` gives the section of `.github/harden.yml`
+/// named after the transform, if any; the flags are merged over them. An error names the
+/// section it is in.
+pub fn settings<'n>(
+    mut section: impl FnMut(&str) -> Option<&'n Node>,
+    flags: &Flags,
+) -> Result<Settings, DeError> {
+    let mut settings = Settings::default();
+    for info in TRANSFORMS {
+        (info.configure)(section(info.name), flags, &mut settings)
+            .map_err(|e| e.under(info.name))?;
+    }
+    Ok(settings)
 }
 
 /// Builds a transform from the services and settings; `Ok(None)` when a service it needs is
@@ -74,6 +122,8 @@ pub struct TransformInfo {
     /// Runs only when named by `--only` or enabled in `.github/harden.yml`
     /// (`<name>: {enabled: true}`).
     pub opt_in: bool,
+    /// Reads its section of `.github/harden.yml`, with the flags over it.
+    pub configure: Configure,
     /// Builds it.
     pub build: Constructor,
 }

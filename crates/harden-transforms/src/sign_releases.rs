@@ -33,6 +33,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: true,
+    configure: |section, _, settings| crate::settings::read_opt_in(NAME, section, settings),
     build: build_from_settings,
 };
 

@@ -6,9 +6,8 @@
 
 use std::sync::OnceLock;
 
-use yaml_rust2::{Yaml, YamlLoader};
-
-use crate::pin_actions::is_exempt;
+use crate::globs::{Flavor, Globs};
+use crate::settings::OneOrMany;
 
 const BUILT_IN: &str = include_str!("../data/tag-only.yml");
 
@@ -27,6 +26,8 @@ pub struct TagOnly {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TagOnlyList {
     entries: Vec<TagOnly>,
+    /// The globs of `entries`, in the same order.
+    globs: Globs,
 }
 
 /// The built-in list, parsed once. A broken data file is a bug caught by the tests; at run
@@ -36,78 +37,76 @@ pub fn built_in() -> &'static [TagOnly] {
     LIST.get_or_init(|| parse(BUILT_IN).unwrap_or_default())
 }
 
-/// Parses a tag-only data file (`callees: [{glob, reason, source}]`).
+/// An entry of the data file as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTagOnly {
+    glob: String,
+    reason: String,
+    source: OneOrMany<String>,
+}
+
+/// The data file.
+#[derive(serde::Deserialize)]
+struct TagOnlyFile {
+    #[serde(default)]
+    callees: Vec<RawTagOnly>,
+}
+
+/// Parses a tag-only data file (`callees: [{glob, reason, source}]`); an error names its line
+/// and column.
 pub fn parse(text: &str) -> Result<Vec<TagOnly>, String> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
-    let Some(callees) = docs.first().map(|d| &d["callees"]) else {
-        return Ok(Vec::new());
-    };
-    let Yaml::Array(items) = callees else {
-        return Err("`callees` must be a list".to_owned());
-    };
-    items
-        .iter()
-        .map(|item| {
-            let glob = item["glob"]
-                .as_str()
-                .ok_or("every entry needs a `glob`")?
-                .trim()
-                .to_owned();
-            let reason = item["reason"]
-                .as_str()
-                .ok_or_else(|| format!("`{glob}` needs a `reason`"))?
-                .trim()
-                .to_owned();
-            let source = match &item["source"] {
-                Yaml::Array(urls) => urls
-                    .iter()
-                    .filter_map(|u| u.as_str())
-                    .map(str::to_owned)
-                    .collect(),
-                Yaml::String(url) => vec![url.clone()],
-                _ => return Err(format!("`{glob}` needs a `source`")),
-            };
-            Ok(TagOnly {
-                glob,
-                reason,
-                source,
-            })
+    let file: TagOnlyFile = harden_yaml::de::from_str(text).map_err(|e| e.to_string())?;
+    Ok(file
+        .callees
+        .into_iter()
+        .map(|raw| TagOnly {
+            glob: raw.glob.trim().to_owned(),
+            reason: raw.reason.trim().to_owned(),
+            source: raw.source.0,
         })
-        .collect()
+        .collect())
 }
 
 impl TagOnlyList {
     /// The built-in list.
     pub fn built_in() -> Self {
+        TagOnlyList::from_entries(built_in().to_vec())
+    }
+
+    fn from_entries(entries: Vec<TagOnly>) -> Self {
+        let globs: Vec<&str> = entries.iter().map(|e| e.glob.as_str()).collect();
         TagOnlyList {
-            entries: built_in().to_vec(),
+            globs: Globs::lenient(&globs, Flavor::Names),
+            entries,
         }
     }
 
     /// This list plus `extra` globs (from `tag-only:` in `.github/harden.yml`), minus the
     /// entries whose glob matches one of `pin_anyway` or is written the same as one of them
     /// (`pin-anyway:`).
-    pub fn with(mut self, extra: &[String], pin_anyway: &[String]) -> Self {
-        self.entries.retain(|e| {
-            !pin_anyway.iter().any(|p| {
-                p.eq_ignore_ascii_case(&e.glob) || is_exempt(&e.glob, std::slice::from_ref(p))
-            })
+    pub fn with(self, extra: &[String], pin_anyway: &[String]) -> Self {
+        let anyway = Globs::lenient(pin_anyway, Flavor::Names);
+        let mut entries = self.entries;
+        entries.retain(|e| {
+            !(pin_anyway.iter().any(|p| p.eq_ignore_ascii_case(&e.glob))
+                || anyway.is_match(&e.glob))
         });
         for glob in extra {
-            self.entries.push(TagOnly {
+            entries.push(TagOnly {
                 glob: glob.clone(),
                 reason: "listed under `pin-actions: tag-only` in .github/harden.yml".to_owned(),
                 source: Vec::new(),
             });
         }
-        self
+        TagOnlyList::from_entries(entries)
     }
 
     /// The entry that keeps `action` (`owner/repo[/path]`) on its tag, if any.
     pub fn find(&self, action: &str) -> Option<&TagOnly> {
-        self.entries
-            .iter()
-            .find(|e| is_exempt(action, std::slice::from_ref(&e.glob)))
+        self.globs
+            .first_match(action)
+            .and_then(|i| self.entries.get(i))
     }
 
     /// Every entry.

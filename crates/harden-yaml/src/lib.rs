@@ -21,6 +21,7 @@
 //! );
 //! ```
 
+pub mod de;
 mod document;
 mod edit;
 mod error;
@@ -34,6 +35,7 @@ mod position;
 pub mod render;
 mod tree;
 
+pub use de::{DeError, Entries, Located};
 pub use document::{Comment, Document, LineEnding};
 pub use edit::{apply_splices, Change, EditSet, InsertAt, Splice};
 pub use error::{EditError, GuardError, Location, ParseError};

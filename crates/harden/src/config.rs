@@ -2,6 +2,10 @@
 //! code, so every maintainer and the pre-commit hook run harden the same way. Command-line flags
 //! override it. Unknown keys are errors with file:line, so a typo never goes unnoticed.
 //!
+//! The file is parsed once (harden-yaml, with its limits); each transform of the registry
+//! reads its own section with its serde type ([`registry::settings`]), so this module knows no
+//! transform: it only checks the top-level keys and reads `commit:`.
+//!
 //! ```yaml
 //! pin-actions:
 //!   exempt: [my-org/*]          # never pinned
@@ -28,56 +32,22 @@
 //!   subject: "ci: {summary}"    # subject line template
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use harden_transforms::permissions::{self, Scope};
-use harden_transforms::{dependabot, pin_actions, pin_images, registry};
-use harden_yaml::{Document, Node, NodeKind};
+use harden_transforms::registry::{self, Settings};
+use harden_transforms::settings::{read_section, Flags};
+use harden_yaml::{DeError, Document, Node, NodeKind};
+use serde::Deserialize;
 
-/// Settings read from `.github/harden.yml`; `None` where the file says nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What `.github/harden.yml` says, with the command-line flags merged over it.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Config {
-    /// pin-actions: globs of actions never pinned.
-    pub exempt: Vec<String>,
-    /// pin-actions: `pin` or `keep`.
-    pub branches: Option<String>,
-    /// pin-actions: blanks before a new `#`.
-    pub comment_spacing: Option<usize>,
-    /// pin-images: globs of images never pinned.
-    pub image_exempt: Vec<String>,
-    /// pin-actions: globs of callees kept on their tag, besides the built-in list.
-    pub tag_only: Vec<String>,
-    /// pin-actions: globs of built-in tag-only entries to pin anyway.
-    pub pin_anyway: Vec<String>,
-    /// permissions: workflow file name -> job id -> scope -> access.
-    pub declared: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
-    /// permissions: where each declared workflow (job `""`) and job is written (line, column).
-    pub declared_at: BTreeMap<(String, String), (usize, usize)>,
-    /// dependabot: schedule interval.
-    pub schedule: Option<String>,
-    /// dependabot: cooldown days.
-    pub cooldown: Option<u32>,
-    /// dependabot: group updates.
-    pub group: Option<bool>,
-    /// dependabot: ignore major updates.
-    pub ignore_major: Option<bool>,
-    /// dependabot: ecosystems to configure.
-    pub ecosystems: Option<Vec<String>>,
+    /// The transforms' settings.
+    pub settings: Settings,
     /// commit: add a `Signed-off-by:` trailer.
     pub signoff: Option<bool>,
     /// commit: subject line template (`{transform}`, `{summary}`).
     pub subject: Option<String>,
-    /// Opt-in transforms (registry) by name: `<name>: {enabled: true}` runs one without
-    /// `--only`.
-    pub enabled: BTreeMap<String, bool>,
-}
-
-impl Config {
-    /// True when the file enables the opt-in transform `name`.
-    pub(crate) fn enabled(&self, name: &str) -> bool {
-        self.enabled.get(name) == Some(&true)
-    }
 }
 
 /// A problem in the configuration file, with its place.
@@ -93,6 +63,29 @@ pub(crate) struct ConfigError {
     pub message: String,
 }
 
+/// The `commit:` section (`--commit` and `--patch-dir`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitSection {
+    signoff: Option<bool>,
+    subject: Option<Subject>,
+}
+
+/// A subject template, checked where it is written.
+#[derive(Debug)]
+struct Subject(String);
+
+impl<'de> Deserialize<'de> for Subject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let template = String::deserialize(deserializer)?;
+        crate::gitops::check_subject(&template).map_err(serde::de::Error::custom)?;
+        Ok(Subject(template))
+    }
+}
+
+/// The section that is not a transform's.
+const COMMIT: &str = "commit";
+
 /// The configuration file of the repository at `root`, if there is one.
 pub(crate) fn config_path(root: &Path) -> Option<PathBuf> {
     ["harden.yml", "harden.yaml"]
@@ -101,10 +94,16 @@ pub(crate) fn config_path(root: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads `.github/harden.yml` under `root`; no file gives the default (empty) configuration.
-pub(crate) fn load(root: &Path) -> Result<Config, ConfigError> {
+/// The settings of a run without configuration file: the flags over the defaults.
+pub(crate) fn without_file(flags: &Flags) -> Config {
+    parse(Path::new(""), "", flags).unwrap_or_default()
+}
+
+/// Reads `.github/harden.yml` under `root` and merges `flags` over it; no file gives the
+/// flags over the defaults.
+pub(crate) fn load(root: &Path, flags: &Flags) -> Result<Config, ConfigError> {
     let Some(path) = config_path(root) else {
-        return Ok(Config::default());
+        return Ok(without_file(flags));
     };
     let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
         path: path.clone(),
@@ -112,348 +111,110 @@ pub(crate) fn load(root: &Path) -> Result<Config, ConfigError> {
         column: 1,
         message: format!("cannot read the configuration: {e}"),
     })?;
-    parse(&path, &text)
+    parse(&path, &text, flags)
 }
 
-struct Reader<'a> {
-    path: &'a Path,
-}
+/// The top-level sections: key and value, each key a transform of the registry or `commit`.
+type Sections<'d> = Vec<(&'d str, &'d Node)>;
 
-impl Reader<'_> {
-    fn error(&self, node: &Node, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            path: self.path.to_path_buf(),
-            line: node.line,
-            column: node.column,
-            message: message.into(),
-        }
-    }
-
-    fn entries<'d>(
-        &self,
-        node: &'d Node,
-        what: &str,
-    ) -> Result<Vec<(&'d Node, &'d Node)>, ConfigError> {
-        match &node.kind {
-            NodeKind::Mapping(m) => Ok(m.entries.iter().map(|e| (&e.key, &e.value)).collect()),
-            _ if node.is_empty_scalar() => Ok(Vec::new()),
-            _ => Err(self.error(node, format!("`{what}` must be a mapping"))),
-        }
-    }
-
-    fn string(&self, node: &Node, what: &str) -> Result<String, ConfigError> {
-        node.as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| self.error(node, format!("`{what}` must be a single value")))
-    }
-
-    fn list(&self, node: &Node, what: &str) -> Result<Vec<String>, ConfigError> {
-        match &node.kind {
-            NodeKind::Sequence(s) => s.items.iter().map(|i| self.string(i, what)).collect(),
-            NodeKind::Scalar(_) => Ok(vec![self.string(node, what)?]),
-            _ => Err(self.error(node, format!("`{what}` must be a list"))),
-        }
-    }
-
-    fn number(&self, node: &Node, what: &str) -> Result<u32, ConfigError> {
-        self.string(node, what)?
-            .parse()
-            .map_err(|_| self.error(node, format!("`{what}` must be a whole number")))
-    }
-
-    fn boolean(&self, node: &Node, what: &str) -> Result<bool, ConfigError> {
-        match self.string(node, what)?.as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(self.error(node, format!("`{what}` must be true or false"))),
-        }
-    }
-
-    fn unknown(&self, key: &Node, section: &str, valid: &[&str]) -> ConfigError {
-        self.error(
-            key,
-            format!(
-                "unknown key `{}` in {section}; valid keys: {}",
-                key.as_str().unwrap_or("?"),
-                valid.join(", ")
-            ),
-        )
-    }
-}
-
-/// Declarations of `permissions.jobs` that name no workflow of the repository, or no job of
-/// the workflows they name: (line, column, message) each, for warnings. `workflows` holds each
-/// workflow's path relative to the root (`/`-separated) and its job ids.
-pub(crate) fn unknown_declarations(
-    config: &Config,
-    workflows: &[(String, Vec<String>)],
-) -> Vec<(usize, usize, String)> {
-    use harden_transforms::permissions::DeclaredJob;
-    let mut out = Vec::new();
-    for (workflow, jobs) in &config.declared {
-        let probe = DeclaredJob {
-            workflow: workflow.clone(),
-            job: String::new(),
-            permissions: BTreeMap::new(),
-        };
-        let matching: Vec<&(String, Vec<String>)> = workflows
-            .iter()
-            .filter(|(path, _)| probe.matches_workflow(path))
-            .collect();
-        let at = |job: &str| {
-            config
-                .declared_at
-                .get(&(workflow.clone(), job.to_owned()))
-                .copied()
-                .unwrap_or((1, 1))
-        };
-        if matching.is_empty() {
-            let (line, column) = at("");
-            out.push((
-                line,
-                column,
+fn sections(root: Option<&Node>) -> Result<Sections<'_>, (&Node, String)> {
+    let Some(root) = root else {
+        return Ok(Vec::new());
+    };
+    let entries = match &root.kind {
+        NodeKind::Mapping(m) => &m.entries,
+        _ if root.is_empty_scalar() => return Ok(Vec::new()),
+        _ => return Err((root, "the file must be a mapping of sections".to_owned())),
+    };
+    let valid: Vec<&str> = registry::names().chain([COMMIT]).collect();
+    entries
+        .iter()
+        .map(|e| match e.key_str() {
+            Some(k) if valid.contains(&k) => Ok((k, &e.value)),
+            k => Err((
+                &e.key,
                 format!(
-                    "permissions.jobs: no workflow `{workflow}` in .github/workflows; this \
-                     declaration does nothing: correct the file name or remove it"
+                    "unknown key `{}` in the file; valid keys: {}",
+                    k.unwrap_or("?"),
+                    valid.join(", ")
                 ),
-            ));
-            continue;
-        }
-        for job in jobs.keys() {
-            if !matching.iter().any(|(_, ids)| ids.contains(job)) {
-                let (line, column) = at(job);
-                out.push((
-                    line,
-                    column,
-                    format!(
-                        "permissions.jobs.{workflow}: no job `{job}` in that workflow; this \
-                         declaration does nothing: correct the job id or remove it"
-                    ),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
+            )),
+        })
+        .collect()
 }
 
-/// Parses the text of a configuration file.
-#[allow(clippy::too_many_lines)] // Rewritten by the `settings` helper (issue 14).
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+/// Parses the text of a configuration file and merges `flags` over it.
+pub(crate) fn parse(path: &Path, text: &str, flags: &Flags) -> Result<Config, ConfigError> {
+    let error = |line: usize, column: usize, message: String| ConfigError {
+        path: path.to_path_buf(),
+        line: line.max(1),
+        column: column.max(1),
+        message,
+    };
+    let located = |e: DeError| error(e.line, e.column, e.message());
     let doc = Document::parse(text).map_err(|e| {
         let loc = e.location();
-        ConfigError {
-            path: path.to_path_buf(),
-            line: loc.line,
-            column: loc.column,
-            message: e.message(),
-        }
+        error(loc.line, loc.column, e.message())
     })?;
-    let r = Reader { path };
-    let mut config = Config::default();
-    let Some(root) = doc.root() else {
-        return Ok(config);
-    };
     if let Some(second) = doc.documents().get(1) {
-        return Err(r.error(
-            second,
-            "a second YAML document (after `---`): harden reads only the first; merge them",
+        return Err(error(
+            second.line,
+            second.column,
+            "a second YAML document (after `---`): harden reads only the first; merge them"
+                .to_owned(),
         ));
     }
-    // Top-level keys: one section per transform of the registry, then `commit`.
-    let top: Vec<&str> = registry::names().chain(["commit"]).collect();
-    for (key, value) in r.entries(root, "the file")? {
-        let opt_in = key.as_str().and_then(registry::find).filter(|t| t.opt_in);
-        if let Some(info) = opt_in {
-            for (k, v) in r.entries(value, info.name)? {
-                if k.as_str() != Some("enabled") {
-                    return Err(r.unknown(k, info.name, &["enabled"]));
-                }
-                config
-                    .enabled
-                    .insert(info.name.to_owned(), r.boolean(v, "enabled")?);
-            }
-            continue;
-        }
-        match key.as_str() {
-            Some(k) if k == pin_actions::INFO.name => {
-                const KEYS: &[&str] = &[
-                    "exempt",
-                    "branches",
-                    "comment-spacing",
-                    "tag-only",
-                    "pin-anyway",
-                ];
-                for (k, v) in r.entries(value, pin_actions::INFO.name)? {
-                    match k.as_str() {
-                        Some("exempt") => config.exempt = r.list(v, "exempt")?,
-                        Some("tag-only") => config.tag_only = r.list(v, "tag-only")?,
-                        Some("pin-anyway") => config.pin_anyway = r.list(v, "pin-anyway")?,
-                        Some("branches") => {
-                            let b = r.string(v, "branches")?;
-                            if b != "pin" && b != "keep" {
-                                return Err(r.error(v, "`branches` must be pin or keep"));
-                            }
-                            config.branches = Some(b);
-                        }
-                        Some("comment-spacing") => {
-                            config.comment_spacing =
-                                Some(r.number(v, "comment-spacing")?.clamp(1, 8) as usize)
-                        }
-                        _ => return Err(r.unknown(k, pin_actions::INFO.name, KEYS)),
-                    }
-                }
-            }
-            Some(k) if k == pin_images::INFO.name => {
-                for (k, v) in r.entries(value, pin_images::INFO.name)? {
-                    match k.as_str() {
-                        Some("exempt") => config.image_exempt = r.list(v, "exempt")?,
-                        _ => return Err(r.unknown(k, pin_images::INFO.name, &["exempt"])),
-                    }
-                }
-            }
-            Some(k) if k == permissions::INFO.name => {
-                for (k, v) in r.entries(value, permissions::INFO.name)? {
-                    if k.as_str() != Some("jobs") {
-                        return Err(r.unknown(k, permissions::INFO.name, &["jobs"]));
-                    }
-                    for (wf, jobs) in r.entries(v, "permissions.jobs")? {
-                        let wf_name = r.string(wf, "workflow file name")?;
-                        let mut per_job = BTreeMap::new();
-                        config
-                            .declared_at
-                            .insert((wf_name.clone(), String::new()), (wf.line, wf.column));
-                        for (job, scopes) in r.entries(jobs, &wf_name)? {
-                            let job_id = r.string(job, "job id")?;
-                            config
-                                .declared_at
-                                .insert((wf_name.clone(), job_id.clone()), (job.line, job.column));
-                            let mut grants = BTreeMap::new();
-                            for (scope, access) in r.entries(scopes, &job_id)? {
-                                let scope_name = r.string(scope, "scope")?;
-                                if let Err(e) = scope_name.parse::<Scope>() {
-                                    return Err(r.error(scope, e.to_string()));
-                                }
-                                let access_text = r.string(access, "access")?;
-                                if !matches!(access_text.as_str(), "read" | "write" | "none") {
-                                    return Err(
-                                        r.error(access, "access must be read, write or none")
-                                    );
-                                }
-                                grants.insert(r.string(scope, "scope")?, access_text);
-                            }
-                            per_job.insert(job_id, grants);
-                        }
-                        config.declared.insert(wf_name, per_job);
-                    }
-                }
-            }
-            Some(k) if k == dependabot::INFO.name => {
-                const KEYS: &[&str] = &[
-                    "schedule",
-                    "cooldown",
-                    "group",
-                    "ignore-major",
-                    "ecosystems",
-                ];
-                for (k, v) in r.entries(value, dependabot::INFO.name)? {
-                    match k.as_str() {
-                        Some("schedule") => {
-                            let text = r.string(v, "schedule")?;
-                            if let Err(e) = text.parse::<dependabot::Schedule>() {
-                                return Err(r.error(v, e.to_string()));
-                            }
-                            config.schedule = Some(text);
-                        }
-                        Some("cooldown") => {
-                            let days = r.number(v, "cooldown")?;
-                            if days > dependabot::MAX_COOLDOWN_DAYS {
-                                return Err(r.error(
-                                    v,
-                                    format!(
-                                        "`cooldown: {days}` is too long: Dependabot accepts 1 to {} \
-                                         days (0 leaves cooldown out)",
-                                        dependabot::MAX_COOLDOWN_DAYS
-                                    ),
-                                ));
-                            }
-                            config.cooldown = Some(days);
-                        }
-                        Some("group") => config.group = Some(r.boolean(v, "group")?),
-                        Some("ignore-major") => {
-                            config.ignore_major = Some(r.boolean(v, "ignore-major")?)
-                        }
-                        Some("ecosystems") => {
-                            let list = r.list(v, "ecosystems")?;
-                            let items: Vec<&Node> = match &v.kind {
-                                NodeKind::Sequence(seq) => seq.items.iter().collect(),
-                                _ => vec![v],
-                            };
-                            for (name, node) in list.iter().zip(items) {
-                                if !dependabot::KNOWN_ECOSYSTEMS.contains(&name.as_str()) {
-                                    return Err(r.error(
-                                        node,
-                                        format!(
-                                            "unknown ecosystem `{name}` (Dependabot knows {})",
-                                            dependabot::KNOWN_ECOSYSTEMS.join(", ")
-                                        ),
-                                    ));
-                                }
-                            }
-                            config.ecosystems = Some(list);
-                        }
-                        _ => return Err(r.unknown(k, dependabot::INFO.name, KEYS)),
-                    }
-                }
-            }
-            Some("commit") => read_commit(&r, value, &mut config)?,
-            _ => return Err(r.unknown(key, "the file", &top)),
-        }
-    }
-    Ok(config)
-}
-
-/// The `commit:` section: sign-off and the subject template.
-fn read_commit(r: &Reader<'_>, value: &Node, config: &mut Config) -> Result<(), ConfigError> {
-    for (k, v) in r.entries(value, "commit")? {
-        match k.as_str() {
-            Some("signoff") => config.signoff = Some(r.boolean(v, "signoff")?),
-            Some("subject") => {
-                let template = r.string(v, "subject")?;
-                crate::gitops::check_subject(&template)
-                    .map_err(|e| r.error(v, format!("`subject`: {e}")))?;
-                config.subject = Some(template);
-            }
-            _ => return Err(r.unknown(k, "commit", &["signoff", "subject"])),
-        }
-    }
-    Ok(())
+    let sections =
+        sections(doc.root()).map_err(|(node, message)| error(node.line, node.column, message))?;
+    let section = |name: &str| sections.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let settings = registry::settings(section, flags).map_err(located)?;
+    let commit: CommitSection =
+        read_section(section(COMMIT)).map_err(|e| located(e.under(COMMIT)))?;
+    Ok(Config {
+        settings,
+        signoff: commit.signoff,
+        subject: commit.subject.map(|s| s.0),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use harden_transforms::dependabot::Schedule;
+    use harden_transforms::pin_actions::BranchPolicy;
+
     use super::*;
+
+    fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        super::parse(path, text, &Flags::default())
+    }
 
     #[test]
     fn reads_every_setting() {
         let text = "pin-actions:\n  exempt: [my-org/*]\n  branches: keep\n  comment-spacing: 2\npermissions:\n  jobs:\n    release.yml:\n      publish: {contents: write, id-token: write}\ndependabot:\n  schedule: monthly\n  cooldown: 3\n  group: false\n  ignore-major: true\n  ecosystems: [github-actions]\n";
-        let c = parse(Path::new("h.yml"), text).expect("valid");
-        assert_eq!(c.exempt, ["my-org/*"]);
-        assert_eq!(c.branches.as_deref(), Some("keep"));
-        assert_eq!(c.comment_spacing, Some(2));
-        assert_eq!(c.declared["release.yml"]["publish"]["id-token"], "write");
-        assert_eq!(c.schedule.as_deref(), Some("monthly"));
-        assert_eq!(c.cooldown, Some(3));
-        assert_eq!(c.group, Some(false));
-        assert_eq!(c.ignore_major, Some(true));
-        assert_eq!(c.ecosystems, Some(vec!["github-actions".to_owned()]));
+        let c = parse(Path::new("h.yml"), text).expect("valid").settings;
+        assert_eq!(c.pin_actions.exempt, ["my-org/*"]);
+        assert_eq!(c.pin_actions.branches, BranchPolicy::Keep);
+        assert_eq!(c.pin_actions.comment_spacing, Some(2));
+        assert_eq!(
+            c.permissions.jobs["release.yml"]["publish"]["id-token"],
+            "write"
+        );
+        assert_eq!(c.dependabot.schedule, Schedule::Monthly);
+        assert_eq!(c.dependabot.cooldown_days, 3);
+        assert!(!c.dependabot.group);
+        assert!(c.dependabot.ignore_major);
+        assert_eq!(
+            c.dependabot.ecosystems,
+            Some(vec!["github-actions".to_owned()])
+        );
         let c = parse(
             Path::new("h.yml"),
             "pin-actions:\n  tag-only: [a/b/*]\n  pin-anyway: slsa-framework/*\n",
         )
-        .expect("valid");
-        assert_eq!(c.tag_only, ["a/b/*"]);
-        assert_eq!(c.pin_anyway, ["slsa-framework/*"]);
+        .expect("valid")
+        .settings;
+        assert_eq!(c.pin_actions.tag_only, ["a/b/*"]);
+        assert_eq!(c.pin_actions.pin_anyway, ["slsa-framework/*"]);
     }
 
     #[test]
@@ -523,7 +284,7 @@ mod tests {
             ".github/workflows/release.yml".to_owned(),
             vec!["publish".to_owned()],
         )];
-        let found = unknown_declarations(&c, &workflows);
+        let found = c.settings.permissions.unknown_declarations(&workflows);
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!((found[0].0, found[0].1), (5, 7));
         assert!(found[0].2.contains("no job `pubilsh`"), "{}", found[0].2);
@@ -538,8 +299,65 @@ mod tests {
     #[test]
     fn reads_the_sign_releases_section() {
         let c = parse(Path::new("h.yml"), "sign-releases:\n  enabled: true\n").expect("valid");
-        assert!(c.enabled("sign-releases"));
+        assert!(c.settings.enabled.contains("sign-releases"));
         assert!(parse(Path::new("h.yml"), "sign-releases:\n  enable: true\n").is_err());
+    }
+
+    #[test]
+    fn flags_merge_over_the_file() {
+        let text = "pin-actions:\n  exempt: [a/*]\n  branches: keep\ndependabot:\n  cooldown: 3\n  group: false\n";
+        let flags = Flags {
+            exempt: vec!["b/*".to_owned()],
+            branches: Some(BranchPolicy::Pin),
+            cooldown: Some(5),
+            ..Flags::default()
+        };
+        let c = super::parse(Path::new("h.yml"), text, &flags)
+            .expect("valid")
+            .settings;
+        assert_eq!(c.pin_actions.exempt, ["b/*", "a/*"]);
+        assert_eq!(c.pin_actions.branches, BranchPolicy::Pin);
+        assert_eq!(c.dependabot.cooldown_days, 5);
+        assert!(!c.dependabot.group);
+        let none = without_file(&flags).settings;
+        assert_eq!(none.pin_actions.exempt, ["b/*"]);
+        assert!(none.dependabot.group);
+    }
+
+    #[test]
+    fn hostile_files_fail_cleanly_with_a_place() {
+        let e = parse(
+            Path::new("h.yml"),
+            "pin-actions:\n  exempt: ['my-org/[x']\n",
+        )
+        .expect_err("invalid glob");
+        assert_eq!((e.line, e.column), (2, 12));
+        assert!(e.message.contains("invalid glob"), "{}", e.message);
+        let e = parse(
+            Path::new("h.yml"),
+            "permissions:\n  jobs:\n    'rel[.yml':\n      j: {}\n",
+        )
+        .expect_err("invalid workflow glob");
+        assert_eq!((e.line, e.column), (3, 5));
+        assert!(
+            e.message.starts_with("permissions.jobs: invalid glob"),
+            "{}",
+            e.message
+        );
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            let refs = vec![format!("*a{p}"); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(Path::new("h.yml"), &bomb).expect_err("alias bomb");
+        assert!(e.message.contains("alias"), "{e:?}");
+        let e = parse(
+            Path::new("h.yml"),
+            "pin-actions:\n  exempt: &x [a/*]\npin-images:\n  exempt: *x\n",
+        )
+        .expect_err("aliases are not read");
+        assert_eq!((e.line, e.column), (4, 11));
     }
 
     #[test]

@@ -7,13 +7,14 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use harden_github::{RepoId, Resolver};
-use harden_transforms::pin_actions::{is_exempt, parse_uses, uses_sites};
+use harden_transforms::globs::Globs;
+use harden_transforms::pin_actions::{exempt_globs, parse_uses, uses_sites};
 use harden_transforms::SourceFile;
 
 /// Where parsed files announce the repositories they refer to.
 pub(crate) struct Announcer<'a> {
     sender: Option<Sender<RepoId>>,
-    exempt: &'a [String],
+    exempt: &'a Globs,
 }
 
 impl Announcer<'_> {
@@ -24,7 +25,7 @@ impl Announcer<'_> {
         };
         for (_, node) in uses_sites(file.kind, doc) {
             if let Ok(uses) = parse_uses(node.as_str().unwrap_or_default()) {
-                if !is_exempt(&uses.action, self.exempt) {
+                if !self.exempt.is_match(&uses.action) {
                     // The fetchers only stop after every sender is gone.
                     let _ = sender.send(uses.repo);
                 }
@@ -42,6 +43,7 @@ pub(crate) fn while_parsing<R>(
     exempt: &[String],
     work: impl FnOnce(&Announcer<'_>) -> R,
 ) -> R {
+    let exempt = &exempt_globs(exempt);
     let Some(resolver) = resolver else {
         return work(&Announcer {
             sender: None,

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
 use harden_registry::{Registry, RegistryConfig};
-use harden_transforms::dependabot::{DependabotOptions, Schedule};
-use harden_transforms::permissions::{self, GithubFiles, PermissionsSettings, RemoteFiles};
-use harden_transforms::pin_actions::{BranchPolicy, PinOptions};
-use harden_transforms::pin_images::ImageOptions;
+use harden_transforms::dependabot::Schedule;
+use harden_transforms::permissions::{GithubFiles, RemoteFiles};
+use harden_transforms::pin_actions::BranchPolicy;
 use harden_transforms::registry::{self, Needs, Services, Settings};
+use harden_transforms::settings::Flags;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
 
 use crate::cli::{Args, Branches, ResolverKind, Schedule as CliSchedule};
@@ -26,6 +26,8 @@ use crate::report::{Mode, RepoReport, TransformReport};
 /// registry client) the selected transforms need.
 pub(crate) struct Shared {
     services: Services,
+    /// The flags the transforms read, merged over each repository's `.github/harden.yml`.
+    flags: Flags,
     selected: Vec<&'static str>,
     /// Opt-in transforms `.github/harden.yml` may enable (no `--only`, not `--skip`ped).
     opt_in_allowed: Vec<&'static str>,
@@ -69,11 +71,12 @@ impl Shared {
                 files,
                 images,
             },
+            flags: flags(args),
             selected,
             opt_in_allowed,
         };
         // Flags that no configuration file can make valid are usage errors.
-        transforms_for(args, &shared, &Config::default())?;
+        transforms_for(&shared, &config::without_file(&shared.flags).settings)?;
         Ok(shared)
     }
 
@@ -131,15 +134,14 @@ fn image_registry(args: &Args) -> Result<Arc<Registry>, String> {
 /// Starts resolving the images of every loaded repository in the background, so that the
 /// registries are asked while pin-actions asks GitHub; pin-images then finds them resolved (or
 /// waits for the requests under way).
-fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)], verify: bool) {
+fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)], flags: &Flags) {
     let mut images = Vec::new();
     for (repo, _) in loaded {
         let (root, files) = (&repo.root, &repo.files);
-        let exempt = config::load(root)
-            .map(|c| c.image_exempt)
-            .unwrap_or_default();
-        let options = ImageOptions { exempt, verify };
-        harden_transforms::pin_images::add_wanted(files, &options, &mut images);
+        let settings = config::load(root, flags)
+            .map(|c| c.settings)
+            .unwrap_or_else(|_| config::without_file(flags).settings);
+        harden_transforms::pin_images::add_wanted(files, &settings.pin_images, &mut images);
     }
     if images.is_empty() {
         return;
@@ -150,77 +152,42 @@ fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>
 
 /// The selected transforms for one repository (and the opt-in ones its `.github/harden.yml`
 /// enables), in registry order, built from the flags merged over that file.
-fn transforms_for(
-    args: &Args,
-    shared: &Shared,
-    config: &Config,
-) -> Result<Vec<Box<dyn Transform>>, String> {
-    let settings = settings(args, config)?;
+fn transforms_for(shared: &Shared, settings: &Settings) -> Result<Vec<Box<dyn Transform>>, String> {
     let mut out: Vec<Box<dyn Transform>> = Vec::new();
     for info in registry::TRANSFORMS {
-        let enabled_here = shared.opt_in_allowed.contains(&info.name) && config.enabled(info.name);
+        let enabled_here =
+            shared.opt_in_allowed.contains(&info.name) && settings.enabled.contains(info.name);
         if !(shared.selected.contains(&info.name) || enabled_here) {
             continue;
         }
-        if let Some(transform) = (info.build)(&shared.services, &settings)? {
+        if let Some(transform) = (info.build)(&shared.services, settings)? {
             out.push(transform);
         }
     }
     Ok(out)
 }
 
-/// The transforms' settings: command-line flags over `.github/harden.yml`.
-fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
-    let branches = match (args.branches, config.branches.as_deref()) {
-        (Some(Branches::Keep), _) | (None, Some("keep")) => BranchPolicy::Keep,
-        _ => BranchPolicy::Pin,
-    };
-    let mut exempt = args.exempt.clone();
-    exempt.extend(config.exempt.iter().cloned());
-    let pin_actions = PinOptions {
-        branches,
-        exempt,
-        comment_spacing: config.comment_spacing,
+/// The command-line flags the transforms read.
+fn flags(args: &Args) -> Flags {
+    Flags {
+        exempt: args.exempt.clone(),
+        branches: args.branches.map(|b| match b {
+            Branches::Pin => BranchPolicy::Pin,
+            Branches::Keep => BranchPolicy::Keep,
+        }),
         verify: args.verify,
-        tag_only: config.tag_only.clone(),
-        pin_anyway: config.pin_anyway.clone(),
-    };
-    let pin_images = ImageOptions {
-        exempt: config.image_exempt.clone(),
-        verify: args.verify,
-    };
-    let permissions = PermissionsSettings {
         declare: args.declare.clone(),
-        jobs: config.declared.clone(),
         move_writes: args.move_writes,
-    };
-    let schedule = match (args.schedule, config.schedule.as_deref()) {
-        (Some(s), _) => match s {
+        schedule: args.schedule.map(|s| match s {
             CliSchedule::Daily => Schedule::Daily,
             CliSchedule::Weekly => Schedule::Weekly,
             CliSchedule::Monthly => Schedule::Monthly,
-        },
-        (None, Some(text)) => text.parse::<Schedule>().map_err(|e| e.to_string())?,
-        (None, None) => Schedule::Weekly,
-    };
-    let ecosystems = if args.ecosystems.is_empty() {
-        config.ecosystems.clone()
-    } else {
-        Some(args.ecosystems.clone())
-    };
-    let dependabot = DependabotOptions {
-        schedule,
-        group: !args.no_group && config.group.unwrap_or(true),
-        cooldown_days: args.cooldown.or(config.cooldown).unwrap_or(7),
-        ignore_major: args.ignore_major || config.ignore_major.unwrap_or(false),
-        ecosystems,
-    };
-    Ok(Settings {
-        pin_actions,
-        pin_images,
-        permissions,
-        dependabot,
-    })
+        }),
+        no_group: args.no_group,
+        cooldown: args.cooldown,
+        ignore_major: args.ignore_major,
+        ecosystems: args.ecosystems.clone(),
+    }
 }
 
 fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: String) -> Finding {
@@ -351,7 +318,7 @@ pub(crate) fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
                 .collect()
         });
     if let Some(registry) = &shared.services.images {
-        prefetch_images(registry, &loaded, args.verify);
+        prefetch_images(registry, &loaded, &shared.flags);
     }
     let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
         .into_par_iter()
@@ -377,7 +344,7 @@ fn harden_repository(
     patches: Option<(&std::path::Path, &str)>,
 ) -> (RepoReport, Vec<PendingWrite>) {
     let root = repo.root.as_path();
-    let transforms = match config::load(root).map_err(|e| {
+    let transforms = match config::load(root, &shared.flags).map_err(|e| {
         problem(
             e.path.clone(),
             Some(e.line),
@@ -385,22 +352,24 @@ fn harden_repository(
             format!("{}; nothing was changed in this repository", e.message),
         )
     }) {
-        Ok(config) => transforms_for(args, shared, &config)
+        Ok(config) => transforms_for(shared, &config.settings)
             .map(|t| (t, gitops::GitOptions::new(args, &config), config))
             .map_err(|msg| problem(root.to_path_buf(), None, None, msg)),
         Err(p) => Err(p),
     };
     match transforms {
         Ok((transforms, git, config)) => {
-            let declaration_warnings = unknown_declarations(root, &config, &shared.selected);
+            let warnings = settings_warnings(root, &config, &shared.selected);
             let (mut report, pending) =
                 run_repository(repo, problems, &transforms, mode, &git, patches);
-            if let Some(t) = report
-                .transforms
-                .iter_mut()
-                .find(|t| t.name == permissions::INFO.name)
-            {
-                t.findings.extend(declaration_warnings);
+            for warning in warnings {
+                if let Some(t) = report
+                    .transforms
+                    .iter_mut()
+                    .find(|t| t.name == warning.transform)
+                {
+                    t.findings.push(warning);
+                }
             }
             (report, pending)
         }
@@ -416,19 +385,35 @@ fn harden_repository(
     }
 }
 
-/// Warnings for `.github/harden.yml` declarations that name no workflow or job of the
-/// repository at `root` (they would silently do nothing), when permissions runs.
-fn unknown_declarations(
+/// Warnings for `.github/harden.yml` settings that would do nothing in the repository at
+/// `root` (a declaration for a workflow or job it does not have), for the selected transforms.
+fn settings_warnings(
     root: &std::path::Path,
     config: &Config,
-    selected: &[&str],
+    selected: &[&'static str],
 ) -> Vec<Finding> {
-    if config.declared.is_empty() || !selected.contains(&permissions::INFO.name) {
-        return Vec::new();
-    }
     let Some(path) = config::config_path(root) else {
         return Vec::new();
     };
+    config
+        .settings
+        .warnings(|| workflow_jobs(root))
+        .into_iter()
+        .filter(|(transform, ..)| selected.contains(transform))
+        .map(|(transform, line, column, message)| Finding {
+            transform,
+            path: path.clone(),
+            line: Some(line),
+            column: Some(column),
+            severity: Severity::Warning,
+            message,
+        })
+        .collect()
+}
+
+/// Each workflow of `.github/workflows` under `root` (path relative to the root) with its job
+/// ids.
+fn workflow_jobs(root: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let folder = root.join(".github/workflows");
     let mut workflows = Vec::new();
     for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
@@ -454,17 +439,7 @@ fn unknown_declarations(
             .unwrap_or_default();
         workflows.push((format!(".github/workflows/{name}"), jobs));
     }
-    config::unknown_declarations(config, &workflows)
-        .into_iter()
-        .map(|(line, column, message)| Finding {
-            transform: permissions::INFO.name,
-            path: path.clone(),
-            line: Some(line),
-            column: Some(column),
-            severity: Severity::Warning,
-            message,
-        })
-        .collect()
+    workflows
 }
 
 /// A file to write once every repository is hardened: path, the text harden read (`None` for

@@ -9,6 +9,7 @@ use harden_yaml::{Document, Lookup, NewEntry, NewValue, Node, NodeKind, ScalarSt
 use yaml_rust2::Yaml;
 
 use super::{KNOWN_ECOSYSTEMS, NAME};
+use crate::globs::{self, Flavor};
 use crate::{Finding, Severity};
 
 /// One entry of `updates`, as far as harden needs it.
@@ -66,47 +67,20 @@ pub(crate) fn normalize_dir(dir: &str) -> String {
     format!("/{}", segs.join("/"))
 }
 
-/// Matches `text` against `pattern` where `*` stands for any characters (`/` included, so on a
-/// whole path this is the loose reading of a glob).
-fn segment_matches(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, rest)) => {
-            let Some(after) = text.strip_prefix(head) else {
-                return false;
-            };
-            (0..=after.len())
-                .filter(|i| after.is_char_boundary(*i))
-                .any(|i| segment_matches(rest, &after[i..]))
-        }
-    }
-}
-
-fn segments_match(pattern: &[&str], dir: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => dir.is_empty(),
-        Some((&"**", rest)) => (0..=dir.len()).any(|i| segments_match(rest, &dir[i..])),
-        Some((first, rest)) => match dir.split_first() {
-            Some((d, dir_rest)) => segment_matches(first, d) && segments_match(rest, dir_rest),
-            None => false,
-        },
-    }
-}
-
-/// True when the normalised `pattern` (a directory, or a glob from `directories` with `*` and
-/// `**`) covers the normalised directory `dir`.
+/// True when the normalised `pattern` (a directory, or a glob from `directories` with `*`
+/// within a segment and `**` across segments) covers the normalised directory `dir`. A
+/// trailing `/**` also covers the folder itself (`/a/**` covers `/a`).
 pub(crate) fn dir_matches(pattern: &str, dir: &str) -> bool {
-    let split = |s: &'_ str| -> Vec<String> {
+    let relative = |s: &str| -> String {
         s.split('/')
             .filter(|x| !x.is_empty())
-            .map(str::to_owned)
-            .collect()
+            .collect::<Vec<_>>()
+            .join("/")
     };
-    let p = split(pattern);
-    let d = split(dir);
-    let p: Vec<&str> = p.iter().map(String::as_str).collect();
-    let d: Vec<&str> = d.iter().map(String::as_str).collect();
-    segments_match(&p, &d)
+    let (pattern, dir) = (relative(pattern), relative(dir));
+    let itself = pattern.strip_suffix("/**");
+    globs::matches(&pattern, Flavor::Paths, &dir)
+        || itself.is_some_and(|p| globs::matches(p, Flavor::Paths, &dir))
 }
 
 /// True when an entry of `entry_ecosystem` updates manifests that harden detects as `ecosystem`:
@@ -396,7 +370,8 @@ impl Config {
         if patterns().any(|(p, _)| dir_matches(p, dir) || workflows_for_root(p)) {
             return Coverage::Covered;
         }
-        match patterns().find(|(p, _)| p.contains('*') && segment_matches(p, dir)) {
+        let loose = |p: &str| globs::matches(p, Flavor::Loose, dir);
+        match patterns().find(|(p, _)| p.contains('*') && loose(p)) {
             Some((p, line)) => Coverage::Maybe(p.to_owned(), line),
             None => Coverage::Missing,
         }

@@ -3,8 +3,6 @@
 
 use std::sync::OnceLock;
 
-use yaml_rust2::{Yaml, YamlLoader};
-
 const DATA: &str = include_str!("../../data/dependabot.yml");
 
 /// What `data/dependabot.yml` says.
@@ -18,29 +16,28 @@ pub(crate) struct Knowledge {
     pub(crate) renovate_pin_presets: Vec<String>,
 }
 
-fn strings(node: &Yaml, what: &str) -> Result<Vec<String>, String> {
-    let items = node
-        .as_vec()
-        .ok_or_else(|| format!("data/dependabot.yml: `{what}` is not a list"))?;
-    items
-        .iter()
-        .map(|i| {
-            i.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("data/dependabot.yml: an item of `{what}` is not a string"))
-        })
-        .collect()
+/// `renovate:` of the data file.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Renovate {
+    files: Vec<String>,
+    pin_presets: Vec<String>,
+}
+
+/// The data file as written (`source:` is for people).
+#[derive(serde::Deserialize)]
+struct DataFile {
+    skip: Vec<String>,
+    renovate: Renovate,
 }
 
 fn parse(text: &str) -> Result<Knowledge, String> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("data/dependabot.yml: {e}"))?;
-    let root = docs
-        .first()
-        .ok_or("data/dependabot.yml: the file is empty")?;
+    let file: DataFile =
+        harden_yaml::de::from_str(text).map_err(|e| format!("data/dependabot.yml:{e}"))?;
     Ok(Knowledge {
-        skip: strings(&root["skip"], "skip")?,
-        renovate_files: strings(&root["renovate"]["files"], "renovate.files")?,
-        renovate_pin_presets: strings(&root["renovate"]["pin-presets"], "renovate.pin-presets")?,
+        skip: file.skip,
+        renovate_files: file.renovate.files,
+        renovate_pin_presets: file.renovate.pin_presets,
     })
 }
 

@@ -13,6 +13,7 @@ mod detect;
 mod knowledge;
 mod manifests;
 mod renovate;
+mod settings;
 mod style;
 mod write;
 
@@ -41,6 +42,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
+    configure: settings::configure,
     build: build_from_settings,
 };
 

@@ -4,16 +4,20 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use yaml_rust2::{Yaml, YamlLoader};
+use harden_yaml::Entries;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, IgnoredAny, Visitor};
+use serde::Deserialize;
 
-use super::kb::KbError;
+use super::kb::{read, Grants, KbError};
 use super::scopes::{Access, Scope};
 
 const FILE: &str = "commands.yml";
 const TEXT: &str = include_str!("../../data/commands.yml");
 
 /// Which credentials a writer uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Credentials {
     /// What git holds (the checkout's persisted job token).
     Git,
@@ -66,118 +70,125 @@ pub(crate) struct Commands {
     goal_runners: BTreeSet<String>,
 }
 
-fn error(entry: &str, message: impl Into<String>) -> KbError {
-    KbError {
-        file: FILE,
-        entry: entry.to_owned(),
-        message: message.into(),
+/// A key of `writers`: lowercase `name` or `name sub`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct WriterKey(String);
+
+impl TryFrom<String> for WriterKey {
+    type Error = &'static str;
+
+    fn try_from(key: String) -> Result<Self, Self::Error> {
+        if key.split(' ').count() > 2 || key != key.to_ascii_lowercase() {
+            return Err("keys are lowercase `name` or `name sub`");
+        }
+        Ok(WriterKey(key))
     }
 }
 
-fn strings(value: &Yaml, entry: &str) -> Result<Vec<String>, KbError> {
-    match value {
-        Yaml::BadValue => Ok(Vec::new()),
-        Yaml::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                Yaml::String(s) => Ok(s.clone()),
-                Yaml::Integer(n) => Ok(n.to_string()),
-                other => Err(error(entry, format!("not a string: {other:?}"))),
-            })
-            .collect(),
-        other => Err(error(entry, format!("not a list: {other:?}"))),
+/// A writer as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWriter {
+    credentials: Credentials,
+    #[serde(default)]
+    with_args: Vec<String>,
+    permissions: Grants,
+    #[serde(deserialize_with = "whole_phrase")]
+    reason: String,
+    #[serde(default)]
+    commits: bool,
+    undetermined: Option<String>,
+    #[serde(rename = "source")]
+    _source: IgnoredAny,
+}
+
+impl RawWriter {
+    fn into_writer(self, key: String) -> Writer {
+        Writer {
+            key,
+            credentials: self.credentials,
+            with_args: self.with_args,
+            permissions: self.permissions.into_map(),
+            reason: self.reason,
+            commits: self.commits,
+            undetermined: self.undetermined,
+        }
     }
 }
 
-fn writer(key: &str, value: &Yaml) -> Result<Writer, KbError> {
-    let Yaml::Hash(hash) = value else {
-        return Err(error(key, "not a mapping"));
-    };
-    const FIELDS: &[&str] = &[
-        "credentials",
-        "with_args",
-        "permissions",
-        "reason",
-        "commits",
-        "undetermined",
-        "source",
-    ];
-    for k in hash.keys() {
-        if !k.as_str().is_some_and(|k| FIELDS.contains(&k)) {
-            return Err(error(key, format!("unknown field {k:?}")));
-        }
-    }
-    let text = |field: &str| value[field].as_str().map(str::to_owned);
-    let credentials = match text("credentials").as_deref() {
-        Some("git") => Credentials::Git,
-        Some("token") => Credentials::Token,
-        Some("either") => Credentials::Either,
-        other => return Err(error(key, format!("credentials: {other:?}"))),
-    };
-    let mut permissions = BTreeMap::new();
-    match &value["permissions"] {
-        Yaml::Hash(h) => {
-            for (s, a) in h {
-                let (Some(s), Some(a)) = (s.as_str(), a.as_str()) else {
-                    return Err(error(key, "permissions holds a non-string"));
-                };
-                let scope = s.parse::<Scope>().map_err(|e| error(key, e.to_string()))?;
-                let access = a.parse::<Access>().map_err(|e| error(key, e.to_string()))?;
-                permissions.insert(scope, access);
-            }
-        }
-        _ => return Err(error(key, "`permissions` is missing")),
-    }
-    let reason = text("reason").ok_or_else(|| error(key, "`reason` is missing"))?;
+/// A reason that is a whole phrase.
+fn whole_phrase<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let reason = String::deserialize(deserializer)?;
     if reason.ends_with("...") {
-        return Err(error(key, "reasons are whole phrases"));
+        return Err(serde::de::Error::custom("reasons are whole phrases"));
     }
-    if text("source").is_none() {
-        return Err(error(key, "`source` is missing"));
-    }
-    Ok(Writer {
-        key: key.to_owned(),
-        credentials,
-        with_args: strings(&value["with_args"], key)?,
-        permissions,
-        reason,
-        commits: value["commits"].as_bool().unwrap_or(false),
-        undetermined: text("undetermined"),
-    })
+    Ok(reason)
 }
 
-fn wrapper(item: &Yaml) -> Result<Wrapper, KbError> {
-    let w = match item {
-        Yaml::Hash(hash) => {
-            const FIELDS: &[&str] = &["run", "value_options", "flags", "source"];
-            if let Some(k) = hash
-                .keys()
-                .find(|k| !k.as_str().is_some_and(|k| FIELDS.contains(&k)))
-            {
-                return Err(error("wrappers", format!("unknown field {k:?}")));
+/// A wrapper with its options, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWrapper {
+    run: Vec<String>,
+    #[serde(default)]
+    value_options: BTreeSet<String>,
+    #[serde(default)]
+    flags: BTreeSet<String>,
+    #[serde(rename = "source")]
+    _source: IgnoredAny,
+}
+
+impl<'de> Deserialize<'de> for Wrapper {
+    /// Either the words (`[bundle, exec]`) or `{run, value_options, flags, source}`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WrapperVisitor;
+
+        impl<'de> Visitor<'de> for WrapperVisitor {
+            type Value = Wrapper;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of words, or a mapping with `run`")
             }
-            if item["source"].as_str().is_none() {
-                return Err(error("wrappers", "`source` is missing"));
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Wrapper, A::Error> {
+                let words = Vec::<String>::deserialize(SeqAccessDeserializer::new(seq))?;
+                Ok(Wrapper {
+                    words,
+                    ..Wrapper::default()
+                })
             }
-            Wrapper {
-                words: strings(&item["run"], "wrappers")?,
-                value_options: Some(
-                    strings(&item["value_options"], "wrappers")?
-                        .into_iter()
-                        .collect(),
-                ),
-                flags: strings(&item["flags"], "wrappers")?.into_iter().collect(),
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Wrapper, A::Error> {
+                let raw = RawWrapper::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(Wrapper {
+                    words: raw.run,
+                    value_options: Some(raw.value_options),
+                    flags: raw.flags,
+                })
             }
         }
-        _ => Wrapper {
-            words: strings(item, "wrappers")?,
-            ..Wrapper::default()
-        },
-    };
-    if w.words.is_empty() {
-        return Err(error("wrappers", "an empty wrapper"));
+
+        let wrapper = deserializer.deserialize_any(WrapperVisitor)?;
+        if wrapper.words.is_empty() {
+            return Err(de::Error::custom("an empty wrapper"));
+        }
+        Ok(wrapper)
     }
-    Ok(w)
+}
+
+/// `commands.yml` as written.
+#[derive(Deserialize)]
+struct CommandsFile {
+    write_events: BTreeSet<String>,
+    #[serde(default)]
+    wrappers: Vec<Wrapper>,
+    writers: Entries<WriterKey, RawWriter>,
+    read_only: BTreeSet<String>,
+    #[serde(default)]
+    opaque_words: Vec<String>,
+    #[serde(default)]
+    goal_runners: BTreeSet<String>,
 }
 
 /// Parses `data/commands.yml`.
@@ -186,47 +197,28 @@ pub(crate) fn load() -> Result<Commands, KbError> {
 }
 
 fn load_from(text: &str) -> Result<Commands, KbError> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| error("(file)", e.to_string()))?;
-    let Some(root) = docs.first() else {
-        return Err(error("(file)", "empty"));
-    };
-    let mut out = Commands {
-        write_events: strings(&root["write_events"], "write_events")?
-            .into_iter()
-            .collect(),
-        read_only: strings(&root["read_only"], "read_only")?
-            .into_iter()
-            .collect(),
-        opaque_words: strings(&root["opaque_words"], "opaque_words")?,
-        goal_runners: strings(&root["goal_runners"], "goal_runners")?
-            .into_iter()
-            .collect(),
-        ..Commands::default()
-    };
-    if let Yaml::Array(items) = &root["wrappers"] {
-        for item in items {
-            out.wrappers.push(wrapper(item)?);
-        }
+    let file: CommandsFile = read(FILE, text)?;
+    if file.write_events.is_empty() || file.read_only.is_empty() {
+        return Err(KbError {
+            file: FILE,
+            line: 1,
+            column: 1,
+            message: "`write_events` and `read_only` must not be empty".to_owned(),
+        });
     }
-    let Yaml::Hash(writers) = &root["writers"] else {
-        return Err(error("(file)", "no `writers` mapping"));
-    };
-    for (k, v) in writers {
-        let Some(key) = k.as_str() else {
-            return Err(error("writers", "a key is not a string"));
-        };
-        if key.split(' ').count() > 2 || key != key.to_ascii_lowercase() {
-            return Err(error(key, "keys are lowercase `name` or `name sub`"));
-        }
-        out.writers.insert(key.to_owned(), writer(key, v)?);
-    }
-    if out.write_events.is_empty() || out.read_only.is_empty() {
-        return Err(error(
-            "(file)",
-            "`write_events` and `read_only` are required",
-        ));
-    }
-    Ok(out)
+    Ok(Commands {
+        write_events: file.write_events,
+        wrappers: file.wrappers,
+        writers: file
+            .writers
+            .0
+            .into_iter()
+            .map(|(k, w)| (k.0.clone(), w.into_writer(k.0)))
+            .collect(),
+        read_only: file.read_only,
+        opaque_words: file.opaque_words,
+        goal_runners: file.goal_runners,
+    })
 }
 
 /// The lowercase name of a command word (`./bin/Tool.exe` -> `tool`).
@@ -418,7 +410,17 @@ mod tests {
     fn invalid_entries_are_rejected() {
         let base = "write_events: [push]\nread_only: [ls]\n";
         let bad = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{contnets: write}}\n    reason: r\n    source: s\n");
-        assert!(load_from(&bad).is_err());
+        let e = load_from(&bad).expect_err("unknown scope");
+        assert_eq!((e.line, e.column), (6, 19), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("data/commands.yml:6:19: writers.x.permissions"),
+            "{e}"
+        );
+        let no_source = format!(
+            "{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r\n"
+        );
+        assert!(load_from(&no_source).is_err());
         let cut = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r...\n    source: s\n");
         assert!(load_from(&cut).is_err());
         let ok = format!("{base}writers:\n  x:\n    credentials: git\n    permissions: {{}}\n    reason: r\n    source: s\n");

@@ -4,9 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use yaml_rust2::{Yaml, YamlLoader};
+use harden_yaml::Entries;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 
 use super::scopes::{Access, Scope};
+use crate::settings::Parsed;
 
 const ACTIONS: &str = include_str!("../../data/actions.yml");
 const REST: &str = include_str!("../../data/rest-endpoints.yml");
@@ -14,18 +17,33 @@ const GH: &str = include_str!("../../data/gh-cli.yml");
 
 /// A knowledge-base file holds something harden cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("data/{file}: `{entry}`: {message}")]
+#[error("data/{file}:{line}:{column}: {message}")]
 pub(crate) struct KbError {
     /// The file under `data/`.
     pub(crate) file: &'static str,
-    /// The entry (or `(file)` for the file itself).
-    pub(crate) entry: String,
-    /// What is wrong.
+    /// 1-based line.
+    pub(crate) line: usize,
+    /// 1-based column.
+    pub(crate) column: usize,
+    /// What is wrong, with the keys leading to it.
     pub(crate) message: String,
 }
 
+/// Reads the data file `file` (under `data/`) as `T`, with serde over harden-yaml: every
+/// error names its line and column. Each entry type checks its fields (`deny_unknown_fields`)
+/// and its invariants (`try_from`), so a wrong entry is reported where it is written.
+pub(crate) fn read<T: DeserializeOwned>(file: &'static str, text: &str) -> Result<T, KbError> {
+    harden_yaml::de::from_str(text).map_err(|e| KbError {
+        file,
+        line: e.line.max(1),
+        column: e.column.max(1),
+        message: e.message(),
+    })
+}
+
 /// What an action (or remote reusable workflow) needs, from `actions.yml`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "RawAction")]
 pub(crate) struct ActionFact {
     pub(crate) token: bool,
     pub(crate) token_inputs: Vec<String>,
@@ -52,7 +70,8 @@ impl ActionFact {
 }
 
 /// Extra needs of an action that depend on its inputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawCondition")]
 pub(crate) struct Condition {
     pub(crate) input: Option<String>,
     pub(crate) equals: Option<String>,
@@ -139,399 +158,325 @@ fn load() -> Result<Kb, KbError> {
     })
 }
 
-fn root(file: &'static str, text: &str, key: &str) -> Result<yaml_rust2::yaml::Hash, KbError> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| KbError {
-        file,
-        entry: "(file)".into(),
-        message: e.to_string(),
-    })?;
-    let section = docs.first().map(|d| &d[key]);
-    match section {
-        Some(Yaml::Hash(h)) => Ok(h.clone()),
-        _ => Err(KbError {
-            file,
-            entry: "(file)".into(),
-            message: format!("no `{key}` mapping"),
-        }),
+/// Scopes and their access; `id-token` only ever with `write`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(try_from = "BTreeMap<Parsed<Scope>, Parsed<Access>>")]
+pub(crate) struct Grants(BTreeMap<Scope, Access>);
+
+impl TryFrom<BTreeMap<Parsed<Scope>, Parsed<Access>>> for Grants {
+    type Error = &'static str;
+
+    fn try_from(map: BTreeMap<Parsed<Scope>, Parsed<Access>>) -> Result<Self, Self::Error> {
+        let map: BTreeMap<Scope, Access> = map.into_iter().map(|(s, a)| (s.0, a.0)).collect();
+        if map
+            .get(&Scope::IdToken)
+            .is_some_and(|a| *a != Access::Write)
+        {
+            return Err("id-token can only be write");
+        }
+        Ok(Grants(map))
     }
 }
 
-/// Reads one entry's fields, checking that every field is known.
-struct Fields<'y> {
-    file: &'static str,
-    entry: String,
-    hash: &'y yaml_rust2::yaml::Hash,
-}
-
-impl<'y> Fields<'y> {
-    fn new(
-        file: &'static str,
-        entry: &str,
-        value: &'y Yaml,
-        allowed: &[&str],
-    ) -> Result<Self, KbError> {
-        let Yaml::Hash(hash) = value else {
-            return Err(KbError {
-                file,
-                entry: entry.to_owned(),
-                message: "not a mapping".into(),
-            });
-        };
-        let fields = Fields {
-            file,
-            entry: entry.to_owned(),
-            hash,
-        };
-        for k in hash.keys() {
-            match k.as_str() {
-                Some(name) if allowed.contains(&name) => {}
-                _ => return Err(fields.error(format!("unknown field {k:?}"))),
-            }
-        }
-        Ok(fields)
-    }
-
-    fn error(&self, message: impl Into<String>) -> KbError {
-        KbError {
-            file: self.file,
-            entry: self.entry.clone(),
-            message: message.into(),
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<&'y Yaml> {
-        self.hash.get(&Yaml::String(key.to_owned()))
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, KbError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Yaml::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.error(format!("`{key}` is not a string: {other:?}"))),
-        }
-    }
-
-    fn required_string(&self, key: &str) -> Result<String, KbError> {
-        self.string(key)?
-            .ok_or_else(|| self.error(format!("`{key}` is missing")))
-    }
-
-    fn bool(&self, key: &str) -> Result<Option<bool>, KbError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Yaml::Boolean(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.error(format!("`{key}` is not a boolean: {other:?}"))),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, KbError> {
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(Yaml::Array(items)) => items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| self.error(format!("`{key}` holds a non-string")))
-                })
-                .collect(),
-            Some(other) => Err(self.error(format!("`{key}` is not a list: {other:?}"))),
-        }
-    }
-
-    fn permissions(&self, key: &str) -> Result<BTreeMap<Scope, Access>, KbError> {
-        match self.get(key) {
-            None => Ok(BTreeMap::new()),
-            Some(Yaml::Hash(h)) => {
-                let mut map = BTreeMap::new();
-                for (k, v) in h {
-                    let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                        return Err(self.error(format!("`{key}` holds a non-string")));
-                    };
-                    let scope = k.parse::<Scope>().map_err(|e| self.error(e.to_string()))?;
-                    let access = v.parse::<Access>().map_err(|e| self.error(e.to_string()))?;
-                    if scope == Scope::IdToken && access != Access::Write {
-                        return Err(self.error("id-token can only be write"));
-                    }
-                    map.insert(scope, access);
-                }
-                Ok(map)
-            }
-            Some(other) => Err(self.error(format!("`{key}` is not a mapping: {other:?}"))),
-        }
-    }
-
-    /// `scope` + `access` (+ `grantable`) as a [`Need`].
-    fn need(&self, allow_endpoint: bool) -> Result<Need, KbError> {
-        let scope = self.required_string("scope")?;
-        let access = self.required_string("access")?;
-        let grantable = self.bool("grantable")?.unwrap_or(true);
-        if allow_endpoint && scope == "endpoint" && access == "endpoint" {
-            return Ok(Need::Endpoint);
-        }
-        let access = access
-            .parse::<Access>()
-            .map_err(|e| self.error(e.to_string()))?;
-        if !grantable {
-            if scope.parse::<Scope>().is_ok() {
-                return Err(self.error(format!(
-                    "`{scope}` is grantable to the GITHUB_TOKEN but the entry says grantable: false"
-                )));
-            }
-            return Ok(Need::NotGrantable(scope, access));
-        }
-        match scope.as_str() {
-            "metadata" | "none" => Ok(Need::Nothing),
-            s => {
-                let scope = s.parse::<Scope>().map_err(|e| {
-                    self.error(format!("{e} (use grantable: false for other permissions)"))
-                })?;
-                if scope == Scope::IdToken && access != Access::Write {
-                    return Err(self.error("id-token can only be write"));
-                }
-                Ok(Need::Scope(scope, access))
-            }
-        }
+impl Grants {
+    /// The scopes and their access.
+    pub(crate) fn into_map(self) -> BTreeMap<Scope, Access> {
+        self.0
     }
 }
 
-#[allow(clippy::too_many_lines)] // Rewritten by the `settings` helper (issue 14).
-fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
-    const FILE: &str = "actions.yml";
-    let mut out = HashMap::new();
-    for (key, value) in root(FILE, text, "actions")? {
-        let Some(key) = key.as_str() else {
-            return Err(KbError {
-                file: FILE,
-                entry: format!("{key:?}"),
-                message: "key is not a string".into(),
-            });
-        };
-        let f = Fields::new(
-            FILE,
-            key,
-            &value,
-            &[
-                "token",
-                "token_inputs",
-                "token_env",
-                "permissions",
-                "reason",
-                "reasons",
-                "conditions",
-                "undetermined",
-                "script_env_file",
-                "script_env_file_unless",
-                "note",
-                "source",
-            ],
-        )?;
+/// A key of `actions.yml`: lowercase `owner/repo[/path]` without `@ref`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct ActionKey(String);
+
+impl TryFrom<String> for ActionKey {
+    type Error = &'static str;
+
+    fn try_from(key: String) -> Result<Self, Self::Error> {
         if key != key.to_ascii_lowercase() || key.contains('@') || key.split('/').count() < 2 {
-            return Err(f.error("keys are lowercase owner/repo[/path] without @ref"));
+            return Err("keys are lowercase owner/repo[/path] without @ref");
         }
-        let token = f
-            .bool("token")?
-            .ok_or_else(|| f.error("`token` is missing"))?;
-        if f.get("permissions").is_none() {
-            return Err(f.error("`permissions` is missing"));
-        }
-        let token_inputs = f.strings("token_inputs")?;
-        let mut conditions = Vec::new();
-        match f.get("conditions") {
-            None => {}
-            Some(Yaml::Array(items)) => {
-                for item in items {
-                    let c = Fields::new(
-                        FILE,
-                        &format!("{key} (condition)"),
-                        item,
-                        &[
-                            "input",
-                            "equals",
-                            "unless_inputs",
-                            "token_input",
-                            "lacks",
-                            "on_events",
-                            "permissions",
-                            "remove",
-                            "reason",
-                        ],
-                    )?;
-                    let equals = match c.get("equals") {
-                        None => None,
-                        Some(Yaml::String(s)) => Some(s.clone()),
-                        Some(Yaml::Boolean(b)) => Some(b.to_string()),
-                        Some(other) => {
-                            return Err(c.error(format!("`equals` is not a string: {other:?}")))
-                        }
-                    };
-                    let condition = Condition {
-                        input: c.string("input")?,
-                        equals,
-                        unless_inputs: c.strings("unless_inputs")?,
-                        token_input: c.string("token_input")?,
-                        lacks: c.string("lacks")?,
-                        on_events: c.strings("on_events")?,
-                        permissions: c.permissions("permissions")?,
-                        remove: c
-                            .strings("remove")?
-                            .iter()
-                            .map(|r| r.parse::<Scope>().map_err(|e| c.error(e.to_string())))
-                            .collect::<Result<_, _>>()?,
-                        reason: c.required_string("reason")?,
-                    };
-                    if condition.input.is_none()
-                        && condition.unless_inputs.is_empty()
-                        && condition.on_events.is_empty()
-                    {
-                        return Err(
-                            c.error("a condition needs `input`, `unless_inputs` or `on_events`")
-                        );
-                    }
-                    if condition.lacks.is_some() && condition.input.is_none() {
-                        return Err(c.error("`lacks` without `input`"));
-                    }
-                    if condition.equals.is_some() && condition.input.is_none() {
-                        return Err(c.error("`equals` without `input`"));
-                    }
-                    conditions.push(condition);
-                }
-            }
-            Some(_) => return Err(f.error("`conditions` is not a list")),
-        }
-        let fact = ActionFact {
-            token,
-            token_inputs,
-            token_env: f.string("token_env")?,
-            permissions: f.permissions("permissions")?,
-            reason: f.required_string("reason")?,
-            reasons: match f.get("reasons") {
-                None => BTreeMap::new(),
-                Some(Yaml::Hash(h)) => {
-                    let mut m = BTreeMap::new();
-                    for (k, v) in h {
-                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                            return Err(f.error("`reasons` holds a non-string"));
-                        };
-                        m.insert(
-                            k.parse::<Scope>().map_err(|e| f.error(e.to_string()))?,
-                            v.to_owned(),
-                        );
-                    }
-                    m
-                }
-                Some(_) => return Err(f.error("`reasons` is not a mapping")),
-            },
-            conditions,
-            undetermined: f.string("undetermined")?,
-            script_env_file: match f.get("script_env_file") {
-                None => BTreeMap::new(),
-                Some(Yaml::Hash(h)) => {
-                    let mut m = BTreeMap::new();
-                    for (k, v) in h {
-                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                            return Err(f.error("`script_env_file` holds a non-string"));
-                        };
-                        m.insert(k.to_owned(), v.to_owned());
-                    }
-                    m
-                }
-                Some(_) => return Err(f.error("`script_env_file` is not a mapping")),
-            },
-            script_env_file_unless: f.strings("script_env_file_unless")?,
-        };
-        if out.insert(key.to_owned(), fact).is_some() {
-            return Err(f.error("duplicate entry"));
+        Ok(ActionKey(key))
+    }
+}
+
+/// An entry of `actions.yml` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAction {
+    token: bool,
+    #[serde(default)]
+    token_inputs: Vec<String>,
+    token_env: Option<String>,
+    permissions: Grants,
+    reason: String,
+    #[serde(default)]
+    reasons: BTreeMap<Parsed<Scope>, String>,
+    #[serde(default)]
+    conditions: Vec<Condition>,
+    undetermined: Option<String>,
+    #[serde(default)]
+    script_env_file: BTreeMap<String, String>,
+    #[serde(default)]
+    script_env_file_unless: Vec<String>,
+    #[serde(rename = "note")]
+    _note: Option<IgnoredAny>,
+    #[serde(rename = "source")]
+    _source: Option<IgnoredAny>,
+}
+
+impl From<RawAction> for ActionFact {
+    fn from(raw: RawAction) -> Self {
+        ActionFact {
+            token: raw.token,
+            token_inputs: raw.token_inputs,
+            token_env: raw.token_env,
+            permissions: raw.permissions.into_map(),
+            reason: raw.reason,
+            reasons: raw.reasons.into_iter().map(|(s, r)| (s.0, r)).collect(),
+            conditions: raw.conditions,
+            undetermined: raw.undetermined,
+            script_env_file: raw.script_env_file,
+            script_env_file_unless: raw.script_env_file_unless,
         }
     }
-    Ok(out)
+}
+
+/// A condition of `actions.yml` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    input: Option<String>,
+    equals: Option<String>,
+    #[serde(default)]
+    unless_inputs: Vec<String>,
+    token_input: Option<String>,
+    lacks: Option<String>,
+    #[serde(default)]
+    on_events: Vec<String>,
+    #[serde(default)]
+    permissions: Grants,
+    #[serde(default)]
+    remove: Vec<Parsed<Scope>>,
+    reason: String,
+}
+
+impl TryFrom<RawCondition> for Condition {
+    type Error = &'static str;
+
+    fn try_from(raw: RawCondition) -> Result<Self, Self::Error> {
+        if raw.input.is_none() && raw.unless_inputs.is_empty() && raw.on_events.is_empty() {
+            return Err("a condition needs `input`, `unless_inputs` or `on_events`");
+        }
+        if raw.lacks.is_some() && raw.input.is_none() {
+            return Err("`lacks` without `input`");
+        }
+        if raw.equals.is_some() && raw.input.is_none() {
+            return Err("`equals` without `input`");
+        }
+        Ok(Condition {
+            input: raw.input,
+            equals: raw.equals,
+            unless_inputs: raw.unless_inputs,
+            token_input: raw.token_input,
+            lacks: raw.lacks,
+            on_events: raw.on_events,
+            permissions: raw.permissions.into_map(),
+            remove: raw.remove.into_iter().map(|s| s.0).collect(),
+            reason: raw.reason,
+        })
+    }
+}
+
+/// `actions.yml`.
+#[derive(Deserialize)]
+struct ActionsFile {
+    actions: Entries<ActionKey, ActionFact>,
+}
+
+fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
+    let file: ActionsFile = read("actions.yml", text)?;
+    Ok(file.actions.0.into_iter().map(|(k, v)| (k.0, v)).collect())
+}
+
+/// `scope` + `access` (+ `grantable`) as a [`Need`]; `endpoint` for both when allowed.
+fn need(scope: &str, access: &str, grantable: bool, allow_endpoint: bool) -> Result<Need, String> {
+    if allow_endpoint && scope == "endpoint" && access == "endpoint" {
+        return Ok(Need::Endpoint);
+    }
+    let access = access.parse::<Access>().map_err(|e| e.to_string())?;
+    if !grantable {
+        if scope.parse::<Scope>().is_ok() {
+            return Err(format!(
+                "`{scope}` is grantable to the GITHUB_TOKEN but the entry says grantable: false"
+            ));
+        }
+        return Ok(Need::NotGrantable(scope.to_owned(), access));
+    }
+    match scope {
+        "metadata" | "none" => Ok(Need::Nothing),
+        s => {
+            let scope = s
+                .parse::<Scope>()
+                .map_err(|e| format!("{e} (use grantable: false for other permissions)"))?;
+            if scope == Scope::IdToken && access != Access::Write {
+                return Err("id-token can only be write".to_owned());
+            }
+            Ok(Need::Scope(scope, access))
+        }
+    }
+}
+
+/// A key of `rest-endpoints.yml`: octokit's `namespace.method`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct EndpointName(String);
+
+impl TryFrom<String> for EndpointName {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        if name.split('.').count() != 2 {
+            return Err("keys are `namespace.method`");
+        }
+        Ok(EndpointName(name))
+    }
+}
+
+/// An entry of `rest-endpoints.yml` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    scope: String,
+    access: String,
+    method: String,
+    path: String,
+    /// Checked, not used: the scope a fine-grained token would need instead.
+    #[serde(rename = "alt")]
+    _alt: Option<Parsed<Scope>>,
+    grantable: Option<bool>,
+    #[serde(rename = "note")]
+    _note: Option<IgnoredAny>,
+}
+
+/// An entry of `rest-endpoints.yml`, checked.
+#[derive(Deserialize)]
+#[serde(try_from = "RawEndpoint")]
+struct EndpointFact {
+    need: Need,
+    method: String,
+    path: String,
+}
+
+impl TryFrom<RawEndpoint> for EndpointFact {
+    type Error = String;
+
+    fn try_from(raw: RawEndpoint) -> Result<Self, Self::Error> {
+        if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&raw.method.as_str()) {
+            return Err(format!("unknown method `{}`", raw.method));
+        }
+        if !raw.path.starts_with('/') {
+            return Err("path must start with /".to_owned());
+        }
+        let need = need(
+            &raw.scope,
+            &raw.access,
+            raw.grantable.unwrap_or(true),
+            false,
+        )?;
+        Ok(EndpointFact {
+            need,
+            method: raw.method,
+            path: raw.path,
+        })
+    }
+}
+
+/// `rest-endpoints.yml`.
+#[derive(Deserialize)]
+struct RestFile {
+    rest: Entries<EndpointName, EndpointFact>,
 }
 
 fn load_rest(text: &str) -> Result<Vec<Endpoint>, KbError> {
-    const FILE: &str = "rest-endpoints.yml";
-    let mut out: Vec<Endpoint> = Vec::new();
-    for (key, value) in root(FILE, text, "rest")? {
-        let name = key.as_str().unwrap_or_default().to_owned();
-        let f = Fields::new(
-            FILE,
-            &name,
-            &value,
-            &[
-                "scope",
-                "access",
-                "method",
-                "path",
-                "alt",
-                "grantable",
-                "note",
-            ],
-        )?;
-        if name.split('.').count() != 2 {
-            return Err(f.error("keys are `namespace.method`"));
+    let file: RestFile = read("rest-endpoints.yml", text)?;
+    Ok(file
+        .rest
+        .0
+        .into_iter()
+        .map(|(name, e)| Endpoint {
+            name: name.0,
+            need: e.need,
+            method: e.method,
+            path: e.path,
+        })
+        .collect())
+}
+
+/// A key of `gh-cli.yml`: `group` or `group subcommand`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+struct GhName(String);
+
+impl TryFrom<String> for GhName {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        if name.is_empty() || name.split(' ').count() > 2 {
+            return Err("keys are `group` or `group subcommand`");
         }
-        let method = f.required_string("method")?;
-        if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
-            return Err(f.error(format!("unknown method `{method}`")));
-        }
-        let path = f.required_string("path")?;
-        if !path.starts_with('/') {
-            return Err(f.error("path must start with /"));
-        }
-        if let Some(alt) = f.string("alt")? {
-            alt.parse::<Scope>().map_err(|e| f.error(e.to_string()))?;
-        }
-        out.push(Endpoint {
-            need: f.need(false)?,
-            name,
-            method,
-            path,
-        });
+        Ok(GhName(name))
     }
-    Ok(out)
+}
+
+/// An entry of `gh-cli.yml` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGh {
+    scope: String,
+    access: String,
+    reason: String,
+    #[serde(default)]
+    also: Grants,
+    /// Checked, not used: the scope a fine-grained token would need instead.
+    #[serde(rename = "alt")]
+    _alt: Option<Parsed<Scope>>,
+    grantable: Option<bool>,
+    #[serde(default)]
+    undetermined: bool,
+    #[serde(rename = "note")]
+    _note: Option<IgnoredAny>,
+}
+
+impl<'de> Deserialize<'de> for GhCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawGh::deserialize(deserializer)?;
+        let need = need(&raw.scope, &raw.access, raw.grantable.unwrap_or(true), true)
+            .map_err(serde::de::Error::custom)?;
+        if need == Need::Endpoint && !raw.undetermined {
+            return Err(serde::de::Error::custom(
+                "scope `endpoint` needs undetermined: true",
+            ));
+        }
+        Ok(GhCommand {
+            need,
+            reason: raw.reason,
+            also: raw.also.into_map(),
+            undetermined: raw.undetermined,
+        })
+    }
+}
+
+/// `gh-cli.yml`.
+#[derive(Deserialize)]
+struct GhFile {
+    commands: Entries<GhName, GhCommand>,
 }
 
 fn load_gh(text: &str) -> Result<HashMap<String, GhCommand>, KbError> {
-    const FILE: &str = "gh-cli.yml";
-    let mut out = HashMap::new();
-    for (key, value) in root(FILE, text, "commands")? {
-        let name = key.as_str().unwrap_or_default().to_owned();
-        let f = Fields::new(
-            FILE,
-            &name,
-            &value,
-            &[
-                "scope",
-                "access",
-                "reason",
-                "also",
-                "alt",
-                "grantable",
-                "undetermined",
-                "note",
-            ],
-        )?;
-        if name.is_empty() || name.split(' ').count() > 2 {
-            return Err(f.error("keys are `group` or `group subcommand`"));
-        }
-        if let Some(alt) = f.string("alt")? {
-            alt.parse::<Scope>().map_err(|e| f.error(e.to_string()))?;
-        }
-        let undetermined = f.bool("undetermined")?.unwrap_or(false);
-        let need = f.need(true)?;
-        if need == Need::Endpoint && !undetermined {
-            return Err(f.error("scope `endpoint` needs undetermined: true"));
-        }
-        out.insert(
-            name,
-            GhCommand {
-                need,
-                reason: f.required_string("reason")?,
-                also: f.permissions("also")?,
-                undetermined,
-            },
-        );
-    }
-    Ok(out)
+    let file: GhFile = read("gh-cli.yml", text)?;
+    Ok(file.commands.0.into_iter().map(|(k, v)| (k.0, v)).collect())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod programs;
 mod remote_files;
 mod scopes;
 mod script;
+mod settings;
 mod shell;
 mod tools;
 
@@ -55,6 +56,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
+    configure: settings::configure,
     build: build_from_settings,
 };
 
@@ -67,6 +69,9 @@ pub struct PermissionsSettings {
     pub jobs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// `--move-writes`.
     pub move_writes: bool,
+    /// Where `.github/harden.yml` names each workflow (job `""`) and job of `jobs`: (line,
+    /// column).
+    pub declared_at: BTreeMap<(String, String), (usize, usize)>,
 }
 
 impl PermissionsOptions {
@@ -194,34 +199,10 @@ impl DeclaredJob {
     }
 }
 
-/// `*` (within a path segment), `**` (anything) and `?` (one character).
+/// `*` (within a path segment), `**` (anything) and `?` (one character), as globset reads
+/// paths.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') if p.get(1) == Some(&'*') => {
-                let rest = &p[2..];
-                (0..=t.len()).any(|i| go(rest, &t[i..]))
-            }
-            Some('*') => {
-                let rest = &p[1..];
-                for i in 0..=t.len() {
-                    if go(rest, &t[i..]) {
-                        return true;
-                    }
-                    if t.get(i) == Some(&'/') {
-                        break;
-                    }
-                }
-                false
-            }
-            Some('?') => !t.is_empty() && t[0] != '/' && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
-        }
-    }
-    go(&p, &t)
+    crate::globs::matches(pattern, crate::globs::Flavor::Paths, text)
 }
 
 /// Options of the transform.

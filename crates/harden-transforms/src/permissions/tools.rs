@@ -11,7 +11,6 @@ use std::str::FromStr;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
-use yaml_rust2::{Yaml, YamlLoader};
 
 use super::kb::KbError;
 use super::scopes::{Access, Scope};
@@ -367,45 +366,13 @@ where
     text.parse().map_err(serde::de::Error::custom)
 }
 
-/// The YAML as a `serde_json::Value` (keys as strings), for serde.
-fn json(yaml: &Yaml) -> Result<serde_json::Value, String> {
-    use serde_json::Value;
-    Ok(match yaml {
-        Yaml::String(s) | Yaml::Real(s) => Value::String(s.clone()),
-        Yaml::Integer(n) => Value::from(*n),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Null => Value::Null,
-        Yaml::Array(items) => Value::Array(items.iter().map(json).collect::<Result<_, _>>()?),
-        Yaml::Hash(hash) => {
-            let mut map = serde_json::Map::new();
-            for (k, v) in hash {
-                let key = match k {
-                    Yaml::String(s) => s.clone(),
-                    other => return Err(format!("a key is not a string: {other:?}")),
-                };
-                map.insert(key, json(v)?);
-            }
-            Value::Object(map)
-        }
-        other => return Err(format!("unsupported YAML: {other:?}")),
-    })
-}
-
 /// Parses `data/shell-tools.yml`.
 pub(crate) fn load() -> Result<ShellTools, KbError> {
     load_from(TEXT)
 }
 
 fn load_from(text: &str) -> Result<ShellTools, KbError> {
-    let error = |message: String| KbError {
-        file: FILE,
-        entry: "(file)".to_owned(),
-        message,
-    };
-    let docs = YamlLoader::load_from_str(text).map_err(|e| error(e.to_string()))?;
-    let root = docs.first().ok_or_else(|| error("empty".to_owned()))?;
-    let value = json(root).map_err(error)?;
-    serde_json::from_value(value).map_err(|e| error(e.to_string()))
+    super::kb::read(FILE, text)
 }
 
 #[cfg(test)]
