@@ -156,7 +156,8 @@ pub fn any_uses(doc: &Document) -> Vec<(&str, usize)> {
         .collect()
 }
 
-/// A workflow file: its jobs, read through aliases and merge keys.
+/// A workflow file (its jobs) or an action file (its `runs:`), read through aliases and merge
+/// keys: every transform walks jobs and steps, and reads their keys, through this one view.
 pub struct Workflow<'d> {
     doc: &'d Document,
     lookup: Lookup<'d>,
@@ -214,7 +215,8 @@ impl<'d> Workflow<'d> {
         jobs.entries
             .iter()
             .filter_map(|e| {
-                let id = e.key_str()?;
+                // A merge key under `jobs:` is no job (GitHub rejects merge keys).
+                let id = e.key_str().filter(|k| *k != "<<")?;
                 Some(Job {
                     id,
                     key: &e.key,
@@ -261,6 +263,95 @@ impl<'d> Workflow<'d> {
     /// What the `uses:` of a job or step names, when it has one.
     pub fn uses(&self, node: &'d Node) -> Option<Uses<'d>> {
         self.str(node, "uses").map(Uses::parse)
+    }
+
+    /// The document the model reads.
+    pub fn document(&self) -> &'d Document {
+        self.doc
+    }
+
+    /// The root mapping of the file, aliases resolved.
+    pub fn root(&self) -> Option<&'d Node> {
+        self.doc.root().map(|r| self.lookup.resolve(r))
+    }
+
+    /// The text of a node as written (for expressions and flow values read as text).
+    pub fn raw(&self, node: &Node) -> &'d str {
+        self.doc.text().get(node.span.range()).unwrap_or_default()
+    }
+
+    /// The node itself, or the anchored node an alias stands for ([`Lookup::resolve`]).
+    pub fn resolve(&self, node: &'d Node) -> &'d Node {
+        self.lookup.resolve(node)
+    }
+
+    /// The value of `key` in a mapping ([`Lookup::get`]), for keys the model does not name.
+    pub fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
+        self.lookup.get(node, key)
+    }
+
+    /// The entries of a mapping, merged keys included ([`Lookup::entries`]).
+    pub fn entries(&self, node: Option<&'d Node>) -> Vec<(&'d str, &'d Node)> {
+        self.lookup.entries(node)
+    }
+
+    /// The items of a sequence, resolved ([`Lookup::items`]).
+    pub fn items(&self, node: Option<&'d Node>) -> Vec<&'d Node> {
+        self.lookup.items(node)
+    }
+
+    /// The `env:` of the workflow (its root), a job or a step.
+    pub fn env(&self, node: &'d Node) -> Option<&'d Node> {
+        self.get(node, "env")
+    }
+
+    /// The `permissions:` of the workflow (its root) or a job.
+    pub fn permissions(&self, node: &'d Node) -> Option<&'d Node> {
+        self.get(node, "permissions")
+    }
+
+    /// The `with:` inputs of a step, or of a job that calls a reusable workflow.
+    pub fn with(&self, node: &'d Node) -> Vec<(&'d str, &'d Node)> {
+        self.entries(self.get(node, "with"))
+    }
+
+    /// The `secrets:` a job passes to the reusable workflow it calls (`inherit` or a mapping).
+    pub fn secrets(&self, job: &'d Node) -> Option<&'d Node> {
+        self.get(job, "secrets")
+    }
+
+    /// The `if:` of a job or step.
+    pub fn condition(&self, node: &'d Node) -> Option<&'d Node> {
+        self.get(node, "if")
+    }
+
+    /// The `runs-on:` of a job.
+    pub fn runs_on(&self, job: &'d Node) -> Option<&'d Node> {
+        self.get(job, "runs-on")
+    }
+
+    /// The script of a `run:` step.
+    pub fn run(&self, step: &'d Node) -> Option<&'d str> {
+        self.str(step, "run")
+    }
+
+    /// The `shell:` of a `run:` step.
+    pub fn shell(&self, step: &'d Node) -> Option<&'d str> {
+        self.str(step, "shell")
+    }
+
+    /// The step mappings of a job, or of an action's `runs:` (a composite action), aliases
+    /// resolved, in order; an item that is no mapping is skipped.
+    pub fn step_nodes(&self, owner: &'d Node) -> Vec<&'d Node> {
+        self.items(self.get(owner, "steps"))
+            .into_iter()
+            .filter(|s| s.as_mapping().is_some())
+            .collect()
+    }
+
+    /// The `runs:` of an action file.
+    pub fn runs(&self) -> Option<&'d Node> {
+        self.root().and_then(|r| self.get(r, "runs"))
     }
 }
 

@@ -20,7 +20,7 @@ use super::scopes::{Access, Grant, Scope, ScopeSet};
 use super::script::analyze_script;
 use super::shell::{analyze_run, RepoFiles, RunCtx, ShellKind};
 use super::DeclaredJob;
-use crate::model::Uses;
+use crate::model::{Uses, Workflow};
 use crate::{FileKind, Repository, SourceFile};
 
 /// A step whose needs harden cannot tell.
@@ -111,54 +111,8 @@ impl Analysis {
     }
 }
 
-/// A document with its anchors, to read through aliases and merge keys
-/// ([`harden_yaml::Lookup`]: the one rule every transform reads by).
-pub(crate) struct Doc<'d> {
-    pub(crate) doc: &'d Document,
-    lookup: harden_yaml::Lookup<'d>,
-}
-
-impl<'d> Doc<'d> {
-    pub(crate) fn new(doc: &'d Document) -> Self {
-        Doc {
-            doc,
-            lookup: harden_yaml::Lookup::of(doc),
-        }
-    }
-
-    /// The node itself, or the anchored node an alias stands for.
-    pub(crate) fn resolve(&self, node: &'d Node) -> &'d Node {
-        self.lookup.resolve(node)
-    }
-
-    pub(crate) fn root(&self) -> Option<&'d Node> {
-        self.doc.root().map(|r| self.resolve(r))
-    }
-
-    pub(crate) fn get(&self, node: &'d Node, key: &str) -> Option<&'d Node> {
-        self.lookup.get(node, key)
-    }
-
-    pub(crate) fn str(&self, node: &'d Node, key: &str) -> Option<&'d str> {
-        self.lookup.str(node, key)
-    }
-
-    pub(crate) fn entries(&self, node: Option<&'d Node>) -> Vec<(&'d str, &'d Node)> {
-        self.lookup.entries(node)
-    }
-
-    pub(crate) fn items(&self, node: Option<&'d Node>) -> Vec<&'d Node> {
-        self.lookup.items(node)
-    }
-
-    /// The text of a node as written (for expressions in non-scalar places).
-    fn raw(&self, node: &Node) -> &'d str {
-        self.doc.text().get(node.span.range()).unwrap_or_default()
-    }
-}
-
 /// The triggers of a workflow (`on:` as a word, a list or a mapping).
-pub(crate) fn triggers<'d>(d: &Doc<'d>, root: &'d Node) -> BTreeSet<String> {
+pub(crate) fn triggers<'d>(d: &Workflow<'d>, root: &'d Node) -> BTreeSet<String> {
     let Some(on) = d.get(root, "on") else {
         return BTreeSet::new();
     };
@@ -202,8 +156,8 @@ pub(crate) use crate::model::{name as uses_name, self_repository_as_local};
 
 /// What a runner workflow wrote to `$GITHUB_ENV` before the caller's `script` runs
 /// (knowledge base `script_env_file`), unless the call gives an input that can change it.
-fn runner_env_file(d: &Doc<'_>, job: &Node, fact: &ActionFact) -> BTreeMap<String, String> {
-    let with = d.entries(d.get(job, "with"));
+fn runner_env_file(d: &Workflow<'_>, job: &Node, fact: &ActionFact) -> BTreeMap<String, String> {
+    let with = d.with(job);
     let given = |name: &str| {
         with.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -366,25 +320,25 @@ impl<'a> Analyzer<'a> {
     /// What the job `job` of a workflow needs.
     pub(crate) fn job(
         &self,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         file: &FsPath,
         root: &Node,
         job: &Node,
         ctx: &TokenCtx,
     ) -> Analysis {
         let mut out = Analysis::default();
-        let (wf_env, _) = Env::default().child(d.get(root, "env"), ctx);
+        let (wf_env, _) = Env::default().child(d.env(root), ctx);
         if let Some(uses) = d.str(job, "uses") {
             self.call(d, file, job, uses, ctx, &mut out);
             return out;
         }
-        let (env, _) = wf_env.child(d.get(job, "env"), ctx);
+        let (env, _) = wf_env.child(d.env(job), ctx);
         image_credentials(d, job, ctx, &env, &mut out);
         let shell = job_shell(d, root, job);
         let mut state = job_state(d, root, job, ctx, &wf_env);
         self.steps(
             d,
-            d.get(job, "steps"),
+            &d.step_nodes(job),
             &env,
             ctx,
             shell,
@@ -398,27 +352,24 @@ impl<'a> Analyzer<'a> {
     #[allow(clippy::too_many_arguments)]
     fn steps(
         &self,
-        d: &Doc<'_>,
-        steps: Option<&Node>,
+        d: &Workflow<'_>,
+        steps: &[&Node],
         env: &Env,
         ctx: &TokenCtx,
         shell: ShellKind,
         state: &mut JobState,
         out: &mut Analysis,
     ) {
-        for step in d.items(steps) {
-            if step.as_mapping().is_none() {
-                continue;
-            }
+        for &step in steps {
             state.account(d.raw(step));
             state.steps_read += 1;
             // A step that may not run (or may stop early) leaves either value behind.
-            let env_file_before = (d.get(step, "if").is_some()
+            let env_file_before = (d.condition(step).is_some()
                 || d.get(step, "continue-on-error").is_some())
             .then(|| state.env_file.clone());
             let line = step.line;
             let name = d.str(step, "name").filter(|n| !n.trim().is_empty());
-            let (env, step_env_token) = env.child(d.get(step, "env"), ctx);
+            let (env, step_env_token) = env.child(d.env(step), ctx);
             if let Some(uses) = d.str(step, "uses") {
                 let label = uses_name(uses).to_owned();
                 let desc = format!("`{}`", name.unwrap_or(&label));
@@ -451,13 +402,13 @@ impl<'a> Analyzer<'a> {
                 if state.steps_read == before {
                     state.env_file.clear();
                 }
-            } else if let Some(script) = d.str(step, "run") {
+            } else if let Some(script) = d.run(step) {
                 state.workdir = d
                     .str(step, "working-directory")
                     .unwrap_or(&state.default_workdir)
                     .trim_start_matches("./")
                     .to_owned();
-                let kind = d.str(step, "shell").map_or(shell, ShellKind::from_shell);
+                let kind = d.shell(step).map_or(shell, ShellKind::from_shell);
                 let label = name.unwrap_or("");
                 let desc = name.map_or_else(|| "run step".to_owned(), |n| format!("`{n}`"));
                 self.run(
@@ -559,7 +510,7 @@ impl<'a> Analyzer<'a> {
 
     fn uses(
         &self,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         s: &StepCtx<'_>,
         uses: &str,
         state: &mut JobState,
@@ -724,7 +675,7 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn github_script(&self, d: &Doc<'_>, s: &StepCtx<'_>, out: &mut Analysis) {
+    fn github_script(&self, d: &Workflow<'_>, s: &StepCtx<'_>, out: &mut Analysis) {
         let _ = d;
         let uses_job = s
             .inputs
@@ -772,27 +723,10 @@ impl<'a> Analyzer<'a> {
             out.unsure(s.desc, s.line, format!("uses `{rel}` recursively"));
             return;
         }
-        let d = Doc::new(doc);
+        let d = Workflow::new(doc);
         let Some(root) = d.root() else { return };
-        let plain = TokenCtx {
-            secrets: BTreeSet::new(),
-            inputs: BTreeSet::new(),
-        };
-        let mut token_inputs = BTreeSet::new();
-        for (name, decl) in d.entries(d.get(root, "inputs")) {
-            let lower = name.to_ascii_lowercase();
-            let passed = s.inputs.get(&lower).filter(|(v, _)| !v.trim().is_empty());
-            let job = match passed {
-                Some((_, t)) => *t == TokenValue::Job,
-                None => d
-                    .str(decl, "default")
-                    .is_some_and(|def| mentions_job_token(def, &plain, &Env::default())),
-            };
-            if job {
-                token_inputs.insert(lower);
-            }
-        }
-        let Some(runs) = d.get(root, "runs") else {
+        let (token_inputs, _, _) = remote::declared_token_inputs(s, &d, root);
+        let Some(runs) = d.runs() else {
             return;
         };
         let using = d
@@ -821,28 +755,45 @@ impl<'a> Analyzer<'a> {
             }
             return;
         }
+        let inner = self.composite_steps(&d, runs, path, s, &inner_ctx, state);
+        let shown = self.relative(&file.path);
+        out.absorb(inner, s.label, s.desc, s.line, &shown);
+    }
+
+    /// What the steps of a composite action (the `runs:` of `d`) need, run by the step `s`
+    /// with the token context `inner_ctx`; `key` names the action on the recursion stack.
+    /// Local and remote composite actions both walk their steps here.
+    fn composite_steps(
+        &self,
+        d: &Workflow<'_>,
+        runs: &Node,
+        key: PathBuf,
+        s: &StepCtx<'_>,
+        inner_ctx: &TokenCtx,
+        state: &mut JobState,
+    ) -> Analysis {
         state.account(d.raw(runs));
-        self.stack.borrow_mut().push(path);
+        self.stack.borrow_mut().push(key);
         let mut inner = Analysis::default();
+        let steps = d.step_nodes(runs);
         self.steps(
-            &d,
-            d.get(runs, "steps"),
+            d,
+            &steps,
             s.env,
-            &inner_ctx,
+            inner_ctx,
             ShellKind::Sh,
             state,
             &mut inner,
         );
         self.stack.borrow_mut().pop();
-        let shown = self.relative(&file.path);
-        out.absorb(inner, s.label, s.desc, s.line, &shown);
+        inner
     }
 
     /// A job that calls a reusable workflow: the caller must grant what the called jobs
     /// request (or, where they request nothing, what they need).
     fn call(
         &self,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         _file: &FsPath,
         job: &Node,
         uses: &str,
@@ -934,11 +885,11 @@ impl<'a> Analyzer<'a> {
 
     /// What a caller must grant to call the workflow `file`.
     fn requirement(&self, file: &SourceFile, doc: &Document, ctx: &TokenCtx) -> Analysis {
-        let d = Doc::new(doc);
+        let d = Workflow::new(doc);
         let mut out = Analysis::default();
         let Some(root) = d.root() else { return out };
-        let top = d.get(root, "permissions");
-        for (id, job) in d.entries(d.get(root, "jobs")) {
+        let top = d.permissions(root);
+        for crate::model::Job { id, node: job, .. } in d.jobs() {
             let who = format!("job `{id}`");
             let requested = |out: &mut Analysis, node: &Node| match Grant::parse(node) {
                 Grant::Scopes(map) => {
@@ -961,7 +912,7 @@ impl<'a> Analyzer<'a> {
                     out.unsure(&who, node.line, "requests permissions harden cannot read")
                 }
             };
-            if let Some(own) = d.get(job, "permissions") {
+            if let Some(own) = d.permissions(job) {
                 requested(&mut out, own);
             } else if let Some(decl) = self.declaration(&file.path, id) {
                 for (scope, access) in &decl.permissions {
@@ -1019,7 +970,7 @@ impl RepoFiles for Analyzer<'_> {
 }
 
 /// `packages: read` for a container or service image pulled with the job token.
-fn image_credentials(d: &Doc<'_>, job: &Node, ctx: &TokenCtx, env: &Env, out: &mut Analysis) {
+fn image_credentials(d: &Workflow<'_>, job: &Node, ctx: &TokenCtx, env: &Env, out: &mut Analysis) {
     let mut images: Vec<(String, &Node)> = Vec::new();
     if let Some(c) = d.get(job, "container") {
         images.push(("container".into(), c));
@@ -1045,7 +996,7 @@ fn image_credentials(d: &Doc<'_>, job: &Node, ctx: &TokenCtx, env: &Env, out: &m
 
 /// The shell `run:` steps of the job use unless they say: `defaults.run.shell` of the job or
 /// the workflow, else the runner's default.
-fn job_shell(d: &Doc<'_>, root: &Node, job: &Node) -> ShellKind {
+fn job_shell(d: &Workflow<'_>, root: &Node, job: &Node) -> ShellKind {
     let shell_of = |n: Option<&Node>| {
         n.and_then(|n| d.get(n, "defaults"))
             .and_then(|x| d.get(x, "run"))
@@ -1053,7 +1004,7 @@ fn job_shell(d: &Doc<'_>, root: &Node, job: &Node) -> ShellKind {
             .map(ShellKind::from_shell)
     };
     let windows = d
-        .get(job, "runs-on")
+        .runs_on(job)
         .is_some_and(|r| d.raw(r).to_ascii_lowercase().contains("windows"));
     shell_of(Some(job))
         .or_else(|| shell_of(Some(root)))
@@ -1066,7 +1017,7 @@ fn job_shell(d: &Doc<'_>, root: &Node, job: &Node) -> ShellKind {
 
 /// The state a job's steps start from: the default working directory, the triggers, and
 /// the variables of the job's (or workflow's) `env:` that hold the job token.
-fn job_state(d: &Doc<'_>, root: &Node, job: &Node, ctx: &TokenCtx, wf_env: &Env) -> JobState {
+fn job_state(d: &Workflow<'_>, root: &Node, job: &Node, ctx: &TokenCtx, wf_env: &Env) -> JobState {
     // The job token put in `env:` for the whole job (or, under a name of its own, for the
     // whole workflow) is there for some command: it must be seen used.
     let mut state = JobState {
@@ -1083,13 +1034,13 @@ fn job_state(d: &Doc<'_>, root: &Node, job: &Node, ctx: &TokenCtx, wf_env: &Env)
         events: triggers(d, root),
         ..JobState::default()
     };
-    let job_env = d.get(job, "env");
+    let job_env = d.env(job);
     for (name, value) in d.entries(job_env) {
         if classify(&scalar_text(value), ctx, wf_env) == TokenValue::Job {
             state.unaccounted.insert(name.to_owned());
         }
     }
-    for (name, value) in d.entries(d.get(root, "env")) {
+    for (name, value) in d.entries(d.env(root)) {
         let usual = name == "GITHUB_TOKEN" || name == "GH_TOKEN";
         let shadowed = d.entries(job_env).iter().any(|(k, _)| *k == name);
         if !usual
@@ -1104,7 +1055,7 @@ fn job_state(d: &Doc<'_>, root: &Node, job: &Node, ctx: &TokenCtx, wf_env: &Env)
 
 /// What the job's steps together leave open: a commit never visibly pushed, and job-token
 /// variables no step visibly used.
-fn finish_job(d: &Doc<'_>, root: &Node, job: &Node, state: &JobState, out: &mut Analysis) {
+fn finish_job(d: &Workflow<'_>, root: &Node, job: &Node, state: &JobState, out: &mut Analysis) {
     if let Some((desc, line, what)) = &state.push_hint {
         let pushes = out.needs.access(Scope::Contents) == Some(Access::Write);
         if state.persisted && !pushes {
@@ -1119,9 +1070,9 @@ fn finish_job(d: &Doc<'_>, root: &Node, job: &Node, state: &JobState, out: &mut 
         // A push with the persisted credentials is already granted.
         out.opaque.retain(|o| !o.git_only);
     }
-    let job_env = d.get(job, "env");
+    let job_env = d.env(job);
     for name in &state.unaccounted {
-        let line = [job_env, d.get(root, "env")]
+        let line = [job_env, d.env(root)]
             .into_iter()
             .flatten()
             .filter_map(|e| e.as_mapping())

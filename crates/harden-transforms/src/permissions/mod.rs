@@ -29,16 +29,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use harden_yaml::{EditSet, InsertAt, NewEntry, NewValue, NodeKind, Path};
+use harden_yaml::{EditSet, InsertAt, NewEntry, NewValue, Path};
 
 pub use remote_files::{GithubFiles, MemoryFiles, RemoteFile, RemoteFiles, RemoteRead};
 pub use scopes::{Access, NameError, Scope};
 
+use crate::model::Workflow;
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, SourceFile,
     Transform,
 };
-use analyze::{triggers, Analysis, Analyzer, Doc};
+use analyze::{triggers, Analysis, Analyzer};
 use expr::TokenCtx;
 use scopes::{check_block, summary, Grant, ScopeSet};
 
@@ -311,10 +312,10 @@ impl Permissions {
         an.prefetch();
         let mut out = Vec::new();
         for (file, doc) in repo.documents(FileKind::Workflow) {
-            let d = Doc::new(doc);
+            let d = Workflow::new(doc);
             let Some(root) = d.root() else { continue };
-            let settled = d.get(root, "permissions").is_some()
-                || triggers(&d, root).contains("workflow_call");
+            let settled =
+                d.permissions(root).is_some() || triggers(&d, root).contains("workflow_call");
             for plan in self.plan_jobs(&an, &d, file, root) {
                 let reported = !settled
                     && plan.own.is_none()
@@ -350,27 +351,23 @@ impl Permissions {
     fn plan_jobs<'d>(
         &self,
         an: &Analyzer<'_>,
-        d: &Doc<'d>,
+        d: &Workflow<'d>,
         file: &SourceFile,
         root: &'d harden_yaml::Node,
     ) -> Vec<JobPlan<'d>> {
         let ctx = TokenCtx::workflow();
         let mut jobs = Vec::new();
-        let Some(jobs_map) = d.get(root, "jobs").and_then(|j| j.as_mapping()) else {
-            return jobs;
-        };
         let events = triggers(d, root);
         // No trigger read (an alias, an expression): assume it can write.
         let writes = events.is_empty() || events.iter().any(|e| an.kb.commands.can_write(e));
-        let top_written = d.get(root, "permissions").is_some();
+        let top_written = d.permissions(root).is_some();
         let called = events.contains("workflow_call");
-        for e in &jobs_map.entries {
-            let Some(id) = e.key_str() else { continue };
-            let node = d.resolve(&e.value);
+        for job in d.jobs() {
+            let (id, node) = (job.id, job.node);
             if node.as_mapping().is_none() {
                 continue;
             }
-            let own = d.get(node, "permissions").map(|n| (n, Grant::parse(n)));
+            let own = d.permissions(node).map(|n| (n, Grant::parse(n)));
             let declared = an.declaration(&file.path, id).cloned();
             let mut analysis = an.job(d, &file.path, root, node, &ctx);
             // Opaque programs matter where harden would restrict the job: not under a block
@@ -383,8 +380,8 @@ impl Permissions {
             }
             jobs.push(JobPlan {
                 id: id.to_owned(),
-                key_line: e.key.line,
-                alias: matches!(e.value.kind, NodeKind::Alias(_)),
+                key_line: job.key.line,
+                alias: job.is_alias(),
                 merge_key: harden_yaml::has_merge_key(node),
                 target: node.span.start,
                 own,
@@ -398,7 +395,7 @@ impl Permissions {
 
     fn workflow(&self, an: &Analyzer<'_>, file: &SourceFile, out: &mut Outcome) {
         let Some(doc) = file.document() else { return };
-        let d = Doc::new(doc);
+        let d = Workflow::new(doc);
         let Some(root) = d.root() else { return };
         let jobs_map = d.get(root, "jobs").and_then(|j| j.as_mapping());
         if root.as_mapping().is_none() || jobs_map.is_none() {
@@ -416,13 +413,13 @@ impl Permissions {
     fn plan(
         &self,
         an: &Analyzer<'_>,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         file: &SourceFile,
         root: &harden_yaml::Node,
     ) -> WorkflowPlan {
         let shown = an.relative(&file.path);
         let called = triggers(d, root).contains("workflow_call");
-        let top_node = d.get(root, "permissions");
+        let top_node = d.permissions(root);
         let top = top_node.map(Grant::parse);
         let jobs = self.plan_jobs(an, d, file, root);
         let mut findings = Vec::new();
@@ -844,14 +841,14 @@ fn unwritable(jobs: &[JobPlan<'_>], blocks: &[Option<Block<'_>>]) -> Option<(usi
 /// Reports wrong names in the workflow's `permissions:` blocks; false when GitHub rejects
 /// the workflow (then harden leaves it alone).
 fn check_names(
-    d: &Doc<'_>,
+    d: &Workflow<'_>,
     root: &harden_yaml::Node,
     file: &SourceFile,
     out: &mut Outcome,
 ) -> bool {
-    let mut blocks: Vec<&harden_yaml::Node> = d.get(root, "permissions").into_iter().collect();
-    for (_, job) in d.entries(d.get(root, "jobs")) {
-        blocks.extend(d.get(job, "permissions"));
+    let mut blocks: Vec<&harden_yaml::Node> = d.permissions(root).into_iter().collect();
+    for job in d.jobs() {
+        blocks.extend(d.permissions(job.node));
     }
     let mut ok = true;
     for block in blocks {
@@ -1286,17 +1283,12 @@ pub(crate) fn credential_use(
     let kb = kb::kb().ok()?;
     let an = Analyzer::new(repo, kb, &[]);
     let doc = file.document()?;
-    let d = Doc::new(doc);
+    let d = Workflow::new(doc);
     let mut out = Vec::new();
     let Some(root) = d.root() else {
         return Some(out);
     };
-    let Some(jobs) = d.get(root, "jobs").and_then(|j| j.as_mapping()) else {
-        return Some(out);
-    };
-    for e in &jobs.entries {
-        let Some(id) = e.key_str() else { continue };
-        let node = d.resolve(&e.value);
+    for crate::model::Job { id, node, .. } in d.jobs() {
         if node.as_mapping().is_none() || d.get(node, "uses").is_some() {
             continue;
         }
@@ -1334,7 +1326,7 @@ mod tests {
         let Some(doc) = file.document() else {
             panic!("parse")
         };
-        let d = Doc::new(doc);
+        let d = Workflow::new(doc);
         let Some(root) = d.root() else { panic!("root") };
         transform.plan(&an, &d, &file, root)
     }

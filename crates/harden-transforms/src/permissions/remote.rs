@@ -20,10 +20,10 @@ use harden_yaml::Document;
 use super::super::remote_files::{RemoteFile, RemoteFiles, RemoteRead};
 use super::{
     classify, mentions_job_token, normalise, resolve_env_expr, scalar_text,
-    self_repository_as_local, uses_name, Analysis, Analyzer, Doc, Env, JobState, ShellKind,
-    StepCtx, TokenCtx, TokenValue,
+    self_repository_as_local, uses_name, Analysis, Analyzer, Env, JobState, StepCtx, TokenCtx,
+    TokenValue,
 };
-use crate::model::Uses;
+use crate::model::{Uses, Workflow};
 use crate::{FileKind, SourceFile};
 
 /// Rounds of fetching at most (each round reads the files the previous one's files name).
@@ -85,9 +85,10 @@ fn short(commit: &str) -> &str {
 
 /// The action's inputs the job token reaches (a default naming it that the step does not
 /// override, or the step passing it), why, and whether the step overrode a token default.
-fn declared_token_inputs(
+/// Local and remote actions both read their inputs here.
+pub(super) fn declared_token_inputs(
     s: &StepCtx<'_>,
-    d: &Doc<'_>,
+    d: &Workflow<'_>,
     root: &harden_yaml::Node,
 ) -> (BTreeSet<String>, Vec<String>, bool) {
     let plain = TokenCtx {
@@ -187,11 +188,11 @@ impl<'a> Analyzer<'a> {
         for _ in 0..MAX_ROUNDS {
             *self.wants.borrow_mut() = Some(Vec::new());
             for (file, doc) in self.repo.documents(FileKind::Workflow) {
-                let d = Doc::new(doc);
+                let d = Workflow::new(doc);
                 let Some(root) = d.root() else { continue };
-                for (_, job) in d.entries(d.get(root, "jobs")) {
-                    if job.as_mapping().is_some() {
-                        let _ = self.job(&d, &file.path, root, job, &TokenCtx::workflow());
+                for job in d.jobs() {
+                    if job.node.as_mapping().is_some() {
+                        let _ = self.job(&d, &file.path, root, job.node, &TokenCtx::workflow());
                     }
                 }
             }
@@ -315,8 +316,8 @@ impl<'a> Analyzer<'a> {
                 return;
             }
         };
-        let d = Doc::new(&doc);
-        let runs = d.root().and_then(|root| d.get(root, "runs"));
+        let d = Workflow::new(&doc);
+        let runs = d.runs();
         let (Some(root), Some(runs)) = (d.root(), runs) else {
             out.unsure(
                 s.desc,
@@ -401,7 +402,7 @@ impl<'a> Analyzer<'a> {
         &self,
         s: &StepCtx<'_>,
         shown: &str,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         runs: &harden_yaml::Node,
         inner_ctx: &TokenCtx,
         state: &mut JobState,
@@ -416,19 +417,7 @@ impl<'a> Analyzer<'a> {
             );
             return;
         }
-        state.account(d.raw(runs));
-        self.stack.borrow_mut().push(key);
-        let mut inner = Analysis::default();
-        self.steps(
-            d,
-            d.get(runs, "steps"),
-            s.env,
-            inner_ctx,
-            ShellKind::Sh,
-            state,
-            &mut inner,
-        );
-        self.stack.borrow_mut().pop();
+        let inner = self.composite_steps(d, runs, key, s, inner_ctx, state);
         if inner.needs.accesses().is_empty() && inner.unsure.is_empty() {
             let label = if s.label.is_empty() { shown } else { s.label };
             out.settle(format!("`{label}`: its steps use no token"));
@@ -507,7 +496,7 @@ impl<'a> Analyzer<'a> {
     /// A job calling a remote reusable workflow that is not in the knowledge base.
     pub(super) fn remote_call(
         &self,
-        d: &Doc<'_>,
+        d: &Workflow<'_>,
         job: &harden_yaml::Node,
         uses: &str,
         ctx: &TokenCtx,
@@ -592,10 +581,10 @@ impl<'a> Analyzer<'a> {
 /// What stands for the job token inside a called workflow: `secrets.GITHUB_TOKEN`, the secrets
 /// the caller passes it as (or all of them with `secrets: inherit`), and the inputs it is passed
 /// in.
-pub(super) fn caller_ctx(d: &Doc<'_>, job: &harden_yaml::Node, ctx: &TokenCtx) -> TokenCtx {
+pub(super) fn caller_ctx(d: &Workflow<'_>, job: &harden_yaml::Node, ctx: &TokenCtx) -> TokenCtx {
     let env = Env::default();
     let mut secrets = BTreeSet::from(["github_token".to_owned()]);
-    match d.get(job, "secrets") {
+    match d.secrets(job) {
         Some(n) if n.as_str() == Some("inherit") => secrets.extend(ctx.secrets.iter().cloned()),
         Some(n) => {
             for (k, v) in d.entries(Some(n)) {
@@ -684,7 +673,7 @@ mod tests {
             checked += 1;
             let text = std::fs::read_to_string(&file).expect("read");
             let doc = Document::parse(text).expect("parses");
-            let d = Doc::new(&doc);
+            let d = Workflow::new(&doc);
             let Some(root_node) = d.root() else { continue };
             for (input, decl) in d.entries(d.get(root_node, "inputs")) {
                 let default = d.str(decl, "default").unwrap_or_default();
