@@ -2,6 +2,9 @@
 //! a `pull_request_target` or `workflow_run` workflow that checks out the untrusted head, and
 //! a script that interpolates text an outsider controls (`${{ github.event.issue.title }}`).
 
+use harden_transforms::model::Workflow;
+use harden_yaml::Node;
+
 use super::{unparsed_note, uses_target};
 use crate::audit::facts::YamlFile;
 use crate::audit::{Check, RepoFacts, Status};
@@ -71,55 +74,59 @@ fn untrusted_in_expression(expr: &str) -> Option<String> {
     None
 }
 
+/// The steps of a workflow's jobs and of a composite action's `runs:`, in file order, read
+/// through aliases by the workflow model.
+fn steps<'d>(model: &Workflow<'d>) -> Vec<&'d Node> {
+    let mut steps: Vec<&Node> = model
+        .jobs()
+        .iter()
+        .flat_map(|job| model.step_nodes(job.node))
+        .collect();
+    steps.extend(
+        model
+            .runs()
+            .map(|runs| model.step_nodes(runs))
+            .unwrap_or_default(),
+    );
+    steps
+}
+
 /// The first dangerous pattern of a file: `file:line: what`.
 fn first_danger(file: &YamlFile) -> Option<String> {
+    let model = Workflow::new(file.doc.as_ref()?);
+    let steps = steps(&model);
     let events = file.events();
-    let privileged = events.iter().any(|e| PRIVILEGED_EVENTS.contains(e));
-    if privileged {
-        for step in file.query("jobs.*.steps[*]") {
-            let Some(map) = step.as_mapping() else {
-                continue;
-            };
-            let uses = map.get("uses").and_then(|e| e.value.as_str()).unwrap_or("");
-            let reference = map
-                .get("with")
-                .and_then(|w| w.value.as_mapping())
-                .and_then(|w| w.get("ref"))
-                .and_then(|r| r.value.as_str())
+    if let Some(event) = events.iter().find(|e| PRIVILEGED_EVENTS.contains(e)) {
+        for &step in &steps {
+            let uses = model.str(step, "uses").unwrap_or("");
+            let reference = model
+                .get(step, "with")
+                .and_then(|with| model.str(with, "ref"))
                 .unwrap_or("");
-            let run = map.get("run").and_then(|e| e.value.as_str()).unwrap_or("");
+            let run = model.run(step).unwrap_or("");
             let head_checkout = (uses_target(uses) == "actions/checkout"
                 && UNTRUSTED_HEADS.iter().any(|h| reference.contains(h)))
                 || run.contains("gh pr checkout");
             if head_checkout {
                 return Some(format!(
-                    "{}:{}: a {} workflow checks out the pull request's head",
-                    file.rel,
-                    step.line,
-                    events
-                        .iter()
-                        .find(|e| PRIVILEGED_EVENTS.contains(e))
-                        .unwrap_or(&"privileged")
+                    "{}:{}: a {event} workflow checks out the pull request's head",
+                    file.rel, step.line,
                 ));
             }
         }
     }
-    for pattern in [
-        "jobs.*.steps[*].run",
-        "runs.steps[*].run",
-        "jobs.*.steps[*].with.script",
-        "runs.steps[*].with.script",
-    ] {
-        for (script, line) in file.strings(pattern) {
-            if let Some(name) = untrusted_interpolation(script) {
-                return Some(format!(
-                    "{}:{line}: a script interpolates `${{{{ {name} }}}}`",
-                    file.rel
-                ));
-            }
-        }
-    }
-    None
+    // Every `run:` first, then every `actions/github-script` `script:` input.
+    let runs = steps.iter().filter_map(|&s| model.get(s, "run"));
+    let scripts = steps
+        .iter()
+        .filter_map(|&s| model.get(s, "with").and_then(|w| model.get(w, "script")));
+    runs.chain(scripts).find_map(|node| {
+        let name = node.as_str().and_then(untrusted_interpolation)?;
+        Some(format!(
+            "{}:{}: a script interpolates `${{{{ {name} }}}}`",
+            file.rel, node.line
+        ))
+    })
 }
 
 impl Check for DangerousWorkflows {
@@ -157,6 +164,34 @@ impl Check for DangerousWorkflows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(rel: &str, text: &str) -> YamlFile {
+        YamlFile {
+            rel: rel.to_owned(),
+            text: text.to_owned(),
+            doc: harden_yaml::Document::parse(text.to_owned()).ok(),
+        }
+    }
+
+    #[test]
+    fn steps_are_read_through_merge_keys_and_in_composite_actions() {
+        let workflow = file(
+            "w.yml",
+            "on: pull_request_target\njobs:\n  a:\n    steps:\n      - &co\n        uses: actions/checkout@v4\n  b:\n    steps:\n      - <<: *co\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n",
+        );
+        assert_eq!(
+            first_danger(&workflow).as_deref(),
+            Some("w.yml:9: a pull_request_target workflow checks out the pull request's head")
+        );
+        let action = file(
+            "action.yml",
+            "runs:\n  using: composite\n  steps:\n    - uses: actions/github-script@v7\n      with:\n        script: echo '${{ github.event.issue.title }}'\n",
+        );
+        assert_eq!(
+            first_danger(&action).as_deref(),
+            Some("action.yml:6: a script interpolates `${{ github.event.issue.title }}`")
+        );
+    }
 
     #[test]
     fn interpolations() {

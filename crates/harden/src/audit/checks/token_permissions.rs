@@ -1,7 +1,7 @@
 //! `token-permissions`: every workflow has a top-level `permissions:` that grants no write
 //! (the OpenSSF Scorecard's Token-Permissions rule for the top level).
 
-use harden_yaml::Node;
+use harden_transforms::model::Workflow;
 
 use super::unparsed_note;
 use crate::audit::{Check, RepoFacts, Status};
@@ -9,27 +9,28 @@ use crate::audit::{Check, RepoFacts, Status};
 /// Every workflow declares a read-only top-level `permissions:` block.
 pub(super) struct TokenPermissions;
 
-/// Why a workflow's top level is not read-only, or `None` when it is.
+/// Why a workflow's top level is not read-only, or `None` when it is (read through aliases
+/// by the workflow model).
 fn top_level_problem(doc: &harden_yaml::Document) -> Option<String> {
-    let root = doc.root().and_then(Node::as_mapping)?;
-    let Some(entry) = root.get("permissions") else {
+    let model = Workflow::new(doc);
+    let root = model.root().filter(|r| r.as_mapping().is_some())?;
+    let Some(value) = model.permissions(root) else {
         return Some("no top-level `permissions:`".to_owned());
     };
-    let value = &entry.value;
     if let Some(text) = value.as_str() {
         return match text.trim() {
             "read-all" | "" => None,
             other => Some(format!("top-level `permissions: {other}`")),
         };
     }
-    let Some(map) = value.as_mapping() else {
+    if value.as_mapping().is_none() {
         return Some("top-level `permissions:` is not a mapping".to_owned());
-    };
-    let writes: Vec<&str> = map
-        .entries
-        .iter()
-        .filter(|e| e.value.as_str().is_some_and(|v| v.trim() == "write"))
-        .filter_map(|e| e.key_str())
+    }
+    let writes: Vec<&str> = model
+        .entries(Some(value))
+        .into_iter()
+        .filter(|(_, v)| v.as_str().is_some_and(|v| v.trim() == "write"))
+        .map(|(k, _)| k)
         .collect();
     if writes.is_empty() {
         None
@@ -99,5 +100,9 @@ mod tests {
         assert!(problem("permissions:\n  contents: read\n").is_none());
         assert!(problem("permissions: write-all\n").is_some());
         assert!(problem("permissions:\n  contents: write\n").is_some());
+        assert_eq!(
+            problem("x: &w\n  contents: write\npermissions: *w\n").as_deref(),
+            Some("top-level write: contents")
+        );
     }
 }
