@@ -9,7 +9,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, IgnoredAny, Visitor};
 use serde::Deserialize;
 
-use super::kb::{read, Grants, KbError};
+use super::kb::{read, Grants, KbError, Key, KeyRule};
 use super::scopes::{Access, Scope};
 
 const FILE: &str = "commands.yml";
@@ -70,19 +70,14 @@ pub(crate) struct Commands {
     goal_runners: BTreeSet<String>,
 }
 
-/// A key of `writers`: lowercase `name` or `name sub`.
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "String")]
-struct WriterKey(String);
+/// The keys of `writers`: lowercase `name` or `name sub`.
+struct WriterRule;
 
-impl TryFrom<String> for WriterKey {
-    type Error = &'static str;
+impl KeyRule for WriterRule {
+    const RULE: &'static str = "keys are lowercase `name` or `name sub`";
 
-    fn try_from(key: String) -> Result<Self, Self::Error> {
-        if key.split(' ').count() > 2 || key != key.to_ascii_lowercase() {
-            return Err("keys are lowercase `name` or `name sub`");
-        }
-        Ok(WriterKey(key))
+    fn fits(key: &str) -> bool {
+        key.split(' ').count() <= 2 && key == key.to_ascii_lowercase()
     }
 }
 
@@ -183,7 +178,7 @@ struct CommandsFile {
     write_events: BTreeSet<String>,
     #[serde(default)]
     wrappers: Vec<Wrapper>,
-    writers: Entries<WriterKey, RawWriter>,
+    writers: Entries<Key<WriterRule>, RawWriter>,
     read_only: BTreeSet<String>,
     #[serde(default)]
     opaque_words: Vec<String>,

@@ -2,11 +2,12 @@
 //! loaded once into typed structures.
 
 use std::collections::{BTreeMap, HashMap};
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use harden_yaml::Entries;
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
 
 use super::scopes::{Access, Scope};
 use crate::settings::Parsed;
@@ -185,19 +186,38 @@ impl Grants {
     }
 }
 
-/// A key of `actions.yml`: lowercase `owner/repo[/path]` without `@ref`.
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "String")]
-struct ActionKey(String);
+/// A key of a knowledge-base table, checked as it is read: `R` says what the table's keys
+/// look like, and its `RULE` is the error for one that does not.
+pub(super) struct Key<R>(pub(super) String, PhantomData<R>);
 
-impl TryFrom<String> for ActionKey {
-    type Error = &'static str;
+/// What the keys of one knowledge-base table look like.
+pub(super) trait KeyRule {
+    /// The error for a key that does not fit (`keys are ...`).
+    const RULE: &'static str;
 
-    fn try_from(key: String) -> Result<Self, Self::Error> {
-        if key != key.to_ascii_lowercase() || key.contains('@') || key.split('/').count() < 2 {
-            return Err("keys are lowercase owner/repo[/path] without @ref");
+    /// True when `key` fits.
+    fn fits(key: &str) -> bool;
+}
+
+impl<'de, R: KeyRule> Deserialize<'de> for Key<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        if R::fits(&key) {
+            Ok(Key(key, PhantomData))
+        } else {
+            Err(de::Error::custom(R::RULE))
         }
-        Ok(ActionKey(key))
+    }
+}
+
+/// The keys of `actions.yml`: lowercase `owner/repo[/path]` without `@ref`.
+struct ActionRule;
+
+impl KeyRule for ActionRule {
+    const RULE: &'static str = "keys are lowercase owner/repo[/path] without @ref";
+
+    fn fits(key: &str) -> bool {
+        key == key.to_ascii_lowercase() && !key.contains('@') && key.split('/').count() >= 2
     }
 }
 
@@ -292,7 +312,7 @@ impl TryFrom<RawCondition> for Condition {
 /// `actions.yml`.
 #[derive(Deserialize)]
 struct ActionsFile {
-    actions: Entries<ActionKey, ActionFact>,
+    actions: Entries<Key<ActionRule>, ActionFact>,
 }
 
 fn load_actions(text: &str) -> Result<HashMap<String, ActionFact>, KbError> {
@@ -328,19 +348,14 @@ fn need(scope: &str, access: &str, grantable: bool, allow_endpoint: bool) -> Res
     }
 }
 
-/// A key of `rest-endpoints.yml`: octokit's `namespace.method`.
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "String")]
-struct EndpointName(String);
+/// The keys of `rest-endpoints.yml`: octokit's `namespace.method`.
+struct EndpointRule;
 
-impl TryFrom<String> for EndpointName {
-    type Error = &'static str;
+impl KeyRule for EndpointRule {
+    const RULE: &'static str = "keys are `namespace.method`";
 
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        if name.split('.').count() != 2 {
-            return Err("keys are `namespace.method`");
-        }
-        Ok(EndpointName(name))
+    fn fits(key: &str) -> bool {
+        key.split('.').count() == 2
     }
 }
 
@@ -396,7 +411,7 @@ impl TryFrom<RawEndpoint> for EndpointFact {
 /// `rest-endpoints.yml`.
 #[derive(Deserialize)]
 struct RestFile {
-    rest: Entries<EndpointName, EndpointFact>,
+    rest: Entries<Key<EndpointRule>, EndpointFact>,
 }
 
 fn load_rest(text: &str) -> Result<Vec<Endpoint>, KbError> {
@@ -414,19 +429,14 @@ fn load_rest(text: &str) -> Result<Vec<Endpoint>, KbError> {
         .collect())
 }
 
-/// A key of `gh-cli.yml`: `group` or `group subcommand`.
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "String")]
-struct GhName(String);
+/// The keys of `gh-cli.yml`: `group` or `group subcommand`.
+struct GhRule;
 
-impl TryFrom<String> for GhName {
-    type Error = &'static str;
+impl KeyRule for GhRule {
+    const RULE: &'static str = "keys are `group` or `group subcommand`";
 
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        if name.is_empty() || name.split(' ').count() > 2 {
-            return Err("keys are `group` or `group subcommand`");
-        }
-        Ok(GhName(name))
+    fn fits(key: &str) -> bool {
+        !key.is_empty() && key.split(' ').count() <= 2
     }
 }
 
@@ -471,7 +481,7 @@ impl<'de> Deserialize<'de> for GhCommand {
 /// `gh-cli.yml`.
 #[derive(Deserialize)]
 struct GhFile {
-    commands: Entries<GhName, GhCommand>,
+    commands: Entries<Key<GhRule>, GhCommand>,
 }
 
 fn load_gh(text: &str) -> Result<HashMap<String, GhCommand>, KbError> {
@@ -482,6 +492,21 @@ fn load_gh(text: &str) -> Result<HashMap<String, GhCommand>, KbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_checked_as_they_are_read() {
+        let Err(e) = load_actions("actions:\n  Actions/Checkout: {}\n") else {
+            panic!("an uppercase key was accepted")
+        };
+        assert!(
+            e.to_string().contains("keys are lowercase owner/repo"),
+            "{e}"
+        );
+        let Err(e) = load_gh("commands:\n  a b c: {}\n") else {
+            panic!("a three-word key was accepted")
+        };
+        assert!(e.to_string().contains("keys are `group`"), "{e}");
+    }
 
     #[test]
     fn every_entry_parses_and_names_valid_scopes() {
