@@ -165,32 +165,28 @@ impl Check for DangerousWorkflows {
 mod tests {
     use super::*;
 
-    fn file(rel: &str, text: &str) -> YamlFile {
-        YamlFile {
-            rel: rel.to_owned(),
-            text: text.to_owned(),
-            doc: harden_yaml::Document::parse(text.to_owned()).ok(),
-        }
-    }
-
     #[test]
     fn steps_are_read_through_merge_keys_and_in_composite_actions() {
-        let workflow = file(
-            "w.yml",
-            "on: pull_request_target\njobs:\n  a:\n    steps:\n      - &co\n        uses: actions/checkout@v4\n  b:\n    steps:\n      - <<: *co\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n",
-        );
-        assert_eq!(
-            first_danger(&workflow).as_deref(),
-            Some("w.yml:9: a pull_request_target workflow checks out the pull request's head")
-        );
-        let action = file(
-            "action.yml",
-            "runs:\n  using: composite\n  steps:\n    - uses: actions/github-script@v7\n      with:\n        script: echo '${{ github.event.issue.title }}'\n",
-        );
-        assert_eq!(
-            first_danger(&action).as_deref(),
-            Some("action.yml:6: a script interpolates `${{ github.event.issue.title }}`")
-        );
+        let cases = [
+            (
+                "w.yml",
+                "on: pull_request_target\njobs:\n  a:\n    steps:\n      - &co\n        uses: actions/checkout@v4\n  b:\n    steps:\n      - <<: *co\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n",
+                "w.yml:9: a pull_request_target workflow checks out the pull request's head",
+            ),
+            (
+                "action.yml",
+                "runs:\n  using: composite\n  steps:\n    - uses: actions/github-script@v7\n      with:\n        script: echo '${{ github.event.issue.title }}'\n",
+                "action.yml:6: a script interpolates `${{ github.event.issue.title }}`",
+            ),
+        ];
+        for (rel, text, danger) in cases {
+            let file = YamlFile {
+                rel: rel.to_owned(),
+                text: text.to_owned(),
+                doc: harden_yaml::Document::parse(text.to_owned()).ok(),
+            };
+            assert_eq!(first_danger(&file).as_deref(), Some(danger));
+        }
     }
 
     #[test]
