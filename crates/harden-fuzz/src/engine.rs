@@ -216,6 +216,8 @@ pub struct Stats {
     pub target: String,
     /// Cases run (seeds and mutated cases).
     pub executions: u64,
+    /// Cases the run was to make; more than `executions` when the time limit stopped it.
+    pub planned: u64,
     /// Wall time of the loop.
     pub elapsed: Duration,
     /// The slowest case.
@@ -338,6 +340,7 @@ pub fn run(target: &mut dyn Target, config: &RunConfig) -> Stats {
     let start = Instant::now();
     let replayed = if config.replay_seeds { seeds.len() } else { 0 };
     let total = replayed as u64 + config.cases;
+    stats.planned = total;
     for index in 0..total {
         if config
             .time_limit

@@ -228,8 +228,16 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         let _ = write!(io::stdout(), "{name:<20} ");
         let _ = io::stdout().flush();
         let stats = engine::run(target.as_mut(), &config);
+        let stopped = if stats.executions < stats.planned {
+            format!(
+                " (time limit: {} cases not run)",
+                stats.planned - stats.executions
+            )
+        } else {
+            String::new()
+        };
         say(&format!(
-            "{:>7} cases in {:>6.1} s ({:>7.0}/s), {} failure(s)",
+            "{:>7} cases in {:>6.1} s ({:>7.0}/s), {} failure(s){stopped}",
             stats.executions,
             stats.elapsed.as_secs_f64(),
             stats.per_second(),
