@@ -10,6 +10,7 @@
 //! crash file replays alone: `harden-fuzz replay --target yaml FILE`. A panic, or a property
 //! that does not hold (not a known bug), aborts: AFL++ records it as a crash.
 
+use std::io::Write;
 use std::panic::AssertUnwindSafe;
 
 use harden_fuzz::engine::Target;
@@ -17,6 +18,14 @@ use harden_fuzz::harness;
 
 fn main() {
     let name = std::env::args().nth(1).unwrap_or_else(|| "yaml".to_owned());
+    if !harden_fuzz::targets::targets().contains(&name.as_str()) {
+        let known = harden_fuzz::targets::targets().join(", ");
+        let _ = writeln!(
+            std::io::stderr(),
+            "harden-fuzz-afl: unknown target `{name}`; targets: {known}"
+        );
+        std::process::exit(2);
+    }
     // Made on the first input, inside the process AFL++ forked: the github targets start a
     // local server thread, and threads do not survive a fork.
     let mut target: AssertUnwindSafe<Option<Box<dyn Target>>> = AssertUnwindSafe(None);
