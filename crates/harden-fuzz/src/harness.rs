@@ -16,12 +16,21 @@ pub fn choice_seed_of(input: &[u8]) -> u64 {
     crate::engine::fnv(input)
 }
 
-/// Builds `name` on the small built-in corpus (the built-in YAML seeds and the recorded refs of
-/// `testdata/`): what a target needs to run inputs it is given, fast to set up.
-pub fn make_small(name: &str) -> Result<Box<dyn Target>, String> {
-    let corpus = Corpus::load(&[], &harden_testserver::default_refs_dir());
-    crate::targets::make(name, &corpus)?
+/// The small corpus a target needs to run inputs it is given: the built-in YAML seeds and the
+/// recorded refs of `testdata/`.
+pub fn small_corpus() -> Corpus {
+    Corpus::load(&[], &harden_testserver::default_refs_dir())
+}
+
+/// Builds `name` on `corpus` (an error for a target that cannot run yet).
+pub fn make_runnable(name: &str, corpus: &Corpus) -> Result<Box<dyn Target>, String> {
+    crate::targets::make(name, corpus)?
         .ok_or_else(|| format!("{name}: not runnable yet (it needs a service with no harness)"))
+}
+
+/// Builds `name` on [`small_corpus`].
+pub fn make_small(name: &str) -> Result<Box<dyn Target>, String> {
+    make_runnable(name, &small_corpus())
 }
 
 /// Runs `input` through `target` with the choice seed `choice_seed`. `Ok` with the outcome tag

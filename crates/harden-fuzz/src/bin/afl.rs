@@ -26,11 +26,14 @@ fn main() {
         );
         std::process::exit(2);
     }
-    // Made on the first input, inside the process AFL++ forked: the github targets start a
-    // local server thread, and threads do not survive a fork.
+    // The corpus is read before AFL++'s fork server starts (once, and its code does not count
+    // as the first case's coverage); the target is made on the first input, inside the process
+    // AFL++ forked: the github targets start a local server thread, and threads do not survive
+    // a fork.
+    let corpus = harness::small_corpus();
     let mut target: AssertUnwindSafe<Option<Box<dyn Target>>> = AssertUnwindSafe(None);
     afl::fuzz(true, move |input: &[u8]| {
-        let target = target.get_or_insert_with(|| match harness::make_small(&name) {
+        let target = target.get_or_insert_with(|| match harness::make_runnable(&name, &corpus) {
             Ok(t) => t,
             Err(e) => panic!("harden-fuzz-afl: {e}"),
         });
