@@ -264,9 +264,6 @@ fn edits_under_a_hex_key_are_verified() {
 /// comment. Found by AFL++ (`afl-run yaml`, docs/fuzzing.md); input in
 /// `testdata/faults/fuzz-comment-on-empty-item.yml`.
 #[test]
-#[ignore = "bug (not caught by the guard: comments are not semantic): harden-yaml set_comment on \
-            an empty sequence item with a comment (`- # 0`) writes the new comment after the old \
-            one (`- # 0 # x`), inside it. Fix: an empty item's comment is the one on its dash line"]
 fn set_comment_on_an_empty_item_with_a_comment_replaces_it() {
     let doc = Document::parse(read("fuzz-comment-on-empty-item.yml")).expect("parses");
     let mut edits = EditSet::new(&doc);

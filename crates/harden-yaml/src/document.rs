@@ -193,6 +193,20 @@ impl Document {
     /// The comment on the same line after `node`, if any (only blanks between them).
     pub fn comment_after(&self, node: &Node) -> Option<Comment> {
         let end = node.span.end;
+        // An empty value (`- # note`, `key: # note`) is placed by the parser after the comment
+        // on its line: that comment is the one after it.
+        if node.span.start == end {
+            if let Some(c) = self
+                .comments()
+                .into_iter()
+                .find(|c| !c.own_line && c.span.start < end && end <= c.span.end)
+            {
+                return Some(Comment {
+                    span: c.span,
+                    own_line: false,
+                });
+            }
+        }
         let line_end = self.line_content_end(end);
         let rest = &self.text[end..line_end];
         let trimmed = rest.trim_start_matches([' ', '\t']);
