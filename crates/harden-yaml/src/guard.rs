@@ -419,36 +419,47 @@ fn apply_change(docs: &mut [Yaml], change: &Change) -> Result<(), GuardError> {
 
 /// The path of the first place where `a` and `b` differ (key order counts).
 fn first_difference(a: &Yaml, b: &Yaml, path: Path) -> Option<Path> {
+    let mut below = difference_below(a, b)?;
+    below.reverse();
+    let mut path = path;
+    path.segs.extend(below);
+    Some(path)
+}
+
+/// The steps from `a` down to the first place where `a` and `b` differ, deepest first; built
+/// only when they differ, so that equal trees cost no allocation.
+fn difference_below(a: &Yaml, b: &Yaml) -> Option<Vec<Seg>> {
     match (a, b) {
         (Yaml::Hash(x), Yaml::Hash(y)) => {
             if x.len() != y.len() {
-                return Some(path);
+                return Some(Vec::new());
             }
             for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
                 if ka != kb {
-                    return Some(path);
+                    return Some(Vec::new());
                 }
-                let label = match ka {
-                    Yaml::String(s) => s.clone(),
-                    other => format!("{other:?}"),
-                };
-                if let Some(p) = first_difference(va, vb, path.key(&label)) {
-                    return Some(p);
+                if let Some(mut below) = difference_below(va, vb) {
+                    below.push(Seg::Key(match ka {
+                        Yaml::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    }));
+                    return Some(below);
                 }
             }
             None
         }
         (Yaml::Array(x), Yaml::Array(y)) => {
             if x.len() != y.len() {
-                return Some(path);
+                return Some(Vec::new());
             }
-            x.iter()
-                .zip(y)
-                .enumerate()
-                .find_map(|(i, (va, vb))| first_difference(va, vb, path.index(i)))
+            x.iter().zip(y).enumerate().find_map(|(i, (va, vb))| {
+                let mut below = difference_below(va, vb)?;
+                below.push(Seg::Index(i));
+                Some(below)
+            })
         }
         _ if a == b => None,
-        _ => Some(path),
+        _ => Some(Vec::new()),
     }
 }
 
