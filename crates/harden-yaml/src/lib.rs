@@ -28,6 +28,7 @@ pub mod guard;
 mod lenient;
 pub mod limits;
 pub mod linebreaks;
+mod loaded;
 mod parse;
 mod position;
 pub mod render;
