@@ -1,8 +1,9 @@
 //! The on-disk cache: one JSON file per repository (`owner__repo.json`, lowercase) holding the
 //! refs, the time they were fetched and where from, in one folder per source (resolver mode and
 //! server URLs, `github.com-git-<hash>`): refs from a GHES, a test server or a tampered answer
-//! are never used for another server. Files are written atomically (temp file + rename); an
-//! unreadable file, or one from another source, counts as a miss.
+//! are never used for another server. Files are written atomically (temp file + rename, no
+//! fsync: a lost entry only costs a refetch); an unreadable file, or one from another source,
+//! counts as a miss.
 
 use std::fs;
 use std::io::{self, Write};
@@ -144,10 +145,14 @@ impl Cache {
     }
 }
 
+/// Writes `data` to `temp` and renames it over `target`: readers see the old entry or the whole
+/// new one, never a mix. There is no fsync (it cost a disk flush per repository on the path of
+/// every cold run): after a crash an entry may be missing, empty or cut short, and such a file
+/// fails to parse or to match its repository and server in [`Cache::load`], so it is a miss
+/// and costs one refetch. Workflow files, which are not a cache, are still synced.
 fn write_and_rename(temp: &Path, target: &Path, data: &[u8]) -> io::Result<()> {
     let mut file = fs::File::create(temp)?;
     file.write_all(data)?;
-    file.sync_all()?;
     drop(file);
     fs::rename(temp, target)
 }

@@ -548,6 +548,11 @@ fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
         .enumerate()
         .flat_map(|(i, writes)| writes.into_iter().map(move |w| (i, w)))
         .collect();
+    if jobs.is_empty() {
+        // Nothing to write (`--check`, `--dry-run`, a run that changes nothing): no writer
+        // threads, no folder sync.
+        return;
+    }
     let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
     let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> = fsutil::on_writers(|| {
         jobs.into_par_iter()
