@@ -538,11 +538,10 @@ fn run_repository(
     (report, pending)
 }
 
-/// Writes every changed file of every repository at once (on the writers' pool: writes mostly
+/// Writes every changed file of every repository at once (on the writer threads: writes mostly
 /// wait for the disk), each only if it still holds the text harden read; then makes the
 /// renames durable, once per folder. Results go to each repository's report.
 fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
-    use rayon::prelude::*;
     let jobs: Vec<(usize, PendingWrite)> = pending
         .into_iter()
         .enumerate()
@@ -554,15 +553,12 @@ fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
         return;
     }
     let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
-    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> = fsutil::on_writers(|| {
-        jobs.into_par_iter()
-            .map(|(i, (path, before, after))| {
-                let before = before.as_deref().map(str::as_bytes);
-                let result = fsutil::write_checked(&roots[i], &path, before, &after);
-                (i, path, result)
-            })
-            .collect()
-    });
+    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> =
+        fsutil::on_writers(jobs, |(i, (path, before, after))| {
+            let before = before.as_deref().map(str::as_bytes);
+            let result = fsutil::write_checked(&roots[i], &path, before, &after);
+            (i, path, result)
+        });
     fsutil::sync_folders(
         outcomes
             .iter()
