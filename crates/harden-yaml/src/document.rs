@@ -55,10 +55,8 @@ impl Document {
     pub fn parse(text: impl Into<String>) -> Result<Self, ParseError> {
         let text = text.into();
         let index = LineIndex::new(&text);
-        if let Some(cr) = text
-            .bytes()
-            .enumerate()
-            .position(|(i, b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+        if let Some(cr) = memchr::memchr_iter(b'\r', text.as_bytes())
+            .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
         {
             return Err(ParseError::Syntax {
                 location: index.location(&text, cr),
