@@ -94,9 +94,19 @@ pub fn write_checked(
     before: Option<&[u8]>,
     contents: &str,
 ) -> Result<(), Refusal> {
-    let root = fs::canonicalize(root)?;
+    write_checked_in(&fs::canonicalize(root)?, path, before, contents)
+}
+
+/// [`write_checked`] for a root already resolved (`fs::canonicalize`): a batch resolves each
+/// root once instead of once per file.
+pub fn write_checked_in(
+    root: &Path,
+    path: &Path,
+    before: Option<&[u8]>,
+    contents: &str,
+) -> Result<(), Refusal> {
     let target = resolve(path)?;
-    if !target.starts_with(&root) {
+    if !target.starts_with(root) {
         return Err(Refusal::OutsideRoot(target));
     }
     let meta = match fs::symlink_metadata(&target) {

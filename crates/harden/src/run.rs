@@ -552,11 +552,21 @@ fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
         // threads, no folder sync.
         return;
     }
-    let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
+    // Each root resolved once for the batch; a root that cannot be resolved fails its files.
+    let roots: Vec<std::io::Result<PathBuf>> = reports
+        .iter()
+        .map(|r| std::fs::canonicalize(&r.root))
+        .collect();
     let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> =
         fsutil::on_writers(jobs, |(i, (path, before, after))| {
             let before = before.as_deref().map(str::as_bytes);
-            let result = fsutil::write_checked(&roots[i], &path, before, &after);
+            let result = match &roots[i] {
+                Ok(root) => fsutil::write_checked_in(root, &path, before, &after),
+                Err(e) => Err(fsutil::Refusal::Io(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                ))),
+            };
             (i, path, result)
         });
     fsutil::sync_folders(
