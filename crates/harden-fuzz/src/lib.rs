@@ -1,6 +1,9 @@
-//! Coverage-free fuzzing of every layer of harden, under plain `cargo` (no nightly, no
-//! cargo-fuzz): seeds from `testdata/` and the shared real-world corpus, a small deterministic
-//! mutator, and per-target properties (no panic, no hang, guarded output or an untouched file).
+//! Fuzz targets for every layer of harden, each with its property checks (no panic, guarded
+//! output or an untouched file, comments kept...), seeds from `testdata/` and the shared
+//! real-world corpus, and a YAML-aware mutator. Two engines drive them, both on stable Rust:
+//! AFL++ (coverage-guided, `harden-fuzz-afl` built with `cargo afl build --features afl`,
+//! started by `crates/harden-fuzz/afl-run`) and the bounded deterministic run of [`engine`]
+//! (`harden-fuzz run`, what CI runs). See `docs/fuzzing.md`.
 //!
 //! ```no_run
 //! use harden_fuzz::{corpus::Corpus, engine, targets};
@@ -9,14 +12,11 @@
 //! let stats = engine::run(target.as_mut(), &engine::RunConfig::default());
 //! assert!(stats.failures().is_empty());
 //! ```
-//!
-//! The binary (`cargo run -p harden-fuzz --release -- --target all --seconds 60 --seed 1`)
-//! runs each target in a child process, so that a stack overflow or a hang is recorded as a
-//! finding instead of ending the run. See `docs/reliability.md`.
 
 pub mod check;
 pub mod corpus;
 pub mod engine;
+pub mod harness;
 pub mod known;
 pub mod mutate;
 pub mod rng;

@@ -1,120 +1,104 @@
-//! `harden-fuzz`: bounded, reproducible fuzzing runs of harden's layers.
+//! `harden-fuzz`: the bounded stable run of harden's fuzz targets (what CI runs), the replay of
+//! a finding or an AFL++ crash file, and the starting inputs and dictionary for AFL++.
 //!
 //! ```text
-//! harden-fuzz --target <name|all> --seconds N --seed S [--findings DIR] [--corpus DIR]...
-//! harden-fuzz --target <name> --replay FILE [--choice-seed N]
+//! harden-fuzz run [--target NAME|all] [--cases N] [--seed S] [--no-seeds] [--findings DIR]
+//! harden-fuzz replay --target NAME FILE [--choice-seed N]
+//! harden-fuzz afl-inputs --target NAME --out DIR [--dict FILE] [--max-seeds N] [--mutants N]
+//! harden-fuzz targets
 //! ```
 //!
-//! Each target runs in a child process (`--worker`): a stack overflow or a hang ends only that
-//! child, the input it was running is recorded as a crash finding, and a new child carries on
-//! for the rest of the time. Exit code: 0 when nothing new was found, 1 when something was,
-//! 64 for a usage error.
+//! Exit code: 0 when nothing new was found, 1 when a failure that is not a known bug was found,
+//! 2 for a usage error. Coverage-guided fuzzing: `crates/harden-fuzz/afl-run` (docs/fuzzing.md).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use harden_fuzz::corpus::{shared_corpus_dir, testdata_dir, Corpus};
-use harden_fuzz::engine::{self, Finding, FindingKind, RunConfig, Stats, HANG_EXIT_CODE};
+use clap::{Parser, Subcommand};
+use harden_fuzz::corpus::Corpus;
+use harden_fuzz::engine::{self, RunConfig, Stats};
+use harden_fuzz::harness;
 use harden_fuzz::known::known;
 use harden_fuzz::targets;
 
-const USAGE: &str =
-    "usage: harden-fuzz --target <name|all> [--seconds N] [--seed S] [--findings DIR]
-                   [--corpus DIR]... [--slow-ms N] [--hang-secs N] [--cases N] [--in-process]
-                   [--json FILE]
-       harden-fuzz --target <name> --replay FILE [--choice-seed N]
-targets: yaml, pin-actions, dependabot, permissions, pktline, refs-json, git-response,
-         rest-response, hostile-refs, all";
-
-#[derive(Debug, Clone)]
-struct Args {
-    target: String,
-    seconds: f64,
-    seed: u64,
-    findings: PathBuf,
-    corpus: Vec<PathBuf>,
-    slow_ms: u64,
-    hang_secs: u64,
-    cases: Option<u64>,
-    in_process: bool,
-    worker: bool,
-    current: Option<PathBuf>,
-    stats: Option<PathBuf>,
-    json: Option<PathBuf>,
-    replay: Option<PathBuf>,
-    choice_seed: u64,
+#[derive(Debug, Parser)]
+#[command(name = "harden-fuzz", about = "Fuzz targets of every harden layer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        target: "all".to_owned(),
-        seconds: 10.0,
-        seed: 1,
-        findings: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/harden-fuzz/findings"),
-        corpus: Vec::new(),
-        slow_ms: 2000,
-        hang_secs: 30,
-        cases: None,
-        in_process: false,
-        worker: false,
-        current: None,
-        stats: None,
-        json: None,
-        replay: None,
-        choice_seed: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let number = |v: String, what: &str| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{what} needs a whole number, not {v:?}"))
-        };
-        match name.as_str() {
-            "--target" => args.target = value()?,
-            "--seconds" => {
-                let v = value()?;
-                args.seconds = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .ok_or_else(|| format!("--seconds needs a number, not {v:?}"))?;
-            }
-            "--seed" => args.seed = number(value()?, "--seed")?,
-            "--findings" => args.findings = PathBuf::from(value()?),
-            "--corpus" => args.corpus.push(PathBuf::from(value()?)),
-            "--slow-ms" => args.slow_ms = number(value()?, "--slow-ms")?,
-            "--hang-secs" => args.hang_secs = number(value()?, "--hang-secs")?,
-            "--cases" => args.cases = Some(number(value()?, "--cases")?),
-            "--in-process" => args.in_process = true,
-            "--worker" => args.worker = true,
-            "--current" => args.current = Some(PathBuf::from(value()?)),
-            "--stats" => args.stats = Some(PathBuf::from(value()?)),
-            "--json" => args.json = Some(PathBuf::from(value()?)),
-            "--replay" => args.replay = Some(PathBuf::from(value()?)),
-            "--choice-seed" => args.choice_seed = number(value()?, "--choice-seed")?,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    if args.target != "all" && !targets::targets().contains(&args.target.as_str()) {
-        return Err(format!("unknown target {:?}\n{USAGE}", args.target));
-    }
-    if args.replay.is_some() && args.target == "all" {
-        return Err("--replay needs one --target".to_owned());
-    }
-    Ok(args)
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every seed once, then a fixed number of mutated cases per target (deterministic).
+    Run(RunArgs),
+    /// Runs one input file through one target; exit 1 when it breaks a property.
+    Replay {
+        /// The target.
+        #[arg(long)]
+        target: String,
+        /// The input (a finding's `.input`, or an AFL++ crash file).
+        file: PathBuf,
+        /// The choice seed (default: the input's own, as under AFL++).
+        #[arg(long)]
+        choice_seed: Option<u64>,
+    },
+    /// Writes AFL++'s starting inputs (seeds and YAML-aware mutants) and its dictionary.
+    AflInputs {
+        /// The target.
+        #[arg(long)]
+        target: String,
+        /// Where the inputs go (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the dictionary goes, if anywhere.
+        #[arg(long)]
+        dict: Option<PathBuf>,
+        /// Most seeds taken from the corpus.
+        #[arg(long, default_value_t = 200)]
+        max_seeds: usize,
+        /// Largest seed, in bytes.
+        #[arg(long, default_value_t = 8192)]
+        max_len: usize,
+        /// Mutated inputs added.
+        #[arg(long, default_value_t = 100)]
+        mutants: u64,
+        /// The mutator's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Lists the targets.
+    Targets,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// A target, or `all`.
+    #[arg(long, default_value = "all")]
+    target: String,
+    /// Mutated cases per target, after the seeds.
+    #[arg(long, default_value_t = 1000)]
+    cases: u64,
+    /// The run's seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Skip the unchanged seeds.
+    #[arg(long)]
+    no_seeds: bool,
+    /// Stop a target after this many seconds even if cases are left (a safety net).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// A case slower than this is a finding.
+    #[arg(long, default_value_t = 2000)]
+    slow_ms: u64,
+    /// Where findings are written.
+    #[arg(long, default_value = "target/harden-fuzz/findings")]
+    findings: PathBuf,
+    /// Seed folders instead of `testdata/` and `../shared/corpus/`.
+    #[arg(long)]
+    corpus: Vec<PathBuf>,
 }
 
 fn say(text: &str) {
@@ -125,74 +109,52 @@ fn warn(text: &str) {
     let _ = writeln!(io::stderr(), "{text}");
 }
 
-fn corpus_for(args: &Args) -> Corpus {
-    if args.corpus.is_empty() {
-        Corpus::load_default()
-    } else {
-        Corpus::load(&args.corpus, &harden_testserver::default_refs_dir())
-    }
-}
-
-fn static_name(name: &str) -> &'static str {
-    targets::targets()
-        .into_iter()
-        .find(|t| *t == name)
-        .unwrap_or("unknown")
-}
-
-fn config_for(args: &Args, seconds: f64, seed: u64) -> RunConfig {
-    RunConfig {
-        seed,
-        duration: Duration::from_secs_f64(seconds),
-        max_cases: args.cases,
-        slow_limit: Duration::from_millis(args.slow_ms),
-        hang_limit: Duration::from_secs(args.hang_secs.max(1)),
-        findings_dir: Some(args.findings.clone()),
-        current_file: args.current.clone(),
-        stats_file: args.stats.clone(),
-        ..RunConfig::default()
-    }
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
         Err(e) => {
-            warn(&e);
-            return ExitCode::from(64);
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if let Some(file) = args.replay.clone() {
-        return replay(&args, &file);
-    }
-    if args.worker || args.in_process {
-        return in_process(&args);
-    }
-    supervise(&args)
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Replay {
+            target,
+            file,
+            choice_seed,
+        } => replay(&target, &file, choice_seed),
+        Command::AflInputs {
+            target,
+            out,
+            dict,
+            max_seeds,
+            max_len,
+            mutants,
+            seed,
+        } => afl_inputs(
+            &target,
+            &out,
+            dict.as_deref(),
+            (max_seeds, max_len, mutants, seed),
+        ),
+        Command::Targets => {
+            say(&targets::targets().join("\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        warn(&format!("harden-fuzz: {e}"));
+        ExitCode::from(2)
+    })
 }
 
-/// Runs one case from a file; exit 0 when it keeps every property, 1 when not.
-fn replay(args: &Args, file: &Path) -> ExitCode {
-    let input = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            warn(&format!("cannot read {}: {e}", file.display()));
-            return ExitCode::from(64);
-        }
-    };
-    let corpus = corpus_for(args);
-    let mut target = match targets::make(&args.target, &corpus) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            warn(&format!("{}: not runnable yet", args.target));
-            return ExitCode::from(64);
-        }
-        Err(e) => {
-            warn(&e);
-            return ExitCode::from(64);
-        }
-    };
-    match engine::guarded(target.as_mut(), &input, args.choice_seed) {
+/// Runs one file through one target; exit 0 when it keeps every property, 1 when not.
+fn replay(name: &str, file: &Path, choice_seed: Option<u64>) -> Result<ExitCode, String> {
+    let input = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut target = harness::make_small(name)?;
+    let choices = choice_seed.unwrap_or_else(|| harness::choice_seed_of(&input));
+    Ok(match engine::guarded(target.as_mut(), &input, choices) {
         Ok(Ok(tag)) => {
             say(&format!("ok: {tag}"));
             ExitCode::SUCCESS
@@ -205,285 +167,98 @@ fn replay(args: &Args, file: &Path) -> ExitCode {
             say(&panic);
             ExitCode::from(1)
         }
-    }
+    })
 }
 
-/// Runs the targets in this process (the worker of a supervisor, or `--in-process`).
-fn in_process(args: &Args) -> ExitCode {
-    let corpus = corpus_for(args);
+/// Writes AFL++'s starting inputs and dictionary for one target.
+fn afl_inputs(
+    name: &str,
+    out: &Path,
+    dict: Option<&Path>,
+    (max_seeds, max_len, mutants, seed): (usize, usize, u64, u64),
+) -> Result<ExitCode, String> {
+    let corpus = Corpus::load_default();
+    let target = targets::make(name, &corpus)?
+        .ok_or_else(|| format!("{name}: not runnable yet (it needs a service with no harness)"))?;
+    let inputs = harness::afl_inputs(target.as_ref(), max_seeds, max_len, mutants, seed);
+    harness::write_afl_inputs(&inputs, out)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    if let Some(path) = dict {
+        std::fs::write(path, harness::dictionary(target.flavor()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    say(&format!(
+        "{name}: {} inputs in {}",
+        inputs.len(),
+        out.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bounded run of one target or all of them, with a table of figures.
+fn run(args: &RunArgs) -> Result<ExitCode, String> {
+    let corpus = if args.corpus.is_empty() {
+        Corpus::load_default()
+    } else {
+        Corpus::load(&args.corpus, &harden_testserver::default_refs_dir())
+    };
     let names: Vec<&str> = if args.target == "all" {
         targets::targets()
     } else {
         vec![args.target.as_str()]
     };
-    let mut all = Vec::new();
-    for name in names {
-        match targets::make(name, &corpus) {
-            Ok(Some(mut target)) => {
-                let stats =
-                    engine::run(target.as_mut(), &config_for(args, args.seconds, args.seed));
-                all.push(stats);
-            }
-            Ok(None) => all.push(Stats {
-                target: name.to_owned(),
-                ..Stats::default()
-            }),
-            Err(e) => {
-                warn(&e);
-                return ExitCode::from(64);
-            }
-        }
-    }
-    if args.worker {
-        return ExitCode::SUCCESS;
-    }
-    report(args, &corpus, &all)
-}
-
-/// Runs each target in child processes for the time asked, restarting after a crash.
-fn supervise(args: &Args) -> ExitCode {
-    let corpus = corpus_for(args);
-    let names: Vec<&'static str> = if args.target == "all" {
-        targets::targets()
-    } else {
-        vec![static_name(&args.target)]
+    let config = RunConfig {
+        seed: args.seed,
+        replay_seeds: !args.no_seeds,
+        cases: args.cases,
+        time_limit: args.seconds.map(Duration::from_secs_f64),
+        slow_limit: Duration::from_millis(args.slow_ms),
+        findings_dir: Some(args.findings.clone()),
+        ..RunConfig::default()
     };
-    let _ = std::fs::create_dir_all(&args.findings);
     let mut all = Vec::new();
     for name in names {
-        if matches!(targets::make(name, &corpus), Ok(None)) {
+        let Some(mut target) = targets::make(name, &corpus)? else {
             say(&format!(
-                "{name:<14} skipped: not runnable yet (see docs/reliability.md)"
+                "{name:<20} skipped: not runnable yet (see docs/fuzzing.md)"
             ));
-            all.push(Stats {
-                target: name.to_owned(),
-                ..Stats::default()
-            });
             continue;
-        }
-        let stats = supervise_target(args, name);
+        };
+        // Printed first, so that a run that dies (stack overflow) shows where.
+        let _ = write!(io::stdout(), "{name:<20} ");
+        let _ = io::stdout().flush();
+        let stats = engine::run(target.as_mut(), &config);
+        let stopped = if stats.executions < stats.planned {
+            format!(
+                " (time limit: {} cases not run)",
+                stats.planned - stats.executions
+            )
+        } else {
+            String::new()
+        };
         say(&format!(
-            "{name:<14} {:>9} executions in {:>6.1} s ({:>8.1}/s), {} finding(s)",
+            "{:>7} cases in {:>6.1} s ({:>7.0}/s), {} failure(s){stopped}",
             stats.executions,
             stats.elapsed.as_secs_f64(),
             stats.per_second(),
-            stats.findings.len()
+            stats.failures().len()
         ));
         all.push(stats);
     }
-    report(args, &corpus, &all)
+    Ok(report(args, &corpus, &all))
 }
 
-fn supervise_target(args: &Args, name: &'static str) -> Stats {
-    let mut total = Stats {
-        target: name.to_owned(),
-        ..Stats::default()
-    };
-    let started = Instant::now();
-    let budget = Duration::from_secs_f64(args.seconds);
-    let current = args.findings.join(format!(".current-{name}"));
-    let stats_file = args.findings.join(format!(".stats-{name}.json"));
-    let mut seed = args.seed;
-    let mut restarts = 0;
-    while started.elapsed() + Duration::from_millis(200) < budget || total.executions == 0 {
-        let remaining = budget
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_millis(200));
-        let _ = std::fs::remove_file(&stats_file);
-        let mut child = worker_command(args, name, remaining.as_secs_f64(), seed);
-        child
-            .arg("--current")
-            .arg(&current)
-            .arg("--stats")
-            .arg(&stats_file);
-        let (status, stderr) = match run_child(
-            &mut child,
-            remaining + Duration::from_secs(args.hang_secs + 60),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                warn(&format!("{name}: cannot run the worker: {e}"));
-                break;
-            }
-        };
-        if let Some(value) = std::fs::read_to_string(&stats_file)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        {
-            total.merge(Stats::from_json(&value, name));
-        }
-        match status {
-            Some(0) => break,
-            other => {
-                let (input, choice_seed) = engine::read_current(&current).unwrap_or_default();
-                let why = if other == Some(HANG_EXIT_CODE) {
-                    format!("hang: a case ran longer than {} s", args.hang_secs)
-                } else {
-                    let last = stderr
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("no message")
-                        .to_owned();
-                    let died = stderr
-                        .lines()
-                        .find(|l| l.contains("overflowed its stack"))
-                        .map_or(last, str::to_owned);
-                    format!("process died ({}): {died}", describe(other))
-                };
-                let input = if other == Some(HANG_EXIT_CODE) {
-                    input
-                } else {
-                    minimize_crash(args, name, &input, choice_seed)
-                };
-                let finding = Finding {
-                    target: name,
-                    kind: FindingKind::Crash,
-                    message: why,
-                    input,
-                    choice_seed,
-                    elapsed: Duration::ZERO,
-                };
-                let _ = finding.save(&args.findings);
-                total.add_finding(finding);
-                restarts += 1;
-                seed = seed.wrapping_add(0x1000_0000);
-                if restarts > 20 {
-                    warn(&format!(
-                        "{name}: more than 20 crashes; stopping this target"
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-    let _ = std::fs::remove_file(&current);
-    let _ = std::fs::remove_file(&stats_file);
-    total
-}
-
-fn describe(code: Option<i32>) -> String {
-    match code {
-        Some(c) => format!("exit code {c}"),
-        None => "killed by a signal".to_owned(),
-    }
-}
-
-fn worker_command(args: &Args, name: &str, seconds: f64, seed: u64) -> Command {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("harden-fuzz"));
-    let mut cmd = Command::new(exe);
-    cmd.arg("--worker")
-        .arg("--target")
-        .arg(name)
-        .arg("--seconds")
-        .arg(format!("{seconds:.3}"))
-        .arg("--seed")
-        .arg(seed.to_string())
-        .arg("--findings")
-        .arg(&args.findings)
-        .arg("--slow-ms")
-        .arg(args.slow_ms.to_string())
-        .arg("--hang-secs")
-        .arg(args.hang_secs.to_string());
-    if let Some(n) = args.cases {
-        cmd.arg("--cases").arg(n.to_string());
-    }
-    for dir in &args.corpus {
-        cmd.arg("--corpus").arg(dir);
-    }
-    cmd
-}
-
-/// Runs a child to its end (killing it after `limit`); its exit code (`None` when a signal
-/// ended it) and the end of its standard error.
-fn run_child(cmd: &mut Command, limit: Duration) -> io::Result<(Option<i32>, String)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut stderr = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            break child.wait()?;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = reader.join().unwrap_or_default();
-    let tail: String = text
-        .chars()
-        .rev()
-        .take(4000)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    Ok((status.code(), tail))
-}
-
-/// Shrinks an input that kills the process, by replaying candidates in child processes.
-fn minimize_crash(args: &Args, name: &str, input: &[u8], choice_seed: u64) -> Vec<u8> {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(_) => return input.to_vec(),
-    };
-    let file = dir.path().join("candidate");
-    let dies = |candidate: &[u8]| {
-        if std::fs::write(&file, candidate).is_err() {
-            return false;
-        }
-        let mut cmd =
-            Command::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("harden-fuzz")));
-        cmd.arg("--target")
-            .arg(name)
-            .arg("--replay")
-            .arg(&file)
-            .arg("--choice-seed")
-            .arg(choice_seed.to_string());
-        for d in &args.corpus {
-            cmd.arg("--corpus").arg(d);
-        }
-        matches!(run_child(&mut cmd, Duration::from_secs(args.hang_secs + 5)), Ok((code, _)) if code != Some(0) && code != Some(1))
-    };
-    if !dies(input) {
-        return input.to_vec();
-    }
-    engine::minimize(input, 60, dies)
-}
-
-fn report(args: &Args, corpus: &Corpus, all: &[Stats]) -> ExitCode {
-    let mut new_failures = 0;
-    say("");
+fn report(args: &RunArgs, corpus: &Corpus, all: &[Stats]) -> ExitCode {
     say(&format!(
-        "seed {}; corpus: {} YAML files, {} recorded repositories ({})",
+        "\nseed {}, {} mutated cases per target; corpus: {} YAML files, {} recorded repositories",
         args.seed,
+        args.cases,
         corpus.yaml.len(),
-        corpus.repos.len(),
-        corpus
-            .sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        corpus.repos.len()
     ));
     say("| target | executions | seconds | executions/s | slowest case | failures | guard refusals |");
     say("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    let mut total_execs = 0;
     for s in all {
-        total_execs += s.executions;
-        let refusals = s.findings.len() - s.failures().len();
         say(&format!(
             "| {} | {} | {:.1} | {:.0} | {} ms | {} | {} |",
             s.target,
@@ -492,10 +267,10 @@ fn report(args: &Args, corpus: &Corpus, all: &[Stats]) -> ExitCode {
             s.per_second(),
             s.slowest.as_millis(),
             s.failures().len(),
-            refusals
+            s.findings.len() - s.failures().len()
         ));
     }
-    say(&format!("total executions: {total_execs}"));
+    let mut new_failures = 0;
     for s in all {
         for f in &s.findings {
             let tag = match known(&s.target, &f.signature()) {
@@ -518,17 +293,6 @@ fn report(args: &Args, corpus: &Corpus, all: &[Stats]) -> ExitCode {
         }
     }
     say(&format!("findings are in {}", args.findings.display()));
-    if let Some(path) = &args.json {
-        let value = serde_json::json!({
-            "seed": args.seed,
-            "seconds_per_target": args.seconds,
-            "targets": all.iter().map(Stats::to_json).collect::<Vec<_>>(),
-        });
-        if let Err(e) = std::fs::write(path, value.to_string()) {
-            warn(&format!("cannot write {}: {e}", path.display()));
-        }
-    }
-    let _ = (testdata_dir(), shared_corpus_dir());
     if new_failures > 0 {
         ExitCode::from(1)
     } else {

@@ -89,9 +89,9 @@ fn every_fault_input_replays_cleanly() {
 #[test]
 fn deep_block_nesting_is_refused_not_a_crash() {
     let out = Command::new(env!("CARGO_BIN_EXE_harden-fuzz"))
-        .args(["--target", "pin-actions", "--replay"])
+        .args(["replay", "--target", "pin-actions"])
         .arg(fault("deep-block-nesting.yml"))
-        .args(["--choice-seed", "1", "--corpus", "/nonexistent"])
+        .args(["--choice-seed", "1"])
         .output()
         .expect("harden-fuzz runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -258,4 +258,18 @@ fn edits_under_a_hex_key_are_verified() {
     edits.replace_scalar(&p(&["0x1F"]), "b").expect("replace");
     let result = edits.apply_verified();
     assert!(!matches!(result, Err(ApplyError::Guard(_))), "{result:?}");
+}
+
+/// An empty sequence item that has a comment (`- # 0`): setting its comment must replace that
+/// comment. Found by AFL++ (`afl-run yaml`, docs/fuzzing.md); input in
+/// `testdata/faults/fuzz-comment-on-empty-item.yml`.
+#[test]
+fn set_comment_on_an_empty_item_with_a_comment_replaces_it() {
+    let doc = Document::parse(read("fuzz-comment-on-empty-item.yml")).expect("parses");
+    let mut edits = EditSet::new(&doc);
+    edits
+        .set_comment(&p(&["co000", "0"]), "x")
+        .expect("comment");
+    let out = edits.apply_verified().expect("verified");
+    assert_eq!(out, "co000:\n  - # x\n0:\n  00 000   000000 0");
 }

@@ -1,5 +1,6 @@
-//! A short, fixed-seed run of every fuzz target (a few seconds each) as a normal test: no panic,
-//! no hang, no property failure other than a known, reported bug.
+//! A short, fixed-seed run of every fuzz target (a few hundred mutated cases each) as a normal
+//! test: no panic, no property failure other than a known, reported bug. The bounded run of CI
+//! (`harden-fuzz run`, every seed and more cases) and AFL++ go further: docs/fuzzing.md.
 
 use std::process::Command;
 use std::time::Duration;
@@ -17,10 +18,10 @@ fn short_run(name: &str) {
     let findings = tempfile::tempdir().expect("tempdir");
     let config = RunConfig {
         seed: 20_240_601,
-        duration: Duration::from_secs(3),
-        // Debug builds are slow; the release runs of docs/reliability.md use 1 s.
+        replay_seeds: false,
+        cases: 300,
+        // Debug builds are slow, and the machine is shared.
         slow_limit: Duration::from_secs(20),
-        hang_limit: Duration::from_secs(120),
         findings_dir: Some(findings.path().to_path_buf()),
         ..RunConfig::default()
     };
@@ -88,24 +89,16 @@ fn rest_response() {
     short_run("rest-response");
 }
 
-/// The command CI runs, for one fast target: a table of figures and exit 0.
+/// The command CI runs, for one fast target: a table of figures and exit 0; a usage error is 2.
 #[test]
 fn command_line_run() {
     let findings = tempfile::tempdir().expect("tempdir");
-    let json = findings.path().join("run.json");
     let out = Command::new(env!("CARGO_BIN_EXE_harden-fuzz"))
         .args([
-            "--target",
-            "pktline",
-            "--seconds",
-            "1",
-            "--seed",
-            "7",
-            "--findings",
+            "run", "--target", "pktline", "--cases", "200", "--seed", "7",
         ])
+        .arg("--findings")
         .arg(findings.path())
-        .arg("--json")
-        .arg(&json)
         .output()
         .expect("harden-fuzz runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -116,17 +109,49 @@ fn command_line_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("| pktline |"), "{stdout}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(json).expect("json written")).expect("json");
-    assert!(
-        v["targets"][0]["executions"].as_u64().unwrap_or(0) > 0,
-        "{v}"
-    );
-    let bad = Command::new(env!("CARGO_BIN_EXE_harden-fuzz"))
-        .args(["--target", "nope"])
+    for bad in [&["run", "--target", "nope"][..], &["frobnicate"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_harden-fuzz"))
+            .args(bad)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+/// AFL++'s inputs and dictionary: written, non-empty, the dictionary in AFL++'s format.
+#[test]
+fn afl_inputs_and_dictionary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dict = dir.path().join("yaml.dict");
+    let out = Command::new(env!("CARGO_BIN_EXE_harden-fuzz"))
+        .args([
+            "afl-inputs",
+            "--target",
+            "yaml",
+            "--max-seeds",
+            "20",
+            "--mutants",
+            "10",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("in"))
+        .arg("--dict")
+        .arg(&dict)
         .output()
-        .expect("runs");
-    assert_eq!(bad.status.code(), Some(64));
+        .expect("harden-fuzz runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let inputs = std::fs::read_dir(dir.path().join("in"))
+        .expect("inputs")
+        .count();
+    assert!((10..=30).contains(&inputs), "{inputs}");
+    let text = std::fs::read_to_string(dict).expect("dictionary");
+    assert!(text.contains("=\"<<: *a\""), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l.is_ascii() && l.ends_with('"') && l.contains("=\"")),
+        "{text}"
+    );
 }
 
 #[test]

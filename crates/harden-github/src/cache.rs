@@ -1,8 +1,9 @@
 //! The on-disk cache: one JSON file per repository (`owner__repo.json`, lowercase) holding the
 //! refs, the time they were fetched and where from, in one folder per source (resolver mode and
 //! server URLs, `github.com-git-<hash>`): refs from a GHES, a test server or a tampered answer
-//! are never used for another server. Files are written atomically (temp file + rename); an
-//! unreadable file, or one from another source, counts as a miss.
+//! are never used for another server. Files are written atomically (temp file + rename, no
+//! fsync: a lost entry only costs a refetch); an unreadable file, or one from another source,
+//! counts as a miss.
 
 use std::fs;
 use std::io;
@@ -127,7 +128,10 @@ impl Cache {
             refs: refs.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        crate::files::write_atomically(&self.path(repo), &json)
+        // No fsync (it cost a disk flush per repository on the path of every cold run): after a
+        // crash an entry may be missing, empty or cut short, and such a file fails to parse or
+        // to match its repository and server in `load`, so it is a miss and costs one refetch.
+        crate::files::write_atomically(&self.path(repo), &json, crate::files::Sync::No)
     }
 }
 

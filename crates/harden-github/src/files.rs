@@ -364,17 +364,28 @@ fn read_bounded(response: reqwest::blocking::Response) -> Result<Arc<str>, Fetch
 fn store(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
     fs::create_dir_all(dir)?;
-    write_atomically(path, data)
+    write_atomically(path, data, Sync::Yes)
 }
 
-/// The cache writer: `tempfile` in the target's folder, synced, persisted over the target; a
-/// failed write leaves no temporary file behind (a cache entry needs no folder sync: losing
-/// one costs a fetch).
-pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+/// Whether [`write_atomically`] syncs the file before it renames it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sync {
+    /// Synced: after a crash the entry is the old one or the whole new one.
+    Yes,
+    /// Not synced: after a crash the entry may be empty or cut short (it then reads as a miss).
+    No,
+}
+
+/// The cache writer: `tempfile` in the target's folder, synced when asked, persisted over the
+/// target; a failed write leaves no temporary file behind (a cache entry needs no folder sync:
+/// losing one costs a fetch).
+pub(crate) fn write_atomically(path: &Path, data: &[u8], sync: Sync) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(data)?;
-    file.as_file().sync_all()?;
+    if sync == Sync::Yes {
+        file.as_file().sync_all()?;
+    }
     file.persist(path).map(drop).map_err(|e| e.error)
 }
 

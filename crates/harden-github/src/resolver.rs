@@ -141,21 +141,8 @@ impl Resolver {
 
     /// Fetches the refs of one repository (memory, then cache, then network).
     pub fn fetch(&self, repo: &RepoId) -> FetchResult {
-        if let Some(refs) = lock(&self.memory).get(repo) {
-            bump(&self.counters.memory_hits);
-            return Ok(Arc::clone(refs));
-        }
-        if let Some(error) = lock(&self.missing).get(repo) {
-            bump(&self.counters.memory_hits);
-            return Err(error.clone());
-        }
-        if let Some(recorded) = &self.recorded {
-            return self.fetch_recorded(recorded, repo);
-        }
-        if let Some(refs) = self.cached(repo) {
-            bump(&self.counters.cache_hits);
-            let refs = self.refuse_unsafe_names(repo, refs);
-            return Ok(self.remember(repo, refs));
+        if let Some(answer) = self.fetch_local(repo) {
+            return answer;
         }
         if self.config.offline {
             bump(&self.counters.failed);
@@ -189,6 +176,27 @@ impl Resolver {
                 Err(error)
             }
         }
+    }
+
+    /// The answer [`Resolver::fetch`] gives without a request (from memory, the recorded data
+    /// or a fresh cache entry), or `None` when it needs the network (or, offline, would fail).
+    /// Lets a caller start a fetching thread only for the repositories that need one.
+    pub fn fetch_local(&self, repo: &RepoId) -> Option<FetchResult> {
+        if let Some(refs) = lock(&self.memory).get(repo) {
+            bump(&self.counters.memory_hits);
+            return Some(Ok(Arc::clone(refs)));
+        }
+        if let Some(error) = lock(&self.missing).get(repo) {
+            bump(&self.counters.memory_hits);
+            return Some(Err(error.clone()));
+        }
+        if let Some(recorded) = &self.recorded {
+            return Some(self.fetch_recorded(recorded, repo));
+        }
+        let refs = self.cached(repo)?;
+        bump(&self.counters.cache_hits);
+        let refs = self.refuse_unsafe_names(repo, refs);
+        Some(Ok(self.remember(repo, refs)))
     }
 
     /// Refs from recorded data: no cache, no network.
@@ -315,6 +323,27 @@ mod tests {
         };
         let resolver = Resolver::new(config).expect("valid");
         assert_eq!(resolver.server_url, "https://github.com");
+    }
+
+    #[test]
+    fn fetch_local_answers_from_the_cache_and_never_asks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ResolverConfig {
+            cache_dir: Some(dir.path().into()),
+            ..ResolverConfig::default()
+        };
+        let resolver = Resolver::new(config).expect("valid");
+        let cached = RepoId::new("o", "cached");
+        assert!(resolver.fetch_local(&cached).is_none(), "not cached yet");
+        let refs = RepoRefs {
+            default_branch: Some("main".into()),
+            ..RepoRefs::default()
+        };
+        let cache = resolver.cache.clone().expect("a cache");
+        cache.store(&cached, &refs, unix_now()).expect("store");
+        assert!(matches!(resolver.fetch_local(&cached), Some(Ok(_))));
+        assert!(resolver.fetch_local(&RepoId::new("o", "other")).is_none());
+        assert_eq!(resolver.stats().requests, 0);
     }
 
     #[test]

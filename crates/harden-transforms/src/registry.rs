@@ -157,9 +157,52 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     TRANSFORMS.iter().map(|t| t.name)
 }
 
+/// The Markdown table of every transform (name, when it runs, what it does, what should
+/// hold), as docs/usage.md shows it between its `transforms` markers; a test keeps the two
+/// equal.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| transform | runs | what it does | what should hold (SARIF rule) |\n| --- | --- | --- | --- |\n",
+    );
+    for t in TRANSFORMS {
+        let runs = if t.opt_in {
+            "when enabled"
+        } else {
+            "by default"
+        };
+        out.push_str(&format!(
+            "| `{}` | {runs} | {} | {} |\n",
+            t.name, t.summary, t.rule
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/usage.md's table of transforms is generated from the registry: this test fails
+    /// when they differ, and `HARDEN_UPDATE_DOCS=1` rewrites the table in place.
+    #[test]
+    fn usage_docs_list_every_transform() {
+        const BEGIN: &str = "<!-- transforms: generated from the registry; HARDEN_UPDATE_DOCS=1 cargo test -p harden-transforms usage_docs -->\n";
+        const END: &str = "<!-- transforms: end -->";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/usage.md");
+        let text = std::fs::read_to_string(path).expect("docs/usage.md");
+        let start = text.find(BEGIN).expect("the begin marker in docs/usage.md") + BEGIN.len();
+        let end = text[start..].find(END).expect("the end marker") + start;
+        let table = markdown_table();
+        if text[start..end] == table {
+            return;
+        }
+        if std::env::var_os("HARDEN_UPDATE_DOCS").is_some() {
+            let updated = format!("{}{table}{}", &text[..start], &text[end..]);
+            std::fs::write(path, updated).expect("write docs/usage.md");
+            return;
+        }
+        panic!("docs/usage.md's table of transforms is out of date: run HARDEN_UPDATE_DOCS=1 cargo test -p harden-transforms usage_docs");
+    }
 
     #[test]
     fn names_are_distinct_and_lowercase() {

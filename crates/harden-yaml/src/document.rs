@@ -3,7 +3,7 @@
 use crate::error::{Location, ParseError};
 use crate::parse;
 use crate::position::LineIndex;
-use crate::tree::{Node, NodeKind, Path, Span};
+use crate::tree::{Node, NodeKind, Path, Seg, Span};
 
 /// The line ending a document uses; inserted lines use the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +55,8 @@ impl Document {
     pub fn parse(text: impl Into<String>) -> Result<Self, ParseError> {
         let text = text.into();
         let index = LineIndex::new(&text);
-        if let Some(cr) = text
-            .bytes()
-            .enumerate()
-            .position(|(i, b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+        if let Some(cr) = memchr::memchr_iter(b'\r', text.as_bytes())
+            .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
         {
             return Err(ParseError::Syntax {
                 location: index.location(&text, cr),
@@ -193,6 +191,20 @@ impl Document {
     /// The comment on the same line after `node`, if any (only blanks between them).
     pub fn comment_after(&self, node: &Node) -> Option<Comment> {
         let end = node.span.end;
+        // An empty value (`- # note`, `key: # note`) is placed by the parser after the comment
+        // on its line: that comment is the one after it.
+        if node.span.start == end {
+            if let Some(c) = self
+                .comments()
+                .into_iter()
+                .find(|c| !c.own_line && c.span.start < end && end <= c.span.end)
+            {
+                return Some(Comment {
+                    span: c.span,
+                    own_line: false,
+                });
+            }
+        }
         let line_end = self.line_content_end(end);
         let rest = &self.text[end..line_end];
         let trimmed = rest.trim_start_matches([' ', '\t']);
@@ -256,7 +268,7 @@ impl Document {
         let segs = parse_pattern(pattern);
         let mut out = Vec::new();
         for (i, doc) in self.docs.iter().enumerate() {
-            collect(doc, Path::root(i), &segs, &mut out);
+            collect(doc, &mut Path::root(i), &segs, &mut out);
         }
         out
     }
@@ -264,13 +276,17 @@ impl Document {
     /// For a change at `path`, the paths of the same data seen through aliases (`*name`) of an
     /// anchored node on the way to it; yaml-rust2 loads an alias as a copy, so the copy changes too.
     pub fn alias_paths(&self, path: &Path) -> Vec<Path> {
+        if self.counts.aliases == 0 {
+            // No alias anywhere in the stream (the common case): nothing to walk.
+            return Vec::new();
+        }
         let marks = self.marks.get_or_init(|| {
             self.docs
                 .iter()
                 .enumerate()
                 .map(|(i, root)| {
                     let (mut anchored, mut aliases) = (Vec::new(), Vec::new());
-                    walk_anchors(root, Path::root(i), &mut anchored, &mut aliases);
+                    walk_anchors(root, &mut Path::root(i), &mut anchored, &mut aliases);
                     (anchored, aliases)
                 })
                 .collect()
@@ -384,22 +400,27 @@ fn measure(node: &Node, steps: &mut [usize; 9], seq_offsets: &mut [usize; 9]) {
 
 type Marks = Vec<(String, Path, usize)>;
 
-fn walk_anchors(node: &Node, path: Path, anchored: &mut Marks, aliases: &mut Marks) {
+fn walk_anchors(node: &Node, path: &mut Path, anchored: &mut Marks, aliases: &mut Marks) {
+    // One path, extended and shortened on the way: a copy only for the few marked nodes.
     if let Some(a) = &node.anchor {
         anchored.push((a.clone(), path.clone(), node.span.start));
     }
     match &node.kind {
-        NodeKind::Alias(name) => aliases.push((name.clone(), path, node.span.start)),
+        NodeKind::Alias(name) => aliases.push((name.clone(), path.clone(), node.span.start)),
         NodeKind::Mapping(m) => {
             for e in &m.entries {
                 if let Some(k) = e.key_str() {
-                    walk_anchors(&e.value, path.key(k), anchored, aliases);
+                    path.segs.push(Seg::Key(k.to_owned()));
+                    walk_anchors(&e.value, path, anchored, aliases);
+                    path.segs.pop();
                 }
             }
         }
         NodeKind::Sequence(s) => {
             for (i, item) in s.items.iter().enumerate() {
-                walk_anchors(item, path.index(i), anchored, aliases);
+                path.segs.push(Seg::Index(i));
+                walk_anchors(item, path, anchored, aliases);
+                path.segs.pop();
             }
         }
         NodeKind::Scalar(_) => {}
@@ -437,32 +458,43 @@ fn parse_pattern(pattern: &str) -> Vec<PatternSeg> {
     out
 }
 
-fn collect<'d>(node: &'d Node, path: Path, segs: &[PatternSeg], out: &mut Vec<(Path, &'d Node)>) {
+fn collect<'d>(
+    node: &'d Node,
+    path: &mut Path,
+    segs: &[PatternSeg],
+    out: &mut Vec<(Path, &'d Node)>,
+) {
+    // One path, extended and shortened on the way down: copied only for a match.
     let Some((first, rest)) = segs.split_first() else {
-        out.push((path, node));
+        out.push((path.clone(), node));
         return;
+    };
+    let mut down = |child: &'d Node, seg: Seg, out: &mut Vec<(Path, &'d Node)>| {
+        path.segs.push(seg);
+        collect(child, path, rest, out);
+        path.segs.pop();
     };
     match (first, &node.kind) {
         (PatternSeg::Key(k), NodeKind::Mapping(m)) => {
             if let Some(e) = m.get(k) {
-                collect(&e.value, path.key(k), rest, out);
+                down(&e.value, Seg::Key(k.clone()), out);
             }
         }
         (PatternSeg::AnyKey, NodeKind::Mapping(m)) => {
             for e in &m.entries {
                 if let Some(k) = e.key_str() {
-                    collect(&e.value, path.key(k), rest, out);
+                    down(&e.value, Seg::Key(k.to_owned()), out);
                 }
             }
         }
         (PatternSeg::Index(i), NodeKind::Sequence(s)) => {
             if let Some(item) = s.items.get(*i) {
-                collect(item, path.index(*i), rest, out);
+                down(item, Seg::Index(*i), out);
             }
         }
         (PatternSeg::AnyIndex, NodeKind::Sequence(s)) => {
             for (i, item) in s.items.iter().enumerate() {
-                collect(item, path.index(i), rest, out);
+                down(item, Seg::Index(i), out);
             }
         }
         _ => {}

@@ -13,6 +13,7 @@ use crate::edit::{Change, InsertAt};
 use crate::error::GuardError;
 use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::linebreaks;
+use crate::loaded::{Map, Value};
 use crate::tree::{Path, Seg};
 
 /// Checks that `after` loads as `before` with `changes` applied and nothing else different.
@@ -81,7 +82,7 @@ pub fn load(text: &str) -> Result<Vec<Yaml>, ScanError> {
 /// as [`load`] does, in one pass of the parser: each event is counted first and reaches the
 /// tree builder only while the text is within the limits, so an alias bomb is never copied.
 /// Returns the limit passed, if any, and otherwise what `load` returns.
-fn load_counted(text: &str) -> (Option<String>, Result<Vec<Yaml>, ScanError>) {
+fn load_counted(text: &str) -> (Option<String>, Result<Vec<Value>, ScanError>) {
     let mut receiver = CountingBuilder {
         count: may_exceed_limits(text),
         counter: Counter::default(),
@@ -95,7 +96,9 @@ fn load_counted(text: &str) -> (Option<String>, Result<Vec<Yaml>, ScanError>) {
     }
     let loaded = match parsed {
         // A hanging flow line: the lenient path reads a padded copy (rare: parse again).
-        Err(e) if e.info().starts_with("invalid indentation") => load(text),
+        Err(e) if e.info().starts_with("invalid indentation") => {
+            load(text).map(|docs| docs.iter().map(Value::from_yaml).collect())
+        }
         Err(e) => Err(e),
         Ok(()) => match receiver.builder.error {
             Some(e) => Err(e),
@@ -130,20 +133,23 @@ impl MarkedEventReceiver for CountingBuilder {
     }
 }
 
-/// Builds `Yaml` documents from parser events exactly as yaml-rust2's `YamlLoader` (0.13)
-/// does, but gives its documents and its error back (`YamlLoader` keeps them private when it
-/// is fed events). Keep in step with `YamlLoader` when yaml-rust2 is upgraded; the test
-/// `tree_builder_matches_yaml_loader` compares the two.
+/// Builds documents from parser events exactly as yaml-rust2's `YamlLoader` (0.13) does, as
+/// [`Value`]s (see [`crate::loaded`]), and gives its documents and its error back
+/// (`YamlLoader` keeps them private when it is fed events). Keep in step with `YamlLoader`
+/// when yaml-rust2 is upgraded; the test `tree_builder_matches_yaml_loader` compares the two.
 #[derive(Default)]
 struct TreeBuilder {
-    docs: Vec<Yaml>,
+    docs: Vec<Value>,
     /// Open collections with their anchor id.
-    stack: Vec<(Yaml, usize)>,
-    /// The pending key of each open mapping (`BadValue` while none).
-    keys: Vec<Yaml>,
-    anchors: HashMap<usize, Yaml>,
+    stack: Vec<(Value, usize)>,
+    /// The pending key of each open mapping (`BadValue` while none, as in `YamlLoader`).
+    keys: Vec<Value>,
+    anchors: HashMap<usize, Value>,
     error: Option<ScanError>,
 }
+
+/// `YamlLoader`'s "no key yet" mark, also what it loads for an unknown alias or a bad tag.
+const BAD: Value = Value::Scalar(Yaml::BadValue);
 
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, event: Event, mark: Marker) {
@@ -154,19 +160,18 @@ impl MarkedEventReceiver for TreeBuilder {
             Event::DocumentEnd => {
                 let doc = match self.stack.pop() {
                     Some((doc, _)) => doc,
-                    None => Yaml::BadValue,
+                    None => BAD,
                 };
                 self.docs.push(doc);
                 return;
             }
             Event::SequenceStart(id, _) => {
-                self.stack.push((Yaml::Array(Vec::new()), id));
+                self.stack.push((Value::Seq(Vec::new()), id));
                 return;
             }
             Event::MappingStart(id, _) => {
-                self.stack
-                    .push((Yaml::Hash(yaml_rust2::yaml::Hash::new()), id));
-                self.keys.push(Yaml::BadValue);
+                self.stack.push((Value::Map(Map::default()), id));
+                self.keys.push(BAD);
                 return;
             }
             Event::SequenceEnd => self.stack.pop(),
@@ -174,8 +179,10 @@ impl MarkedEventReceiver for TreeBuilder {
                 self.keys.pop();
                 self.stack.pop()
             }
-            Event::Scalar(value, style, id, tag) => Some((scalar_value(value, style, tag), id)),
-            Event::Alias(id) => Some((self.anchors.get(&id).cloned().unwrap_or(Yaml::BadValue), 0)),
+            Event::Scalar(value, style, id, tag) => {
+                Some((Value::Scalar(scalar_value(value, style, tag)), id))
+            }
+            Event::Alias(id) => Some((self.anchors.get(&id).cloned().unwrap_or(BAD), 0)),
             _ => return,
         };
         if let Some(node) = node {
@@ -187,7 +194,7 @@ impl MarkedEventReceiver for TreeBuilder {
 }
 
 impl TreeBuilder {
-    fn insert(&mut self, (node, id): (Yaml, usize), mark: Marker) -> Result<(), ScanError> {
+    fn insert(&mut self, (node, id): (Value, usize), mark: Marker) -> Result<(), ScanError> {
         if id > 0 {
             self.anchors.insert(id, node.clone());
         }
@@ -196,28 +203,24 @@ impl TreeBuilder {
             return Ok(());
         };
         match parent {
-            Yaml::Array(items) => items.push(node),
-            Yaml::Hash(hash) => {
+            Value::Seq(items) => items.push(node),
+            Value::Map(map) => {
                 let Some(key) = self.keys.last_mut() else {
                     return Ok(());
                 };
-                if key.is_badvalue() {
+                if *key == BAD {
                     *key = node;
                 } else {
-                    let key = std::mem::replace(key, Yaml::BadValue);
-                    if hash.insert(key, node).is_some() {
-                        let inserted = hash.back().map(|(k, _)| k.clone());
+                    let key = std::mem::replace(key, BAD);
+                    if let Err(key) = map.push(key, node) {
                         return Err(ScanError::new_string(
                             mark,
-                            format!(
-                                "{:?}: duplicated key in mapping",
-                                inserted.unwrap_or(Yaml::BadValue)
-                            ),
+                            format!("{:?}: duplicated key in mapping", key.to_yaml()),
                         ));
                     }
                 }
             }
-            _ => {}
+            Value::Scalar(_) => {}
         }
         Ok(())
     }
@@ -343,38 +346,38 @@ fn key_matches(candidate: &Yaml, key: &str) -> bool {
     }
 }
 
-fn descend<'y>(docs: &'y mut [Yaml], path: &Path) -> Result<&'y mut Yaml, GuardError> {
+fn descend<'y>(docs: &'y mut [Value], path: &Path) -> Result<&'y mut Value, GuardError> {
     let missing = || GuardError::ChangeDoesNotApply(path.to_string());
     let mut node = docs.get_mut(path.doc).ok_or_else(missing)?;
     for seg in &path.segs {
         node = match (seg, node) {
-            (Seg::Key(k), Yaml::Hash(h)) => {
-                // A string key is found by hashing (a 50 MB workflow makes tens of thousands
-                // of changes in mappings of thousands of keys); other keys by their text.
-                let string_key = Yaml::String(k.clone());
-                if h.contains_key(&string_key) {
-                    h.get_mut(&string_key).ok_or_else(missing)?
-                } else {
-                    h.iter_mut()
-                        .find(|(key, _)| key_matches(key, k))
-                        .map(|(_, v)| v)
-                        .ok_or_else(missing)?
-                }
+            (Seg::Key(k), Value::Map(m)) => {
+                // A string key is found by hashing in a large mapping (a 50 MB workflow makes
+                // tens of thousands of changes in mappings of thousands of keys); other keys by
+                // their text.
+                let at = m
+                    .position(&Value::Scalar(Yaml::String(k.clone())))
+                    .or_else(|| {
+                        m.iter().position(
+                            |(key, _)| matches!(key, Value::Scalar(key) if key_matches(key, k)),
+                        )
+                    });
+                at.and_then(|at| m.value_mut(at)).ok_or_else(missing)?
             }
-            (Seg::Index(i), Yaml::Array(a)) => a.get_mut(*i).ok_or_else(missing)?,
+            (Seg::Index(i), Value::Seq(a)) => a.get_mut(*i).ok_or_else(missing)?,
             _ => return Err(missing()),
         };
     }
     Ok(node)
 }
 
-fn apply_change(docs: &mut [Yaml], change: &Change) -> Result<(), GuardError> {
+fn apply_change(docs: &mut [Value], change: &Change) -> Result<(), GuardError> {
     match change {
         Change::Set { path, value } => {
-            *descend(docs, path)? = value.to_yaml();
+            *descend(docs, path)? = Value::from_yaml(&value.to_yaml());
         }
         Change::Append { sequence, value } => match descend(docs, sequence)? {
-            Yaml::Array(a) => a.push(value.to_yaml()),
+            Value::Seq(a) => a.push(Value::from_yaml(&value.to_yaml())),
             _ => return Err(GuardError::ChangeDoesNotApply(sequence.to_string())),
         },
         Change::Insert {
@@ -383,72 +386,82 @@ fn apply_change(docs: &mut [Yaml], change: &Change) -> Result<(), GuardError> {
             key,
             value,
         } => {
-            let Yaml::Hash(h) = descend(docs, mapping)? else {
+            let Value::Map(m) = descend(docs, mapping)? else {
                 return Err(GuardError::ChangeDoesNotApply(mapping.to_string()));
             };
-            let old = std::mem::take(h);
-            let new_key = Yaml::String(key.clone());
-            let mut pending = Some((new_key, value.to_yaml()));
+            let old = m.take_entries();
+            let new_key = Value::Scalar(Yaml::String(key.clone()));
+            let mut pending = Some((new_key, Value::from_yaml(&value.to_yaml())));
+            // A key that is already there cannot be inserted: the change does not apply.
+            let refused = || GuardError::ChangeDoesNotApply(format!("{mapping} (key `{key}`)"));
+            let put = |m: &mut Map, entry: Option<(Value, Value)>| match entry {
+                Some((k, v)) => m.push(k, v).map_err(|_| refused()),
+                None => Ok(()),
+            };
             if matches!(at, InsertAt::First) {
-                if let Some((k, v)) = pending.take() {
-                    h.insert(k, v);
-                }
+                put(m, pending.take())?;
             }
             for (k, v) in old {
-                let is_anchor = |name: &String| key_matches(&k, name);
+                let is_anchor =
+                    |name: &String| matches!(&k, Value::Scalar(k) if key_matches(k, name));
                 if matches!(at, InsertAt::Before(name) if is_anchor(name)) {
-                    if let Some((nk, nv)) = pending.take() {
-                        h.insert(nk, nv);
-                    }
+                    put(m, pending.take())?;
                 }
                 let after = matches!(at, InsertAt::After(name) if is_anchor(name));
-                h.insert(k, v);
+                put(m, Some((k, v)))?;
                 if after {
-                    if let Some((nk, nv)) = pending.take() {
-                        h.insert(nk, nv);
-                    }
+                    put(m, pending.take())?;
                 }
             }
-            if let Some((k, v)) = pending.take() {
-                h.insert(k, v);
-            }
+            put(m, pending.take())?;
         }
     }
     Ok(())
 }
 
 /// The path of the first place where `a` and `b` differ (key order counts).
-fn first_difference(a: &Yaml, b: &Yaml, path: Path) -> Option<Path> {
+fn first_difference(a: &Value, b: &Value, path: Path) -> Option<Path> {
+    let mut below = difference_below(a, b)?;
+    below.reverse();
+    let mut path = path;
+    path.segs.extend(below);
+    Some(path)
+}
+
+/// The steps from `a` down to the first place where `a` and `b` differ, deepest first; built
+/// only when they differ, so that equal trees cost no allocation.
+fn difference_below(a: &Value, b: &Value) -> Option<Vec<Seg>> {
     match (a, b) {
-        (Yaml::Hash(x), Yaml::Hash(y)) => {
+        (Value::Map(x), Value::Map(y)) => {
             if x.len() != y.len() {
-                return Some(path);
+                return Some(Vec::new());
             }
             for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
                 if ka != kb {
-                    return Some(path);
+                    return Some(Vec::new());
                 }
-                let label = match ka {
-                    Yaml::String(s) => s.clone(),
-                    other => format!("{other:?}"),
-                };
-                if let Some(p) = first_difference(va, vb, path.key(&label)) {
-                    return Some(p);
+                if let Some(mut below) = difference_below(va, vb) {
+                    below.push(Seg::Key(match ka {
+                        Value::Scalar(Yaml::String(s)) => s.clone(),
+                        other => format!("{:?}", other.to_yaml()),
+                    }));
+                    return Some(below);
                 }
             }
             None
         }
-        (Yaml::Array(x), Yaml::Array(y)) => {
+        (Value::Seq(x), Value::Seq(y)) => {
             if x.len() != y.len() {
-                return Some(path);
+                return Some(Vec::new());
             }
-            x.iter()
-                .zip(y)
-                .enumerate()
-                .find_map(|(i, (va, vb))| first_difference(va, vb, path.index(i)))
+            x.iter().zip(y).enumerate().find_map(|(i, (va, vb))| {
+                let mut below = difference_below(va, vb)?;
+                below.push(Seg::Index(i));
+                Some(below)
+            })
         }
         _ if a == b => None,
-        _ => Some(path),
+        _ => Some(Vec::new()),
     }
 }
 
@@ -462,7 +475,9 @@ mod tests {
         if let Some(what) = over {
             return Err(format!("over: {what}"));
         }
-        loaded.map_err(|e| e.to_string())
+        loaded
+            .map(|docs| docs.iter().map(Value::to_yaml).collect())
+            .map_err(|e| e.to_string())
     }
 
     fn two_passes(text: &str) -> Result<Vec<Yaml>, String> {
@@ -483,6 +498,37 @@ mod tests {
         fn on_event(&mut self, event: Event, _mark: Marker) {
             self.0.count(&event);
         }
+    }
+
+    #[test]
+    fn changes_apply_as_intended_and_an_existing_key_is_refused() {
+        let (_, loaded) = load_counted("a: 1\nb: {c: 2}\nd: [x]\n");
+        let mut docs = loaded.expect("loads");
+        let insert = |at: InsertAt, key: &str| Change::Insert {
+            mapping: Path::root(0),
+            at,
+            key: key.to_owned(),
+            value: crate::NewValue::string("v"),
+        };
+        apply_change(&mut docs, &insert(InsertAt::Before("b".into()), "n")).expect("applies");
+        apply_change(&mut docs, &insert(InsertAt::After("b".into()), "m")).expect("applies");
+        let set = Change::Set {
+            path: Path::root(0).key("b").key("c"),
+            value: crate::NewValue::string("3"),
+        };
+        apply_change(&mut docs, &set).expect("applies");
+        let append = Change::Append {
+            sequence: Path::root(0).key("d"),
+            value: crate::NewValue::string("y"),
+        };
+        apply_change(&mut docs, &append).expect("applies");
+        let (_, expected) = load_counted("a: 1\nn: v\nb: {c: '3'}\nm: v\nd: [x, y]\n");
+        assert_eq!(docs, expected.expect("loads"));
+        let again = apply_change(&mut docs, &insert(InsertAt::First, "b"));
+        assert!(
+            matches!(again, Err(GuardError::ChangeDoesNotApply(_))),
+            "{again:?}"
+        );
     }
 
     #[test]

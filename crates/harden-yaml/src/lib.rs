@@ -29,6 +29,7 @@ pub mod guard;
 mod lenient;
 pub mod limits;
 pub mod linebreaks;
+mod loaded;
 mod lookup;
 mod parse;
 mod position;

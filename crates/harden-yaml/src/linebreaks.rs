@@ -28,10 +28,7 @@ pub fn break_name(c: char) -> &'static str {
 /// not inside a single- or double-quoted scalar, as yaml-rust2's scanner sees the text. Where
 /// the scanner stops on an error, everything after is counted as outside.
 pub fn first_break_outside_quotes(text: &str) -> Option<(usize, char)> {
-    let mut breaks = text
-        .char_indices()
-        .filter(|(_, c)| YAML11_ONLY_BREAKS.contains(c))
-        .peekable();
+    let mut breaks = yaml11_only_breaks(text).peekable();
     breaks.peek()?;
     let quoted = quoted_ranges(text);
     let mut ranges = quoted.iter().peekable();
@@ -44,6 +41,21 @@ pub fn first_break_outside_quotes(text: &str) -> Option<(usize, char)> {
         }
     }
     None
+}
+
+/// Every U+0085, U+2028 and U+2029 of `text` with its byte offset, found by their UTF-8 bytes
+/// (`C2 85`, `E2 80 A8`, `E2 80 A9`): a lead byte never occurs inside another character, so a
+/// byte scan finds exactly the characters, without decoding every character of the text.
+fn yaml11_only_breaks(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(0xC2, 0xE2, bytes).filter_map(move |i| {
+        match (bytes.get(i), bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(0xC2), Some(0x85), _) => Some((i, '\u{85}')),
+            (Some(0xE2), Some(0x80), Some(0xA8)) => Some((i, '\u{2028}')),
+            (Some(0xE2), Some(0x80), Some(0xA9)) => Some((i, '\u{2029}')),
+            _ => None,
+        }
+    })
 }
 
 /// Byte ranges of the quoted scalars of `text`, quotes included, in order.
@@ -136,6 +148,17 @@ mod tests {
             Some((13, '\u{85}'))
         );
         assert_eq!(first_break_outside_quotes("plain: text\n"), None);
+    }
+
+    #[test]
+    fn the_byte_scan_finds_what_decoding_finds() {
+        let text = "\u{85}a\u{2028}\u{e2}\u{2029}\u{c2}\u{20ac}\u{2027}\u{2029}\u{85}";
+        let decoded: Vec<(usize, char)> = text
+            .char_indices()
+            .filter(|(_, c)| YAML11_ONLY_BREAKS.contains(c))
+            .collect();
+        assert_eq!(yaml11_only_breaks(text).collect::<Vec<_>>(), decoded);
+        assert_eq!(decoded.len(), 5);
     }
 
     #[test]

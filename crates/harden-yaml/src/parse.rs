@@ -12,7 +12,7 @@ use crate::error::{Location, ParseError};
 use crate::lenient::{pad_hanging_lines, FirstError, Padding};
 use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::position::LineIndex;
-use crate::tree::{Entry, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
+use crate::tree::{Entry, KeyIndex, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
 /// What the builder produces.
 pub(crate) struct Built {
@@ -733,7 +733,7 @@ impl Builder<'_> {
                     }
                 }
                 if let Some(name) = k.as_str() {
-                    if let Some(first) = keys.get(name).and_then(|&i| entries.get(i)) {
+                    if let Some(first) = first_with_key(entries, keys, name) {
                         if name != "<<" {
                             return Err(ParseError::DuplicateKey {
                                 key: name.to_owned(),
@@ -746,8 +746,10 @@ impl Builder<'_> {
                         }
                     }
                 }
-                if let Some(name) = k.as_str() {
-                    keys.entry(name.to_owned()).or_insert(entries.len());
+                if entries.len() >= KeyIndex::MIN_ENTRIES {
+                    if let Some(name) = k.as_str() {
+                        keys.entry(name.to_owned()).or_insert(entries.len());
+                    }
                 }
                 let span = Span::new(k.span.start, node.span.end.max(k.span.end));
                 entries.push(Entry {
@@ -755,8 +757,31 @@ impl Builder<'_> {
                     value: node,
                     span,
                 });
+                if entries.len() == KeyIndex::MIN_ENTRIES {
+                    // Large enough for an index: from here on keys are found by hashing.
+                    for (i, e) in entries.iter().enumerate() {
+                        if let Some(name) = e.key_str() {
+                            keys.entry(name.to_owned()).or_insert(i);
+                        }
+                    }
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// The first entry of `entries` with the scalar key `name`: searched in order while the
+/// mapping is small (no key copied, no hash map allocated), through `keys` once it has
+/// [`KeyIndex::MIN_ENTRIES`] entries (`push` fills `keys` then).
+fn first_with_key<'e>(
+    entries: &'e [Entry],
+    keys: &HashMap<String, usize>,
+    name: &str,
+) -> Option<&'e Entry> {
+    if entries.len() < KeyIndex::MIN_ENTRIES {
+        entries.iter().find(|e| e.key_str() == Some(name))
+    } else {
+        keys.get(name).and_then(|&i| entries.get(i))
     }
 }

@@ -93,7 +93,7 @@ pub(crate) struct KeyIndex(Option<std::collections::HashMap<String, usize>>);
 
 impl KeyIndex {
     /// Mappings with fewer entries are searched in order.
-    const MIN_ENTRIES: usize = 16;
+    pub(crate) const MIN_ENTRIES: usize = 16;
 
     pub(crate) fn new(keys: std::collections::HashMap<String, usize>, entries: usize) -> Self {
         KeyIndex((entries >= Self::MIN_ENTRIES).then_some(keys))

@@ -264,6 +264,15 @@ fn set_comment_adds_or_replaces() {
 }
 
 #[test]
+fn set_comment_replaces_the_comment_of_an_empty_value() {
+    let out = edit("a:\n  - # old\n  - x\nb: # old\nc: 1\n", |e| {
+        e.set_comment(&p("a.0"), "new").expect("a.0");
+        e.set_comment(&p("b"), "newer").expect("b");
+    });
+    assert_eq!(out, "a:\n  - # new\n  - x\nb: # newer\nc: 1\n");
+}
+
+#[test]
 fn set_comment_follows_two_space_files() {
     let out = edit("a: 1  # one\nb: 2  # two\nc: 3\n", |e| {
         e.set_comment(&p("c"), "x").expect("c")

@@ -288,3 +288,14 @@ fn a_comment_after_the_last_item_stays_with_it() {
         "updates:\n  - a: 1\n    # about a\n  # also about a\n  - b: '2'\n# end of file\n"
     );
 }
+
+#[test]
+fn a_lone_carriage_return_is_a_located_error_and_crlf_is_not() {
+    for (text, column) in [("a: 1\rb: 2\n", 5), ("a: 1\r\nb: 2\r", 5)] {
+        let err = Document::parse(text).expect_err("lone CR");
+        assert!(err.to_string().contains("lone carriage return"), "{err}");
+        let line = if text.contains("\r\n") { 2 } else { 1 };
+        assert_eq!((err.location().line, err.location().column), (line, column));
+    }
+    assert!(Document::parse("a: 1\r\nb: 2\r\n").is_ok());
+}

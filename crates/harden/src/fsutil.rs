@@ -94,9 +94,19 @@ pub(crate) fn write_checked(
     before: Option<&[u8]>,
     contents: &str,
 ) -> Result<(), Refusal> {
-    let root = fs::canonicalize(root)?;
+    write_checked_in(&fs::canonicalize(root)?, path, before, contents)
+}
+
+/// [`write_checked`] for a root already resolved (`fs::canonicalize`): a batch resolves each
+/// root once instead of once per file.
+pub(crate) fn write_checked_in(
+    root: &Path,
+    path: &Path,
+    before: Option<&[u8]>,
+    contents: &str,
+) -> Result<(), Refusal> {
     let target = resolve(path)?;
-    if !target.starts_with(&root) {
+    if !target.starts_with(root) {
         return Err(Refusal::OutsideRoot(target));
     }
     let meta = match fs::symlink_metadata(&target) {
@@ -156,39 +166,72 @@ pub(crate) fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
 /// little CPU and let the file system commit them together.
 const WRITERS: usize = 32;
 
-/// Runs `work` on the writers' thread pool (made on first use), or on the caller's pool when
-/// that cannot be made.
-pub(crate) fn on_writers<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(WRITERS)
-            .thread_name(|i| format!("harden-writer-{i}"))
-            .build()
-            .ok()
-    });
-    match pool {
-        Some(pool) => pool.install(work),
-        None => work(),
+/// Runs `work` on every item on at most [`WRITERS`] threads started for this batch (fewer for
+/// fewer items), and returns the results in the order of `items`. Plain threads that stop when
+/// no item is left: a thread pool's idle workers spin (`sched_yield`) on a machine whose cores
+/// the rest of the run needs.
+pub(crate) fn on_writers<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = WRITERS.min(items.len());
+    if threads <= 1 {
+        return items.into_iter().map(work).collect();
     }
+    let count = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let done = std::sync::Mutex::new(Vec::with_capacity(count));
+    let take = || loop {
+        let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+        let Some((index, item)) = next else { break };
+        let result = work(item);
+        if let Ok(mut done) = done.lock() {
+            done.push((index, result));
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(take);
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_default();
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Flushes the folders of renamed files to disk, once per folder (the rename itself is only
 /// durable once its folder is). Call after a batch of writes.
 pub(crate) fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {
-    let mut folders: Vec<PathBuf> = paths
-        .into_iter()
-        .filter_map(|p| resolve(p).ok())
-        .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .collect();
-    folders.sort();
-    folders.dedup();
+    let folders = folders_of(paths);
     for folder in folders {
         // Some file systems cannot sync a folder; the file's own data is already synced.
         if let Ok(dir) = File::open(&folder) {
             let _ = dir.sync_all();
         }
     }
+}
+
+/// The real folders that hold `paths` (a symbolic link's target's folder), each once. Each
+/// folder is resolved once: the files of a batch share a few folders.
+fn folders_of<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = paths
+        .into_iter()
+        .filter_map(|p| {
+            let linked = fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+            let file = if linked {
+                resolve(p).ok()?
+            } else {
+                p.to_path_buf()
+            };
+            Some(match file.parent() {
+                Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+        })
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let mut folders: Vec<PathBuf> = folders.iter().filter_map(|f| resolve(f).ok()).collect();
+    folders.sort();
+    folders.dedup();
+    folders
 }
 
 /// The real place of `path`: its links resolved; for a file that does not exist yet, its
@@ -326,6 +369,38 @@ fn keep_xattrs(_original: &Path, _file: &File) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writers_keep_the_order_of_the_items() {
+        for n in [0usize, 1, 5, 100] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = on_writers(items, |i| i * 2);
+            assert_eq!(doubled, (0..n).map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_folder_of_a_linked_file_is_its_targets() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        fs::create_dir(dir.path().join("real"))?;
+        fs::create_dir(dir.path().join("other"))?;
+        fs::write(dir.path().join("real/w.yml"), "x")?;
+        fs::write(dir.path().join("other/v.yml"), "x")?;
+        std::os::unix::fs::symlink(dir.path().join("real/w.yml"), dir.path().join("link.yml"))?;
+        let paths = [
+            dir.path().join("link.yml"),
+            dir.path().join("real/w.yml"),
+            dir.path().join("other/v.yml"),
+        ];
+        let root = fs::canonicalize(dir.path())?;
+        assert_eq!(
+            folders_of(paths.iter().map(PathBuf::as_path)),
+            [root.join("other"), root.join("real")]
+        );
+        sync_folders(paths.iter().map(PathBuf::as_path));
+        Ok(())
+    }
 
     #[test]
     fn replaces_content_and_keeps_mode() -> io::Result<()> {

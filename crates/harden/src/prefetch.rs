@@ -3,8 +3,9 @@
 //! the other files. The resolver remembers every answer; pin-actions then finds them there.
 
 use std::collections::HashSet;
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
 
 use harden_github::{RepoId, Resolver};
 use harden_transforms::globs::Globs;
@@ -13,30 +14,34 @@ use harden_transforms::SourceFile;
 
 /// Where parsed files announce the repositories they refer to.
 pub(crate) struct Announcer<'a> {
-    sender: Option<Sender<RepoId>>,
+    /// Takes one announced repository: answers it from memory or the cache, or queues it for
+    /// the fetching threads.
+    request: Option<&'a (dyn Fn(RepoId) + Sync)>,
     exempt: &'a Globs,
 }
 
 impl Announcer<'_> {
     /// Sends every pinnable, non-exempt repository `file` refers to, to the fetchers.
     pub(crate) fn announce(&self, file: &SourceFile) {
-        let (Some(sender), Some(doc)) = (&self.sender, file.document()) else {
+        let (Some(request), Some(doc)) = (self.request, file.document()) else {
             return;
         };
         for (_, node) in uses_sites(file.kind, doc) {
             if let Ok(uses) = parse_uses(node.as_str().unwrap_or_default()) {
                 if !self.exempt.is_match(&uses.action) {
-                    // The fetchers only stop after every sender is gone.
-                    let _ = sender.send(uses.repo);
+                    request(uses.repo);
                 }
             }
         }
     }
 }
 
-/// Runs `work` with an [`Announcer`] whose repositories are fetched by at most `jobs` threads
-/// while `work` runs; returns once `work` is done and every announced repository is fetched.
-/// Without a resolver (pin-actions not selected) nothing is fetched.
+/// Runs `work` with an [`Announcer`] whose repositories are fetched while `work` runs; returns
+/// once `work` is done and every announced repository is fetched. A repository the resolver
+/// can answer without a request (memory, recorded data, the cache) is answered on the spot, by
+/// the parsing thread; the others are queued, and a fetching thread is started for each, up
+/// to `jobs` (at most 64) threads: a warm run starts none. Without a resolver (pin-actions not
+/// selected) nothing is fetched.
 pub(crate) fn while_parsing<R>(
     resolver: Option<&Resolver>,
     jobs: usize,
@@ -46,43 +51,46 @@ pub(crate) fn while_parsing<R>(
     let exempt = &exempt_globs(exempt);
     let Some(resolver) = resolver else {
         return work(&Announcer {
-            sender: None,
+            request: None,
             exempt,
         });
     };
     let (sender, receiver) = channel::<RepoId>();
-    let receiver = Arc::new(Mutex::new(receiver));
+    let receiver = Mutex::new(receiver);
     let seen = Mutex::new(HashSet::new());
+    let started = AtomicUsize::new(0);
+    let most = jobs.clamp(1, 64);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, 64) {
-            let receiver = Arc::clone(&receiver);
-            let seen = &seen;
-            scope.spawn(move || fetch_announced(resolver, &receiver, seen));
-        }
-        let announcer = Announcer {
-            sender: Some(sender),
-            exempt,
+        let receiver = &receiver;
+        let request = |repo: RepoId| {
+            let first = seen.lock().is_ok_and(|mut seen| seen.insert(repo.clone()));
+            // Failures are reported by pin-actions when it asks again.
+            if !first || resolver.fetch_local(&repo).is_some() {
+                return;
+            }
+            // The fetchers only stop after the sender is gone.
+            if sender.send(repo).is_ok() && started.fetch_add(1, Ordering::Relaxed) < most {
+                scope.spawn(move || fetch_queued(resolver, receiver));
+            }
         };
-        work(&announcer)
-        // `announcer` (the last sender) is dropped here: the fetchers finish what is queued.
+        let result = work(&Announcer {
+            request: Some(&request),
+            exempt,
+        });
+        // `request` is not used any more: with the sender gone the fetchers finish what is
+        // queued and stop.
+        drop(sender);
+        result
     })
 }
 
-fn fetch_announced(
-    resolver: &Resolver,
-    receiver: &Mutex<Receiver<RepoId>>,
-    seen: &Mutex<HashSet<RepoId>>,
-) {
+fn fetch_queued(resolver: &Resolver, receiver: &Mutex<Receiver<RepoId>>) {
     loop {
         let next = match receiver.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         let Ok(repo) = next else { return };
-        let first = seen.lock().is_ok_and(|mut seen| seen.insert(repo.clone()));
-        if first {
-            // Failures are reported by pin-actions when it asks again.
-            let _ = resolver.fetch(&repo);
-        }
+        let _ = resolver.fetch(&repo);
     }
 }

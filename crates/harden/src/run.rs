@@ -513,26 +513,37 @@ fn run_repository(
     (report, pending)
 }
 
-/// Writes every changed file of every repository at once (on the writers' pool: writes mostly
+/// Writes every changed file of every repository at once (on the writer threads: writes mostly
 /// wait for the disk), each only if it still holds the text harden read; then makes the
 /// renames durable, once per folder. Results go to each repository's report.
 fn write_all(reports: &mut [RepoReport], pending: Vec<Vec<PendingWrite>>) {
-    use rayon::prelude::*;
     let jobs: Vec<(usize, PendingWrite)> = pending
         .into_iter()
         .enumerate()
         .flat_map(|(i, writes)| writes.into_iter().map(move |w| (i, w)))
         .collect();
-    let roots: Vec<PathBuf> = reports.iter().map(|r| r.root.clone()).collect();
-    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> = fsutil::on_writers(|| {
-        jobs.into_par_iter()
-            .map(|(i, (path, before, after))| {
-                let before = before.as_deref().map(str::as_bytes);
-                let result = fsutil::write_checked(&roots[i], &path, before, &after);
-                (i, path, result)
-            })
-            .collect()
-    });
+    if jobs.is_empty() {
+        // Nothing to write (`--check`, `--dry-run`, a run that changes nothing): no writer
+        // threads, no folder sync.
+        return;
+    }
+    // Each root resolved once for the batch; a root that cannot be resolved fails its files.
+    let roots: Vec<std::io::Result<PathBuf>> = reports
+        .iter()
+        .map(|r| std::fs::canonicalize(&r.root))
+        .collect();
+    let outcomes: Vec<(usize, PathBuf, Result<(), fsutil::Refusal>)> =
+        fsutil::on_writers(jobs, |(i, (path, before, after))| {
+            let before = before.as_deref().map(str::as_bytes);
+            let result = match &roots[i] {
+                Ok(root) => fsutil::write_checked_in(root, &path, before, &after),
+                Err(e) => Err(fsutil::Refusal::Io(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                ))),
+            };
+            (i, path, result)
+        });
     fsutil::sync_folders(
         outcomes
             .iter()
