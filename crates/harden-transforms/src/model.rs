@@ -353,6 +353,14 @@ impl<'d> Workflow<'d> {
     pub fn runs(&self) -> Option<&'d Node> {
         self.root().and_then(|r| self.get(r, "runs"))
     }
+
+    /// What an action's `runs:` runs with (`composite`, `node20`, `docker`), lower-cased;
+    /// empty when it does not say.
+    pub fn using(&self, runs: &'d Node) -> String {
+        self.str(runs, "using")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    }
 }
 
 impl Job<'_> {
@@ -400,6 +408,24 @@ mod tests {
         assert!(matches!(Uses::parse("checkout@v4"), Uses::Malformed(_)));
         assert_eq!(name(" actions/checkout/@v4"), "actions/checkout");
         assert_eq!(self_repository_as_local("$/a/b"), "./a/b");
+    }
+
+    #[test]
+    fn action_files_and_named_keys() {
+        let doc = Document::parse(
+            "runs:\n  using: Composite\n  steps:\n    - &s\n      run: make\n      shell: bash\n      env: {A: b}\n    - plain\n    - <<: *s\n      if: always()\n",
+        )
+        .expect("parses");
+        let action = Workflow::new(&doc);
+        let runs = action.runs().expect("runs");
+        assert_eq!(action.using(runs), "composite");
+        let steps = action.step_nodes(runs);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(action.run(steps[1]), Some("make"));
+        assert_eq!(action.shell(steps[1]), Some("bash"));
+        assert_eq!(action.entries(action.env(steps[1])).len(), 1);
+        assert!(action.condition(steps[1]).is_some() && action.condition(steps[0]).is_none());
+        assert!(action.jobs().is_empty());
     }
 
     #[test]

@@ -725,18 +725,11 @@ impl<'a> Analyzer<'a> {
         }
         let d = Workflow::new(doc);
         let Some(root) = d.root() else { return };
-        let (token_inputs, _, _) = remote::declared_token_inputs(s, &d, root);
+        let (inner_ctx, _, _) = remote::declared_token_inputs(s, &d, root);
         let Some(runs) = d.runs() else {
             return;
         };
-        let using = d
-            .str(runs, "using")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let inner_ctx = TokenCtx {
-            secrets: BTreeSet::new(),
-            inputs: token_inputs,
-        };
+        let using = d.using(runs);
         if using != "composite" {
             let sees = !inner_ctx.inputs.is_empty()
                 || s.step_env_token

@@ -83,14 +83,15 @@ fn short(commit: &str) -> &str {
     }
 }
 
-/// The action's inputs the job token reaches (a default naming it that the step does not
-/// override, or the step passing it), why, and whether the step overrode a token default.
-/// Local and remote actions both read their inputs here.
+/// The token context an action's own steps and code run in: its inputs the job token reaches
+/// (a default naming it that the step does not override, or the step passing it); why, and
+/// whether the step overrode a token default. Local and remote actions both read their
+/// inputs here.
 pub(super) fn declared_token_inputs(
     s: &StepCtx<'_>,
     d: &Workflow<'_>,
     root: &harden_yaml::Node,
-) -> (BTreeSet<String>, Vec<String>, bool) {
+) -> (TokenCtx, Vec<String>, bool) {
     let plain = TokenCtx {
         secrets: BTreeSet::new(),
         inputs: BTreeSet::new(),
@@ -119,7 +120,11 @@ pub(super) fn declared_token_inputs(
             token_inputs.insert(lower);
         }
     }
-    (token_inputs, reach, overridden)
+    let inner_ctx = TokenCtx {
+        secrets: BTreeSet::new(),
+        inputs: token_inputs,
+    };
+    (inner_ctx, reach, overridden)
 }
 
 /// True when an expression of `text` uses the whole `github` or `secrets` context (as in
@@ -326,15 +331,8 @@ impl<'a> Analyzer<'a> {
             );
             return;
         };
-        let (token_inputs, mut reach, overridden) = declared_token_inputs(s, &d, root);
-        let using = d
-            .str(runs, "using")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let inner_ctx = TokenCtx {
-            secrets: BTreeSet::new(),
-            inputs: token_inputs,
-        };
+        let (inner_ctx, mut reach, overridden) = declared_token_inputs(s, &d, root);
+        let using = d.using(runs);
         if using == "composite" {
             self.remote_composite(s, shown, &d, runs, &inner_ctx, state, out);
             return;
