@@ -7,7 +7,7 @@
 use std::fs;
 use std::io;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,17 +38,11 @@ pub(crate) struct CacheEntry {
 impl CacheEntry {
     /// Whether the entry is younger than `ttl` at unix time `now`.
     pub(crate) fn is_fresh(&self, ttl: Duration, now: u64) -> bool {
-        // An entry from the future (clock changes) is treated as stale.
-        self.fetched_at <= now && now - self.fetched_at < ttl.as_secs()
+        crate::plumbing::is_fresh(self.fetched_at, ttl, now)
     }
 }
 
-/// The current unix time in seconds.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use crate::plumbing::unix_now;
 
 /// A cache directory, for one source.
 #[derive(Debug, Clone)]
@@ -127,7 +121,7 @@ impl Cache {
             refs: refs.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        crate::files::write_atomically(&self.path(repo), &json)
+        crate::plumbing::write_atomically(&self.path(repo), &json)
     }
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -26,6 +26,7 @@ use std::time::Duration;
 use crate::config::ResolverConfig;
 use crate::error::{Error, FetchError};
 use crate::http::Http;
+use crate::plumbing::write_atomically;
 use crate::refs::is_full_sha;
 use crate::repo_id::RepoId;
 use crate::smart_http::status_error;
@@ -365,17 +366,6 @@ fn store(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
     fs::create_dir_all(dir)?;
     write_atomically(path, data)
-}
-
-/// The cache writer: `tempfile` in the target's folder, synced, persisted over the target; a
-/// failed write leaves no temporary file behind (a cache entry needs no folder sync: losing
-/// one costs a fetch).
-pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(data)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(test)]

@@ -41,10 +41,7 @@ pub(crate) struct Counters {
     pub cache_writes: AtomicU64,
 }
 
-/// Adds one to a counter.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
+pub(crate) use crate::plumbing::bump;
 
 impl Counters {
     pub(crate) fn snapshot(&self) -> ResolverStats {

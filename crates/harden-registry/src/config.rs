@@ -84,13 +84,7 @@ impl RegistryConfig {
         if let Some(dir) = docker_dir {
             config.credentials = load_docker_config(&dir.join("config.json"));
         }
-        config.cache_dir = get("HARDEN_CACHE_DIR").map(PathBuf::from).or_else(|| {
-            let base = get("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| get("HOME").map(|home| PathBuf::from(home).join(".cache")))
-                .or_else(|| get("LOCALAPPDATA").map(PathBuf::from))?;
-            Some(base.join("harden"))
-        });
+        config.cache_dir = harden_github::plumbing::cache_dir_from_vars(&var);
         Ok(config)
     }
 

@@ -29,9 +29,7 @@ pub(crate) struct Counters {
     pub rate_limit_waits: AtomicU64,
 }
 
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
+pub(crate) use harden_github::plumbing::bump;
 
 impl Counters {
     pub(crate) fn snapshot(&self) -> RegistryStats {
