@@ -63,6 +63,53 @@ pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Declares a client's statistics from one list of counters: the public type (`u64` fields,
+/// `Copy`, `Default`) and a crate-private twin of atomic counters, bumped with [`bump`] from any
+/// thread, whose `snapshot()` reads them into the public type.
+///
+/// ```
+/// harden_github::statistics! {
+///     /// What a client did so far.
+///     pub struct ClientStats counted by Counters {
+///         /// HTTP requests sent.
+///         requests,
+///     }
+/// }
+/// let counters = Counters::default();
+/// harden_github::plumbing::bump(&counters.requests);
+/// assert_eq!(counters.snapshot(), ClientStats { requests: 1 });
+/// ```
+#[macro_export]
+macro_rules! statistics {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $stats:ident counted by $counters:ident {
+            $( $(#[$field_meta:meta])* $field:ident, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        $vis struct $stats {
+            $( $(#[$field_meta])* pub $field: u64, )*
+        }
+
+        /// The live counters behind the statistics, one per field.
+        #[derive(Debug, Default)]
+        pub(crate) struct $counters {
+            $( pub(crate) $field: ::std::sync::atomic::AtomicU64, )*
+        }
+
+        impl $counters {
+            /// The counts so far.
+            pub(crate) fn snapshot(&self) -> $stats {
+                $stats {
+                    $( $field: self.$field.load(::std::sync::atomic::Ordering::Relaxed), )*
+                }
+            }
+        }
+    };
+}
+
 /// Whether a URL's host is this machine's loopback (`localhost`, `127.0.0.0/8`, `::1`): a proxy
 /// from the environment cannot reach it, and tests may send secrets to it over plain http.
 pub fn is_loopback(url: &str) -> bool {
