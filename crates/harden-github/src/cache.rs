@@ -8,7 +8,7 @@
 use std::fs;
 use std::io;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,17 +39,11 @@ pub(crate) struct CacheEntry {
 impl CacheEntry {
     /// Whether the entry is younger than `ttl` at unix time `now`.
     pub(crate) fn is_fresh(&self, ttl: Duration, now: u64) -> bool {
-        // An entry from the future (clock changes) is treated as stale.
-        self.fetched_at <= now && now - self.fetched_at < ttl.as_secs()
+        crate::plumbing::is_fresh(self.fetched_at, ttl, now)
     }
 }
 
-/// The current unix time in seconds.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use crate::plumbing::unix_now;
 
 /// A cache directory, for one source.
 #[derive(Debug, Clone)]
@@ -131,7 +125,7 @@ impl Cache {
         // No fsync (it cost a disk flush per repository on the path of every cold run): after a
         // crash an entry may be missing, empty or cut short, and such a file fails to parse or
         // to match its repository and server in `load`, so it is a miss and costs one refetch.
-        crate::files::write_atomically(&self.path(repo), &json, crate::files::Sync::No)
+        crate::plumbing::write_atomically(&self.path(repo), &json, crate::plumbing::Fsync::No)
     }
 }
 

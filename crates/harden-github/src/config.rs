@@ -118,13 +118,7 @@ impl ResolverConfig {
         config.token = get("GITHUB_TOKEN")
             .or_else(|| get("GH_TOKEN"))
             .map(|t| t.trim().to_string());
-        config.cache_dir = get("HARDEN_CACHE_DIR").map(PathBuf::from).or_else(|| {
-            let base = get("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| get("HOME").map(|home| PathBuf::from(home).join(".cache")))
-                .or_else(|| get("LOCALAPPDATA").map(PathBuf::from))?;
-            Some(base.join("harden"))
-        });
+        config.cache_dir = crate::plumbing::cache_dir_from_vars(&var);
         config.recorded = get("HARDEN_RECORDED").map(PathBuf::from);
         config
     }

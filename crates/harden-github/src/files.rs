@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -26,6 +26,10 @@ use std::time::Duration;
 use crate::config::ResolverConfig;
 use crate::error::{Error, FetchError};
 use crate::http::Http;
+use crate::plumbing::{
+    read_bounded, with_retries, write_atomically, Attempt, BodyError, Fsync, RetryCounters,
+    RetryPolicy,
+};
 use crate::refs::is_full_sha;
 use crate::repo_id::RepoId;
 use crate::smart_http::status_error;
@@ -302,11 +306,22 @@ impl FileReader {
         self.get(url, Some(token))
     }
 
-    /// One GET with retries of 5xx answers and network failures; 404 is `Ok(None)`.
+    /// One GET with retries of 5xx answers, timeouts and network failures; 404 is `Ok(None)`.
     fn get(&self, url: reqwest::Url, token: Option<&str>) -> FileResult {
-        let mut failures = 0;
-        loop {
-            self.requests.fetch_add(1, Ordering::Relaxed);
+        let policy = RetryPolicy {
+            max_retries: self.max_retries,
+            backoff: self.retry_backoff,
+            max_rate_limit_wait: Duration::ZERO,
+            max_rate_limit_waits: 0,
+        };
+        // Only the requests are counted (`FileReader::requests`); retries are not reported.
+        let unreported = AtomicU64::new(0);
+        let counters = RetryCounters {
+            requests: &self.requests,
+            retries: &unreported,
+            rate_limit_waits: &unreported,
+        };
+        with_retries(&policy, counters, |attempts| {
             let mut request = self.http.client().get(url.clone());
             if let Some(token) = token {
                 request = request
@@ -314,48 +329,34 @@ impl FileReader {
                     .header("Accept", "application/vnd.github.raw")
                     .header("X-GitHub-Api-Version", "2022-11-28");
             }
-            let retry = match request.send() {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    match status {
-                        200 => return read_bounded(response).map(Some),
-                        404 => return Ok(None),
-                        500 | 502 | 503 | 504 => FetchError::Server {
-                            status,
-                            attempts: failures + 1,
-                        },
-                        _ => return Err(status_error(status)),
+            match request.send() {
+                Ok(response) => match response.status().as_u16() {
+                    200 => Attempt::Done(read_text(response).map(Some)),
+                    404 => Attempt::Done(Ok(None)),
+                    status @ (500 | 502 | 503 | 504) => {
+                        Attempt::Transient(FetchError::Server { status, attempts })
                     }
-                }
-                Err(e) if e.is_timeout() => FetchError::Timeout,
-                Err(e) if e.is_redirect() => {
-                    return Err(FetchError::RedirectRefused(
-                        e.url().map(ToString::to_string).unwrap_or_default(),
-                    ))
-                }
-                Err(e) => FetchError::Network(e.to_string()),
-            };
-            if failures >= self.max_retries {
-                return Err(retry);
+                    status => Attempt::Done(Err(status_error(status))),
+                },
+                Err(e) if e.is_timeout() => Attempt::Transient(FetchError::Timeout),
+                Err(e) if e.is_redirect() => Attempt::Done(Err(FetchError::RedirectRefused(
+                    e.url().map(ToString::to_string).unwrap_or_default(),
+                ))),
+                Err(e) => Attempt::Transient(FetchError::Network(e.to_string())),
             }
-            std::thread::sleep(self.retry_backoff.saturating_mul(1 << failures.min(6)));
-            failures += 1;
-        }
+        })
     }
 }
 
-fn read_bounded(response: reqwest::blocking::Response) -> Result<Arc<str>, FetchError> {
-    let mut body = Vec::new();
-    response
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| FetchError::Network(e.to_string()))?;
-    if body.len() as u64 > MAX_FILE_BYTES {
-        return Err(FetchError::BadResponse(format!(
-            "the file is larger than {MAX_FILE_BYTES} bytes"
-        )));
-    }
-    String::from_utf8(body)
+/// The body of a `200` answer as text, at most [`MAX_FILE_BYTES`].
+fn read_text(response: reqwest::blocking::Response) -> Result<Arc<str>, FetchError> {
+    let reply = read_bounded(response, MAX_FILE_BYTES).map_err(|e| match e {
+        BodyError::TooLarge => {
+            FetchError::BadResponse(format!("the file is larger than {MAX_FILE_BYTES} bytes"))
+        }
+        BodyError::Read(e) => FetchError::Network(e.to_string()),
+    })?;
+    String::from_utf8(reply.body)
         .map(Arc::from)
         .map_err(|_| FetchError::BadResponse("the file is not UTF-8 text".into()))
 }
@@ -364,29 +365,7 @@ fn read_bounded(response: reqwest::blocking::Response) -> Result<Arc<str>, Fetch
 fn store(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
     fs::create_dir_all(dir)?;
-    write_atomically(path, data, Sync::Yes)
-}
-
-/// Whether [`write_atomically`] syncs the file before it renames it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sync {
-    /// Synced: after a crash the entry is the old one or the whole new one.
-    Yes,
-    /// Not synced: after a crash the entry may be empty or cut short (it then reads as a miss).
-    No,
-}
-
-/// The cache writer: `tempfile` in the target's folder, synced when asked, persisted over the
-/// target; a failed write leaves no temporary file behind (a cache entry needs no folder sync:
-/// losing one costs a fetch).
-pub(crate) fn write_atomically(path: &Path, data: &[u8], sync: Sync) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no folder"))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(data)?;
-    if sync == Sync::Yes {
-        file.as_file().sync_all()?;
-    }
-    file.persist(path).map(drop).map_err(|e| e.error)
+    write_atomically(path, data, Fsync::Yes)
 }
 
 #[cfg(test)]

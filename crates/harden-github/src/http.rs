@@ -4,17 +4,19 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder};
-use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 
 use crate::cache::unix_now;
 use crate::config::ResolverConfig;
 use crate::error::{Error, FetchError};
-use crate::stats::{bump, Counters};
+pub(crate) use crate::plumbing::Reply;
+use crate::plumbing::{
+    error_chain, is_loopback, with_retries, Attempt, BodyError, RetryCounters, RetryPolicy,
+};
+use crate::stats::Counters;
 
 /// The largest answer body read for a git protocol v2 `ls-refs` or a REST page. The largest
 /// recorded repository (gradio-app/gradio: 5,896 tags, 381 branches) answers `ls-refs` in
@@ -42,51 +44,17 @@ impl fmt::Display for CrossHostRedirect {
 
 impl StdError for CrossHostRedirect {}
 
-fn is_loopback(url: &str) -> bool {
-    let Some(host) = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-    else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// An answer with its body read.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub(crate) fn content_type(&self) -> &str {
-        self.header("content-type").unwrap_or_default()
-    }
-}
-
 /// The shared HTTP client of a resolver.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     client: Client,
-    max_retries: u32,
-    retry_backoff: Duration,
-    max_rate_limit_wait: Duration,
+    retry: RetryPolicy,
     counters: Arc<Counters>,
 }
 
@@ -119,9 +87,12 @@ impl Http {
             .map_err(|e| Error::Client(e.to_string()))?;
         Ok(Http {
             client,
-            max_retries: config.max_retries,
-            retry_backoff: config.retry_backoff,
-            max_rate_limit_wait: config.max_rate_limit_wait,
+            retry: RetryPolicy {
+                max_retries: config.max_retries,
+                backoff: config.retry_backoff,
+                max_rate_limit_wait: config.max_rate_limit_wait,
+                max_rate_limit_waits: MAX_RATE_LIMIT_WAITS,
+            },
             counters,
         })
     }
@@ -152,86 +123,50 @@ impl Http {
         build: &dyn Fn(&Client) -> RequestBuilder,
         max_body: u64,
     ) -> Result<Reply, FetchError> {
-        let mut attempts: u32 = 0;
-        let mut failures: u32 = 0;
-        let mut rate_limit_waits: u32 = 0;
-        let mut waited = Duration::ZERO;
-        loop {
-            attempts += 1;
-            bump(&self.counters.requests);
+        let counters = RetryCounters {
+            requests: &self.counters.requests,
+            retries: &self.counters.retries,
+            rate_limit_waits: &self.counters.rate_limit_waits,
+        };
+        with_retries(&self.retry, counters, |attempts| {
             let result = build(&self.client)
                 .send()
                 .map_err(|e| classify(&e))
                 .and_then(|response| read_bounded(response, max_body));
             match result {
-                Err(error) => {
-                    if !matches!(error, FetchError::Network(_)) || failures >= self.max_retries {
-                        return Err(error);
-                    }
-                }
-                Ok(reply) => {
-                    if let Some(wait) = rate_limit_wait(&reply) {
-                        let needed = wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-                        if rate_limit_waits >= MAX_RATE_LIMIT_WAITS
-                            || waited + needed > self.max_rate_limit_wait
-                        {
-                            return Err(FetchError::RateLimited { retry_after: wait });
-                        }
-                        rate_limit_waits += 1;
-                        waited += needed;
-                        bump(&self.counters.rate_limit_waits);
-                        thread::sleep(needed);
-                        continue;
-                    }
-                    if !matches!(reply.status, 500 | 502 | 503 | 504) {
-                        return Ok(reply);
-                    }
-                    if failures >= self.max_retries {
-                        return Err(FetchError::Server {
+                Err(error @ FetchError::Network(_)) => Attempt::Transient(error),
+                Err(error) => Attempt::Done(Err(error)),
+                Ok(reply) => match rate_limit_wait(&reply) {
+                    Some(wait) => Attempt::RateLimited {
+                        wait: wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT),
+                        refused: FetchError::RateLimited { retry_after: wait },
+                    },
+                    None if matches!(reply.status, 500 | 502 | 503 | 504) => {
+                        Attempt::Transient(FetchError::Server {
                             status: reply.status,
                             attempts,
-                        });
+                        })
                     }
-                }
+                    None => Attempt::Done(Ok(reply)),
+                },
             }
-            bump(&self.counters.retries);
-            thread::sleep(self.retry_backoff.saturating_mul(1 << failures.min(6)));
-            failures += 1;
-        }
+        })
     }
 }
 
 /// Reads the answer's body, at most `max_body` bytes: a longer one (announced by
 /// `Content-Length` or found while reading) is refused.
 fn read_bounded(response: reqwest::blocking::Response, max_body: u64) -> Result<Reply, FetchError> {
-    use std::io::Read;
-    let too_large = || FetchError::BodyTooLarge { limit: max_body };
-    if response.content_length().is_some_and(|n| n > max_body) {
-        return Err(too_large());
-    }
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let mut body = Vec::new();
-    response
-        .take(max_body + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| {
-            match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-            {
-                Some(inner) => classify(inner),
-                None if e.kind() == std::io::ErrorKind::TimedOut => FetchError::Timeout,
-                None => FetchError::Network(e.to_string()),
-            }
-        })?;
-    if body.len() as u64 > max_body {
-        return Err(too_large());
-    }
-    Ok(Reply {
-        status,
-        headers,
-        body,
+    crate::plumbing::read_bounded(response, max_body).map_err(|e| match e {
+        BodyError::TooLarge => FetchError::BodyTooLarge { limit: max_body },
+        BodyError::Read(e) => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        {
+            Some(inner) => classify(inner),
+            None if e.kind() == std::io::ErrorKind::TimedOut => FetchError::Timeout,
+            None => FetchError::Network(e.to_string()),
+        },
     })
 }
 
@@ -290,23 +225,13 @@ fn classify(error: &reqwest::Error) -> FetchError {
     if error.is_timeout() {
         return FetchError::Timeout;
     }
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = inner.source();
-    }
-    FetchError::Network(crate::redact::redact_userinfo(&message))
+    FetchError::Network(crate::redact::redact_userinfo(&error_chain(error)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderName, HeaderValue};
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
     fn reply(status: u16, headers: &[(&'static str, String)]) -> Reply {
         let mut map = HeaderMap::new();
@@ -356,15 +281,6 @@ mod tests {
             rate_limit_wait(&reply(200, &[("retry-after", "1".into())])),
             None
         );
-    }
-
-    #[test]
-    fn loopback_urls() {
-        assert!(is_loopback("http://127.0.0.1:8080"));
-        assert!(is_loopback("http://localhost:1"));
-        assert!(is_loopback("http://[::1]:1"));
-        assert!(!is_loopback("https://github.com"));
-        assert!(!is_loopback("not a url"));
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod files;
 mod http;
 mod parallel;
 pub mod pktline;
+pub mod plumbing;
 mod recorded;
 mod redact;
 mod refs;

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 /// Runs `work` on every item with at most `workers` threads (on the calling thread when one
 /// suffices), and returns the results in the order of `items`.
-pub(crate) fn on_threads<T: Sync, R: Send>(
+pub fn on_threads<T: Sync, R: Send>(
     items: &[T],
     workers: usize,
     work: impl Fn(&T) -> R + Sync,

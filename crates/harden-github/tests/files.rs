@@ -85,3 +85,45 @@ fn private_repositories_fall_back_to_the_contents_api_with_a_token() {
         server.requests()
     );
 }
+
+/// The reader's GET goes through the shared retry loop (`harden_github::plumbing`): a 5xx is
+/// retried, then reported with the number of attempts; a body over the bound is refused.
+#[test]
+fn server_errors_are_retried_and_bodies_bounded() {
+    use harden_testserver::{Fault, FaultRule};
+    let server = TestServer::start(default_refs_dir()).expect("server");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let reader = FileReader::new(&ResolverConfig {
+        max_retries: 1,
+        ..config(&server, cache.path())
+    })
+    .expect("reader");
+    let sha = "b4ffde65f46336ab88eb53be808477a3936bae11";
+    let file = |path: &str| FileRef::new(RepoId::new("actions", "checkout"), sha, path);
+    server.set_fault_rule(
+        "actions/checkout",
+        FaultRule::new(Fault::Status(503)).times(1),
+    );
+    assert!(reader.read(&file("action.yml")).expect("read").is_some());
+    assert_eq!(reader.requests(), 2, "one retry");
+    server.set_fault("actions/checkout", Fault::Status(500));
+    assert_eq!(
+        reader.read(&file("README.md")),
+        Err(FetchError::Server {
+            status: 500,
+            attempts: 2
+        })
+    );
+    assert_eq!(reader.requests(), 4);
+    server.set_fault(
+        "actions/checkout",
+        Fault::HugeBody {
+            bytes: harden_github::MAX_FILE_BYTES + 1,
+            announced: true,
+        },
+    );
+    assert!(matches!(
+        reader.read(&file("LICENSE")),
+        Err(FetchError::BadResponse(m)) if m.contains("larger than")
+    ));
+}

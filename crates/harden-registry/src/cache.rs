@@ -1,12 +1,13 @@
 //! The on-disk cache: one JSON file per resolved `registry/repository:tag` under
 //! `<cache dir>/images/`, holding the digest and when it was fetched. Files are written
-//! atomically (temporary file + rename); an unreadable or foreign file is a miss.
+//! atomically (`harden_github::plumbing::write_atomically`); an unreadable or foreign file is a miss.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use harden_github::plumbing::{write_atomically, Fsync};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,13 +22,6 @@ struct CacheFile {
     fetched_at: u64,
     digest: String,
     media_type: Option<String>,
-}
-
-/// The current unix time in seconds.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The `images/` folder of a cache directory.
@@ -101,19 +95,8 @@ impl Cache {
             media_type: resolved.media_type.clone(),
         };
         let json = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        // `tempfile` in the cache folder, synced, persisted over the entry; a failed write
-        // leaves no temporary file behind.
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        temp.write_all(&json)?;
-        temp.as_file().sync_all()?;
-        temp.persist(self.path(key)).map(drop).map_err(|e| e.error)
+        write_atomically(&self.path(key), &json, Fsync::Yes)
     }
-}
-
-/// Whether an entry fetched at `fetched_at` is younger than `ttl` at `now` (an entry from the
-/// future is stale).
-pub(crate) fn is_fresh(fetched_at: u64, ttl: Duration, now: u64) -> bool {
-    fetched_at <= now && now - fetched_at < ttl.as_secs()
 }
 
 #[cfg(test)]
@@ -136,8 +119,9 @@ mod tests {
         assert_eq!(file_name("a/b:c"), "a_2fb_3ac.json");
         assert_ne!(file_name("a_b"), file_name("a/b"));
         assert!(file_name(&"x".repeat(400)).len() < 200);
-        assert!(is_fresh(100, Duration::from_secs(10), 105));
-        assert!(!is_fresh(100, Duration::from_secs(10), 110));
-        assert!(!is_fresh(100, Duration::from_secs(10), 99));
+        let leftovers = fs::read_dir(dir.path().join("images"))
+            .expect("list")
+            .count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
     }
 }

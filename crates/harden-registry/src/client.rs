@@ -3,19 +3,20 @@
 //! for `429` within a budget, and bounded bodies.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Mutex;
-use std::thread;
 use std::time::Duration;
 
+use harden_github::plumbing::{
+    error_chain, read_bounded, with_retries, Attempt, BodyError, Reply, RetryCounters, RetryPolicy,
+};
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 
 use crate::config::RegistryConfig;
 use crate::credentials::Credentials;
 use crate::error::{Error, RegistryError};
 use crate::reference::{valid_digest, ImageRef};
-use crate::stats::{bump, Counters};
+use crate::stats::Counters;
 use crate::Resolved;
 
 /// The manifest media types asked for, image indexes first: the digest of a multi-platform
@@ -30,19 +31,6 @@ pub const MANIFEST_TYPES: &[&str] = &[
 /// Waits for `429` per request before giving up.
 const MAX_RATE_LIMIT_WAITS: u32 = 3;
 
-/// An answer with its body read (bounded).
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
 /// The HTTP side of a registry client.
 #[derive(Debug)]
 pub(crate) struct Http {
@@ -52,17 +40,9 @@ pub(crate) struct Http {
     tokens: Mutex<HashMap<String, String>>,
 }
 
+/// Whether a URL (a mirror's may hold `{registry}`) names this machine's loopback.
 fn is_loopback(url: &str) -> bool {
-    reqwest::Url::parse(&url.replace("{registry}", "r"))
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .is_some_and(|h| {
-            let bare = h.trim_start_matches('[').trim_end_matches(']');
-            bare.eq_ignore_ascii_case("localhost")
-                || bare
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        })
+    harden_github::plumbing::is_loopback(&url.replace("{registry}", "r"))
 }
 
 impl Http {
@@ -239,93 +219,53 @@ impl Http {
         counters: &Counters,
         build: impl Fn() -> reqwest::blocking::RequestBuilder,
     ) -> Result<Reply, RegistryError> {
-        let (mut attempts, mut failures, mut waits) = (0u32, 0u32, 0u32);
-        let mut waited = Duration::ZERO;
-        loop {
-            attempts += 1;
-            bump(&counters.requests);
-            match build().send() {
-                Err(e) if e.is_timeout() => return Err(RegistryError::Timeout),
-                Err(e) if failures >= self.config.max_retries => {
-                    return Err(RegistryError::Network(describe(&e)))
-                }
-                Err(_) => {}
-                Ok(response) => {
-                    let reply = self.read(response)?;
-                    if reply.status == 429 {
-                        let asked = reply
-                            .header("retry-after")
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(Duration::from_secs);
-                        let wait = asked.unwrap_or(Duration::from_secs(10));
-                        if waits >= MAX_RATE_LIMIT_WAITS
-                            || waited + wait > self.config.max_rate_limit_wait
-                        {
-                            return Err(RegistryError::RateLimited { retry_after: asked });
-                        }
-                        waits += 1;
-                        waited += wait;
-                        bump(&counters.rate_limit_waits);
-                        thread::sleep(wait);
-                        continue;
-                    }
-                    if !matches!(reply.status, 500 | 502 | 503 | 504) {
-                        return Ok(reply);
-                    }
-                    if failures >= self.config.max_retries {
-                        return Err(RegistryError::Server {
-                            status: reply.status,
-                            attempts,
-                        });
+        let policy = RetryPolicy {
+            max_retries: self.config.max_retries,
+            backoff: self.config.retry_backoff,
+            max_rate_limit_wait: self.config.max_rate_limit_wait,
+            max_rate_limit_waits: MAX_RATE_LIMIT_WAITS,
+        };
+        let counters = RetryCounters {
+            requests: &counters.requests,
+            retries: &counters.retries,
+            rate_limit_waits: &counters.rate_limit_waits,
+        };
+        with_retries(&policy, counters, |attempts| match build().send() {
+            Err(e) if e.is_timeout() => Attempt::Done(Err(RegistryError::Timeout)),
+            Err(e) => Attempt::Transient(RegistryError::Network(error_chain(&e))),
+            Ok(response) => match self.read(response) {
+                Err(error) => Attempt::Done(Err(error)),
+                Ok(reply) if reply.status == 429 => {
+                    let asked = reply
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    Attempt::RateLimited {
+                        wait: asked.unwrap_or(Duration::from_secs(10)),
+                        refused: RegistryError::RateLimited { retry_after: asked },
                     }
                 }
-            }
-            bump(&counters.retries);
-            thread::sleep(
-                self.config
-                    .retry_backoff
-                    .saturating_mul(1 << failures.min(6)),
-            );
-            failures += 1;
-        }
+                Ok(reply) if matches!(reply.status, 500 | 502 | 503 | 504) => {
+                    Attempt::Transient(RegistryError::Server {
+                        status: reply.status,
+                        attempts,
+                    })
+                }
+                Ok(reply) => Attempt::Done(Ok(reply)),
+            },
+        })
     }
 
     /// Reads the body, at most `max_body` bytes.
     fn read(&self, response: Response) -> Result<Reply, RegistryError> {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
         let limit = self.config.max_body;
-        let mut body = Vec::new();
-        response
-            .take(limit as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| RegistryError::Network(e.to_string()))?;
-        if body.len() > limit {
-            return Err(RegistryError::BadResponse(format!(
-                "an answer larger than {limit} bytes"
-            )));
-        }
-        Ok(Reply {
-            status,
-            headers,
-            body,
+        read_bounded(response, limit as u64).map_err(|e| match e {
+            BodyError::TooLarge => {
+                RegistryError::BadResponse(format!("an answer larger than {limit} bytes"))
+            }
+            BodyError::Read(e) => RegistryError::Network(e.to_string()),
         })
     }
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = inner.source();
-    }
-    message
 }
 
 /// The digest of a `200` manifest answer, checked.

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use harden_github::ResolverConfig;
+
 use crate::credentials::{load_docker_config, Credentials};
 use crate::error::Error;
 use crate::reference::DOCKER_HUB;
@@ -44,21 +46,23 @@ pub struct RegistryConfig {
 }
 
 impl Default for RegistryConfig {
-    /// No mirrors, no cache, one hour TTL, 8 jobs, 30 s timeout, 2 retries, at most 60 s of
-    /// rate-limit waiting, 1 MiB bodies.
+    /// No mirrors, no credentials, no cache, 1 MiB bodies, and the cache, concurrency, time and
+    /// retry settings of [`ResolverConfig::default`] (one hour TTL, 8 jobs, 30 s timeout,
+    /// 2 retries, at most 60 s of rate-limit waiting): the binary sets both from the same flags.
     fn default() -> Self {
+        let shared = ResolverConfig::default();
         RegistryConfig {
             mirrors: BTreeMap::new(),
             credentials: BTreeMap::new(),
             cache_dir: None,
-            cache_ttl: Duration::from_secs(3600),
-            refresh: false,
-            offline: false,
-            jobs: 8,
-            timeout: Duration::from_secs(30),
-            max_retries: 2,
-            retry_backoff: Duration::from_millis(500),
-            max_rate_limit_wait: Duration::from_secs(60),
+            cache_ttl: shared.cache_ttl,
+            refresh: shared.refresh,
+            offline: shared.offline,
+            jobs: shared.jobs,
+            timeout: shared.timeout,
+            max_retries: shared.max_retries,
+            retry_backoff: shared.retry_backoff,
+            max_rate_limit_wait: shared.max_rate_limit_wait,
             max_body: 1 << 20,
         }
     }
@@ -84,13 +88,7 @@ impl RegistryConfig {
         if let Some(dir) = docker_dir {
             config.credentials = load_docker_config(&dir.join("config.json"));
         }
-        config.cache_dir = get("HARDEN_CACHE_DIR").map(PathBuf::from).or_else(|| {
-            let base = get("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| get("HOME").map(|home| PathBuf::from(home).join(".cache")))
-                .or_else(|| get("LOCALAPPDATA").map(PathBuf::from))?;
-            Some(base.join("harden"))
-        });
+        config.cache_dir = harden_github::plumbing::cache_dir_from_vars(&var);
         Ok(config)
     }
 
@@ -162,6 +160,15 @@ mod tests {
         assert_eq!(config.base_url("docker.io"), "https://m.example");
         assert_eq!(config.base_url("ghcr.io"), "http://127.0.0.1:9/ghcr.io");
         let plain = RegistryConfig::default();
+        assert_eq!(
+            (
+                plain.jobs,
+                plain.timeout,
+                plain.max_retries,
+                plain.cache_ttl
+            ),
+            (8, Duration::from_secs(30), 2, Duration::from_secs(3600))
+        );
         assert_eq!(plain.base_url("docker.io"), "https://registry-1.docker.io");
         assert_eq!(plain.base_url("quay.io"), "https://quay.io");
         for bad in [

@@ -26,8 +26,9 @@ mod reference;
 mod stats;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use harden_github::plumbing::{is_fresh, on_threads, unix_now};
 
 pub use client::MANIFEST_TYPES;
 pub use config::{parse_mirrors, RegistryConfig, ANY_REGISTRY};
@@ -36,7 +37,7 @@ pub use error::{Error, RegistryError};
 pub use reference::{valid_digest, ImageRef, ParseImageError, DOCKER_HUB};
 pub use stats::RegistryStats;
 
-use cache::{is_fresh, unix_now, Cache};
+use cache::Cache;
 use stats::{bump, Counters};
 
 /// What a tag resolved to.
@@ -89,28 +90,11 @@ impl Registry {
     pub fn resolve_all(&self, images: &[ImageRef]) -> HashMap<String, DigestResult> {
         let mut seen = std::collections::HashSet::new();
         let unique: Vec<&ImageRef> = images.iter().filter(|i| seen.insert(i.key())).collect();
-        let results = Mutex::new(HashMap::with_capacity(unique.len()));
-        let next = AtomicUsize::new(0);
-        let work = || {
-            while let Some(image) = unique.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let result = self.resolve(image);
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(image.key(), result);
-            }
-        };
-        let workers = self.config.jobs.clamp(1, 64).min(unique.len());
-        if workers <= 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
-        results.into_inner().unwrap_or_else(|p| p.into_inner())
+        on_threads(&unique, self.config.jobs.clamp(1, 64), |image| {
+            (image.key(), self.resolve(image))
+        })
+        .into_iter()
+        .collect()
     }
 
     /// Resolves one reference's tag (`latest` when none is written): memory, then the disk
