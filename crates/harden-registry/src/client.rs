@@ -281,16 +281,27 @@ fn digest_of(reply: &Reply) -> Result<Resolved, RegistryError> {
             )));
         }
     }
-    let computed;
-    let digest = match reply.header("docker-content-digest").map(str::trim) {
-        Some(d) => d,
-        None if !reply.body.is_empty() => {
-            let sum = ring::digest::digest(&ring::digest::SHA256, &reply.body);
-            let hex: String = sum.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-            computed = format!("sha256:{hex}");
-            &computed
+    // With the manifest in hand, its digest is computed from it: a header that disagrees (a
+    // mirror's or proxy's mistake, or a tampered answer) would pin an image other than the one
+    // the registry showed, so it is refused. A HEAD answer has only the header.
+    let computed = (!reply.body.is_empty()).then(|| {
+        let sum = ring::digest::digest(&ring::digest::SHA256, &reply.body);
+        let hex: String = sum.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    });
+    let digest = match (
+        reply.header("docker-content-digest").map(str::trim),
+        &computed,
+    ) {
+        (Some(d), Some(c)) if d.starts_with("sha256:") && d != c => {
+            return Err(RegistryError::BadResponse(format!(
+                "the Docker-Content-Digest header (`{}`) is not the digest of the manifest sent ({c})",
+                d.chars().take(80).collect::<String>()
+            )));
         }
-        None => {
+        (Some(d), _) => d,
+        (None, Some(c)) => c,
+        (None, None) => {
             return Err(RegistryError::BadResponse(
                 "no Docker-Content-Digest header and no manifest in the answer".to_owned(),
             ))

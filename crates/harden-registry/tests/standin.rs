@@ -138,6 +138,23 @@ fn a_manifest_without_a_digest_header_is_hashed() {
     assert_eq!(resolved.digest, sha256sum(body.as_bytes()));
 }
 
+#[test]
+fn a_digest_header_that_is_not_the_manifests_digest_is_refused() {
+    let server = RegistryServer::start().expect("start");
+    server.serve_any_image();
+    server.misstate_digest_header();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let err = registry
+        .resolve(&image("alpine:3"))
+        .expect_err("a misstated digest is refused");
+    assert!(
+        err.to_string()
+            .contains("not the digest of the manifest sent"),
+        "{err}"
+    );
+}
+
 /// sha256 by `sha256sum`, an implementation independent of the client's.
 fn sha256sum(data: &[u8]) -> String {
     use std::io::Write;

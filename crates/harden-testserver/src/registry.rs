@@ -63,6 +63,8 @@ struct State {
     auth: bool,
     /// Leave `Docker-Content-Digest` out (the client must hash the manifest it GETs).
     no_digest_header: bool,
+    /// Leave it out of `HEAD` answers and misstate it in `GET` answers (a faulty mirror).
+    wrong_digest_header: bool,
     /// `registry/repository@digest` of every manifest served or added: what a by-digest
     /// request finds.
     digests: Vec<String>,
@@ -93,19 +95,13 @@ impl std::fmt::Debug for RegistryServer {
     }
 }
 
-/// The digest the stand-in gives `registry/repository:tag`: `sha256:` and 64 hex digits made
-/// from the key, the same in every run.
+/// The digest the stand-in gives `registry/repository:tag`: the sha256 of the manifest it
+/// serves for it ([`manifest_body`]), as a registry's `Docker-Content-Digest` is, the same in
+/// every run.
 pub fn fake_digest(key: &str) -> String {
-    let mut out = String::from("sha256:");
-    for round in 0u64..4 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ round;
-        for b in key.bytes() {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        out.push_str(&format!("{hash:016x}"));
-    }
-    out
+    let sum = ring::digest::digest(&ring::digest::SHA256, manifest_body(key).as_bytes());
+    let hex: String = sum.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 impl RegistryServer {
@@ -196,6 +192,12 @@ impl RegistryServer {
     /// for `HEAD`; the body of a `GET` is still the manifest.
     pub fn omit_digest_header(&self) {
         lock(&self.shared.state).no_digest_header = true;
+    }
+
+    /// Leaves `Docker-Content-Digest` out of `HEAD` answers and gives a digest other than the
+    /// manifest's in `GET` answers, as a faulty mirror might: the client must refuse it.
+    pub fn misstate_digest_header(&self) {
+        lock(&self.shared.state).wrong_digest_header = true;
     }
 
     /// Hands out tokens for `registry/repository` only to `user:password` (Basic), as a
@@ -346,8 +348,9 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         if !state.digests.contains(&by_digest) {
             return error_json(404, "MANIFEST_UNKNOWN", "manifest unknown");
         }
-        return Response::new(200, INDEX_TYPE, "{}")
-            .with_header("Docker-Content-Digest", reference);
+        // The manifest itself is not kept for a digest, so the answer has only the header,
+        // like a HEAD answer.
+        return Response::new(200, INDEX_TYPE, "").with_header("Docker-Content-Digest", reference);
     }
     let key = format!("{name}:{reference}");
     let media_type = match state.images.get(&key) {
@@ -363,23 +366,28 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         .is_some_and(|a| a.split(',').any(|t| t.trim() == media_type));
     if !accepted {
         // A registry falls back to a single-platform manifest, with another digest.
-        return Response::new(200, MANIFEST_TYPE, "{}").with_header(
-            "Docker-Content-Digest",
-            fake_digest(&format!("{key}#platform")),
-        );
+        let platform = format!("{key}#platform");
+        return Response::new(200, MANIFEST_TYPE, manifest_body(&platform))
+            .with_header("Docker-Content-Digest", fake_digest(&platform));
     }
     let served = format!("{name}@{}", fake_digest(&key));
     if !state.digests.contains(&served) {
         state.digests.push(served);
     }
-    if state.no_digest_header {
+    if state.no_digest_header || (state.wrong_digest_header && request.method == "HEAD") {
         return Response::new(200, &media_type, manifest_body(&key));
+    }
+    if state.wrong_digest_header {
+        return Response::new(200, &media_type, manifest_body(&key)).with_header(
+            "Docker-Content-Digest",
+            fake_digest(&format!("{key}#other")),
+        );
     }
     Response::new(200, &media_type, manifest_body(&key))
         .with_header("Docker-Content-Digest", fake_digest(&key))
 }
 
-/// The manifest body served for a key (its digest header is [`fake_digest`], not its hash).
+/// The manifest body served for a key (its digest, [`fake_digest`], is its sha256).
 pub fn manifest_body(key: &str) -> String {
     format!("{{\"schemaVersion\":2,\"annotations\":{{\"key\":\"{key}\"}}}}")
 }
