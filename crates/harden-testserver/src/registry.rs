@@ -352,6 +352,11 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         // like a HEAD answer.
         return Response::new(200, INDEX_TYPE, "").with_header("Docker-Content-Digest", reference);
     }
+    manifest(request, &mut state, &name, reference)
+}
+
+/// A manifest answer for `name:reference` (a tag).
+fn manifest(request: &Request, state: &mut State, name: &str, reference: &str) -> Response {
     let key = format!("{name}:{reference}");
     let media_type = match state.images.get(&key) {
         Some(t) => Some(t.clone()),
@@ -374,17 +379,19 @@ fn answer(request: &Request, shared: &Shared) -> Response {
     if !state.digests.contains(&served) {
         state.digests.push(served);
     }
-    if state.no_digest_header || (state.wrong_digest_header && request.method == "HEAD") {
-        return Response::new(200, &media_type, manifest_body(&key));
+    let header =
+        if state.no_digest_header || (state.wrong_digest_header && request.method == "HEAD") {
+            None
+        } else if state.wrong_digest_header {
+            Some(fake_digest(&format!("{key}#other")))
+        } else {
+            Some(fake_digest(&key))
+        };
+    let response = Response::new(200, &media_type, manifest_body(&key));
+    match header {
+        Some(digest) => response.with_header("Docker-Content-Digest", digest),
+        None => response,
     }
-    if state.wrong_digest_header {
-        return Response::new(200, &media_type, manifest_body(&key)).with_header(
-            "Docker-Content-Digest",
-            fake_digest(&format!("{key}#other")),
-        );
-    }
-    Response::new(200, &media_type, manifest_body(&key))
-        .with_header("Docker-Content-Digest", fake_digest(&key))
 }
 
 /// The manifest body served for a key (its digest, [`fake_digest`], is its sha256).
