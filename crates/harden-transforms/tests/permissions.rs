@@ -688,6 +688,11 @@ fn repository_scripts_and_makefiles_are_read() {
 }
 
 #[test]
+fn python_modules_shadowed_by_repository_files_stay_opaque() {
+    check("shadowed_module");
+}
+
+#[test]
 fn maintainer_blocks_are_never_widened() {
     check("maintainer_blocks");
 }

@@ -194,6 +194,20 @@ pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {
     }
 }
 
+/// The top-level modules a Python program imports (`os` for `import os.path`), when its
+/// imports are understood: a file of the program's folder named like one of them
+/// (`json.py` beside the program) is imported instead of the standard library's.
+pub(super) fn python_top_modules(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = python_imports(text)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m.split('.').next().unwrap_or(m).to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Whether `text` has `word` at `i` as a whole word (no letter, digit, `_` or `$` on
 /// either side).
 fn whole_word(text: &str, i: usize, word: &str) -> bool {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
-use super::program_text::{reaches_out, Lang};
+use super::program_text::{python_top_modules, reaches_out, Lang};
 use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
 
 /// How many scripts (or Makefile recipes) deep harden reads.
@@ -232,6 +232,31 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
             run,
             format!("`{name} {path}`, a program harden does not follow ({why})"),
         );
+        return;
+    }
+    // Python puts the program's folder first on its module path: `ci/json.py` beside
+    // `ci/x.py` is what `import json` loads.
+    if lang == Lang::Python {
+        let folder = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let shadowing = python_top_modules(&text).into_iter().find_map(|m| {
+            [format!("{m}.py"), format!("{m}/__init__.py")]
+                .into_iter()
+                .map(|f| {
+                    if folder.is_empty() {
+                        f
+                    } else {
+                        format!("{folder}/{f}")
+                    }
+                })
+                .find(|f| run.ctx.files.and_then(|files| files.read(f)).is_some())
+                .map(|f| (m, f))
+        });
+        if let Some((module, file)) = shadowing {
+            opaque(
+                run,
+                format!("`{name} {path}`, a program harden does not follow (its `import {module}` loads `{file}` of the repository)"),
+            );
+        }
     }
 }
 
