@@ -312,11 +312,39 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
                 return;
             }
         };
+        // `#!/usr/bin/env -S node -r ./hook.js`: options load more than the file.
+        if !plain_shebang(first, interpreter) {
+            opaque(
+                run,
+                format!("`{path}`, whose `{first}` line runs more than the program"),
+            );
+            return;
+        }
         repository_program(run, interpreter, path);
         return;
     }
     let workdir = run.ctx.workdir.to_owned();
     nested(run, &text, &rel, workdir, &format!("`{path}`"));
+}
+
+/// True when the shebang line `first` runs `interpreter` (`python`, `node`) with nothing but
+/// Python flags harden knows: `#!/usr/bin/env python3`, `#!/usr/bin/python3 -u`.
+fn plain_shebang(first: &str, interpreter: &str) -> bool {
+    let mut words = first.trim_start_matches("#!").split_whitespace().peekable();
+    if words.peek().is_some_and(|w| w.ends_with("/env")) {
+        words.next();
+        if words.peek() == Some(&"-S") {
+            words.next();
+        }
+    }
+    let Some(program) = words.next() else {
+        return false;
+    };
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if Lang::of_interpreter(name) != Lang::of_interpreter(interpreter) {
+        return false;
+    }
+    words.all(|w| interpreter == "python" && PYTHON_FLAGS.contains(&w))
 }
 
 /// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
@@ -593,6 +621,24 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shebangs_that_run_only_the_program() {
+        assert!(plain_shebang("#!/usr/bin/env python3", "python"));
+        assert!(plain_shebang("#!/usr/bin/python3.12 -u", "python"));
+        assert!(plain_shebang("#!/usr/bin/env node", "node"));
+        assert!(!plain_shebang(
+            "#!/usr/bin/env -S node -r ./hook.js",
+            "node"
+        ));
+        assert!(!plain_shebang("#!/usr/bin/env -S python3 -m pip", "python"));
+        assert!(!plain_shebang(
+            "#!/usr/bin/env -S uv run --script",
+            "python"
+        ));
+        assert!(!plain_shebang("#!/usr/bin/env pythonista", "python"));
+        assert!(!plain_shebang("#!/usr/bin/env node", "python"));
+    }
 
     #[test]
     fn makefile_rules_and_recipes() {
