@@ -205,6 +205,18 @@ const PYTHON_FLAGS: &[&str] = &[
     "-u", "-B", "-O", "-OO", "-E", "-s", "-S", "-I", "-P", "-q", "-b", "-bb", "-v",
 ];
 
+/// Environment variables through which Python or Node.js load code the program does not
+/// name (https://docs.python.org/3/using/cmdline.html#environment-variables,
+/// https://nodejs.org/api/cli.html#environment-variables).
+const LOADER_VARIABLES: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+];
+
 /// `python ci/x.py`, `node tools/y.mjs`: a Python or JavaScript program of the repository is
 /// read and settled when it cannot reach git, the network nor the token (program_text.rs);
 /// any other program is opaque.
@@ -223,6 +235,18 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
         );
         return;
     };
+    // Variables that load more than the program (`NODE_OPTIONS=--require x`, a
+    // `PYTHONPATH` folder whose `json.py` replaces the standard library's).
+    let loader = LOADER_VARIABLES
+        .iter()
+        .find(|v| run.vars.contains_key(**v) || run.ctx.env_file.contains_key(**v));
+    if let Some(var) = loader {
+        opaque(
+            run,
+            format!("`{name} {path}`, a program harden does not follow (`${var}` is set)"),
+        );
+        return;
+    }
     let Some(text) = run.ctx.files.and_then(|f| f.read(&rel)) else {
         opaque(run, format!("`{path}`, which harden could not read"));
         return;
