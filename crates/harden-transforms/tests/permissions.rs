@@ -168,6 +168,20 @@ fn own_repository_local_workflow_is_read_from_the_knowledge_base() {
     let other = Permissions::default().with_own_repository("someone/test-infra");
     let (_, text) = run_checked(&repo, &other);
     assert_eq!(text, unnamed);
+    // Without a name given, the `origin` remote of the checkout's `.git/config` names it.
+    let checkout = std::env::temp_dir().join(format!("harden-own-origin-{}", std::process::id()));
+    std::fs::create_dir_all(checkout.join(".git")).expect("temp dir");
+    std::fs::write(
+        checkout.join(".git/config"),
+        "[remote \"origin\"]\n\turl = git@github.com:PyTorch/test-infra.git\n",
+    )
+    .expect("config");
+    let mut cloned = fixture_repo("own_repository");
+    cloned.root = checkout.clone();
+    let (_, from_origin) = run_checked(&cloned, &Permissions::default());
+    std::fs::remove_dir_all(&checkout).expect("clean up");
+    let (_, named_text) = run_checked(&repo, &named);
+    assert_eq!(from_origin, named_text);
 }
 
 #[test]
@@ -671,6 +685,11 @@ fn opaque_programs_on_pull_requests_are_not_reported() {
 #[test]
 fn repository_scripts_and_makefiles_are_read() {
     check("repo_scripts");
+}
+
+#[test]
+fn python_modules_shadowed_by_repository_files_stay_opaque() {
+    check("shadowed_module");
 }
 
 #[test]

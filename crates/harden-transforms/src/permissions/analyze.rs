@@ -236,6 +236,9 @@ pub(crate) struct Analyzer<'a> {
     wants: RefCell<Option<Vec<super::remote_files::RemoteFile>>>,
     /// The repository's own `owner/repo` (lowercase) on GitHub, when known (`own_repo.rs`).
     own_repository: Option<String>,
+    /// Repository files already read by [`RepoFiles::read`] (a script several steps or
+    /// jobs run is read once), `None` for one that cannot be read.
+    files_read: RefCell<BTreeMap<String, Option<String>>>,
 }
 
 /// Inputs given to an action or called workflow: lowercase name -> (value, token?).
@@ -251,6 +254,7 @@ impl<'a> Analyzer<'a> {
             remote: None,
             wants: RefCell::new(None),
             own_repository: None,
+            files_read: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -945,9 +949,23 @@ struct StepCtx<'s> {
 }
 
 /// Files of the repository on disk (scripts and Makefiles named by run steps): regular
-/// files inside the root, up to 1 MiB.
+/// files inside the root, up to 1 MiB, each read once per run.
 impl RepoFiles for Analyzer<'_> {
     fn read(&self, rel: &str) -> Option<String> {
+        if let Some(known) = self.files_read.borrow().get(rel) {
+            return known.clone();
+        }
+        let text = self.read_from_disk(rel);
+        self.files_read
+            .borrow_mut()
+            .insert(rel.to_owned(), text.clone());
+        text
+    }
+}
+
+impl Analyzer<'_> {
+    /// The file `rel` of the repository (see [`RepoFiles::read`]).
+    fn read_from_disk(&self, rel: &str) -> Option<String> {
         const LIMIT: u64 = 1 << 20;
         let root = self.repo.root.canonicalize().ok()?;
         let path = root.join(rel).canonicalize().ok()?;

@@ -63,6 +63,10 @@ fn origin_url(config: &str) -> Option<String> {
 fn url_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split('/').next()?;
+    // `https://evil.example#@github.com/a/b` is evil.example to git: no guessing.
+    if authority.contains(['#', '?', '\\', ' ']) {
+        return None;
+    }
     let host = authority.rsplit('@').next()?.split(':').next()?;
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
@@ -87,12 +91,16 @@ fn repository_of_url(url: &str, hosts: &[String]) -> Option<String> {
     let path = path.strip_suffix(".git").unwrap_or(path);
     let mut parts = path.split('/');
     let (owner, repo) = (parts.next()?, parts.next()?);
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    if parts.next().is_some() || !valid(owner) || !valid(repo) {
+    // GitHub's rules: an owner is letters, digits and `-`; a repository adds `_` and `.`
+    // but is not `.` or `..`.
+    let valid_owner =
+        !owner.is_empty() && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let valid_repo = !repo.is_empty()
+        && !repo.chars().all(|c| c == '.')
+        && repo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if parts.next().is_some() || !valid_owner || !valid_repo {
         return None;
     }
     Some(format!("{owner}/{repo}").to_ascii_lowercase())
@@ -123,6 +131,24 @@ mod tests {
         assert_eq!(github("https://github.com/pytorch"), None);
         assert_eq!(github("https://github.com/a/b/c"), None);
         assert_eq!(github("/srv/git/test-infra"), None);
+        assert_eq!(
+            github("https://github.com:443/pytorch/test-infra.git"),
+            want
+        );
+        // Odd or hostile URLs: never a wrong name.
+        for odd in [
+            "https://evil.example#@github.com/pytorch/test-infra",
+            "https://evil.example?@github.com/pytorch/test-infra",
+            "https://evil.example\\@github.com/pytorch/test-infra",
+            "https://github.com.evil.example/pytorch/test-infra",
+            "https://github.com/../test-infra",
+            "https://github.com/pytorch/..",
+            "https://github.com/py.torch/test-infra",
+            "https://github.com/pytorch/test-infra?ref=x",
+            "git@evil.example:pytorch/test-infra.git",
+        ] {
+            assert_eq!(github(odd), None, "{odd}");
+        }
         let ghes = repository_of_url(
             "https://ghe.example.com/team/tool.git",
             &["github.com".to_owned(), "ghe.example.com".to_owned()],

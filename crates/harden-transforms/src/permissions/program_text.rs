@@ -131,6 +131,7 @@ const REACHES_OUT: &[&str] = &[
     "spawn",
     "fork",
     "socket",
+    "websocket",
     "http",
     "urllib",
     "requests",
@@ -170,7 +171,10 @@ pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {
         return Some(format!("it mentions `{word}`"));
     }
     // `new Function("...")` compiles code (`function (` is everywhere else).
-    if lang == Lang::Node && text.contains("Function(") {
+    let compiles = text
+        .match_indices("Function")
+        .any(|(i, w)| text[i + w.len()..].trim_start().starts_with('('));
+    if lang == Lang::Node && compiles {
         return Some("it mentions `Function(`".to_owned());
     }
     let imports = match lang {
@@ -190,75 +194,140 @@ pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {
     }
 }
 
-/// The modules a Python program imports (`import a, b.c as d`, `from a import b`); a
-/// relative import is an error (a file harden would have to read).
+/// The top-level modules a Python program imports (`os` for `import os.path`), when its
+/// imports are understood: a file of the program's folder named like one of them
+/// (`json.py` beside the program) is imported instead of the standard library's.
+pub(super) fn python_top_modules(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = python_imports(text)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m.split('.').next().unwrap_or(m).to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Whether `text` has `word` at `i` as a whole word (no letter, digit, `_` or `$` on
+/// either side).
+fn whole_word(text: &str, i: usize, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    !text[..i].chars().next_back().is_some_and(ident)
+        && !text[i + word.len()..].chars().next().is_some_and(ident)
+}
+
+/// The modules a Python program imports (`import a, b.c as d`, `from a import b`). Every
+/// statement mentioning the word `import` must be one of these two forms on one line
+/// (`;` separates statements); anything else (`try: import x`, a `\` continuation, a
+/// relative import, `import` in a docstring) is an error, so the program stays opaque.
 fn python_imports(text: &str) -> Result<Vec<String>, String> {
+    let not_understood = || "it has an import harden does not understand".to_owned();
     let mut out = Vec::new();
     for line in text.lines() {
-        let line = line.trim_start();
-        if let Some(rest) = line.strip_prefix("import ") {
-            for part in rest.split(',') {
-                let name = part.split_whitespace().next().unwrap_or("");
-                out.push(name.trim_end_matches(['(', ')', ';']).to_owned());
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        for statement in line.split(';') {
+            let mentions_import = statement
+                .match_indices("import")
+                .any(|(i, w)| whole_word(statement, i, w));
+            if !mentions_import {
+                continue;
             }
-        } else if let Some(rest) = line.strip_prefix("from ") {
-            let name = rest.split_whitespace().next().unwrap_or("");
-            if name.starts_with('.') || name.is_empty() {
-                return Err(format!("it imports `{name}` of the repository"));
+            if statement.trim_end().ends_with('\\') {
+                return Err(not_understood());
             }
-            out.push(name.to_owned());
+            let mut words = statement.split_whitespace();
+            match words.next() {
+                Some("import") => {
+                    let rest: String = words.collect::<Vec<_>>().join(" ");
+                    for part in rest.split(',') {
+                        let name = part.split_whitespace().next().unwrap_or("");
+                        let dotted = name.split('.').all(|s| {
+                            !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+                        });
+                        if !dotted {
+                            return Err(not_understood());
+                        }
+                        out.push(name.to_owned());
+                    }
+                }
+                Some("from") => {
+                    let name = words.next().unwrap_or("");
+                    if name.starts_with('.') {
+                        return Err(format!("it imports `{name}` of the repository"));
+                    }
+                    if name.is_empty() || words.next() != Some("import") {
+                        return Err(not_understood());
+                    }
+                    out.push(name.to_owned());
+                }
+                _ => return Err(not_understood()),
+            }
         }
     }
     Ok(out)
 }
 
-/// The modules a JavaScript program names in `require("x")`, `import ... from "x"` and
-/// `import "x"`; `require` of anything but a literal, or a relative module, is an error.
+/// The string literal (`"x"`, `'x'`, `` `x` ``) at the start of `rest`, after blanks.
+fn literal_after(rest: &str) -> Option<String> {
+    let rest = rest.trim_start();
+    let quote = rest
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '"' | '\'' | '`'))?;
+    let body = &rest[1..];
+    let end = body.find(quote)?;
+    Some(body[..end].to_owned())
+}
+
+/// The modules a JavaScript program names in `require("x")`, `import ... from "x"`,
+/// `export ... from "x"` and `import "x"`. `require` or `import(...)` of anything but a
+/// literal, a relative module, or a static `import` whose `from "x"` harden cannot find is
+/// an error.
 fn node_imports(text: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let literal_after = |rest: &str| -> Option<String> {
-        let rest = rest.trim_start();
-        let quote = rest
-            .chars()
-            .next()
-            .filter(|c| matches!(c, '"' | '\'' | '`'))?;
-        let body = &rest[1..];
-        let end = body.find(quote)?;
-        Some(body[..end].to_owned())
-    };
-    for (i, _) in text.match_indices("require") {
-        let rest = text[i + "require".len()..].trim_start();
-        let Some(arg) = rest.strip_prefix('(') else {
+    for (i, w) in text.match_indices("require") {
+        if !whole_word(text, i, w) {
             continue;
-        };
-        match literal_after(arg) {
+        }
+        let rest = text[i + w.len()..].trim_start();
+        if rest.starts_with('.') {
+            continue; // `require.resolve(...)`, `require.main`
+        }
+        match rest.strip_prefix('(').and_then(literal_after) {
             Some(m) => out.push(m),
             None => return Err("it calls `require` with a computed name".to_owned()),
         }
     }
-    for line in text.lines() {
-        let line = line.trim_start();
-        if !(line.starts_with("import ") || line.starts_with("import\"") || line.contains("from "))
-        {
+    let mut static_imports = 0;
+    for (i, w) in text.match_indices("import") {
+        if !whole_word(text, i, w) {
             continue;
         }
-        if let Some(p) = line.rfind("from ") {
-            if let Some(m) = literal_after(&line[p + "from ".len()..]) {
+        let rest = text[i + w.len()..].trim_start();
+        if rest.starts_with('(') {
+            return Err("it has a dynamic `import(...)`".to_owned());
+        }
+        if rest.starts_with('.') {
+            continue; // `import.meta`
+        }
+        match literal_after(rest) {
+            Some(m) => out.push(m),
+            None => static_imports += 1,
+        }
+    }
+    let mut from_literals = 0;
+    for (i, w) in text.match_indices("from") {
+        if whole_word(text, i, w) {
+            if let Some(m) = literal_after(&text[i + w.len()..]) {
                 out.push(m);
-                continue;
+                from_literals += 1;
             }
         }
-        if let Some(rest) = line.strip_prefix("import") {
-            if let Some(m) = literal_after(rest) {
-                out.push(m);
-            } else if !rest.contains("from") {
-                // `import {\n a,\n} from "x"` over several lines: the `from` line is read
-                // above; anything else is not understood.
-                if !rest.trim_start().starts_with(['{', '*']) {
-                    return Err("it has an import harden does not understand".to_owned());
-                }
-            }
-        }
+    }
+    if static_imports > from_literals {
+        return Err("it has an import harden does not understand".to_owned());
     }
     if let Some(m) = out
         .iter()
@@ -304,6 +373,22 @@ mod tests {
         assert!(reaches_out(Lang::Python, env).is_some());
         let net = "from urllib.request import urlopen\n";
         assert!(reaches_out(Lang::Python, net).is_some());
+        // Imports the line-start reading would miss: each names `ftplib`, which no word
+        // of REACHES_OUT catches, so only the import check can make them opaque.
+        for hidden in [
+            "import json; import ftplib\n",
+            "x = 1; import ftplib\n",
+            "try: import ftplib\nexcept ImportError: pass\n",
+            "if True: import ftplib\n",
+            "import\tftplib\n",
+            "import json, \\\n    ftplib\n",
+            "from . import helpers\n",
+            "from ftplib import FTP\n",
+        ] {
+            assert!(reaches_out(Lang::Python, hidden).is_some(), "{hidden}");
+        }
+        let allowed = "import json as j, os.path as p  # import nothing else\nfrom pathlib import (\n    Path,\n)\n";
+        assert_eq!(reaches_out(Lang::Python, allowed), None);
     }
 
     #[test]
@@ -321,6 +406,19 @@ mod tests {
             reaches_out(Lang::Node, package).as_deref(),
             Some("it imports `semver`")
         );
+        for hidden in [
+            "import net from 'net'; import fs from 'fs';\n",
+            "import net from\"net\"\n",
+            "const m = await import (name);\n",
+            "export * from 'net';\n",
+            "const ws = new WebSocket(url);\n",
+            "const f = new Function ('return 1');\n",
+            "const r = require; r('net');\n",
+        ] {
+            assert!(reaches_out(Lang::Node, hidden).is_some(), "{hidden}");
+        }
+        let multi = "import {\n  readFileSync,\n} from 'node:fs';\nconsole.log(import.meta.url, require.resolve('path'));\n";
+        assert_eq!(reaches_out(Lang::Node, multi), None);
         let fetches = "const r = await fetch(url);\n";
         assert!(reaches_out(Lang::Node, fetches).is_some());
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
-use super::program_text::{reaches_out, Lang};
+use super::program_text::{python_top_modules, reaches_out, Lang};
 use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
 
 /// How many scripts (or Makefile recipes) deep harden reads.
@@ -205,6 +205,18 @@ const PYTHON_FLAGS: &[&str] = &[
     "-u", "-B", "-O", "-OO", "-E", "-s", "-S", "-I", "-P", "-q", "-b", "-bb", "-v",
 ];
 
+/// Environment variables through which Python or Node.js load code the program does not
+/// name (https://docs.python.org/3/using/cmdline.html#environment-variables,
+/// https://nodejs.org/api/cli.html#environment-variables).
+const LOADER_VARIABLES: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+];
+
 /// `python ci/x.py`, `node tools/y.mjs`: a Python or JavaScript program of the repository is
 /// read and settled when it cannot reach git, the network nor the token (program_text.rs);
 /// any other program is opaque.
@@ -223,6 +235,18 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
         );
         return;
     };
+    // Variables that load more than the program (`NODE_OPTIONS=--require x`, a
+    // `PYTHONPATH` folder whose `json.py` replaces the standard library's).
+    let loader = LOADER_VARIABLES
+        .iter()
+        .find(|v| run.vars.contains_key(**v) || run.ctx.env_file.contains_key(**v));
+    if let Some(var) = loader {
+        opaque(
+            run,
+            format!("`{name} {path}`, a program harden does not follow (`${var}` is set)"),
+        );
+        return;
+    }
     let Some(text) = run.ctx.files.and_then(|f| f.read(&rel)) else {
         opaque(run, format!("`{path}`, which harden could not read"));
         return;
@@ -232,6 +256,31 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
             run,
             format!("`{name} {path}`, a program harden does not follow ({why})"),
         );
+        return;
+    }
+    // Python puts the program's folder first on its module path: `ci/json.py` beside
+    // `ci/x.py` is what `import json` loads.
+    if lang == Lang::Python {
+        let folder = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let shadowing = python_top_modules(&text).into_iter().find_map(|m| {
+            [format!("{m}.py"), format!("{m}/__init__.py")]
+                .into_iter()
+                .map(|f| {
+                    if folder.is_empty() {
+                        f
+                    } else {
+                        format!("{folder}/{f}")
+                    }
+                })
+                .find(|f| run.ctx.files.and_then(|files| files.read(f)).is_some())
+                .map(|f| (m, f))
+        });
+        if let Some((module, file)) = shadowing {
+            opaque(
+                run,
+                format!("`{name} {path}`, a program harden does not follow (its `import {module}` loads `{file}` of the repository)"),
+            );
+        }
     }
 }
 
@@ -287,11 +336,39 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
                 return;
             }
         };
+        // `#!/usr/bin/env -S node -r ./hook.js`: options load more than the file.
+        if !plain_shebang(first, interpreter) {
+            opaque(
+                run,
+                format!("`{path}`, whose `{first}` line runs more than the program"),
+            );
+            return;
+        }
         repository_program(run, interpreter, path);
         return;
     }
     let workdir = run.ctx.workdir.to_owned();
     nested(run, &text, &rel, workdir, &format!("`{path}`"));
+}
+
+/// True when the shebang line `first` runs `interpreter` (`python`, `node`) with nothing but
+/// Python flags harden knows: `#!/usr/bin/env python3`, `#!/usr/bin/python3 -u`.
+fn plain_shebang(first: &str, interpreter: &str) -> bool {
+    let mut words = first.trim_start_matches("#!").split_whitespace().peekable();
+    if words.peek().is_some_and(|w| w.ends_with("/env")) {
+        words.next();
+        if words.peek() == Some(&"-S") {
+            words.next();
+        }
+    }
+    let Some(program) = words.next() else {
+        return false;
+    };
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if Lang::of_interpreter(name) != Lang::of_interpreter(interpreter) {
+        return false;
+    }
+    words.all(|w| interpreter == "python" && PYTHON_FLAGS.contains(&w))
 }
 
 /// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
@@ -568,6 +645,24 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shebangs_that_run_only_the_program() {
+        assert!(plain_shebang("#!/usr/bin/env python3", "python"));
+        assert!(plain_shebang("#!/usr/bin/python3.12 -u", "python"));
+        assert!(plain_shebang("#!/usr/bin/env node", "node"));
+        assert!(!plain_shebang(
+            "#!/usr/bin/env -S node -r ./hook.js",
+            "node"
+        ));
+        assert!(!plain_shebang("#!/usr/bin/env -S python3 -m pip", "python"));
+        assert!(!plain_shebang(
+            "#!/usr/bin/env -S uv run --script",
+            "python"
+        ));
+        assert!(!plain_shebang("#!/usr/bin/env pythonista", "python"));
+        assert!(!plain_shebang("#!/usr/bin/env node", "python"));
+    }
 
     #[test]
     fn makefile_rules_and_recipes() {
