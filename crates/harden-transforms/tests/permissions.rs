@@ -548,8 +548,10 @@ fn agreement_with_maintainers() {
 /// Writes every corpus outcome to the file named by `HARDEN_PERMISSIONS_DUMP`, for review.
 #[test]
 #[ignore]
+#[allow(clippy::print_stderr)]
 fn corpus_dump() {
     let Ok(target) = std::env::var("HARDEN_PERMISSIONS_DUMP") else {
+        eprintln!("skipped: the corpus dump: set HARDEN_PERMISSIONS_DUMP to the file to write");
         return;
     };
     let transform = Permissions::default();
