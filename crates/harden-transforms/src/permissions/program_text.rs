@@ -152,7 +152,7 @@ const REACHES_OUT: &[&str] = &[
 ];
 
 /// The first word of [`REACHES_OUT`] that `lower` mentions at the start of a word.
-fn mentioned(lower: &str) -> Option<&'static str> {
+pub(super) fn mentioned(lower: &str) -> Option<&'static str> {
     REACHES_OUT.iter().copied().find(|w| {
         lower.match_indices(w).any(|(i, _)| {
             !lower[..i]

@@ -32,7 +32,8 @@ const INTERPRETERS: &[&str] = &[
     "dotnet-script",
 ];
 
-/// Words in inline code (`python -c`, `node -e`) that may reach git or the API.
+/// Words in inline code (`python -c`, `node -e`) that may reach git or the API, besides the
+/// words a program file is checked for (`program_text::reaches_out`).
 const REACHES_OUT: &[&str] = &[
     "subprocess",
     "os.system",
@@ -47,6 +48,14 @@ const REACHES_OUT: &[&str] = &[
     "octokit",
     "token",
 ];
+
+/// True when inline code mentions a way to git, a subprocess, the network or the token: a word
+/// of [`REACHES_OUT`] anywhere, or one of the words a program file is checked for
+/// (`program_text`: `socket`, `system`, `fork`, `eval`, `importlib`...) at the start of a word.
+fn inline_reaches_out(code: &str) -> bool {
+    let code = code.to_ascii_lowercase();
+    REACHES_OUT.iter().any(|w| code.contains(w)) || super::program_text::mentioned(&code).is_some()
+}
 
 /// Reads a command that none of the shell rules matched.
 pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, kind: ShellKind) {
@@ -139,8 +148,7 @@ pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
 /// Inline code of another language (`python -c`, `shell: python`): opaque when it mentions
 /// git, a subprocess, HTTP or a token.
 pub(super) fn inline_code(run: &mut Run<'_, '_>, what: &str, code: &str) {
-    let code = code.to_ascii_lowercase();
-    if REACHES_OUT.iter().any(|w| code.contains(w)) {
+    if inline_reaches_out(code) {
         opaque(run, format!("{what} that may run git or call the API"));
     }
 }
@@ -152,11 +160,7 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
         let a = args[i].as_str();
         match a {
             "-c" | "-e" | "--eval" | "-p" | "--print" | "-Command" | "-command" => {
-                let code = args
-                    .get(i + 1)
-                    .map_or("", String::as_str)
-                    .to_ascii_lowercase();
-                if REACHES_OUT.iter().any(|w| code.contains(w)) {
+                if inline_reaches_out(args.get(i + 1).map_or("", String::as_str)) {
                     opaque(
                         run,
                         format!("`{name} {a}` code that may run git or call the API"),
@@ -662,6 +666,21 @@ mod tests {
         ));
         assert!(!plain_shebang("#!/usr/bin/env pythonista", "python"));
         assert!(!plain_shebang("#!/usr/bin/env node", "python"));
+    }
+
+    #[test]
+    fn inline_code_is_checked_for_the_program_words_too() {
+        assert!(inline_reaches_out(
+            "import subprocess; subprocess.run(['ls'])"
+        ));
+        assert!(inline_reaches_out(
+            "import socket; socket.create_connection(('x', 443))"
+        ));
+        assert!(inline_reaches_out("__import__('o' + 's').system('x')"));
+        assert!(!inline_reaches_out("import sys; print(sys.version)"));
+        assert!(!inline_reaches_out(
+            "import torch; print(torch.__version__)"
+        ));
     }
 
     #[test]
