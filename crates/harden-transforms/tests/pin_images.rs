@@ -272,24 +272,8 @@ fn corpus_roots() -> Vec<PathBuf> {
         .collect()
 }
 
-fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 fn corpus_files(root: &FsPath) -> Vec<SourceFile> {
-    let mut paths = Vec::new();
-    walk(root, &mut paths);
+    let paths = harden_testserver::files_under(root);
     paths
         .into_iter()
         .filter_map(|path| {
