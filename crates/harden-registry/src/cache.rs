@@ -124,4 +124,20 @@ mod tests {
             .count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
     }
+
+    #[test]
+    fn a_file_holding_another_key_is_a_miss() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path());
+        let r = Resolved {
+            digest: format!("sha256:{}", "c".repeat(64)),
+            media_type: None,
+        };
+        cache
+            .store("docker.io/library/alpine:3", &r, 100)
+            .expect("store");
+        let other = "docker.io/library/alpine:4";
+        fs::copy(cache.path("docker.io/library/alpine:3"), cache.path(other)).expect("copy");
+        assert!(cache.load(other).is_none());
+    }
 }
