@@ -43,6 +43,16 @@ pub fn write_atomically(path: &Path, data: &[u8], sync: Fsync) -> io::Result<()>
     file.persist(path).map(drop).map_err(|e| e.error)
 }
 
+/// A 64-bit FNV-1a hash of `bytes`, for cache file and folder names: stable across runs, Rust
+/// versions and machines, unlike the standard library's hasher.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 /// The current unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {
     SystemTime::now()

@@ -3,7 +3,6 @@
 //! atomically (`harden_github::plumbing::write_atomically`); an unreadable or foreign file is a miss.
 
 use std::fs;
-use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +30,8 @@ pub(crate) struct Cache {
 }
 
 /// A file name for a key: `[a-z0-9.-]` kept, every other byte as `_xx` (so two keys never
-/// share a file); long names end in a hash instead (the key inside the file is checked).
+/// share a file); long names end in a stable hash instead (the key inside the file is
+/// checked).
 fn file_name(key: &str) -> String {
     let mut name = String::with_capacity(key.len() + 8);
     for b in key.bytes() {
@@ -42,10 +42,9 @@ fn file_name(key: &str) -> String {
         }
     }
     if name.len() > 180 {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
+        let hash = harden_github::plumbing::stable_hash(key.as_bytes());
         name.truncate(160);
-        name.push_str(&format!("_{:016x}", hasher.finish()));
+        name.push_str(&format!("_{hash:016x}"));
     }
     name.push_str(".json");
     name
