@@ -277,8 +277,9 @@ pub fn with_retries<T, E>(
         match attempt(attempts) {
             Attempt::Done(result) => return result,
             Attempt::RateLimited { wait, refused } => {
+                // The wait comes from the server (`Retry-After`): a huge one must not overflow.
                 if waits >= policy.max_rate_limit_waits
-                    || waited + wait > policy.max_rate_limit_wait
+                    || waited.saturating_add(wait) > policy.max_rate_limit_wait
                 {
                     return Err(refused);
                 }
@@ -397,5 +398,30 @@ mod tests {
             _ => Attempt::Done(Ok(n)),
         });
         assert_eq!(done, Ok(2));
+    }
+
+    #[test]
+    fn a_huge_rate_limit_wait_after_a_short_one_is_refused() {
+        let (requests, retries, waits) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        let counters = RetryCounters {
+            requests: &requests,
+            retries: &retries,
+            rate_limit_waits: &waits,
+        };
+        let policy = RetryPolicy {
+            max_retries: 0,
+            backoff: Duration::ZERO,
+            max_rate_limit_wait: Duration::from_secs(1),
+            max_rate_limit_waits: 3,
+        };
+        let limited: Result<(), &str> = with_retries(&policy, counters, |n| Attempt::RateLimited {
+            wait: match n {
+                1 => Duration::from_millis(1),
+                _ => Duration::MAX,
+            },
+            refused: "limited",
+        });
+        assert_eq!(limited, Err("limited"));
+        assert_eq!(waits.into_inner(), 1);
     }
 }
