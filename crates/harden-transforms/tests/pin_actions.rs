@@ -433,16 +433,7 @@ fn corpus_repositories(root: &FsPath) -> Vec<Repository> {
                 .expect("inside")
                 .to_string_lossy()
                 .replace('\\', "/");
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-            let kind = if rel.starts_with(".github/workflows/") && yaml {
-                FileKind::Workflow
-            } else if name == "action.yml" || name == "action.yaml" {
-                FileKind::Action
-            } else {
+            let Some(kind) = common::corpus_kind(&rel) else {
                 continue;
             };
             let Ok(text) = std::fs::read_to_string(&path) else {
