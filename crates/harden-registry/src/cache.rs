@@ -63,10 +63,12 @@ impl Cache {
 
     /// The entry for `key` and its fetch time; any problem is a miss.
     pub(crate) fn load(&self, key: &str) -> Option<(Resolved, u64)> {
-        let bytes = fs::read(self.path(key)).ok()?;
-        if bytes.len() > 64 * 1024 {
+        // An entry is a few hundred bytes: a larger file is not read at all.
+        let path = self.path(key);
+        if fs::metadata(&path).ok()?.len() > 64 * 1024 {
             return None;
         }
+        let bytes = fs::read(path).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
         if file.format != FORMAT
             || file.image != key
