@@ -72,11 +72,7 @@ fn source_folder(source: &str) -> String {
         })
         .collect();
     let mode = source.split(' ').next().unwrap_or("git");
-    // FNV-1a, 64 bits: stable across runs and Rust versions, unlike the std hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in source.bytes() {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::plumbing::stable_hash(source.as_bytes());
     format!("{host}-{mode}-{hash:016x}")
 }
 

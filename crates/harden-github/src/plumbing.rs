@@ -43,6 +43,16 @@ pub fn write_atomically(path: &Path, data: &[u8], sync: Fsync) -> io::Result<()>
     file.persist(path).map(drop).map_err(|e| e.error)
 }
 
+/// A 64-bit FNV-1a hash of `bytes`, for cache file and folder names: stable across runs, Rust
+/// versions and machines, unlike the standard library's hasher.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 /// The current unix time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -267,8 +277,9 @@ pub fn with_retries<T, E>(
         match attempt(attempts) {
             Attempt::Done(result) => return result,
             Attempt::RateLimited { wait, refused } => {
+                // The wait comes from the server (`Retry-After`): a huge one must not overflow.
                 if waits >= policy.max_rate_limit_waits
-                    || waited + wait > policy.max_rate_limit_wait
+                    || waited.saturating_add(wait) > policy.max_rate_limit_wait
                 {
                     return Err(refused);
                 }
@@ -387,5 +398,30 @@ mod tests {
             _ => Attempt::Done(Ok(n)),
         });
         assert_eq!(done, Ok(2));
+    }
+
+    #[test]
+    fn a_huge_rate_limit_wait_after_a_short_one_is_refused() {
+        let (requests, retries, waits) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        let counters = RetryCounters {
+            requests: &requests,
+            retries: &retries,
+            rate_limit_waits: &waits,
+        };
+        let policy = RetryPolicy {
+            max_retries: 0,
+            backoff: Duration::ZERO,
+            max_rate_limit_wait: Duration::from_secs(1),
+            max_rate_limit_waits: 3,
+        };
+        let limited: Result<(), &str> = with_retries(&policy, counters, |n| Attempt::RateLimited {
+            wait: match n {
+                1 => Duration::from_millis(1),
+                _ => Duration::MAX,
+            },
+            refused: "limited",
+        });
+        assert_eq!(limited, Err("limited"));
+        assert_eq!(waits.into_inner(), 1);
     }
 }

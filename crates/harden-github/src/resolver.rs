@@ -119,18 +119,18 @@ impl Resolver {
     pub fn fetch_all(&self, repos: &[RepoId]) -> HashMap<RepoId, FetchResult> {
         let mut seen = HashSet::new();
         let mut results = HashMap::new();
-        // Repositories this resolver already answered need no thread: a run that fetched
-        // everything up front then asks again per repository at no cost.
+        // Repositories answered without a request (memory, recorded data, a fresh cache entry:
+        // `fetch_local`) need no thread: a run that fetched everything up front then asks
+        // again per repository at no cost, and a warm run starts none.
         let unique: Vec<&RepoId> = repos
             .iter()
             .filter(|r| seen.insert(*r))
-            .filter(|r| {
-                let known =
-                    lock(&self.memory).contains_key(*r) || lock(&self.missing).contains_key(*r);
-                if known {
-                    results.insert((*r).clone(), self.fetch(r));
+            .filter(|r| match self.fetch_local(r) {
+                Some(answer) => {
+                    results.insert((*r).clone(), answer);
+                    false
                 }
-                !known
+                None => true,
             })
             .collect();
         let workers = self.config.jobs.clamp(1, 64);

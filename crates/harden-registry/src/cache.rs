@@ -3,7 +3,6 @@
 //! atomically (`harden_github::plumbing::write_atomically`); an unreadable or foreign file is a miss.
 
 use std::fs;
-use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +30,8 @@ pub(crate) struct Cache {
 }
 
 /// A file name for a key: `[a-z0-9.-]` kept, every other byte as `_xx` (so two keys never
-/// share a file); long names end in a hash instead (the key inside the file is checked).
+/// share a file); long names end in a stable hash instead (the key inside the file is
+/// checked).
 fn file_name(key: &str) -> String {
     let mut name = String::with_capacity(key.len() + 8);
     for b in key.bytes() {
@@ -42,10 +42,9 @@ fn file_name(key: &str) -> String {
         }
     }
     if name.len() > 180 {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
+        let hash = harden_github::plumbing::stable_hash(key.as_bytes());
         name.truncate(160);
-        name.push_str(&format!("_{:016x}", hasher.finish()));
+        name.push_str(&format!("_{hash:016x}"));
     }
     name.push_str(".json");
     name
@@ -64,10 +63,12 @@ impl Cache {
 
     /// The entry for `key` and its fetch time; any problem is a miss.
     pub(crate) fn load(&self, key: &str) -> Option<(Resolved, u64)> {
-        let bytes = fs::read(self.path(key)).ok()?;
-        if bytes.len() > 64 * 1024 {
+        // An entry is a few hundred bytes: a larger file is not read at all.
+        let path = self.path(key);
+        if fs::metadata(&path).ok()?.len() > 64 * 1024 {
             return None;
         }
+        let bytes = fs::read(path).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
         if file.format != FORMAT
             || file.image != key
@@ -123,5 +124,21 @@ mod tests {
             .expect("list")
             .count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn a_file_holding_another_key_is_a_miss() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path());
+        let r = Resolved {
+            digest: format!("sha256:{}", "c".repeat(64)),
+            media_type: None,
+        };
+        cache
+            .store("docker.io/library/alpine:3", &r, 100)
+            .expect("store");
+        let other = "docker.io/library/alpine:4";
+        fs::copy(cache.path("docker.io/library/alpine:3"), cache.path(other)).expect("copy");
+        assert!(cache.load(other).is_none());
     }
 }

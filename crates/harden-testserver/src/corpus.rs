@@ -3,7 +3,7 @@
 //! (`../shared/corpus`, only on machines that have it), and how a test says what it skipped.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One folder of real-world files, one `<owner>__<repo>/` folder per project.
 #[derive(Debug, Clone)]
@@ -60,6 +60,28 @@ pub fn corpus_roots(test: &str) -> Vec<CorpusRoot> {
         ));
     }
     roots
+}
+
+/// Every file below `dir`, subfolders included, in name order (an unreadable folder is passed
+/// over): how the tests list a corpus project's files.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
 }
 
 /// Prints `skipped: <what>` on the test's standard error, past the test harness's capture, so

@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-pub use corpus::{ci_tool, corpus_roots, full_corpus_dir, sample_corpus_dir, skipped, CorpusRoot};
+pub use corpus::{
+    ci_tool, corpus_roots, files_under, full_corpus_dir, sample_corpus_dir, skipped, CorpusRoot,
+};
 pub use data::{load_refs_dir, repo_key, AdvertisedRef, RecordedRepo, RecordedTag};
 
 pub use options::{Fault, FaultRule, FaultScope, RequestRecord, ServerOptions};

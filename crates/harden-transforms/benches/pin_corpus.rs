@@ -16,21 +16,6 @@ use harden_transforms::{FileKind, Repository, SourceFile, Transform};
 
 const LATENCY: Duration = Duration::from_millis(50);
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// One repository per `<owner>__<repo>` folder: workflows and `action.y*ml` files that parse.
 fn corpus() -> Vec<Repository> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
@@ -42,8 +27,7 @@ fn corpus() -> Vec<Repository> {
     dirs.sort();
     let mut repos = Vec::new();
     for dir in dirs {
-        let mut paths = Vec::new();
-        walk(&dir, &mut paths);
+        let paths = harden_testserver::files_under(&dir);
         let mut files = Vec::new();
         for path in paths {
             let rel = path

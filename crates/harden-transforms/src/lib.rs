@@ -149,6 +149,19 @@ impl Finding {
             message: message.into(),
         }
     }
+
+    /// A finding at the start of `node`, a node of `doc`, the text of the file at `path`.
+    pub fn at_node(
+        transform: &'static str,
+        path: &FsPath,
+        doc: &Document,
+        node: &harden_yaml::Node,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Self {
+        let location = Some(doc.location(node.span.start));
+        Finding::at(transform, path, location, severity, message)
+    }
 }
 
 /// One line of what a change does, for `--check` lists and commit messages.

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use harden_github::{FetchError, FetchResult, RefKind, RepoId, RepoRefs, ResolveError, Resolver};
 use harden_yaml::{
-    apply_splices, guard, Comment, Document, EditError, EditSet, Node, NodeKind, Path, ScalarStyle,
-    Span, Splice,
+    apply_splices, guard, Document, EditError, EditSet, Node, NodeKind, Path, ScalarStyle, Span,
+    Splice,
 };
 
 use crate::actions_lock;
@@ -440,7 +440,6 @@ impl Transform for PinActions {
                 file_path: &file.path,
                 sites: &sites,
                 spacing,
-                comments: None,
                 edits,
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
@@ -723,8 +722,6 @@ struct FilePinner<'a, 'd> {
     file_path: &'a std::path::Path,
     sites: &'a [(Path, &'d Node)],
     spacing: usize,
-    /// Every comment of the file, computed when first needed (flow style only).
-    comments: Option<Vec<Comment>>,
     edits: EditSet<'d>,
     notes: Vec<ChangeNote>,
     findings: &'a mut Vec<Finding>,
@@ -738,14 +735,8 @@ struct FilePinner<'a, 'd> {
 
 impl<'d> FilePinner<'_, 'd> {
     fn report(&mut self, node: &Node, severity: Severity, message: String) {
-        let location = Some(self.doc.location(node.span.start));
-        self.findings.push(Finding::at(
-            NAME,
-            self.file_path,
-            location,
-            severity,
-            message,
-        ));
+        let finding = Finding::at_node(NAME, self.file_path, self.doc, node, severity, message);
+        self.findings.push(finding);
     }
 
     fn pin(
@@ -1069,8 +1060,8 @@ impl<'d> FilePinner<'_, 'd> {
         let end = node.span.end;
         let line_end = self.doc.line_content_end(end);
         let doc = self.doc;
-        let comments = self.comments.get_or_insert_with(|| doc.comments());
-        let found = comments
+        let found = doc
+            .comment_list()
             .iter()
             .find(|c| c.span.start > end && c.span.start < line_end && !c.own_line)?;
         Some(trailing(doc, found.span, false))

@@ -296,14 +296,8 @@ struct FilePinner<'a, 'd> {
 
 impl FilePinner<'_, '_> {
     fn report(&mut self, node: &Node, severity: Severity, message: String) {
-        let location = Some(self.doc.location(node.span.start));
-        self.findings.push(Finding::at(
-            NAME,
-            self.file_path,
-            location,
-            severity,
-            message,
-        ));
+        let finding = Finding::at_node(NAME, self.file_path, self.doc, node, severity, message);
+        self.findings.push(finding);
     }
 
     fn pin(

@@ -30,26 +30,10 @@ fn kind_of(rel: &str) -> Option<FileKind> {
     }
 }
 
-fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 /// The files of a folder laid out like a repository, with paths relative to `root` shown
 /// under `shown_root`.
 fn folder_repo(dir: &FsPath, shown_root: &FsPath) -> Repository {
-    let mut paths = Vec::new();
-    walk(dir, &mut paths);
+    let paths = harden_testserver::files_under(dir);
     let mut files = Vec::new();
     for p in paths {
         let rel = p

@@ -142,22 +142,7 @@ fn files_are_fetched_once_each_and_together() {
 
 /// The files of a corpus folder laid out like a repository (workflows and `action.y*ml`).
 fn corpus_repo(dir: &std::path::Path) -> harden_transforms::Repository {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            if p.is_dir() {
-                walk(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    let mut paths = Vec::new();
-    walk(dir, &mut paths);
+    let paths = harden_testserver::files_under(dir);
     let mut files = Vec::new();
     for p in paths {
         let rel = p

@@ -418,20 +418,6 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) ->
 /// One repository of the corpus per `<owner>__<repo>` folder: its workflows (subfolders
 /// included) and `action.y*ml` files, those that parse.
 fn corpus_repositories(root: &FsPath) -> Vec<Repository> {
-    fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths {
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .expect("the corpus folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -439,8 +425,7 @@ fn corpus_repositories(root: &FsPath) -> Vec<Repository> {
         .collect();
     dirs.sort();
     parallel_map(&dirs, |dir| {
-        let mut paths = Vec::new();
-        walk(dir, &mut paths);
+        let paths = harden_testserver::files_under(dir);
         let mut files = Vec::new();
         for path in paths {
             let rel = path
@@ -448,16 +433,7 @@ fn corpus_repositories(root: &FsPath) -> Vec<Repository> {
                 .expect("inside")
                 .to_string_lossy()
                 .replace('\\', "/");
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-            let kind = if rel.starts_with(".github/workflows/") && yaml {
-                FileKind::Workflow
-            } else if name == "action.yml" || name == "action.yaml" {
-                FileKind::Action
-            } else {
+            let Some(kind) = common::corpus_kind(&rel) else {
                 continue;
             };
             let Ok(text) = std::fs::read_to_string(&path) else {

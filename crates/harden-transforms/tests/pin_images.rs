@@ -272,24 +272,8 @@ fn corpus_roots() -> Vec<PathBuf> {
         .collect()
 }
 
-fn walk(dir: &FsPath, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 fn corpus_files(root: &FsPath) -> Vec<SourceFile> {
-    let mut paths = Vec::new();
-    walk(root, &mut paths);
+    let paths = harden_testserver::files_under(root);
     paths
         .into_iter()
         .filter_map(|path| {
@@ -298,15 +282,8 @@ fn corpus_files(root: &FsPath) -> Vec<SourceFile> {
                 .ok()?
                 .to_string_lossy()
                 .replace('\\', "/");
-            let name = path.file_name()?.to_str()?.to_owned();
-            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-            let kind = if rel.contains(".github/workflows/") && yaml {
-                FileKind::Workflow
-            } else if name == "action.yml" || name == "action.yaml" {
-                FileKind::Action
-            } else {
-                return None;
-            };
+            // Inside the project's `<owner>__<repo>` folder.
+            let kind = common::corpus_kind(rel.split_once('/')?.1)?;
             let text = std::fs::read_to_string(&path).ok()?;
             let file = SourceFile::new(rel, kind, text);
             file.document().is_some().then_some(file)

@@ -47,6 +47,8 @@ pub struct Document {
     counts: crate::limits::Counts,
     /// Anchored nodes and aliases per document, found once on first use.
     marks: std::sync::OnceLock<Vec<(Marks, Marks)>>,
+    /// Every comment, found once on first use.
+    comments: std::sync::OnceLock<Vec<Comment>>,
 }
 
 impl Document {
@@ -93,6 +95,7 @@ impl Document {
             sequence_offset: 2,
             comment_spacing: 1,
             marks: std::sync::OnceLock::new(),
+            comments: std::sync::OnceLock::new(),
         };
         doc.measure_style();
         Ok(doc)
@@ -195,8 +198,8 @@ impl Document {
         // on its line: that comment is the one after it.
         if node.span.start == end {
             if let Some(c) = self
-                .comments()
-                .into_iter()
+                .comment_list()
+                .iter()
                 .find(|c| !c.own_line && c.span.start < end && end <= c.span.end)
             {
                 return Some(Comment {
@@ -221,6 +224,16 @@ impl Document {
 
     /// Every comment in the text, in order.
     pub fn comments(&self) -> Vec<Comment> {
+        self.comment_list().to_vec()
+    }
+
+    /// Every comment in the text, in order, without a copy: the text is scanned once, on the
+    /// first call.
+    pub fn comment_list(&self) -> &[Comment] {
+        self.comments.get_or_init(|| self.scan_comments())
+    }
+
+    fn scan_comments(&self) -> Vec<Comment> {
         let bytes = self.text.as_bytes();
         let mut out = Vec::new();
         let mut tokens = self.scalar_tokens.iter().peekable();

@@ -11,7 +11,7 @@ use yaml_rust2::{ScanError, Yaml, YamlLoader};
 
 use crate::edit::{Change, InsertAt};
 use crate::error::GuardError;
-use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
+use crate::limits::{Over, Tally, MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::linebreaks;
 use crate::loaded::{Map, Value};
 use crate::tree::{Path, Seg};
@@ -272,19 +272,14 @@ fn parse_float(v: &str) -> Option<f64> {
     }
 }
 
-/// Counts what a loader that copies aliases would build, without building it: `over` is
-/// `Some(what)` when the text is past a limit of [`crate::limits`] (or holds a recursive
-/// alias), so that an alias bomb is never copied. A text for which [`may_exceed_limits`] is
-/// false has no alias, and as many nodes as its length allows at most, far under
-/// [`MAX_NODES`] for any text harden reads whole.
+/// Counts what a loader that copies aliases would build, without building it (a
+/// [`Tally`]): `over` is `Some(what)` when the text is past a limit of [`crate::limits`] (or
+/// holds a recursive alias), so that an alias bomb is never copied. A text for which
+/// [`may_exceed_limits`] is false has no alias, and as many nodes as its length allows at
+/// most, far under [`MAX_NODES`] for any text harden reads whole.
 #[derive(Default)]
 struct Counter {
-    nodes: u64,
-    aliases: u64,
-    alias_nodes: u64,
-    expanded: u64,
-    open: Vec<(usize, u64)>,
-    sizes: HashMap<usize, u64>,
+    tally: Tally,
     over: Option<String>,
 }
 
@@ -293,45 +288,23 @@ impl Counter {
         if self.over.is_some() {
             return;
         }
-        match *event {
-            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => {
-                self.open.push((id, self.expanded));
-                self.nodes += 1;
-                self.expanded += 1;
-            }
+        let t = &mut self.tally;
+        let counted = match *event {
+            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => t.collection_start(id),
             Event::MappingEnd | Event::SequenceEnd => {
-                if let Some((id, before)) = self.open.pop() {
-                    if id > 0 {
-                        self.sizes.insert(id, self.expanded - before);
-                    }
-                }
+                t.collection_end();
+                Ok(())
             }
-            Event::Scalar(_, _, id, _) => {
-                self.nodes += 1;
-                self.expanded += 1;
-                if id > 0 {
-                    self.sizes.insert(id, 1);
-                }
-            }
-            Event::Alias(id) => {
-                if self.open.iter().any(|(open, _)| *open == id) {
-                    self.over = Some("a recursive alias".to_owned());
-                }
-                let size = self.sizes.get(&id).copied().unwrap_or(1);
-                self.nodes += 1;
-                self.aliases += 1;
-                self.alias_nodes = self.alias_nodes.saturating_add(size);
-                self.expanded = self.expanded.saturating_add(size);
-            }
-            _ => {}
-        }
-        if self.alias_nodes > MAX_ALIAS_NODES {
-            self.over = Some(format!("aliases repeat more than {MAX_ALIAS_NODES} nodes"));
-        } else if self.aliases > MAX_ALIASES {
-            self.over = Some(format!("more than {MAX_ALIASES} aliases"));
-        } else if self.nodes > MAX_NODES {
-            self.over = Some(format!("more than {MAX_NODES} nodes"));
-        }
+            Event::Scalar(_, _, id, _) => t.scalar(id),
+            Event::Alias(id) => t.alias(id),
+            _ => Ok(()),
+        };
+        self.over = counted.err().map(|over| match over {
+            Over::RecursiveAlias => "a recursive alias".to_owned(),
+            Over::AliasNodes => format!("aliases repeat more than {MAX_ALIAS_NODES} nodes"),
+            Over::Aliases => format!("more than {MAX_ALIASES} aliases"),
+            Over::Nodes => format!("more than {MAX_NODES} nodes"),
+        });
     }
 }
 

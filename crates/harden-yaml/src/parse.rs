@@ -10,7 +10,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle};
 
 use crate::error::{Location, ParseError};
 use crate::lenient::{pad_hanging_lines, FirstError, Padding};
-use crate::limits::{MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
+use crate::limits::{Over, Tally, MAX_ALIASES, MAX_ALIAS_NODES, MAX_NODES};
 use crate::position::LineIndex;
 use crate::tree::{Entry, KeyIndex, Mapping, Node, NodeKind, Scalar, ScalarStyle, Sequence, Span};
 
@@ -57,24 +57,8 @@ struct Builder<'t> {
     anchors: HashMap<usize, String>,
     scalar_tokens: Vec<Span>,
     last_token_end: usize,
-    counts: NodeCounts,
-}
-
-/// Node and alias bookkeeping: what a loader that copies aliases would build.
-#[derive(Default)]
-struct NodeCounts {
-    /// Nodes as written (an alias is one).
-    nodes: u64,
-    /// Aliases as written.
-    aliases: u64,
-    /// Nodes added by expanding aliases.
-    alias_nodes: u64,
-    /// Nodes after expansion so far.
-    expanded: u64,
-    /// Per open collection: its anchor id (0 for none) and `expanded` before it began.
-    open: Vec<(usize, u64)>,
-    /// Expanded size of each finished anchored node.
-    sizes: HashMap<usize, u64>,
+    /// Nodes and aliases, counted as a loader that copies aliases would build them.
+    counts: Tally,
 }
 
 /// Builds the tree of `text`; a text refused only for hanging flow lines is read as libyaml
@@ -151,7 +135,7 @@ fn build_from(
         anchors: HashMap::new(),
         scalar_tokens: Vec::new(),
         last_token_end: 0,
-        counts: NodeCounts::default(),
+        counts: Tally::default(),
     };
     let byte = |char_index: usize| match padded {
         None => index.byte(char_index),
@@ -170,11 +154,7 @@ fn build_from(
     Ok(Built {
         docs: b.docs,
         scalar_tokens: b.scalar_tokens,
-        counts: crate::limits::Counts {
-            nodes: b.counts.nodes,
-            aliases: b.counts.aliases,
-            alias_nodes: b.counts.alias_nodes,
-        },
+        counts: b.counts.counts,
     })
 }
 
@@ -449,73 +429,42 @@ impl Builder<'_> {
     /// files past the limits of [`crate::limits`].
     fn count(&mut self, event: &Event<'_>, s: usize) -> Result<(), ParseError> {
         let c = &mut self.counts;
-        match event {
-            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => {
-                c.open.push((*id, c.expanded));
-                c.nodes += 1;
-                c.expanded += 1;
-            }
+        let counted = match event {
+            Event::MappingStart(id, _) | Event::SequenceStart(id, _) => c.collection_start(*id),
             Event::MappingEnd | Event::SequenceEnd => {
-                if let Some((id, before)) = c.open.pop() {
-                    if id > 0 {
-                        c.sizes.insert(id, c.expanded - before);
-                    }
-                }
+                c.collection_end();
+                Ok(())
             }
-            Event::Scalar(_, _, id, _) => {
-                c.nodes += 1;
-                c.expanded += 1;
-                if *id > 0 {
-                    c.sizes.insert(*id, 1);
-                }
-            }
-            Event::Alias(id) => {
-                if c.open.iter().any(|(open, _)| open == id) {
-                    let name = self.text.get(s..).unwrap_or_default();
-                    let name: String = name
-                        .chars()
-                        .take_while(|ch| !ch.is_whitespace() && !",]}".contains(*ch))
-                        .take(60)
-                        .collect();
-                    return Err(self.refuse(
-                        s,
-                        format!(
-                            "alias `{name}` lies inside the node its anchor names (a recursive \
-                             alias): YAML loaders loop on it or refuse it; remove the alias"
-                        ),
-                    ));
-                }
-                let size = c.sizes.get(id).copied().unwrap_or(1);
-                c.nodes += 1;
-                c.aliases += 1;
-                c.alias_nodes = c.alias_nodes.saturating_add(size);
-                c.expanded = c.expanded.saturating_add(size);
-            }
-            _ => return Ok(()),
-        }
-        let (nodes, aliases, alias_nodes) = (c.nodes, c.aliases, c.alias_nodes);
-        if alias_nodes > MAX_ALIAS_NODES {
-            return Err(self.refuse(
-                s,
+            Event::Scalar(_, _, id, _) => c.scalar(*id),
+            Event::Alias(id) => c.alias(*id),
+            _ => Ok(()),
+        };
+        let message = match counted {
+            Ok(()) => return Ok(()),
+            Err(Over::RecursiveAlias) => {
+                let name = self.text.get(s..).unwrap_or_default();
+                let name: String = name
+                    .chars()
+                    .take_while(|ch| !ch.is_whitespace() && !",]}".contains(*ch))
+                    .take(60)
+                    .collect();
                 format!(
-                    "the aliases up to here repeat more than {MAX_ALIAS_NODES} nodes (an alias \
-                     bomb?): YAML loaders copy every alias; harden does not edit such files"
-                ),
-            ));
-        }
-        if aliases > MAX_ALIASES {
-            return Err(self.refuse(
-                s,
-                format!("more than {MAX_ALIASES} aliases; harden does not edit such files"),
-            ));
-        }
-        if nodes > MAX_NODES {
-            return Err(self.refuse(
-                s,
-                format!("more than {MAX_NODES} YAML nodes; harden does not edit such files"),
-            ));
-        }
-        Ok(())
+                    "alias `{name}` lies inside the node its anchor names (a recursive \
+                     alias): YAML loaders loop on it or refuse it; remove the alias"
+                )
+            }
+            Err(Over::AliasNodes) => format!(
+                "the aliases up to here repeat more than {MAX_ALIAS_NODES} nodes (an alias \
+                 bomb?): YAML loaders copy every alias; harden does not edit such files"
+            ),
+            Err(Over::Aliases) => {
+                format!("more than {MAX_ALIASES} aliases; harden does not edit such files")
+            }
+            Err(Over::Nodes) => {
+                format!("more than {MAX_NODES} YAML nodes; harden does not edit such files")
+            }
+        };
+        Err(self.refuse(s, message))
     }
 
     fn refuse(&self, at: usize, message: String) -> ParseError {

@@ -86,19 +86,9 @@ pub(crate) fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
     }
 }
 
-/// Replaces the file at `path` of the repository at `root` by `contents`, when it still holds
-/// `before` (the bytes harden read; `None` for a file harden creates, which must not exist).
-pub(crate) fn write_checked(
-    root: &Path,
-    path: &Path,
-    before: Option<&[u8]>,
-    contents: &str,
-) -> Result<(), Refusal> {
-    write_checked_in(&fs::canonicalize(root)?, path, before, contents)
-}
-
-/// [`write_checked`] for a root already resolved (`fs::canonicalize`): a batch resolves each
-/// root once instead of once per file.
+/// Replaces the file at `path` of the repository at `root` (already resolved with
+/// `fs::canonicalize`, once per batch) by `contents`, when it still holds `before` (the bytes
+/// harden read; `None` for a file harden creates, which must not exist).
 pub(crate) fn write_checked_in(
     root: &Path,
     path: &Path,
@@ -369,6 +359,16 @@ fn keep_xattrs(_original: &Path, _file: &File) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`write_checked_in`] with `root` resolved first.
+    fn write_checked(
+        root: &Path,
+        path: &Path,
+        before: Option<&[u8]>,
+        contents: &str,
+    ) -> Result<(), Refusal> {
+        write_checked_in(&fs::canonicalize(root)?, path, before, contents)
+    }
 
     #[test]
     fn writers_keep_the_order_of_the_items() {

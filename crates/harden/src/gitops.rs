@@ -386,9 +386,12 @@ pub(crate) fn commit_each(
 /// Writes every change through the checked writer (the file must still hold what harden read,
 /// inside the repository); stops at the first failure.
 fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), String> {
+    // The root is resolved once for the batch, not once per file.
+    let root = std::fs::canonicalize(root)
+        .map_err(|e| format!("could not resolve {}: {e}", root.display()))?;
     for c in changes {
         let before = c.before.as_deref().map(str::as_bytes);
-        crate::fsutil::write_checked(root, &c.path, before, &c.after)
+        crate::fsutil::write_checked_in(&root, &c.path, before, &c.after)
             .map_err(|e| format!("could not write {}: {e}", c.path.display()))?;
     }
     crate::fsutil::sync_folders(changes.iter().map(|c| c.path.as_path()));

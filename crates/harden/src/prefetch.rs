@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use harden_github::{RepoId, Resolver};
 use harden_transforms::globs::Globs;
-use harden_transforms::pin_actions::{exempt_globs, parse_uses, uses_sites};
+use harden_transforms::pin_actions::{parse_uses, uses_sites};
 use harden_transforms::SourceFile;
 
 /// Where parsed files announce the repositories they refer to.
@@ -17,18 +17,19 @@ pub(crate) struct Announcer<'a> {
     /// Takes one announced repository: answers it from memory or the cache, or queues it for
     /// the fetching threads.
     request: Option<&'a (dyn Fn(RepoId) + Sync)>,
-    exempt: &'a Globs,
 }
 
 impl Announcer<'_> {
-    /// Sends every pinnable, non-exempt repository `file` refers to, to the fetchers.
-    pub(crate) fn announce(&self, file: &SourceFile) {
+    /// Sends every pinnable repository `file` refers to, to the fetchers, except those
+    /// `exempt` (the pin-actions exemptions of the file's repository, flags included) matches:
+    /// pin-actions never asks for those.
+    pub(crate) fn announce(&self, file: &SourceFile, exempt: &Globs) {
         let (Some(request), Some(doc)) = (self.request, file.document()) else {
             return;
         };
         for (_, node) in uses_sites(file.kind, doc) {
             if let Ok(uses) = parse_uses(node.as_str().unwrap_or_default()) {
-                if !self.exempt.is_match(&uses.action) {
+                if !exempt.is_match(&uses.action) {
                     request(uses.repo);
                 }
             }
@@ -45,15 +46,10 @@ impl Announcer<'_> {
 pub(crate) fn while_parsing<R>(
     resolver: Option<&Resolver>,
     jobs: usize,
-    exempt: &[String],
     work: impl FnOnce(&Announcer<'_>) -> R,
 ) -> R {
-    let exempt = &exempt_globs(exempt);
     let Some(resolver) = resolver else {
-        return work(&Announcer {
-            request: None,
-            exempt,
-        });
+        return work(&Announcer { request: None });
     };
     let (sender, receiver) = channel::<RepoId>();
     let receiver = Mutex::new(receiver);
@@ -75,7 +71,6 @@ pub(crate) fn while_parsing<R>(
         };
         let result = work(&Announcer {
             request: Some(&request),
-            exempt,
         });
         // `request` is not used any more: with the sender gone the fetchers finish what is
         // queued and stop.

@@ -1,6 +1,7 @@
 //! One run: discover files, run the selected transforms in order on each repository, and write
 //! (or only show) the result.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,8 +9,9 @@ use std::sync::Arc;
 use harden_github::{FileReader, Resolver, ResolverConfig, ResolverMode};
 use harden_registry::{Registry, RegistryConfig};
 use harden_transforms::dependabot::Schedule;
+use harden_transforms::globs::Globs;
 use harden_transforms::permissions::{GithubFiles, RemoteFiles};
-use harden_transforms::pin_actions::BranchPolicy;
+use harden_transforms::pin_actions::{exempt_globs, BranchPolicy};
 use harden_transforms::registry::{self, Needs, Services, Settings};
 use harden_transforms::settings::Flags;
 use harden_transforms::{FileKind, Finding, Repository, Severity, SourceFile, Transform};
@@ -134,14 +136,15 @@ fn image_registry(args: &Args) -> Result<Arc<Registry>, String> {
 /// Starts resolving the images of every loaded repository in the background, so that the
 /// registries are asked while pin-actions asks GitHub; pin-images then finds them resolved (or
 /// waits for the requests under way).
-fn prefetch_images(registry: &Arc<Registry>, loaded: &[(Repository, Vec<Finding>)], flags: &Flags) {
+fn prefetch_images(registry: &Arc<Registry>, loaded: &[LoadedRepository], flags: &Flags) {
     let mut images = Vec::new();
-    for (repo, _) in loaded {
-        let (root, files) = (&repo.root, &repo.files);
-        let settings = config::load(root, flags)
-            .map(|c| c.settings)
-            .unwrap_or_else(|_| config::without_file(flags).settings);
-        harden_transforms::pin_images::add_wanted(files, &settings.pin_images, &mut images);
+    for loaded in loaded {
+        let settings = loaded.settings_or_flags(flags);
+        harden_transforms::pin_images::add_wanted(
+            &loaded.repo.files,
+            &settings.pin_images,
+            &mut images,
+        );
     }
     if images.is_empty() {
         return;
@@ -201,6 +204,47 @@ fn problem(path: PathBuf, line: Option<usize>, column: Option<usize>, message: S
     }
 }
 
+/// One repository read from disk: its files, the problems met reading them, and its
+/// `.github/harden.yml` read once for every later step.
+struct LoadedRepository {
+    repo: Repository,
+    problems: Vec<Finding>,
+    config: Result<Config, config::ConfigError>,
+}
+
+impl LoadedRepository {
+    /// The repository's settings, or the flags over the defaults when its configuration does
+    /// not load (its transforms then do not run; this is for fetching ahead only).
+    fn settings_or_flags(&self, flags: &Flags) -> Cow<'_, Settings> {
+        match &self.config {
+            Ok(config) => Cow::Borrowed(&config.settings),
+            Err(_) => Cow::Owned(config::without_file(flags).settings),
+        }
+    }
+}
+
+/// Reads the configuration and the files of the repository at `root`, several files at once
+/// (see [`load`]); each parsed file announces the action repositories it uses, except those
+/// the repository's pin-actions settings exempt.
+fn load_repository(
+    root: &std::path::Path,
+    files: &[(PathBuf, FileKind)],
+    flags: &Flags,
+    announcer: &prefetch::Announcer<'_>,
+) -> LoadedRepository {
+    let mut loaded = LoadedRepository {
+        repo: Repository {
+            root: root.to_path_buf(),
+            files: Vec::new(),
+        },
+        problems: Vec::new(),
+        config: config::load(root, flags),
+    };
+    let exempt = exempt_globs(&loaded.settings_or_flags(flags).pin_actions.exempt);
+    loaded.repo.files = load(files, &mut loaded.problems, announcer, &exempt);
+    loaded
+}
+
 /// Reads and parses the files of one repository, several files at once; unreadable, invalid
 /// and non-regular files (FIFOs, devices: reading them would block or never end) become
 /// problems.
@@ -208,13 +252,14 @@ fn load(
     files: &[(PathBuf, FileKind)],
     problems: &mut Vec<Finding>,
     announcer: &prefetch::Announcer<'_>,
+    exempt: &Globs,
 ) -> Vec<SourceFile> {
     use rayon::prelude::*;
     let results: Vec<Result<SourceFile, Finding>> = files
         .par_iter()
         .map(|(path, kind)| {
             let file = load_one(path, *kind)?;
-            announcer.announce(&file);
+            announcer.announce(&file, exempt);
             Ok(file)
         })
         .collect();
@@ -301,31 +346,22 @@ pub(crate) fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     // Refs are fetched early for the transforms that read every `uses:` (a resolver built only
     // for sign-releases fetches what its own workflow needs, later).
     let resolver = (shared.services.resolver.as_deref()).filter(|_| shared.prefetches_refs());
-    let loaded: Vec<(Repository, Vec<Finding>)> =
-        prefetch::while_parsing(resolver, args.jobs, &args.exempt, |announcer| {
-            found
-                .repos
-                .par_iter()
-                .map(|(root, files)| {
-                    let mut problems = Vec::new();
-                    let files = load(files, &mut problems, announcer);
-                    let repo = Repository {
-                        root: root.clone(),
-                        files,
-                    };
-                    (repo, problems)
-                })
-                .collect()
-        });
+    let loaded: Vec<LoadedRepository> = prefetch::while_parsing(resolver, args.jobs, |announcer| {
+        found
+            .repos
+            .par_iter()
+            .map(|(root, files)| load_repository(root, files, &shared.flags, announcer))
+            .collect()
+    });
     if let Some(registry) = &shared.services.images {
         prefetch_images(registry, &loaded, &shared.flags);
     }
     let (mut hardened, pending): (Vec<RepoReport>, Vec<Vec<PendingWrite>>) = loaded
         .into_par_iter()
         .zip(labels)
-        .map(|((repo, problems), label)| {
+        .map(|(loaded, label)| {
             let patches = args.patch_dir.as_deref().map(|dir| (dir, label.as_str()));
-            harden_repository(args, shared, mode, repo, problems, patches)
+            harden_repository(args, shared, mode, loaded, patches)
         })
         .unzip();
     write_all(&mut hardened, pending);
@@ -334,17 +370,21 @@ pub(crate) fn run(args: &Args, shared: &Shared, mode: Mode) -> Vec<RepoReport> {
     reports
 }
 
-/// Loads the repository's configuration and runs its transforms.
+/// Runs the transforms of a repository its configuration selects.
 fn harden_repository(
     args: &Args,
     shared: &Shared,
     mode: Mode,
-    repo: Repository,
-    problems: Vec<Finding>,
+    loaded: LoadedRepository,
     patches: Option<(&std::path::Path, &str)>,
 ) -> (RepoReport, Vec<PendingWrite>) {
+    let LoadedRepository {
+        repo,
+        problems,
+        config,
+    } = loaded;
     let root = repo.root.as_path();
-    let transforms = match config::load(root, &shared.flags).map_err(|e| {
+    let transforms = match config.map_err(|e| {
         problem(
             e.path.clone(),
             Some(e.line),

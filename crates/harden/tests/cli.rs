@@ -74,6 +74,20 @@ fn dry_run_shows_a_diff_and_writes_nothing() {
 }
 
 #[test]
+fn actions_the_repository_exempts_are_never_fetched() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "pin-actions:\n  exempt: [actions/*]\n",
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "pin-actions", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(f.server.request_count(), 0, "nothing is fetched ahead");
+    assert_eq!(read(&f.workflow()), WORKFLOW);
+}
+
+#[test]
 fn check_exits_1_then_apply_then_check_exits_0() {
     let f = Fixture::new();
     let out = f.harden(&["--only", "pin-actions", "--check"]);

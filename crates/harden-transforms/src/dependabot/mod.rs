@@ -460,10 +460,11 @@ impl Dependabot {
             if let Err(e) =
                 edits.append_item(&updates, write::entry(eco, missing, &self.options, style))
             {
-                findings.push(Finding::at(
+                findings.push(Finding::at_node(
                     NAME,
                     &file.path,
-                    Some(doc.location(updates_node.span.start)),
+                    doc,
+                    updates_node,
                     Severity::Error,
                     format!("left unchanged: cannot append to `updates`: {e}"),
                 ));

@@ -47,6 +47,20 @@ pub(crate) fn render_outcome(outcome: &Outcome) -> String {
     out
 }
 
+/// The kind of a corpus file from its path inside its project's folder (`/` separated):
+/// workflows under `.github/workflows/`, `action.y*ml` files anywhere; `None` for the rest.
+pub(crate) fn corpus_kind(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    if rel.starts_with(".github/workflows/") && yaml {
+        Some(FileKind::Workflow)
+    } else if name == "action.yml" || name == "action.yaml" {
+        Some(FileKind::Action)
+    } else {
+        None
+    }
+}
+
 /// A repository rooted at `.` holding `files`.
 pub(crate) fn repository(files: Vec<SourceFile>) -> Repository {
     Repository {
