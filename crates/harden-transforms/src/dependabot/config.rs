@@ -15,6 +15,8 @@ use crate::{Finding, Severity};
 /// One entry of `updates`, as far as harden needs it.
 #[derive(Debug, Clone)]
 pub(crate) struct UpdateEntry {
+    /// Position of the entry in `updates`.
+    pub(crate) index: usize,
     /// 1-based line of the entry.
     pub(crate) line: usize,
     /// `package-ecosystem`.
@@ -27,6 +29,8 @@ pub(crate) struct UpdateEntry {
     pub(crate) has_groups: bool,
     /// Has a `cooldown` key.
     pub(crate) has_cooldown: bool,
+    /// `cooldown.default-days` (with its line), when it is an integer.
+    pub(crate) cooldown_days: Option<(i64, usize)>,
     /// Belongs to a `multi-ecosystem-group` (which does the grouping).
     pub(crate) multi_group: bool,
     /// `open-pull-requests-limit`, when it is an integer.
@@ -198,7 +202,12 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
     let entries = seq
         .items
         .iter()
-        .filter_map(|item| read_entry(&reader, reader.resolve(item), beta, errors))
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let mut entry = read_entry(&reader, reader.resolve(item), beta, errors)?;
+            entry.index = index;
+            Some(entry)
+        })
         .collect();
     Some(Config { entries })
 }
@@ -236,7 +245,12 @@ fn read_entry<'d>(
     }
     let ecosystem = entry_ecosystem(reader, item, beta, errors)?;
     let dirs = entry_dirs(reader, item, &ecosystem, errors)?;
+    let cooldown_days = reader
+        .get(item, "cooldown")
+        .and_then(|c| reader.get(c, "default-days"))
+        .and_then(|d| Some((d.as_scalar()?.value.trim().parse().ok()?, d.line)));
     Some(UpdateEntry {
+        index: 0,
         line: item.line,
         ecosystem,
         dirs,
@@ -246,6 +260,7 @@ fn read_entry<'d>(
             .map(str::to_owned),
         has_groups: reader.get(item, "groups").is_some(),
         has_cooldown: reader.get(item, "cooldown").is_some(),
+        cooldown_days,
         multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
         pr_limit: reader
             .get(item, "open-pull-requests-limit")

@@ -47,7 +47,9 @@ impl<'de> Deserialize<'de> for Ecosystem {
 struct DependabotSection {
     /// daily, weekly or monthly.
     schedule: Option<Parsed<Schedule>>,
-    /// Days; 0 for none.
+    /// Days; 0 for none (`cooldown-days` is the same key, as the issue tracker and zizmor's
+    /// audit name it).
+    #[serde(alias = "cooldown-days")]
     cooldown: Option<CooldownDays>,
     /// One group for all updates.
     group: Option<bool>,
