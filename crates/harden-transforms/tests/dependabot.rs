@@ -408,6 +408,32 @@ fn existing_entries_get_cooldowns_and_action_folders() {
 }
 
 #[test]
+fn an_actions_entry_written_elsewhere_is_matched_not_joined() {
+    let fx = Fixture::new("extend-block");
+    fs::write(
+        fx.root().join(".github/dependabot.yml"),
+        "version: 2\nx-actions: &actions\n  package-ecosystem: github-actions\n  directory: /\n  target-branch: develop\n  schedule: {interval: weekly}\n  groups: {ci: {patterns: ['*']}}\nupdates:\n  - *actions\n",
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    let after = &outcome.changes[0].after;
+    check_written(after, "alias");
+    let docs = YamlLoader::load_from_str(after).expect("loads");
+    let new = &docs[0]["updates"][1];
+    assert_eq!(entry_dirs(new), ["/.github/actions/setup".to_owned()]);
+    assert_eq!(new["target-branch"].as_str(), Some("develop"));
+    assert!(new["groups"]["ci"].as_hash().is_some(), "{after}");
+    assert!(new["groups"]["github-actions"].is_badvalue(), "{after}");
+    let rendered = fx.render(&outcome);
+    assert!(
+        rendered.contains("harden cannot add one to an entry written elsewhere"),
+        "{rendered}"
+    );
+    apply(&outcome);
+    assert!(run(&fx.repo(), &defaults()).changes.is_empty());
+}
+
+#[test]
 fn no_cooldown_leaves_existing_entries_alone() {
     let options = DependabotOptions {
         cooldown_days: 0,

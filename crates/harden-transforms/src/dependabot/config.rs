@@ -27,6 +27,8 @@ pub(crate) struct UpdateEntry {
     pub(crate) target_branch: Option<String>,
     /// Has a `groups` key.
     pub(crate) has_groups: bool,
+    /// `groups` and `target-branch` as written, for a new entry that must match this one.
+    pub(crate) branch_and_groups: Vec<NewEntry>,
     /// Has a `cooldown` key.
     pub(crate) has_cooldown: bool,
     /// `cooldown.default-days` (with its line), when it is an integer.
@@ -259,6 +261,10 @@ fn read_entry<'d>(
             .and_then(Node::as_str)
             .map(str::to_owned),
         has_groups: reader.get(item, "groups").is_some(),
+        branch_and_groups: ["target-branch", "groups"]
+            .iter()
+            .filter_map(|k| Some(NewEntry::new(*k, copy(reader, reader.get(item, k)?, 0)?)))
+            .collect(),
         has_cooldown: reader.get(item, "cooldown").is_some(),
         cooldown_days,
         multi_group: reader.get(item, "multi-ecosystem-group").is_some(),

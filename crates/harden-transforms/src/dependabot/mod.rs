@@ -498,9 +498,15 @@ impl Dependabot {
             )?;
         }
         if !additions.is_empty() {
-            text = stage(path, &text, &mut notes, findings, |doc, _, edits, notes| {
-                self.append_entries(doc, &additions, style, edits, notes)
-            })?;
+            text = stage(
+                path,
+                &text,
+                &mut notes,
+                findings,
+                |doc, config, edits, notes| {
+                    self.append_entries(doc, config, &additions, style, edits, notes)
+                },
+            )?;
         }
         (text != doc.text()).then(|| FileChange {
             path: file.path.clone(),
@@ -511,10 +517,13 @@ impl Dependabot {
         })
     }
 
-    /// Appends one entry per ecosystem in `additions`.
+    /// Appends one entry per ecosystem in `additions`. A `github-actions` entry that could not
+    /// join the existing one takes its `target-branch` and `groups`, so that both open their
+    /// pull requests the same way.
     fn append_entries(
         &self,
         doc: &harden_yaml::Document,
+        config: &config::Config,
         additions: &Wanted,
         style: &style::HouseStyle,
         edits: &mut EditSet<'_>,
@@ -530,8 +539,14 @@ impl Dependabot {
         };
         let insert_line = doc.location(updates_node.span.end).line;
         for (eco, missing) in additions {
+            let mut entry = write::entry(eco, missing, &self.options, style);
+            if *eco == "github-actions" {
+                if let Some(existing) = amend::actions_entry(config) {
+                    write::take_over(&mut entry, &existing.branch_and_groups);
+                }
+            }
             edits
-                .append_item(&updates, write::entry(eco, missing, &self.options, style))
+                .append_item(&updates, entry)
                 .map_err(|e| format!("left unchanged: cannot append to `updates`: {e}"))?;
             notes.push(ChangeNote {
                 line: insert_line,

@@ -88,3 +88,22 @@ pub(super) fn configure(
     };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(text: &str) -> u32 {
+        let doc = harden_yaml::Document::parse(text).expect("parses");
+        let mut settings = Settings::default();
+        configure(doc.documents().first(), &Flags::default(), &mut settings).expect("reads");
+        settings.dependabot.cooldown_days
+    }
+
+    #[test]
+    fn cooldown_days_is_the_cooldown() {
+        assert_eq!(days("cooldown: 10\n"), 10);
+        assert_eq!(days("cooldown-days: 14\n"), 14);
+        assert_eq!(days("schedule: weekly\n"), 7);
+    }
+}
