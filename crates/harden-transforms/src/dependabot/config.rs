@@ -31,8 +31,10 @@ pub(crate) struct UpdateEntry {
     pub(crate) branch_and_groups: Vec<NewEntry>,
     /// Has a `cooldown` key.
     pub(crate) has_cooldown: bool,
-    /// `cooldown.default-days` (with its line), when it is an integer.
-    pub(crate) cooldown_days: Option<(i64, usize)>,
+    /// The `cooldown` days as written: (key, days, line) of `default-days` and the
+    /// `semver-*-days` that are integers; `default-days` counts as 0 at the `cooldown` line
+    /// when the entry has a `cooldown` without it.
+    pub(crate) cooldown_days: Vec<(&'static str, i64, usize)>,
     /// Belongs to a `multi-ecosystem-group` (which does the grouping).
     pub(crate) multi_group: bool,
     /// `open-pull-requests-limit`, when it is an integer.
@@ -247,10 +249,7 @@ fn read_entry<'d>(
     }
     let ecosystem = entry_ecosystem(reader, item, beta, errors)?;
     let dirs = entry_dirs(reader, item, &ecosystem, errors)?;
-    let cooldown_days = reader
-        .get(item, "cooldown")
-        .and_then(|c| reader.get(c, "default-days"))
-        .and_then(|d| Some((d.as_scalar()?.value.trim().parse().ok()?, d.line)));
+    let cooldown_days = cooldown_days(reader, item);
     Some(UpdateEntry {
         index: 0,
         line: item.line,
@@ -283,6 +282,30 @@ fn read_entry<'d>(
             .collect(),
         has_reviewers: reader.get(item, "reviewers").is_some(),
     })
+}
+
+/// The days of an entry's `cooldown` (see [`UpdateEntry::cooldown_days`]).
+fn cooldown_days<'d>(reader: &Lookup<'d>, item: &'d Node) -> Vec<(&'static str, i64, usize)> {
+    let Some(cooldown) = reader.get(item, "cooldown") else {
+        return Vec::new();
+    };
+    let keys = [
+        "default-days",
+        "semver-major-days",
+        "semver-minor-days",
+        "semver-patch-days",
+    ];
+    let mut days: Vec<(&'static str, i64, usize)> = keys
+        .iter()
+        .filter_map(|k| {
+            let node = reader.get(cooldown, k)?;
+            Some((*k, node.as_scalar()?.value.trim().parse().ok()?, node.line))
+        })
+        .collect();
+    if reader.get(cooldown, "default-days").is_none() {
+        days.insert(0, ("default-days", 0, cooldown.line));
+    }
+    days
 }
 
 /// The `package-ecosystem` of an entry, when it is one Dependabot knows (any, with beta

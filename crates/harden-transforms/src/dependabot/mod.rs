@@ -426,15 +426,23 @@ impl Dependabot {
                 );
                 findings.push(located(path, entry.line, Severity::Note, message));
             }
-            if let Some((days, line)) = entry.cooldown_days.filter(|(d, _)| *d < short) {
+            let short_days = entry.cooldown_days.iter().find(|(_, d, _)| *d < short);
+            if let Some((key, days, line)) = short_days {
+                let what = if *days == 0 && *key == "default-days" {
+                    "has a `cooldown` without `default-days`, so the updates its other keys do \
+                     not cover are proposed the day they are published"
+                        .to_owned()
+                } else {
+                    format!("waits {days} day(s) before proposing a release (`cooldown.{key}`)")
+                };
                 let message = format!(
-                    "the `{}` entry for {} waits {days} day(s) before proposing a release \
-                     (`cooldown.default-days`); a compromised or broken release is usually found \
-                     and withdrawn within a week, so {short} or more is safer. Kept as written",
+                    "the `{}` entry for {} {what}; a compromised or broken release is usually \
+                     found and withdrawn within a week, so {short} or more is safer. Kept as \
+                     written",
                     entry.ecosystem,
                     dirs_text(&dirs)
                 );
-                findings.push(located(path, line, Severity::Note, message));
+                findings.push(located(path, *line, Severity::Note, message));
             }
         }
     }
