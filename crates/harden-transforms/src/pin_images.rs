@@ -8,7 +8,16 @@
 //! References are collected from all files first and resolved in one concurrent batch; then
 //! each file gets one edit set that replaces each value in its own quote style, so comments
 //! and the rest of the line stay. An expression (`${{ matrix.image }}`) is reported, never
-//! touched; an image that already carries a digest is left as it is.
+//! touched, unless it is `${{ matrix.<name> }}` with the images listed literally in the job's
+//! matrix: those values are pinned where they are written (see `matrix`). An image that
+//! already carries a digest is left as it is.
+//!
+//! A digest pinned to a tag its publisher moves on purpose (`latest`, `dev`, `nightly`, the
+//! repository's own untagged image) is warned about: it never moves by itself. Where digests
+//! are written in `container:` and `services:`, a note says that Dependabot does not update
+//! them.
+
+mod matrix;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +25,7 @@ use std::sync::Arc;
 use harden_registry::{DigestResult, ImageRef, Registry, RegistryError};
 use harden_yaml::{Document, EditSet, Node, NodeKind, Path, ScalarStyle};
 
+use self::matrix::MatrixImages;
 use crate::globs::{Flavor, Globs};
 use crate::settings::{name_globs, read_section, Flags, NameGlob, OneOrMany};
 use crate::{
@@ -177,8 +187,52 @@ pub fn image_sites(kind: FileKind, doc: &Document) -> Vec<(Path, &Node, SiteKind
             node.as_scalar().is_some() || matches!(node.kind, NodeKind::Alias(_))
         })
         .collect();
+    let behind = matrix_sites(doc, &sites);
+    sites.extend(behind);
     sites.sort_by_key(|(_, node, _)| node.span.start);
     sites
+}
+
+/// The literal matrix values behind `${{ matrix.<name> }}` container and service images,
+/// once each (see `matrix`).
+fn matrix_sites<'d>(
+    doc: &'d Document,
+    sites: &[(Path, &'d Node, SiteKind)],
+) -> Vec<(Path, &'d Node, SiteKind)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (path, node, kind) in sites {
+        if !matches!(kind, SiteKind::Container | SiteKind::Service) {
+            continue;
+        }
+        let Some(name) = node.as_str().and_then(matrix::matrix_variable) else {
+            continue;
+        };
+        let Some(job) = matrix::job_of(path) else {
+            continue;
+        };
+        if let MatrixImages::Literal(values) = matrix::matrix_values(doc, &job, name) {
+            for (p, n) in values {
+                if seen.insert(n.span.start) {
+                    out.push((p, n, *kind));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Tags their publishers move to each new build on purpose: a digest pinned to one of them
+/// stays on the build of the day it was pinned.
+const MOVING_TAGS: &[&str] = &[
+    "canary", "dev", "devel", "develop", "edge", "latest", "main", "master", "nightly", "rolling",
+    "snapshot", "unstable",
+];
+
+/// The owner part of `owner/repo`, lowercase.
+fn owner_of(repository: &str) -> Option<String> {
+    let owner = repository.split('/').next()?.trim();
+    (!owner.is_empty()).then(|| owner.to_ascii_lowercase())
 }
 
 /// `options.exempt`, compiled (case-insensitive, `*` = any text, `/` included).
@@ -232,12 +286,24 @@ pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec
 pub struct PinImages {
     registry: Arc<Registry>,
     options: ImageOptions,
+    own_repository: Option<String>,
 }
 
 impl PinImages {
     /// A pin-images transform that resolves digests with `registry`.
     pub fn new(registry: Arc<Registry>, options: ImageOptions) -> Self {
-        PinImages { registry, options }
+        PinImages {
+            registry,
+            options,
+            own_repository: None,
+        }
+    }
+
+    /// Names the repository `owner/repo` instead of reading its `origin` remote: images of
+    /// its owner are the project's own, whose untagged builds are warned about.
+    pub fn with_own_repository(mut self, own: impl Into<String>) -> Self {
+        self.own_repository = Some(own.into());
+        self
     }
 }
 
@@ -259,6 +325,11 @@ impl Transform for PinImages {
         } else {
             self.registry.resolve_all(&wanted)
         };
+        let owner = self
+            .own_repository
+            .clone()
+            .or_else(|| crate::permissions::own_repo::from_git_config(&repo.root))
+            .and_then(|r| owner_of(&r));
         for file in &repo.files {
             let Some(doc) = file.document() else { continue };
             let sites = image_sites(file.kind, doc);
@@ -269,11 +340,14 @@ impl Transform for PinImages {
                 notes: Vec::new(),
                 findings: &mut outcome.findings,
                 exempt: &exempt,
+                owner: owner.as_deref(),
+                first_frozen: None,
             };
             for (path, node, kind) in &sites {
                 pinner.pin(path, node, *kind, &self.options, &resolved);
             }
             pinner.report_aliases(&sites);
+            pinner.report_frozen();
             let FilePinner { edits, notes, .. } = pinner;
             if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
                 outcome.changes.push(change);
@@ -292,9 +366,13 @@ struct FilePinner<'a, 'd> {
     findings: &'a mut Vec<Finding>,
     /// Images never pinned.
     exempt: &'a Globs,
+    /// The repository's owner (lowercase), when known.
+    owner: Option<&'a str>,
+    /// The first `container:`/`services:` value pinned (for the note on updates).
+    first_frozen: Option<&'d Node>,
 }
 
-impl FilePinner<'_, '_> {
+impl<'d> FilePinner<'_, 'd> {
     fn report(&mut self, node: &Node, severity: Severity, message: String) {
         let finding = Finding::at_node(NAME, self.file_path, self.doc, node, severity, message);
         self.findings.push(finding);
@@ -303,7 +381,7 @@ impl FilePinner<'_, '_> {
     fn pin(
         &mut self,
         path: &Path,
-        node: &Node,
+        node: &'d Node,
         kind: SiteKind,
         options: &ImageOptions,
         resolved: &HashMap<String, DigestResult>,
@@ -314,16 +392,7 @@ impl FilePinner<'_, '_> {
             ImageValue::Pinned(image) => {
                 return self.verify(node, value, &image, options, resolved)
             }
-            ImageValue::Expression => {
-                return self.report(
-                    node,
-                    Severity::Warning,
-                    format!(
-                        "`{value}` not pinned: it is an expression; pin the images it can take \
-                         where they are written, as image:tag@sha256:<digest>"
-                    ),
-                )
-            }
+            ImageValue::Expression => return self.report_expression(path, node, value),
             ImageValue::Invalid(why) => {
                 return self.report(
                     node,
@@ -366,30 +435,110 @@ impl FilePinner<'_, '_> {
         if let Err(e) = self.edits.replace_scalar(path, &new_value) {
             return self.report(node, Severity::Error, format!("cannot pin `{value}`: {e}"));
         }
-        match image.tag.as_deref() {
-            None => self.report(
-                node,
-                Severity::Warning,
-                format!(
-                    "`{value}` names no tag: pinned to the digest `latest` has today; write a \
-                     version tag before the digest so that people and update tools can tell \
-                     which image it is"
-                ),
-            ),
-            Some("latest") => self.report(
-                node,
-                Severity::Warning,
-                format!(
-                    "`{value}` follows the moving tag `latest`: pinned to its digest today; \
-                     prefer a version tag"
-                ),
-            ),
-            Some(_) => {}
+        if let Some(warning) = self.moving_tag(value.trim(), &image) {
+            self.report(node, Severity::Warning, warning);
+        }
+        if matches!(kind, SiteKind::Container | SiteKind::Service) && self.first_frozen.is_none() {
+            self.first_frozen = Some(node);
         }
         self.notes.push(ChangeNote {
             line: node.line,
             message: format!("{} -> {}", value.trim(), new_value.trim()),
         });
+    }
+
+    /// What to say about an image whose tag moves on purpose, or that has none: its pinned
+    /// digest stays on today's build.
+    fn moving_tag(&self, value: &str, image: &ImageRef) -> Option<String> {
+        let own = self
+            .owner
+            .is_some_and(|o| owner_of(&image.repository).as_deref() == Some(o));
+        let never = "the pinned digest stays on today's build and never moves by itself";
+        let exempt = "or exempt the image (`pin-images: {exempt: [...]}` in .github/harden.yml) \
+                      if the job should always run the newest build";
+        match image.tag.as_deref() {
+            None if own => Some(format!(
+                "`{value}` is this repository's own image, with no tag: each build pushed \
+                 replaces `latest`, and {never}, so jobs stop following your rebuilds. Push a \
+                 version or date tag and write it before the digest, {exempt}"
+            )),
+            None => Some(format!(
+                "`{value}` names no tag: pinned to the digest `latest` has today, which never \
+                 moves by itself; write a version tag before the digest so that people and \
+                 update tools can tell which image it is"
+            )),
+            Some(tag) if MOVING_TAGS.contains(&tag.to_ascii_lowercase().as_str()) => {
+                let whose = if own {
+                    " (this repository's own image)"
+                } else {
+                    ""
+                };
+                Some(format!(
+                    "`{value}`{whose} follows `{tag}`, a tag its publisher moves to each new \
+                     build on purpose: {never}. Prefer a version tag, {exempt}"
+                ))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Reports an expression: a matrix variable whose literal images are pinned where the
+    /// matrix lists them, or why it is left as it is.
+    fn report_expression(&mut self, path: &Path, node: &Node, value: &str) {
+        let shown = value.trim();
+        let matrix = matrix::matrix_variable(value)
+            .zip(matrix::job_of(path))
+            .map(|(name, job)| (name, matrix::matrix_values(self.doc, &job, name)));
+        let (severity, message) = match matrix {
+            Some((name, MatrixImages::Literal(values))) => {
+                let mut lines: Vec<usize> = values.iter().map(|(_, n)| n.line).collect();
+                lines.dedup();
+                let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+                (
+                    Severity::Note,
+                    format!(
+                        "`{shown}`: the images of `matrix.{name}` are pinned where the matrix \
+                         lists them ({} {}). Check names that show the matrix values change \
+                         with them: update a required status check that names one",
+                        if lines.len() > 1 { "lines" } else { "line" },
+                        lines.join(", ")
+                    ),
+                )
+            }
+            Some((_, MatrixImages::Held(why))) => (
+                Severity::Warning,
+                format!(
+                    "`{shown}` not pinned: it is an expression, and {why}; pin the images it can \
+                     take where they are written, as image:tag@sha256:<digest>"
+                ),
+            ),
+            None => (
+                Severity::Warning,
+                format!(
+                    "`{shown}` not pinned: it is an expression; pin the images it can take \
+                     where they are written, as image:tag@sha256:<digest>"
+                ),
+            ),
+        };
+        self.report(node, severity, message);
+    }
+
+    /// Where digests were written in `container:` or `services:`, says once per file that
+    /// Dependabot does not update them.
+    fn report_frozen(&mut self) {
+        let Some(node) = self.first_frozen else {
+            return;
+        };
+        self.report(
+            node,
+            Severity::Note,
+            "Dependabot does not update the images of `container:` and `services:` (its \
+             `github-actions` updates read `uses:` only), so the digests pinned in this file \
+             stay as they are until someone changes them: refresh them with `harden update` \
+             (planned), or let Renovate's `github-actions` manager update them (it reads these \
+             images)"
+                .to_owned(),
+        );
     }
 
     /// `--verify`: an image pinned by digest must still be served by its registry.

@@ -154,13 +154,30 @@ fn run_case(case: &str, options: &DependabotOptions) -> (String, Vec<String>) {
         assert_eq!(change.kind, FileKind::Dependabot);
         check_written(&change.after, case);
         if let Some(before) = &change.before {
-            // Every original byte is kept: the new text only adds.
+            // Every original byte is kept: the new text only adds...
             let diff = similar::TextDiff::from_chars(before.as_str(), change.after.as_str());
-            assert!(
-                diff.iter_all_changes()
-                    .all(|c| c.tag() != similar::ChangeTag::Delete),
-                "{case}: bytes were removed"
-            );
+            let deleted = diff
+                .iter_all_changes()
+                .any(|c| c.tag() == similar::ChangeTag::Delete);
+            let renamed =
+                change.after.matches("directories").count() > before.matches("directories").count();
+            assert!(!deleted || renamed, "{case}: bytes were removed");
+            // ...except where a `directory:` line became a `directories:` list: then every
+            // other original line is kept, in order.
+            let mut after_lines = change.after.lines();
+            for line in before.lines().filter(|_| deleted) {
+                if line
+                    .trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with("directory:")
+                {
+                    continue;
+                }
+                assert!(
+                    after_lines.any(|l| l == line),
+                    "{case}: the line {line:?} was changed or removed"
+                );
+            }
         }
     }
     apply(&outcome);
@@ -230,6 +247,15 @@ fn writing_cases() -> Vec<(&'static str, &'static str, DependabotOptions)> {
         ("python_submodules", "python-fixtures", with_submodules()),
         ("uv_project", "uv-project", defaults()),
         ("house_style", "house-style", defaults()),
+        ("existing_entries", "existing-entries", defaults()),
+        (
+            "existing_entries_cooldown_14",
+            "existing-entries",
+            DependabotOptions {
+                cooldown_days: 14,
+                ..defaults()
+            },
+        ),
     ]
 }
 
@@ -335,6 +361,115 @@ fn a_pip_entry_over_a_uv_project_is_pointed_out() {
     let rendered = fx.render(&outcome);
     assert!(
         rendered.contains("the `pip` entry covers /, whose lock file is uv.lock"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn existing_entries_get_cooldowns_and_action_folders() {
+    let (text, written) = run_case("existing-entries", &defaults());
+    let docs = YamlLoader::load_from_str(&written[0]).expect("loads");
+    let updates = docs[0]["updates"].as_vec().expect("updates");
+    // Nothing new: the composite action joins the github-actions entry; pre-commit.ci keeps
+    // the hooks; the build-only pyproject, the bare requirement and the ARG-tagged Dockerfile
+    // leave Dependabot nothing to update.
+    assert_eq!(updates.len(), 3);
+    let actions = &updates[0];
+    assert_eq!(actions["directory"], Yaml::BadValue);
+    assert_eq!(
+        entry_dirs(actions),
+        ["/".to_owned(), "/.github/actions/setup".to_owned()]
+    );
+    assert_eq!(actions["target-branch"].as_str(), Some("main"));
+    assert_eq!(actions["cooldown"]["default-days"].as_i64(), Some(7));
+    assert_eq!(updates[1]["cooldown"]["default-days"].as_i64(), Some(7));
+    // The maintainers' 3 days stay, and are pointed out.
+    assert_eq!(updates[2]["cooldown"]["default-days"].as_i64(), Some(3));
+    assert!(text.contains("waits 3 day(s)"), "{text}");
+    // The comment after `directory` stays on the key's line.
+    assert!(
+        written[0].contains(
+            "    directories:  # workflows\n      - \"/\"\n      - \"/.github/actions/setup\"\n"
+        ),
+        "{}",
+        written[0]
+    );
+    // The comment that introduces `labels` stays above it, after the new cooldown.
+    assert!(
+        written[0].contains(
+            "    cooldown:\n      default-days: 7\n    # every pull request needs a label\n"
+        ),
+        "{}",
+        written[0]
+    );
+    assert!(text.contains("pre-commit.ci already proposes new hook versions"));
+    assert!(text.contains("remove the duplicate `pip` entry"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn an_actions_entry_written_elsewhere_is_matched_not_joined() {
+    let fx = Fixture::new("extend-block");
+    fs::write(
+        fx.root().join(".github/dependabot.yml"),
+        "version: 2\nx-actions: &actions\n  package-ecosystem: github-actions\n  directory: /\n  target-branch: develop\n  schedule: {interval: weekly}\n  groups: {ci: {patterns: ['*']}}\nupdates:\n  - *actions\n",
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    let after = &outcome.changes[0].after;
+    check_written(after, "alias");
+    let docs = YamlLoader::load_from_str(after).expect("loads");
+    let new = &docs[0]["updates"][1];
+    assert_eq!(entry_dirs(new), ["/.github/actions/setup".to_owned()]);
+    assert_eq!(new["target-branch"].as_str(), Some("develop"));
+    assert!(new["groups"]["ci"].as_hash().is_some(), "{after}");
+    assert!(new["groups"]["github-actions"].is_badvalue(), "{after}");
+    let rendered = fx.render(&outcome);
+    assert!(
+        rendered.contains("harden cannot add one to an entry written elsewhere"),
+        "{rendered}"
+    );
+    apply(&outcome);
+    assert!(run(&fx.repo(), &defaults()).changes.is_empty());
+}
+
+#[test]
+fn no_cooldown_leaves_existing_entries_alone() {
+    let options = DependabotOptions {
+        cooldown_days: 0,
+        ..defaults()
+    };
+    let (_, written) = run_case("existing-entries", &options);
+    assert!(!written[0].contains("default-days: 7"));
+    assert!(written[0].contains("- \"/.github/actions/setup\""));
+}
+
+#[test]
+fn renovate_beside_dependabot_overlaps_on_actions() {
+    let fx = Fixture::new("renovate");
+    fs::create_dir_all(fx.root().join(".github")).expect("mkdir");
+    fs::write(
+        fx.root().join(".github/dependabot.yml"),
+        "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule: {interval: weekly}\n",
+    )
+    .expect("write");
+    let outcome = run(&fx.repo(), &defaults());
+    assert!(outcome.changes.is_empty());
+    let rendered = fx.render(&outcome);
+    assert!(
+        rendered.contains("already overlap: both bots propose every action update"),
+        "{rendered}"
+    );
+    // With Renovate's github-actions manager off, they do not overlap on actions.
+    fs::write(
+        fx.root().join("renovate.json5"),
+        r#"{enabledManagers: ["npm"]}"#,
+    )
+    .expect("write");
+    let rendered = fx.render(&run(&fx.repo(), &defaults()));
+    assert!(!rendered.contains("already overlap"), "{rendered}");
+    assert!(
+        rendered.contains("is there too; harden adds nothing to it"),
         "{rendered}"
     );
 }
@@ -512,8 +647,13 @@ fn change_notes_point_at_the_entries() {
     assert_eq!(
         messages,
         [
-            "20: add `github-actions` updates (weekly) for /.github/actions/setup",
-            "20: add `docker` updates (weekly) for /",
+            "6: add /.github/actions/setup to the existing `github-actions` entry, so that the \
+             composite actions there are updated with the same schedule, group and target branch",
+            "6: add `cooldown: default-days: 7` to the `github-actions` entry for /, \
+             /.github/actions/setup: without it Dependabot proposes a release the day it is \
+             published, before a compromised or broken release is usually found and withdrawn \
+             (security updates are not delayed)",
+            "24: add `docker` updates (weekly) for /",
         ]
     );
 }

@@ -49,6 +49,17 @@ pub enum Change {
         /// Its value.
         value: NewValue,
     },
+    /// The entry `key` of the mapping at `mapping` becomes `new_key: value`, in its place.
+    Replace {
+        /// The mapping.
+        mapping: Path,
+        /// The key replaced.
+        key: String,
+        /// The key written in its place (may be the same).
+        new_key: String,
+        /// Its value.
+        value: NewValue,
+    },
     /// The sequence at `sequence` gains an item at its end.
     Append {
         /// The sequence.
@@ -124,7 +135,7 @@ impl<'d> EditSet<'d> {
     fn record(&mut self, change: Change) {
         let target = match &change {
             Change::Set { path, .. } => path,
-            Change::Insert { mapping, .. } => mapping,
+            Change::Insert { mapping, .. } | Change::Replace { mapping, .. } => mapping,
             Change::Append { sequence, .. } => sequence,
         };
         let copies = self.doc.alias_paths(target);
@@ -132,7 +143,7 @@ impl<'d> EditSet<'d> {
             let mut c = change.clone();
             match &mut c {
                 Change::Set { path, .. } => *path = copy,
-                Change::Insert { mapping, .. } => *mapping = copy,
+                Change::Insert { mapping, .. } | Change::Replace { mapping, .. } => *mapping = copy,
                 Change::Append { sequence, .. } => *sequence = copy,
             }
             self.changes.push(c);
@@ -301,6 +312,86 @@ impl<'d> EditSet<'d> {
             mapping: mapping.clone(),
             at,
             key: entry.key.clone(),
+            value: entry.value,
+        });
+        Ok(())
+    }
+
+    /// Replaces the entry `key` of the mapping at `mapping`, whose value must be a scalar on
+    /// one line, with `entry` in the same place (`directory: /` becoming a `directories:` list).
+    /// A comment after the old value ends the new entry's first line (the key's, in a block
+    /// mapping).
+    pub fn replace_entry(
+        &mut self,
+        mapping: &Path,
+        key: &str,
+        entry: NewEntry,
+    ) -> Result<(), EditError> {
+        let node = self.node(mapping)?;
+        let NodeKind::Mapping(map) = &node.kind else {
+            return Err(EditError::WrongKind {
+                path: mapping.to_string(),
+                expected: "a mapping",
+            });
+        };
+        let old = map.get(key).ok_or_else(|| EditError::NoSuchKey {
+            path: mapping.to_string(),
+            key: key.to_owned(),
+        })?;
+        if entry.key != key && map.get(&entry.key).is_some() {
+            return Err(EditError::KeyExists {
+                path: mapping.to_string(),
+                key: entry.key,
+            });
+        }
+        let one_line = |n: &Node| {
+            n.as_scalar().is_some() && !self.doc.text()[n.span.range()].contains(['\n', '\r'])
+        };
+        if !one_line(&old.value) {
+            return Err(EditError::WrongKind {
+                path: mapping.key(key).to_string(),
+                expected: "a scalar on one line",
+            });
+        }
+        let comment = self.doc.comment_after(&old.value).filter(|c| !c.own_line);
+        let text = if map.flow {
+            format!(
+                "{}: {}",
+                render::scalar_text(&entry.key),
+                render::flow_text(&entry.value)
+            )
+        } else {
+            let mut lines = Vec::new();
+            render::entry_lines(&entry, map.indent, self.layout(), &mut lines);
+            let le = self.doc.line_ending().as_str();
+            let mut out = String::new();
+            for (n, line) in lines.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(le);
+                }
+                out.push_str(if n == 0 { line.trim_start() } else { line });
+                if n == 0 && lines.len() > 1 {
+                    if let Some(c) = comment.as_ref() {
+                        let text = self.doc.text();
+                        out.push_str(&text[old.value.span.end..c.span.start]);
+                        out.push_str(&text[c.span.range()]);
+                    }
+                }
+            }
+            out
+        };
+        let end = match comment {
+            Some(c) if !map.flow && text.contains(['\n', '\r']) => c.span.end,
+            _ => old.value.span.end,
+        };
+        self.splices.push(Splice {
+            span: Span::new(old.key.span.start, end),
+            text,
+        });
+        self.record(Change::Replace {
+            mapping: mapping.clone(),
+            key: key.to_owned(),
+            new_key: entry.key,
             value: entry.value,
         });
         Ok(())

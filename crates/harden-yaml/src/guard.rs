@@ -349,6 +349,33 @@ fn apply_change(docs: &mut [Value], change: &Change) -> Result<(), GuardError> {
         Change::Set { path, value } => {
             *descend(docs, path)? = Value::from_yaml(&value.to_yaml());
         }
+        Change::Replace {
+            mapping,
+            key,
+            new_key,
+            value,
+        } => {
+            let Value::Map(m) = descend(docs, mapping)? else {
+                return Err(GuardError::ChangeDoesNotApply(mapping.to_string()));
+            };
+            let refused = || GuardError::ChangeDoesNotApply(format!("{mapping} (key `{key}`)"));
+            let mut found = false;
+            for (k, v) in m.take_entries() {
+                let entry = if matches!(&k, Value::Scalar(y) if key_matches(y, key)) {
+                    found = true;
+                    (
+                        Value::Scalar(Yaml::String(new_key.clone())),
+                        Value::from_yaml(&value.to_yaml()),
+                    )
+                } else {
+                    (k, v)
+                };
+                m.push(entry.0, entry.1).map_err(|_| refused())?;
+            }
+            if !found {
+                return Err(refused());
+            }
+        }
         Change::Append { sequence, value } => match descend(docs, sequence)? {
             Value::Seq(a) => a.push(Value::from_yaml(&value.to_yaml())),
             _ => return Err(GuardError::ChangeDoesNotApply(sequence.to_string())),

@@ -640,3 +640,57 @@ fn appends_at_the_end_follow_the_trailing_comments_of_nested_content() {
         assert!(Document::parse(out).is_ok());
     }
 }
+
+#[test]
+fn an_entry_is_replaced_in_place() {
+    let dirs = || {
+        NewEntry::new(
+            "directories",
+            NewValue::Sequence(vec![
+                NewValue::Plain("\"/\"".into()),
+                NewValue::string("/.github/actions/x"),
+            ]),
+        )
+    };
+    // Block: the comment after the old value ends the key's line; CRLF stays CRLF.
+    let block = "updates:\r\n  - package-ecosystem: npm\r\n    directory: \"/\"  # root\r\n    schedule: {interval: weekly}\r\n";
+    let out = edit(block, |e| {
+        e.replace_entry(&p("updates.0"), "directory", dirs())
+            .expect("replace")
+    });
+    assert_eq!(
+        out,
+        "updates:\r\n  - package-ecosystem: npm\r\n    directories:  # root\r\n      - \"/\"\r\n      - /.github/actions/x\r\n    schedule: {interval: weekly}\r\n"
+    );
+    // On the dash line.
+    let dash = "updates:\n- directory: /\n  x: 1\n";
+    let out = edit(dash, |e| {
+        e.replace_entry(&p("updates.0"), "directory", dirs())
+            .expect("replace")
+    });
+    assert_eq!(
+        out,
+        "updates:\n- directories:\n  - \"/\"\n  - /.github/actions/x\n  x: 1\n"
+    );
+    // Flow.
+    let flow = "updates: [{package-ecosystem: npm, directory: /, x: 1}]\n";
+    let out = edit(flow, |e| {
+        e.replace_entry(&p("updates.0"), "directory", dirs())
+            .expect("replace")
+    });
+    assert_eq!(
+        out,
+        "updates: [{package-ecosystem: npm, directories: [\"/\", /.github/actions/x], x: 1}]\n"
+    );
+    // Only a one-line scalar, and never onto a key that is there.
+    let doc = parse("a:\n  directory:\n    - x\n  directories: y\n");
+    let mut edits = EditSet::new(&doc);
+    assert!(edits.replace_entry(&p("a"), "directory", dirs()).is_err());
+    assert!(edits
+        .replace_entry(
+            &p("a"),
+            "missing",
+            NewEntry::new("b", NewValue::string("c"))
+        )
+        .is_err());
+}

@@ -140,7 +140,7 @@ fn dry_run_shows_no_section_for_a_transform_without_changes() {
 #[test]
 fn a_run_on_named_files_prints_no_notes_about_other_files() {
     let pinned = "on: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n";
-    let dependabot = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n";
+    let dependabot = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n    cooldown:\n      default-days: 7\n";
     let repo = Repo::new(&[
         (".github/workflows/a.yml", pinned),
         (".github/dependabot.yml", dependabot),

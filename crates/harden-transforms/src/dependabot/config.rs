@@ -15,6 +15,8 @@ use crate::{Finding, Severity};
 /// One entry of `updates`, as far as harden needs it.
 #[derive(Debug, Clone)]
 pub(crate) struct UpdateEntry {
+    /// Position of the entry in `updates`.
+    pub(crate) index: usize,
     /// 1-based line of the entry.
     pub(crate) line: usize,
     /// `package-ecosystem`.
@@ -25,8 +27,14 @@ pub(crate) struct UpdateEntry {
     pub(crate) target_branch: Option<String>,
     /// Has a `groups` key.
     pub(crate) has_groups: bool,
+    /// `groups` and `target-branch` as written, for a new entry that must match this one.
+    pub(crate) branch_and_groups: Vec<NewEntry>,
     /// Has a `cooldown` key.
     pub(crate) has_cooldown: bool,
+    /// The `cooldown` days as written: (key, days, line) of `default-days` and the
+    /// `semver-*-days` that are integers; `default-days` counts as 0 at the `cooldown` line
+    /// when the entry has a `cooldown` without it.
+    pub(crate) cooldown_days: Vec<(&'static str, i64, usize)>,
     /// Belongs to a `multi-ecosystem-group` (which does the grouping).
     pub(crate) multi_group: bool,
     /// `open-pull-requests-limit`, when it is an integer.
@@ -198,7 +206,12 @@ fn read_inner(doc: &Document, errors: &mut Errors) -> Option<Config> {
     let entries = seq
         .items
         .iter()
-        .filter_map(|item| read_entry(&reader, reader.resolve(item), beta, errors))
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let mut entry = read_entry(&reader, reader.resolve(item), beta, errors)?;
+            entry.index = index;
+            Some(entry)
+        })
         .collect();
     Some(Config { entries })
 }
@@ -236,7 +249,9 @@ fn read_entry<'d>(
     }
     let ecosystem = entry_ecosystem(reader, item, beta, errors)?;
     let dirs = entry_dirs(reader, item, &ecosystem, errors)?;
+    let cooldown_days = cooldown_days(reader, item);
     Some(UpdateEntry {
+        index: 0,
         line: item.line,
         ecosystem,
         dirs,
@@ -245,7 +260,12 @@ fn read_entry<'d>(
             .and_then(Node::as_str)
             .map(str::to_owned),
         has_groups: reader.get(item, "groups").is_some(),
+        branch_and_groups: ["target-branch", "groups"]
+            .iter()
+            .filter_map(|k| Some(NewEntry::new(*k, copy(reader, reader.get(item, k)?, 0)?)))
+            .collect(),
         has_cooldown: reader.get(item, "cooldown").is_some(),
+        cooldown_days,
         multi_group: reader.get(item, "multi-ecosystem-group").is_some(),
         pr_limit: reader
             .get(item, "open-pull-requests-limit")
@@ -262,6 +282,30 @@ fn read_entry<'d>(
             .collect(),
         has_reviewers: reader.get(item, "reviewers").is_some(),
     })
+}
+
+/// The days of an entry's `cooldown` (see [`UpdateEntry::cooldown_days`]).
+fn cooldown_days<'d>(reader: &Lookup<'d>, item: &'d Node) -> Vec<(&'static str, i64, usize)> {
+    let Some(cooldown) = reader.get(item, "cooldown") else {
+        return Vec::new();
+    };
+    let keys = [
+        "default-days",
+        "semver-major-days",
+        "semver-minor-days",
+        "semver-patch-days",
+    ];
+    let mut days: Vec<(&'static str, i64, usize)> = keys
+        .iter()
+        .filter_map(|k| {
+            let node = reader.get(cooldown, k)?;
+            Some((*k, node.as_scalar()?.value.trim().parse().ok()?, node.line))
+        })
+        .collect();
+    if reader.get(cooldown, "default-days").is_none() {
+        days.insert(0, ("default-days", 0, cooldown.line));
+    }
+    days
 }
 
 /// The `package-ecosystem` of an entry, when it is one Dependabot knows (any, with beta

@@ -126,7 +126,8 @@ fn get<'t>(table: &'t toml::Table, path: &[&str]) -> Option<&'t toml::Value> {
 }
 
 /// A `pyproject.toml` with dependencies: PEP 621 `[project]` dependencies or optional
-/// dependencies, `[build-system] requires`, PEP 735 `[dependency-groups]`, or Poetry, PDM or uv
+/// dependencies, a `[build-system] requires` with a pin or an upper bound (see
+/// [`super::updatable`]), PEP 735 `[dependency-groups]`, or Poetry, PDM or uv
 /// dependency tables (a uv workspace root counts too).
 pub(crate) fn pyproject_is_manifest(table: &toml::Table) -> bool {
     let poetry_deps = get(table, &["tool", "poetry", "dependencies"])
@@ -144,7 +145,7 @@ pub(crate) fn pyproject_is_manifest(table: &toml::Table) -> bool {
         .is_some_and(|t| t.values().any(|v| non_empty(Some(v))));
     non_empty(get(table, &["project", "dependencies"]))
         || optional
-        || non_empty(get(table, &["build-system", "requires"]))
+        || super::updatable::build_requires_updatable(get(table, &["build-system", "requires"]))
         || non_empty(get(table, &["dependency-groups"]))
         || poetry_deps
         || poetry_groups
@@ -169,7 +170,8 @@ pub(crate) fn setup_py_is_manifest(text: &str) -> bool {
     uses_setuptools && calls_setup
 }
 
-/// A requirements file with at least one requirement or included file (`-r`, `-c`).
+/// A requirements file with at least one requirement other than a bare name, or an included
+/// file (`-r`, `-c`).
 pub(crate) fn requirements_is_manifest(text: &str) -> bool {
     text.lines().map(str::trim).any(|line| {
         if line.is_empty() || line.starts_with('#') {
@@ -180,7 +182,7 @@ pub(crate) fn requirements_is_manifest(text: &str) -> bool {
                 .iter()
                 .any(|o| line.starts_with(o));
         }
-        true
+        super::updatable::requirement_line_updatable(line)
     })
 }
 
@@ -333,7 +335,8 @@ fn has_key_deep(node: &Yaml, key: &str, depth: usize) -> bool {
     }
 }
 
-/// A Dockerfile with a `FROM` image Dependabot can update (not `scratch`, not an `$ARG`).
+/// A Dockerfile with a `FROM` image Dependabot can update (not `scratch`, not a build stage,
+/// nothing taken from an `ARG`).
 pub(crate) fn dockerfile_is_manifest(text: &str) -> bool {
     text.lines().any(|line| {
         let mut words = line.split_whitespace();
@@ -342,7 +345,7 @@ pub(crate) fn dockerfile_is_manifest(text: &str) -> bool {
         }
         words
             .find(|w| !w.starts_with("--"))
-            .is_some_and(|image| image != "scratch" && !image.starts_with('$'))
+            .is_some_and(|image| super::updatable::from_image_updatable(image, text))
     })
 }
 
@@ -427,6 +430,12 @@ pub(crate) fn pre_commit_is_manifest(text: &str) -> bool {
                     .is_some_and(|u| u != "local" && u != "meta")
             })
         })
+}
+
+/// True when a pre-commit configuration is kept current by pre-commit.ci (a `ci:` section).
+fn pre_commit_by_ci(text: Option<&str>) -> bool {
+    text.and_then(yaml)
+        .is_some_and(|d| super::updatable::pre_commit_ci(&d))
 }
 
 fn text_has(folder: &Folder<'_>, name: &str, needles: &[&str]) -> bool {
@@ -530,12 +539,18 @@ fn others(folder: &Folder<'_>, v: &mut FolderVerdict) {
         .into_iter()
         .any(|n| text_has(folder, n, &["required_providers", "source"]));
     add("terraform", terraform);
-    add(
-        "pre-commit",
-        folder
-            .read(".pre-commit-config.yaml")
-            .is_some_and(|t| pre_commit_is_manifest(&t)),
-    );
+    let pre_commit = folder
+        .read(".pre-commit-config.yaml")
+        .filter(|t| pre_commit_is_manifest(t));
+    if pre_commit_by_ci(pre_commit.as_deref()) {
+        v.notes.push(
+            "`.pre-commit-config.yaml` has a `ci:` section: pre-commit.ci already proposes new \
+             hook versions, so no `pre-commit` entry is added (every update would come twice)"
+                .to_owned(),
+        );
+    } else {
+        add("pre-commit", pre_commit.is_some());
+    }
     add(
         "gitsubmodule",
         text_has(folder, ".gitmodules", &["[submodule"]),
@@ -563,7 +578,7 @@ mod tests {
         let real = [
             "[project]\nname='a'\ndependencies = ['requests']\n",
             "[project.optional-dependencies]\ntest = ['pytest']\n",
-            "[build-system]\nrequires = ['setuptools']\n",
+            "[build-system]\nrequires = ['setuptools<70']\n",
             "[dependency-groups]\ndev = ['ruff']\n",
             "[tool.poetry.dependencies]\npython = '^3.9'\nrequests = '*'\n",
             "[tool.poetry.group.dev.dependencies]\npytest = '*'\n",
@@ -581,6 +596,7 @@ mod tests {
             "[project]\nname = 'a'\ndependencies = []\n",
             "[tool.poetry.dependencies]\npython = '^3.9'\n",
             "[build-system]\nrequires = []\n",
+            "[build-system]\nrequires = ['setuptools>=61', 'wheel']\n",
         ];
         for text in config_only {
             let t = toml_table(text).expect(text);
@@ -615,6 +631,7 @@ mod tests {
         assert!(requirements_is_manifest("-r base.txt\n"));
         assert!(!requirements_is_manifest("# nothing\n\n"));
         assert!(!requirements_is_manifest("-e .\n--index-url https://x\n"));
+        assert!(!requirements_is_manifest("# tools\nsetuptools\n"));
     }
 
     #[test]
@@ -624,6 +641,9 @@ mod tests {
         ));
         assert!(!dockerfile_is_manifest("FROM scratch\nCOPY a /\n"));
         assert!(!dockerfile_is_manifest("ARG BASE\nFROM $BASE\n"));
+        assert!(!dockerfile_is_manifest(
+            "ARG VARIANT=1.22\nFROM golang:${VARIANT}\n"
+        ));
         assert!(compose_is_manifest(
             "services:\n  db:\n    image: postgres:16\n"
         ));

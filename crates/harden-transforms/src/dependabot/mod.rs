@@ -8,6 +8,7 @@
 //! (ecosystem, directory) pairs are appended to `updates` through the lossless YAML layer, so
 //! every existing byte stays; existing entries are reported on, never changed.
 
+mod amend;
 mod config;
 mod detect;
 mod knowledge;
@@ -15,6 +16,7 @@ mod manifests;
 mod renovate;
 mod settings;
 mod style;
+mod updatable;
 mod write;
 
 use std::fmt;
@@ -24,8 +26,7 @@ use std::str::FromStr;
 use harden_yaml::{EditSet, Path};
 
 use crate::{
-    finish_edits, ChangeNote, FileChange, FileKind, Finding, Outcome, Repository, Severity,
-    SourceFile, Transform,
+    ChangeNote, FileChange, FileKind, Finding, Outcome, Repository, Severity, SourceFile, Transform,
 };
 
 const NAME: &str = "dependabot";
@@ -396,80 +397,165 @@ impl Dependabot {
         report_style(&file.path, &config, &style, wanted, &mut said);
         let additions =
             missing_entries(&file.path, &config, wanted, context.root_action, &mut said);
-        let change = if additions.is_empty() {
-            None
-        } else {
-            self.append_entries(file, doc, &additions, &style, &mut outcome.findings)
-        };
+        let change = self.amend(
+            file,
+            doc,
+            additions,
+            &style,
+            &mut said,
+            &mut outcome.findings,
+        );
         if context.tell || change.is_some() {
             outcome.findings.extend(said);
         }
         outcome.changes.extend(change);
     }
 
-    /// Notes on existing entries without `groups` or `cooldown` (only for what the options
-    /// ask of new entries).
+    /// Notes on existing entries without `groups` (when the options ask for groups), and on
+    /// explicit cooldowns shorter than a week (kept: the maintainers chose them).
     fn report_existing(&self, path: &FsPath, config: &config::Config, findings: &mut Vec<Finding>) {
+        let short = amend::short_cooldown_limit(self.options.cooldown_days);
         for entry in &config.entries {
-            let no_groups = self.options.group && !entry.has_groups && !entry.multi_group;
-            let no_cooldown = self.options.cooldown_days > 0 && !entry.has_cooldown;
-            let what = match (no_groups, no_cooldown) {
-                (true, true) => {
-                    "no `groups` and no `cooldown`: every update is its own pull request, \
-                     opened the day a release is published"
-                }
-                (true, false) => "no `groups`: every update is its own pull request",
-                (false, true) => "no `cooldown`: a release is proposed the day it is published",
-                (false, false) => continue,
-            };
             let dirs: Vec<String> = entry.dirs.iter().map(|(d, _)| d.clone()).collect();
-            let message = format!(
-                "the `{}` entry for {} has {what}; harden leaves existing entries as they are",
-                entry.ecosystem,
-                dirs_text(&dirs)
-            );
-            findings.push(located(path, entry.line, Severity::Note, message));
+            if self.options.group && !entry.has_groups && !entry.multi_group {
+                let message = format!(
+                    "the `{}` entry for {} has no `groups`: every update is its own pull \
+                     request; harden does not add groups to existing entries",
+                    entry.ecosystem,
+                    dirs_text(&dirs)
+                );
+                findings.push(located(path, entry.line, Severity::Note, message));
+            }
+            let short_days = entry.cooldown_days.iter().find(|(_, d, _)| *d < short);
+            if let Some((key, days, line)) = short_days {
+                let what = if *days == 0 && *key == "default-days" {
+                    "has a `cooldown` without `default-days`, so the updates its other keys do \
+                     not cover are proposed the day they are published"
+                        .to_owned()
+                } else {
+                    format!("waits {days} day(s) before proposing a release (`cooldown.{key}`)")
+                };
+                let message = format!(
+                    "the `{}` entry for {} {what}; a compromised or broken release is usually \
+                     found and withdrawn within a week, so {short} or more is safer. Kept as \
+                     written",
+                    entry.ecosystem,
+                    dirs_text(&dirs)
+                );
+                findings.push(located(path, *line, Severity::Note, message));
+            }
         }
     }
 
-    /// Appends one entry per ecosystem in `additions`, in one edit set checked by the guard.
-    fn append_entries(
+    /// Changes the file in stages, each checked by the guard and parsed again for the next:
+    /// cooldowns for the existing entries that lack one, new `github-actions` folders joined
+    /// to the existing `github-actions` entry, then the new entries appended. `None` when
+    /// nothing changes or a stage fails (then the file is left as it is, with an error).
+    fn amend(
         &self,
         file: &SourceFile,
         doc: &harden_yaml::Document,
-        additions: &Wanted,
+        mut additions: Wanted,
         style: &style::HouseStyle,
+        said: &mut Vec<Finding>,
         findings: &mut Vec<Finding>,
     ) -> Option<FileChange> {
+        let path = file.path.as_path();
+        let mut text = doc.text().to_owned();
+        let mut notes = Vec::new();
+        if let Some(at) = additions.iter().position(|(e, _)| *e == "github-actions") {
+            let dirs = additions[at].1.clone();
+            let mut joined = false;
+            text = stage(
+                path,
+                &text,
+                &mut notes,
+                findings,
+                |doc, config, edits, notes| {
+                    joined = amend::join_actions_entry(doc, config, &dirs, edits, notes);
+                    Ok(())
+                },
+            )?;
+            if joined {
+                additions.remove(at);
+            }
+        }
+        if self.options.cooldown_days > 0 {
+            let days = self.options.cooldown_days;
+            text = stage(
+                path,
+                &text,
+                &mut notes,
+                findings,
+                |doc, config, edits, notes| {
+                    for entry in amend::add_cooldowns(doc, config, days, edits, notes) {
+                        said.push(located(
+                            path,
+                            entry.line,
+                            Severity::Note,
+                            format!(
+                            "the `{}` entry has no `cooldown`, and harden cannot add one to an \
+                             entry written elsewhere (an alias): add `cooldown: {{default-days: \
+                             {days}}}` where it is defined",
+                            entry.ecosystem
+                        ),
+                        ));
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        if !additions.is_empty() {
+            text = stage(
+                path,
+                &text,
+                &mut notes,
+                findings,
+                |doc, config, edits, notes| {
+                    self.append_entries(doc, config, &additions, style, edits, notes)
+                },
+            )?;
+        }
+        (text != doc.text()).then(|| FileChange {
+            path: file.path.clone(),
+            kind: FileKind::Dependabot,
+            before: Some(doc.text().to_owned()),
+            after: text,
+            notes,
+        })
+    }
+
+    /// Appends one entry per ecosystem in `additions`. A `github-actions` entry that could not
+    /// join the existing one takes its `target-branch` and `groups`, so that both open their
+    /// pull requests the same way.
+    fn append_entries(
+        &self,
+        doc: &harden_yaml::Document,
+        config: &config::Config,
+        additions: &Wanted,
+        style: &style::HouseStyle,
+        edits: &mut EditSet<'_>,
+        notes: &mut Vec<ChangeNote>,
+    ) -> Result<(), String> {
         let updates = Path::root(0).key("updates");
         let Some(updates_node) = doc.get(&updates) else {
-            findings.push(Finding::at(
-                NAME,
-                &file.path,
-                None,
-                Severity::Error,
-                "`updates` comes from a merge key, not from the file itself; add the missing \
-                 entries by hand",
-            ));
-            return None;
+            return Err(
+                "`updates` comes from a merge key, not from the file itself; add the \
+                        missing entries by hand"
+                    .to_owned(),
+            );
         };
         let insert_line = doc.location(updates_node.span.end).line;
-        let mut edits = EditSet::new(doc);
-        let mut notes = Vec::new();
         for (eco, missing) in additions {
-            if let Err(e) =
-                edits.append_item(&updates, write::entry(eco, missing, &self.options, style))
-            {
-                findings.push(Finding::at_node(
-                    NAME,
-                    &file.path,
-                    doc,
-                    updates_node,
-                    Severity::Error,
-                    format!("left unchanged: cannot append to `updates`: {e}"),
-                ));
-                return None;
+            let mut entry = write::entry(eco, missing, &self.options, style);
+            if *eco == "github-actions" {
+                if let Some(existing) = amend::actions_entry(config) {
+                    write::take_over(&mut entry, &existing.branch_and_groups);
+                }
             }
+            edits
+                .append_item(&updates, entry)
+                .map_err(|e| format!("left unchanged: cannot append to `updates`: {e}"))?;
             notes.push(ChangeNote {
                 line: insert_line,
                 message: format!(
@@ -479,8 +565,70 @@ impl Dependabot {
                 ),
             });
         }
-        finish_edits(NAME, file, &edits, notes, findings)
+        Ok(())
     }
+}
+
+/// One stage of [`Dependabot::amend`]: parses `text`, reads the configuration again, lets
+/// `build` make its edits and applies them through the guard. The new text, or `None` after
+/// an error finding (the file is then left as it is).
+fn stage(
+    path: &FsPath,
+    text: &str,
+    notes: &mut Vec<ChangeNote>,
+    findings: &mut Vec<Finding>,
+    build: impl FnOnce(
+        &harden_yaml::Document,
+        &config::Config,
+        &mut EditSet<'_>,
+        &mut Vec<ChangeNote>,
+    ) -> Result<(), String>,
+) -> Option<String> {
+    let fail = |findings: &mut Vec<Finding>, message: String| {
+        findings.push(Finding::at(NAME, path, None, Severity::Error, message));
+        None
+    };
+    let doc = match harden_yaml::Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return fail(findings, format!("left unchanged: {e}")),
+    };
+    let mut ignored = Vec::new();
+    let Some(config) = config::read(&doc, path, &mut ignored) else {
+        return fail(
+            findings,
+            "left unchanged: the edited file no longer reads".into(),
+        );
+    };
+    let mut edits = EditSet::new(&doc);
+    let mut new_notes = Vec::new();
+    if let Err(message) = build(&doc, &config, &mut edits, &mut new_notes) {
+        return fail(findings, message);
+    }
+    if edits.is_empty() {
+        return Some(text.to_owned());
+    }
+    match edits.apply_verified() {
+        Ok(after) => {
+            notes.extend(new_notes);
+            Some(after)
+        }
+        Err(e) => fail(
+            findings,
+            format!("left unchanged: {e}; this is a bug in harden, please report it with the file"),
+        ),
+    }
+}
+
+/// The ecosystems the entries of a Dependabot configuration update (none when it does not
+/// read).
+fn configured_ecosystems(file: &SourceFile) -> Vec<String> {
+    let Ok(doc) = &file.doc else {
+        return Vec::new();
+    };
+    let mut ignored = Vec::new();
+    config::read(doc, &file.path, &mut ignored)
+        .map(|c| c.entries.into_iter().map(|e| e.ecosystem).collect())
+        .unwrap_or_default()
 }
 
 /// A finding on one line of `path`.
@@ -570,12 +718,20 @@ impl Transform for Dependabot {
         if let Some(renovate) = renovate::find(&repo.root) {
             if listed || whole_run(repo) {
                 let path = display_file(&repo.root, &renovate.file);
+                let also = match files.first() {
+                    Some(file) => renovate::overlap(
+                        &renovate,
+                        &file.path.display().to_string(),
+                        &configured_ecosystems(file),
+                    ),
+                    None => String::new(),
+                };
                 outcome.findings.push(Finding::at(
                     NAME,
                     &path,
                     None,
                     renovate.severity,
-                    renovate.message,
+                    format!("{}{also}", renovate.message),
                 ));
             }
             return outcome;
@@ -805,14 +961,24 @@ fn report_style(
             });
             if let Some(e) = entry {
                 let lock = if *eco == "uv" { "uv.lock" } else { "bun.lock" };
+                let newer = config.entries.iter().find(|n| {
+                    n.ecosystem == *eco && n.dirs.iter().any(|(d, _)| config::dir_matches(d, dir))
+                });
+                let advice = match newer {
+                    Some(n) => format!(
+                        "The `{eco}` entry at line {} already updates it: remove the duplicate \
+                         `{older}` entry",
+                        n.line
+                    ),
+                    None => format!("Use `package-ecosystem: {eco}` there"),
+                };
                 findings.push(located(
                     path,
                     e.line,
                     Severity::Note,
                     format!(
                         "the `{older}` entry covers {dir}, whose lock file is {lock}: \
-                         Dependabot's `{older}` updates leave {lock} behind. Use \
-                         `package-ecosystem: {eco}` there"
+                         Dependabot's `{older}` updates leave {lock} behind. {advice}"
                     ),
                 ));
             }

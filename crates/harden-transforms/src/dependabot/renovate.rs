@@ -19,6 +19,8 @@ pub(crate) struct Renovate {
     pub(crate) severity: Severity,
     /// What Renovate does with the pins, and what to change.
     pub(crate) message: String,
+    /// Renovate's `github-actions` manager is on (or harden cannot tell that it is off).
+    pub(crate) manages_actions: bool,
 }
 
 /// The Renovate configuration at `root`, in the order Renovate looks for one, if any.
@@ -45,6 +47,7 @@ pub(crate) fn find(root: &FsPath) -> Option<Renovate> {
                      but harden cannot read the file ({e}); check that Renovate updates the \
                      `github-actions` digests harden pins"
                 ),
+                manages_actions: true,
             },
         });
     }
@@ -131,7 +134,8 @@ fn assess(file: &str, config: &Value) -> Renovate {
         "Renovate is configured in {file}, so harden writes no Dependabot configuration (two \
          bots would open every update twice)"
     );
-    let (severity, message) = if let Some(why) = actions_off(config) {
+    let off = actions_off(config);
+    let (severity, message) = if let Some(why) = off {
         (
             Severity::Warning,
             format!(
@@ -170,7 +174,27 @@ fn assess(file: &str, config: &Value) -> Renovate {
         file: file.to_owned(),
         severity,
         message,
+        manages_actions: off.is_none(),
     }
+}
+
+/// What to add to the Renovate report when a Dependabot configuration is there too, with the
+/// ecosystems its entries update: the two bots already overlap on `github-actions` when both
+/// update actions.
+pub(crate) fn overlap(renovate: &Renovate, dependabot: &str, ecosystems: &[String]) -> String {
+    if ecosystems.is_empty() {
+        return String::new();
+    }
+    if renovate.manages_actions && ecosystems.iter().any(|e| e == "github-actions") {
+        return format!(
+            ". {dependabot} is there too and harden adds nothing to it, but its `github-actions` \
+             entry and Renovate's `github-actions` manager already overlap: both bots propose \
+             every action update, twice the pull requests. Keep one: remove the \
+             `github-actions` entry from {dependabot}, or disable Renovate's `github-actions` \
+             manager"
+        );
+    }
+    format!(". {dependabot} is there too; harden adds nothing to it")
 }
 
 #[cfg(test)]

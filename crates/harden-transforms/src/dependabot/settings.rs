@@ -47,7 +47,9 @@ impl<'de> Deserialize<'de> for Ecosystem {
 struct DependabotSection {
     /// daily, weekly or monthly.
     schedule: Option<Parsed<Schedule>>,
-    /// Days; 0 for none.
+    /// Days; 0 for none (`cooldown-days` is the same key, as the issue tracker and zizmor's
+    /// audit name it).
+    #[serde(alias = "cooldown-days")]
     cooldown: Option<CooldownDays>,
     /// One group for all updates.
     group: Option<bool>,
@@ -85,4 +87,23 @@ pub(super) fn configure(
         ecosystems,
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(text: &str) -> u32 {
+        let doc = harden_yaml::Document::parse(text).expect("parses");
+        let mut settings = Settings::default();
+        configure(doc.documents().first(), &Flags::default(), &mut settings).expect("reads");
+        settings.dependabot.cooldown_days
+    }
+
+    #[test]
+    fn cooldown_days_is_the_cooldown() {
+        assert_eq!(days("cooldown: 10\n"), 10);
+        assert_eq!(days("cooldown-days: 14\n"), 14);
+        assert_eq!(days("schedule: weekly\n"), 7);
+    }
 }

@@ -87,6 +87,34 @@ pub(crate) fn entry(
     NewValue::Mapping(keys)
 }
 
+/// Gives a new `entry` the `target-branch` and `groups` of an existing one (`taken`): the
+/// branch after the directories, the groups in place of harden's own.
+pub(crate) fn take_over(entry: &mut NewValue, taken: &[NewEntry]) {
+    let NewValue::Mapping(keys) = entry else {
+        return;
+    };
+    for new in taken {
+        if let Some(at) = keys.iter().position(|k| k.key == new.key) {
+            keys[at] = new.clone();
+        } else if new.key == "target-branch" {
+            let after = keys
+                .iter()
+                .position(|k| k.key == "directory" || k.key == "directories")
+                .map_or(keys.len(), |i| i + 1);
+            keys.insert(after, new.clone());
+        } else if let Some(at) = keys.iter().position(|k| {
+            k.key.as_str() > new.key.as_str()
+                && k.key != "schedule"
+                && !k.key.starts_with("director")
+                && k.key != "package-ecosystem"
+        }) {
+            keys.insert(at, new.clone());
+        } else {
+            keys.push(new.clone());
+        }
+    }
+}
+
 /// The whole top-level value of a new file (what [`file_text`] must load as).
 #[cfg(test)]
 pub(crate) fn file_value(entries: &[NewValue]) -> NewValue {

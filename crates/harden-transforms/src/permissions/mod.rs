@@ -15,7 +15,7 @@ mod env_file;
 mod expr;
 mod kb;
 mod lexer;
-mod own_repo;
+pub(crate) mod own_repo;
 mod program_text;
 mod programs;
 mod remote_files;
