@@ -175,3 +175,113 @@ fn release_helper_archives_the_binary_and_pins_hashes() {
     );
     assert_eq!(pins.matches("--hash=sha256:").count(), 1, "{pins}");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+fn git_commit_all(dir: &Path) {
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "-m",
+            "initial",
+        ],
+    ] {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    }
+}
+
+/// The prebuilt hook (packaging/pre-commit-hook, `language: python`) installed by the real
+/// pre-commit from a wheel at hand, on a copy of `testdata/demo` hardened by harden: passes.
+/// Needs a built wheel (`maturin build --release`, docs/install.md): `HARDEN_WHEELS` names the
+/// folder; pip fetches setuptools from PyPI for the hook package. Without the variable the
+/// test is skipped (also in CI, which builds no release wheel).
+#[test]
+fn prebuilt_hook_installs_from_the_wheel_and_passes_on_a_hardened_repository() {
+    let wheels = std::env::var_os("HARDEN_WHEELS").map(PathBuf::from);
+    let (Some(wheels), Some(pre_commit)) = (
+        wheels,
+        harden_testserver::ci_tool("HARDEN_PRE_COMMIT", "pre-commit"),
+    ) else {
+        harden_testserver::skipped(
+            "the prebuilt pre-commit hook: set HARDEN_WHEELS to a folder with a harden-rs wheel (maturin build --release) and HARDEN_PRE_COMMIT",
+        );
+        return;
+    };
+    let work = tempfile::tempdir().expect("tmp");
+    let hook = work.path().join("hook");
+    copy_dir(&repo().join("packaging/pre-commit-hook"), &hook);
+    git_commit_all(&hook);
+    let demo = work.path().join("demo");
+    copy_dir(&repo().join("testdata/demo"), &demo);
+    let recorded = repo().join("testdata/recorded");
+    let offline = |cmd: &mut Command| {
+        cmd.env("GITHUB_SERVER_URL", "http://127.0.0.1:9")
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .env("HARDEN_RECORDED", &recorded)
+            .env("HARDEN_CACHE_DIR", work.path().join("cache"))
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .current_dir(&demo);
+    };
+    let mut apply = Command::new(env!("CARGO_BIN_EXE_harden"));
+    offline(&mut apply);
+    let out = apply.output().expect("harden runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    git_commit_all(&demo);
+
+    let started = std::time::Instant::now();
+    let mut try_repo = Command::new(pre_commit);
+    try_repo.args(["try-repo", &hook.to_string_lossy(), "harden", "--all-files"]);
+    offline(&mut try_repo);
+    let out = try_repo
+        .env("PRE_COMMIT_HOME", work.path().join("pre-commit"))
+        .env("PIP_FIND_LINKS", &wheels)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("pre-commit runs");
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "try-repo:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("Passed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!(
+            "prebuilt hook installed and ran in {:.1} s\n",
+            took.as_secs_f64()
+        ),
+    );
+    assert!(took.as_secs() < 120, "{took:?}");
+}
