@@ -3,9 +3,10 @@
 
     python packaging/release.py version
         Prints the crate's version (`[workspace.package] version` of Cargo.toml).
-    python packaging/release.py binary WHEEL OUTDIR
+    python packaging/release.py binary WHEEL OUTDIR [TARGET]
         Writes the `harden` binary held by WHEEL as a plain archive in OUTDIR:
-        `harden-<version>-<platform>.tar.gz` (`.zip` for Windows), the binary at its root.
+        `harden-<version>-<TARGET>.tar.gz` (`.zip` for Windows), the binary at its root; TARGET
+        is the Rust target triple the wheel was built for (default: the wheel's platform tag).
     python packaging/release.py requirements DIST OUT
         Writes OUT, a pip requirements file pinning `harden-rs==<version>` with the SHA-256 of
         every wheel and sdist in DIST (for `pip install --require-hashes`; read by action.yml).
@@ -53,9 +54,13 @@ def wheel_parts(name):
     return parts[1], parts[-1]
 
 
-def binary(wheel, outdir):
+def binary(wheel, outdir, target=None):
     wheel = Path(wheel)
     version, platform = wheel_parts(wheel.name)
+    if target is not None:
+        if not re.fullmatch(r"[a-z0-9_]+(-[a-z0-9_]+){1,3}", target):
+            fail(target + ": not a target triple")
+        platform = target
     with zipfile.ZipFile(wheel) as archive:
         scripts = [
             n for n in archive.namelist()
@@ -113,8 +118,8 @@ def hook_repo(outdir):
 
 
 def main(argv):
-    commands = {"version": 0, "binary": 2, "requirements": 2, "hook-repo": 1}
-    if not argv or argv[0] not in commands or len(argv) - 1 != commands[argv[0]]:
+    commands = {"version": (0,), "binary": (2, 3), "requirements": (2,), "hook-repo": (1,)}
+    if not argv or argv[0] not in commands or len(argv) - 1 not in commands[argv[0]]:
         fail("usage: see the top of packaging/release.py")
     if argv[0] == "version":
         print(crate_version())

@@ -152,14 +152,26 @@ fn release_helper_archives_the_binary_and_pins_hashes() {
     assert_eq!(text(&out.stdout).trim(), version, "{}", text(&out.stderr));
 
     let bins = work.path().join("bin");
-    let out = run(Command::new(&python)
-        .arg(&helper)
-        .arg("binary")
-        .arg(&wheel)
-        .arg(&bins));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let archive = bins.join(format!("harden-{version}-manylinux_2_17_x86_64.tar.gz"));
-    assert!(archive.is_file(), "{}", text(&out.stdout));
+    for target in [None, Some("x86_64-unknown-linux-gnu")] {
+        let out = run(Command::new(&python)
+            .arg(&helper)
+            .arg("binary")
+            .arg(&wheel)
+            .arg(&bins)
+            .args(target));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let platform = target.unwrap_or("manylinux_2_17_x86_64");
+        let archive = bins.join(format!("harden-{version}-{platform}.tar.gz"));
+        let list = run(Command::new(&python)
+            .args(["-c", "import sys, tarfile; t = tarfile.open(sys.argv[1]); print([(m.name, m.mode, m.size) for m in t])"])
+            .arg(&archive));
+        assert_eq!(
+            text(&list.stdout).trim(),
+            "[('harden', 493, 6)]",
+            "{}",
+            text(&list.stderr)
+        );
+    }
 
     let requirements = work.path().join("requirements.txt");
     let out = run(Command::new(&python)
