@@ -212,6 +212,74 @@ fn an_unreadable_root_is_reported_and_the_others_still_are() {
     assert_eq!(v["repositories"].as_array().map(Vec::len), Some(1));
 }
 
+/// The sweep's last step: two audits written apart (one per repository, as the matrix jobs of
+/// `.github/workflows/sweep.yml` write them) join into one table that names both.
+#[test]
+fn merge_joins_two_audits_into_one_table_naming_both() {
+    let work = tempfile::tempdir().expect("tmp");
+    let dir = fixtures();
+    let mut files = Vec::new();
+    for name in ["all-pass", "all-fail"] {
+        let out = harden(
+            &[
+                "audit".as_ref(),
+                "--format".as_ref(),
+                "json".as_ref(),
+                name.as_ref(),
+            ],
+            &dir,
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let file = work.path().join(format!("{name}.json"));
+        std::fs::write(&file, &out.stdout).expect("write");
+        files.push(file);
+    }
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "audit".as_ref(),
+        "--merge".as_ref(),
+        "--format".as_ref(),
+        "markdown".as_ref(),
+    ];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let out = harden(&args, work.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(lines[0], format!("| repository | {} |", IDS.join(" | ")));
+    assert_eq!(
+        lines[2],
+        "| all-pass | pass | pass | pass | pass | pass | pass | pass | pass |"
+    );
+    assert_eq!(
+        lines[3],
+        "| all-fail | fail | fail | fail | fail | fail | fail | fail | fail |"
+    );
+    assert!(md.contains("### all-fail"), "{md}");
+
+    // The text table too, with the count of passing repositories; a file that is not an
+    // audit is an error (exit 2) and the others are still joined.
+    std::fs::write(work.path().join("bad.json"), "[]").expect("write");
+    let bad = work.path().join("bad.json");
+    args.truncate(2);
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    args.push(bad.as_os_str());
+    let out = harden(&args, work.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json: not an audit file"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("all-pass ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("all-fail ")), "{text}");
+    assert!(text.contains("1/2"), "{text}");
+
+    let out = harden(&["audit".as_ref(), "--merge".as_ref()], work.path());
+    assert_eq!(out.status.code(), Some(64));
+}
+
 #[test]
 fn audit_writes_nothing() {
     let work = tempfile::tempdir().expect("tmp");

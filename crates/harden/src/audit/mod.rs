@@ -8,6 +8,7 @@
 
 mod checks;
 mod facts;
+mod merge;
 mod output;
 
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use clap::{Parser, ValueEnum};
 pub(crate) use facts::RepoFacts;
 
 /// How a repository stands on one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Status {
     /// Done.
     #[serde(rename = "pass")]
@@ -91,7 +92,13 @@ pub(crate) enum AuditFormat {
 #[command(name = "harden audit", version, after_help = AUDIT_AFTER_HELP)]
 pub(crate) struct AuditArgs {
     /// Repository roots, or folders whose sub-folders are repositories. Default: `.`
+    /// With `--merge`: the JSON files to join.
     pub roots: Vec<PathBuf>,
+
+    /// Join the JSON files of earlier runs (`--format json`) into one report naming every
+    /// repository, instead of auditing folders.
+    #[arg(long)]
+    pub merge: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
@@ -109,6 +116,7 @@ Examples:
   harden audit ~/src/*                one row per repository
   harden audit ~/src --format markdown   every repository under ~/src, as a Markdown table
   harden audit --format json | jq     the same as JSON
+  harden audit --merge --format markdown a.json b.json   one table from earlier JSON reports
 
 Statuses: pass, partial, fail, n/a. Exit code 0 whatever the statuses; 2 when a root cannot
 be read (the other roots are still reported); 64 for a usage error.
@@ -136,14 +144,24 @@ pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
     } else {
         args.roots.clone()
     };
-    let (repos, problems) = facts::expand_roots(&roots);
-    let audits = audit_all(&repos);
-    let mut stderr = std::io::stderr();
-    for (path, why) in &problems {
-        let _ = std::io::Write::write_fmt(
-            &mut stderr,
-            format_args!("error: {}: {why}\n", path.display()),
-        );
+    let (audits, problems) = if args.merge {
+        if args.roots.is_empty() {
+            eprint_line(
+                "error: --merge needs the JSON files to join (`harden audit --format json > FILE`)",
+            );
+            return crate::cli::exit::USAGE;
+        }
+        merge::merge_files(&args.roots)
+    } else {
+        let (repos, problems) = facts::expand_roots(&roots);
+        let problems = problems
+            .iter()
+            .map(|(path, why)| format!("{}: {why}", crate::escape::path(path)))
+            .collect();
+        (audit_all(&repos), problems)
+    };
+    for problem in &problems {
+        eprint_line(&format!("error: {problem}"));
     }
     let details = args.details || audits.len() == 1;
     // A closed pipe (`| head`) is not an error worth a message.
@@ -157,6 +175,11 @@ pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
     } else {
         crate::cli::exit::INPUT_ERROR
     }
+}
+
+/// Writes one line to standard error (a closed stream is not worth a panic).
+fn eprint_line(line: &str) {
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{line}\n"));
 }
 
 /// Audits the repositories on every core (each repository is independent), in their order.
