@@ -345,24 +345,43 @@ fn safe_for_secrets(url: &str) -> bool {
     url.starts_with("https://") || is_loopback(url)
 }
 
-/// Whether a token realm may receive the registry's credentials: https (or loopback), and the
-/// registry's own host or a host of the same domain (`auth.docker.io` for
-/// `registry-1.docker.io`).
+/// Registry domains where every host is a different tenant (`<name>.azurecr.io` is one
+/// customer's registry): a realm there gets credentials only on the registry's own host. The
+/// public-suffix list does not name them (checked against psl 2.1.261).
+const SHARED_REGISTRY_DOMAINS: &[&str] = &["azurecr.io", "pkg.dev", "amazonaws.com"];
+
+/// Whether a token realm may receive the registry's credentials: https (or loopback), the same
+/// port, and the registry's own host or a host of the same registrable domain by the
+/// public-suffix list (`auth.docker.io` for `registry-1.docker.io`; never `evil.github.io` for
+/// `me.github.io`), except under the shared registry domains above.
 fn realm_trusted(realm: &str, base: &str) -> bool {
     if !safe_for_secrets(realm) {
         return false;
     }
-    let strip_port = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
-    let (realm_host, base_host) = (strip_port(&host_of(realm)), strip_port(&host_of(base)));
-    if realm_host.is_empty() || realm_host == base_host {
-        return !realm_host.is_empty();
-    }
-    let domain = |h: &str| {
-        let labels: Vec<&str> = h.rsplit('.').take(2).collect();
-        (labels.len() == 2 && h.parse::<std::net::IpAddr>().is_err())
-            .then(|| format!("{}.{}", labels[1], labels[0]))
+    let (Ok(realm), Ok(base)) = (reqwest::Url::parse(realm), reqwest::Url::parse(base)) else {
+        return false;
     };
-    domain(&realm_host).is_some_and(|d| Some(d) == domain(&base_host))
+    let host = |u: &reqwest::Url| u.host_str().unwrap_or_default().to_ascii_lowercase();
+    let (realm_host, base_host) = (host(&realm), host(&base));
+    if realm_host.is_empty() || realm.port_or_known_default() != base.port_or_known_default() {
+        return false;
+    }
+    if realm_host == base_host {
+        return true;
+    }
+    let is_ip = |h: &str| {
+        h.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+    };
+    if is_ip(&realm_host) || is_ip(&base_host) {
+        return false;
+    }
+    let domain = |h: &str| psl::domain_str(h.trim_end_matches('.')).map(str::to_owned);
+    match (domain(&realm_host), domain(&base_host)) {
+        (Some(r), Some(b)) => r == b && !SHARED_REGISTRY_DOMAINS.contains(&b.as_str()),
+        _ => false,
+    }
 }
 
 /// `realm="https://auth.docker.io/token",service="registry.docker.io"` as a map.
@@ -424,6 +443,32 @@ mod tests {
         ));
         assert!(!realm_trusted("http://127.0.0.2:5/t", "http://127.0.0.1:5"));
         assert_eq!(host_of("http://127.0.0.1:5/x"), "127.0.0.1:5");
+        // Issue 28: another tenant of a shared domain, another port, a public suffix.
+        assert!(realm_trusted(
+            "https://myreg.azurecr.io/oauth2/token",
+            "https://myreg.azurecr.io"
+        ));
+        assert!(!realm_trusted(
+            "https://evil.azurecr.io/oauth2/token",
+            "https://myreg.azurecr.io"
+        ));
+        assert!(!realm_trusted(
+            "https://evil.github.io/t",
+            "https://me.github.io"
+        ));
+        assert!(!realm_trusted(
+            "https://ghcr.io:8443/token",
+            "https://ghcr.io"
+        ));
+        assert!(!realm_trusted(
+            "http://127.0.0.1:6/t",
+            "http://127.0.0.1:5/docker.io"
+        ));
+        assert!(realm_trusted(
+            "https://auth.docker.io:443/token",
+            "https://registry-1.docker.io"
+        ));
+        assert!(!realm_trusted("https://co.uk/t", "https://reg.co.uk"));
         let c = parse_challenge("realm=https://x/t, service=s");
         assert_eq!(
             (c["realm"].as_str(), c["service"].as_str()),
