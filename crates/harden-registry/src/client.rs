@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use harden_github::plumbing::{
-    error_chain, read_bounded, with_retries, Attempt, BodyError, Reply, RetryCounters, RetryPolicy,
+    error_chain, parse_retry_after, read_bounded, with_retries, Attempt, BodyError, Reply,
+    RetryCounters, RetryPolicy,
 };
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -38,6 +39,30 @@ pub(crate) struct Http {
     config: RegistryConfig,
     /// Bearer tokens by realm, service and scope.
     tokens: Mutex<HashMap<String, String>>,
+    /// What each host (`host[:port]`) did this run: see [`HostState`].
+    hosts: Mutex<HashMap<String, HostState>>,
+}
+
+/// What one registry host did this run, so that one slow or rate-limited registry costs one
+/// wait budget and one failure, not one per image.
+#[derive(Debug, Default)]
+struct HostState {
+    /// Rate-limit waits spent on this host, all images together (at most the budget).
+    waited: Duration,
+    /// The failure that ends this host for the run (rate limited beyond the budget, timed out,
+    /// unreachable, 5xx after retries): every later request gets it at once.
+    failed: Option<RegistryError>,
+}
+
+/// Whether a failure is the host's (remembered for the run) rather than one image's.
+fn is_host_failure(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::RateLimited { .. }
+            | RegistryError::Timeout
+            | RegistryError::Network(_)
+            | RegistryError::Server { .. }
+    )
 }
 
 /// Whether a URL (a mirror's may hold `{registry}`) names this machine's loopback.
@@ -62,6 +87,7 @@ impl Http {
             client,
             config: config.clone(),
             tokens: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -87,7 +113,7 @@ impl Http {
         let mut challenged = false;
         let mut method = reqwest::Method::HEAD;
         loop {
-            let reply = self.send(counters, || {
+            let reply = self.send(&host, counters, || {
                 let request = self
                     .client
                     .request(method.clone(), &url)
@@ -181,7 +207,7 @@ impl Http {
             query.push(("service", service));
         }
         let credentials = credentials.filter(|_| realm_trusted(realm, base));
-        let reply = self.send(counters, || {
+        let reply = self.send(&host_of(realm), counters, || {
             let request = self.client.get(realm.as_str()).query(&query);
             match credentials {
                 Some(c) => request.basic_auth(&c.user, Some(&c.secret)),
@@ -212,13 +238,18 @@ impl Http {
         Ok(token)
     }
 
-    /// Sends the request `build` makes, retrying 5xx answers and network failures with backoff
-    /// and waiting out `429` within the budget.
+    /// Sends the request `build` makes to `host`, retrying 5xx answers and network failures
+    /// with backoff and waiting out `429` (`Retry-After` in seconds or as an HTTP date) within
+    /// the host's budget for the run. A host that failed this run fails at once.
     fn send(
         &self,
+        host: &str,
         counters: &Counters,
         build: impl Fn() -> reqwest::blocking::RequestBuilder,
     ) -> Result<Reply, RegistryError> {
+        if let Some(failed) = self.host_failure(host) {
+            return Err(failed);
+        }
         let policy = RetryPolicy {
             max_retries: self.config.max_retries,
             backoff: self.config.retry_backoff,
@@ -230,39 +261,66 @@ impl Http {
             retries: &counters.retries,
             rate_limit_waits: &counters.rate_limit_waits,
         };
-        with_retries(&policy, counters, |attempts| match build().send() {
-            Err(e) if e.is_timeout() => Attempt::Done(Err(RegistryError::Timeout)),
-            Err(e) => Attempt::Transient(RegistryError::Network(error_chain(&e))),
-            Ok(response) => match self.read(response) {
-                Err(error) => Attempt::Done(Err(error)),
-                Ok(reply) if reply.status == 429 => {
-                    let asked = reply
-                        .header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    Attempt::RateLimited {
-                        wait: asked.unwrap_or(Duration::from_secs(10)),
-                        refused: RegistryError::RateLimited { retry_after: asked },
+        let result = with_retries(&policy, counters, |attempts| {
+            let deadline = std::time::Instant::now() + self.config.timeout;
+            match build().send() {
+                Err(e) if e.is_timeout() => Attempt::Done(Err(RegistryError::Timeout)),
+                Err(e) => Attempt::Transient(RegistryError::Network(error_chain(&e))),
+                Ok(response) => match self.read(response, deadline) {
+                    Err(error) => Attempt::Done(Err(error)),
+                    Ok(reply) if reply.status == 429 => self.rate_limited(host, &reply),
+                    Ok(reply) if matches!(reply.status, 500 | 502 | 503 | 504) => {
+                        Attempt::Transient(RegistryError::Server {
+                            status: reply.status,
+                            attempts,
+                        })
                     }
-                }
-                Ok(reply) if matches!(reply.status, 500 | 502 | 503 | 504) => {
-                    Attempt::Transient(RegistryError::Server {
-                        status: reply.status,
-                        attempts,
-                    })
-                }
-                Ok(reply) => Attempt::Done(Ok(reply)),
-            },
-        })
+                    Ok(reply) => Attempt::Done(Ok(reply)),
+                },
+            }
+        });
+        if let Err(error) = &result {
+            if is_host_failure(error) {
+                let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+                hosts.entry(host.to_owned()).or_default().failed = Some(error.clone());
+            }
+        }
+        result
     }
 
-    /// Reads the body, at most `max_body` bytes.
-    fn read(&self, response: Response) -> Result<Reply, RegistryError> {
+    /// The failure `host` gave earlier in the run, if any.
+    fn host_failure(&self, host: &str) -> Option<RegistryError> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.get(host).and_then(|h| h.failed.clone())
+    }
+
+    /// A `429`: a wait taken from the host's budget for the run, or, when the registry asks
+    /// for more than is left, the failure at once.
+    fn rate_limited(&self, host: &str, reply: &Reply) -> Attempt<Reply, RegistryError> {
+        let asked = reply.header("retry-after").and_then(parse_retry_after);
+        let wait = asked.unwrap_or(Duration::from_secs(10));
+        let refused = RegistryError::RateLimited { retry_after: asked };
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let state = hosts.entry(host.to_owned()).or_default();
+        if state.waited.saturating_add(wait) > self.config.max_rate_limit_wait {
+            return Attempt::Done(Err(refused));
+        }
+        state.waited += wait;
+        Attempt::RateLimited { wait, refused }
+    }
+
+    /// Reads the body, at most `max_body` bytes, by `deadline`.
+    fn read(
+        &self,
+        response: Response,
+        deadline: std::time::Instant,
+    ) -> Result<Reply, RegistryError> {
         let limit = self.config.max_body;
-        read_bounded(response, limit as u64).map_err(|e| match e {
+        read_bounded(response, limit as u64, deadline).map_err(|e| match e {
             BodyError::TooLarge => {
                 RegistryError::BadResponse(format!("an answer larger than {limit} bytes"))
             }
+            BodyError::Read(e) if harden_github::plumbing::is_timeout(&e) => RegistryError::Timeout,
             BodyError::Read(e) => RegistryError::Network(e.to_string()),
         })
     }
