@@ -319,4 +319,84 @@ mod tests {
         );
         assert_eq!(git_path("a/", "q\"\u{1b}"), "\"a/q\\\"\\033\"");
     }
+
+    /// A deterministic stand-in for a fuzz target (the binary's modules are out of the fuzz
+    /// crate's reach): 20,000 strings drawn from a hostile alphabet through every channel.
+    #[test]
+    fn every_channel_holds_for_hostile_strings() {
+        const ALPHABET: &[&str] = &[
+            "a",
+            " ",
+            "\t",
+            "\n",
+            "\r",
+            "\0",
+            "\u{1b}",
+            "\u{7}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9b}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{202e}",
+            "\u{2066}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{e0041}",
+            "diff --git a/x b/x",
+            "---",
+            "+++ b/x",
+            "@@ -1 +1 @@",
+            "From ",
+            "Index: ",
+            "`",
+            "[",
+            "](",
+            "|",
+            "<",
+            "&",
+            "\\",
+            "\"",
+            "%",
+            ":",
+            "é",
+            "✓",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let parts = 1 + next() % 12;
+            let input: String = (0..parts)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let unsafe_char = |c: char| needs_escape(c);
+            assert!(!text(&input).chars().any(unsafe_char), "{input:?}");
+            assert!(!message(&input).chars().any(unsafe_char), "{input:?}");
+            let md = markdown(&input);
+            assert!(!md.chars().any(unsafe_char), "{input:?}");
+            assert!(!md.contains(['<', '>']), "{input:?}");
+            assert!(!git_path("a/", &input).contains('\n'), "{input:?}");
+            let line = commit_line(&input);
+            assert!(!line.contains('\n'), "{input:?}");
+            let safe = commit_message(&input);
+            assert_eq!(safe.matches('\n').count(), input.matches('\n').count());
+            for l in safe.lines() {
+                assert!(
+                    !starts_patch(l) || l.starts_with("> "),
+                    "{l:?} of {input:?}"
+                );
+                assert!(!l.chars().any(unsafe_char), "{l:?}");
+            }
+            let doc = serde_json::json!({ "m": input });
+            let encoded = json(serde_json::to_string(&doc).expect("json"));
+            assert!(!encoded.chars().any(unsafe_char), "{encoded:?}");
+            let back: serde_json::Value = serde_json::from_str(&encoded).expect("valid");
+            assert_eq!(back, doc);
+        }
+    }
 }

