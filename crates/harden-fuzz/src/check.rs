@@ -67,6 +67,26 @@ pub fn comment_counts(doc: &Document) -> BTreeMap<String, usize> {
     out
 }
 
+/// Every comment of `after` that `before` does not hold (one harden wrote) is free of the
+/// characters that must never reach a reader raw (`harden_yaml::invisible`): bidirectional
+/// controls, zero-width characters, controls, line separators (issue 28).
+pub fn new_comments_are_safe(before: &Document, after: &Document) -> Result<(), String> {
+    let old = comment_counts(before);
+    for c in after.comments() {
+        let text = after
+            .text()
+            .get(c.span.range())
+            .unwrap_or_default()
+            .trim_end();
+        if !old.contains_key(text) && text.chars().any(harden_yaml::invisible::is_unsafe) {
+            return Err(format!(
+                "a written comment holds an unsafe character: {text:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every comment of `before` (less those in `dropped`) is still in `after`. A comment that is
 /// only found as the start of a longer one was extended: a new comment was written inside it.
 pub fn comments_kept(

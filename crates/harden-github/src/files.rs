@@ -322,6 +322,7 @@ impl FileReader {
             rate_limit_waits: &unreported,
         };
         with_retries(&policy, counters, |attempts| {
+            let deadline = self.http.deadline();
             let mut request = self.http.client().get(url.clone());
             if let Some(token) = token {
                 request = request
@@ -331,7 +332,8 @@ impl FileReader {
             }
             match request.send() {
                 Ok(response) => match response.status().as_u16() {
-                    200 => Attempt::Done(read_text(response).map(Some)),
+                    // A trickling answer is not tried again: it had its whole timeout.
+                    200 => Attempt::Done(read_text(response, deadline).map(Some)),
                     404 => Attempt::Done(Ok(None)),
                     status @ (500 | 502 | 503 | 504) => {
                         Attempt::Transient(FetchError::Server { status, attempts })
@@ -349,11 +351,15 @@ impl FileReader {
 }
 
 /// The body of a `200` answer as text, at most [`MAX_FILE_BYTES`].
-fn read_text(response: reqwest::blocking::Response) -> Result<Arc<str>, FetchError> {
-    let reply = read_bounded(response, MAX_FILE_BYTES).map_err(|e| match e {
+fn read_text(
+    response: reqwest::blocking::Response,
+    deadline: std::time::Instant,
+) -> Result<Arc<str>, FetchError> {
+    let reply = read_bounded(response, MAX_FILE_BYTES, deadline).map_err(|e| match e {
         BodyError::TooLarge => {
             FetchError::BadResponse(format!("the file is larger than {MAX_FILE_BYTES} bytes"))
         }
+        BodyError::Read(e) if crate::plumbing::is_timeout(&e) => FetchError::Timeout,
         BodyError::Read(e) => FetchError::Network(e.to_string()),
     })?;
     String::from_utf8(reply.body)

@@ -14,7 +14,8 @@ use crate::config::ResolverConfig;
 use crate::error::{Error, FetchError};
 pub(crate) use crate::plumbing::Reply;
 use crate::plumbing::{
-    error_chain, is_loopback, with_retries, Attempt, BodyError, RetryCounters, RetryPolicy,
+    error_chain, is_loopback, parse_retry_after, with_retries, Attempt, BodyError, RetryCounters,
+    RetryPolicy,
 };
 use crate::stats::Counters;
 
@@ -56,6 +57,8 @@ pub(crate) struct Http {
     client: Client,
     retry: RetryPolicy,
     counters: Arc<Counters>,
+    /// `--timeout`: the longest one answer may take, headers and body.
+    timeout: Duration,
 }
 
 impl Http {
@@ -94,7 +97,13 @@ impl Http {
                 max_rate_limit_waits: MAX_RATE_LIMIT_WAITS,
             },
             counters,
+            timeout: config.timeout,
         })
+    }
+
+    /// The deadline of a request sent now: headers and body must have arrived by then.
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        std::time::Instant::now() + self.timeout
     }
 
     /// The underlying client, for requests that read their body themselves (bounded reads).
@@ -129,10 +138,11 @@ impl Http {
             rate_limit_waits: &self.counters.rate_limit_waits,
         };
         with_retries(&self.retry, counters, |attempts| {
+            let deadline = self.deadline();
             let result = build(&self.client)
                 .send()
                 .map_err(|e| classify(&e))
-                .and_then(|response| read_bounded(response, max_body));
+                .and_then(|response| read_bounded(response, max_body, deadline));
             match result {
                 Err(error @ FetchError::Network(_)) => Attempt::Transient(error),
                 Err(error) => Attempt::Done(Err(error)),
@@ -156,8 +166,12 @@ impl Http {
 
 /// Reads the answer's body, at most `max_body` bytes: a longer one (announced by
 /// `Content-Length` or found while reading) is refused.
-fn read_bounded(response: reqwest::blocking::Response, max_body: u64) -> Result<Reply, FetchError> {
-    crate::plumbing::read_bounded(response, max_body).map_err(|e| match e {
+fn read_bounded(
+    response: reqwest::blocking::Response,
+    max_body: u64,
+    deadline: std::time::Instant,
+) -> Result<Reply, FetchError> {
+    crate::plumbing::read_bounded(response, max_body, deadline).map_err(|e| match e {
         BodyError::TooLarge => FetchError::BodyTooLarge { limit: max_body },
         BodyError::Read(e) => match e
             .get_ref()
@@ -168,20 +182,6 @@ fn read_bounded(response: reqwest::blocking::Response, max_body: u64) -> Result<
             None => FetchError::Network(e.to_string()),
         },
     })
-}
-
-/// `Retry-After` as seconds or as an HTTP date (RFC 9110 section 10.2.3); a date in the past
-/// means now. `None` when the value is neither.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 /// If the reply is a rate-limit answer: `Some(how long to wait)`, the wait itself `None` if the

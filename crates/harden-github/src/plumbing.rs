@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::blocking::Response;
 use reqwest::header::{AsHeaderName, HeaderMap};
@@ -196,19 +196,49 @@ pub enum BodyError {
     Read(io::Error),
 }
 
+/// Whether reading a body failed for lack of time: the deadline of [`read_bounded`], or the
+/// client's own timeout of one read (a `reqwest::Error` inside the I/O error).
+pub fn is_timeout(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::TimedOut
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_timeout)
+}
+
 /// Reads the answer's body, at most `max_body` bytes, never reading past the limit: a longer one
-/// is refused before it can cost memory.
-pub fn read_bounded(response: Response, max_body: u64) -> Result<Reply, BodyError> {
+/// is refused before it can cost memory. Past `deadline` (the request's start plus the
+/// timeout) reading stops with a `TimedOut` error: the client's own timeout bounds each read,
+/// so a server trickling two bytes a second would otherwise hold the request for hours. The
+/// whole answer thus takes at most the timeout, plus one read's timeout when the server stalls
+/// just before the deadline.
+pub fn read_bounded(
+    response: Response,
+    max_body: u64,
+    deadline: Instant,
+) -> Result<Reply, BodyError> {
     if response.content_length().is_some_and(|n| n > max_body) {
         return Err(BodyError::TooLarge);
     }
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
-    response
-        .take(max_body.saturating_add(1))
-        .read_to_end(&mut body)
-        .map_err(BodyError::Read)?;
+    let mut limited = response.take(max_body.saturating_add(1));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(BodyError::Read(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the answer took longer than the timeout",
+            )));
+        }
+        match limited.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(BodyError::Read(e)),
+        }
+    }
     if body.len() as u64 > max_body {
         return Err(BodyError::TooLarge);
     }
@@ -217,6 +247,20 @@ pub fn read_bounded(response: Response, max_body: u64) -> Result<Reply, BodyErro
         headers,
         body,
     })
+}
+
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 section 10.2.3); a date in the past
+/// means now. `None` when the value is neither. Shared by the GitHub and registry clients.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// How often and how long a request is tried again.

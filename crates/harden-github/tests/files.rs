@@ -127,3 +127,27 @@ fn server_errors_are_retried_and_bodies_bounded() {
         Err(FetchError::BadResponse(m)) if m.contains("larger than")
     ));
 }
+
+/// Issue 28: a raw file trickled two bytes a second held the reader for as long as the file
+/// took; now the answer has the timeout.
+#[test]
+fn a_trickled_file_is_bounded_by_the_timeout() {
+    let server = TestServer::start(default_refs_dir()).expect("server");
+    server.set_fault("actions/checkout", harden_testserver::Fault::Trickle);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let reader = FileReader::new(&ResolverConfig {
+        timeout: Duration::from_secs(1),
+        max_retries: 0,
+        ..config(&server, cache.path())
+    })
+    .expect("reader");
+    let sha = "b4ffde65f46336ab88eb53be808477a3936bae11";
+    let action = FileRef::new(RepoId::new("actions", "checkout"), sha, "action.yml");
+    let started = std::time::Instant::now();
+    assert_eq!(reader.read(&action), Err(FetchError::Timeout));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

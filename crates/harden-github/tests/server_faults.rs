@@ -440,3 +440,27 @@ fn unreachable_server_is_a_network_error() {
         "{err:?}"
     );
 }
+
+/// Issue 28: `--timeout` bounded each read, not the answer: a server trickling its answer two
+/// bytes a second held harden for hours. Now the whole answer, headers and body, has the
+/// timeout, over smart HTTP and REST alike.
+#[test]
+fn a_trickling_server_is_bounded_by_the_timeout() {
+    for mode in [ResolverMode::Git, ResolverMode::Api] {
+        let server = checkout_server(ServerOptions::default());
+        server.set_fault("actions/checkout", Fault::Trickle);
+        let started = Instant::now();
+        let err = fetch_checkout(ResolverConfig {
+            timeout: Duration::from_secs(1),
+            mode,
+            ..config(&server)
+        })
+        .expect_err("times out");
+        assert_eq!(err, FetchError::Timeout, "{mode:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{mode:?}: {:?}",
+            started.elapsed()
+        );
+    }
+}

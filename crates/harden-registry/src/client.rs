@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use harden_github::plumbing::{
-    error_chain, read_bounded, with_retries, Attempt, BodyError, Reply, RetryCounters, RetryPolicy,
+    error_chain, parse_retry_after, read_bounded, with_retries, Attempt, BodyError, Reply,
+    RetryCounters, RetryPolicy,
 };
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -38,6 +39,30 @@ pub(crate) struct Http {
     config: RegistryConfig,
     /// Bearer tokens by realm, service and scope.
     tokens: Mutex<HashMap<String, String>>,
+    /// What each host (`host[:port]`) did this run: see [`HostState`].
+    hosts: Mutex<HashMap<String, HostState>>,
+}
+
+/// What one registry host did this run, so that one slow or rate-limited registry costs one
+/// wait budget and one failure, not one per image.
+#[derive(Debug, Default)]
+struct HostState {
+    /// Rate-limit waits spent on this host, all images together (at most the budget).
+    waited: Duration,
+    /// The failure that ends this host for the run (rate limited beyond the budget, timed out,
+    /// unreachable, 5xx after retries): every later request gets it at once.
+    failed: Option<RegistryError>,
+}
+
+/// Whether a failure is the host's (remembered for the run) rather than one image's.
+fn is_host_failure(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::RateLimited { .. }
+            | RegistryError::Timeout
+            | RegistryError::Network(_)
+            | RegistryError::Server { .. }
+    )
 }
 
 /// Whether a URL (a mirror's may hold `{registry}`) names this machine's loopback.
@@ -62,6 +87,7 @@ impl Http {
             client,
             config: config.clone(),
             tokens: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -87,7 +113,7 @@ impl Http {
         let mut challenged = false;
         let mut method = reqwest::Method::HEAD;
         loop {
-            let reply = self.send(counters, || {
+            let reply = self.send(&host, counters, || {
                 let request = self
                     .client
                     .request(method.clone(), &url)
@@ -181,7 +207,7 @@ impl Http {
             query.push(("service", service));
         }
         let credentials = credentials.filter(|_| realm_trusted(realm, base));
-        let reply = self.send(counters, || {
+        let reply = self.send(&host_of(realm), counters, || {
             let request = self.client.get(realm.as_str()).query(&query);
             match credentials {
                 Some(c) => request.basic_auth(&c.user, Some(&c.secret)),
@@ -212,13 +238,18 @@ impl Http {
         Ok(token)
     }
 
-    /// Sends the request `build` makes, retrying 5xx answers and network failures with backoff
-    /// and waiting out `429` within the budget.
+    /// Sends the request `build` makes to `host`, retrying 5xx answers and network failures
+    /// with backoff and waiting out `429` (`Retry-After` in seconds or as an HTTP date) within
+    /// the host's budget for the run. A host that failed this run fails at once.
     fn send(
         &self,
+        host: &str,
         counters: &Counters,
         build: impl Fn() -> reqwest::blocking::RequestBuilder,
     ) -> Result<Reply, RegistryError> {
+        if let Some(failed) = self.host_failure(host) {
+            return Err(failed);
+        }
         let policy = RetryPolicy {
             max_retries: self.config.max_retries,
             backoff: self.config.retry_backoff,
@@ -230,39 +261,66 @@ impl Http {
             retries: &counters.retries,
             rate_limit_waits: &counters.rate_limit_waits,
         };
-        with_retries(&policy, counters, |attempts| match build().send() {
-            Err(e) if e.is_timeout() => Attempt::Done(Err(RegistryError::Timeout)),
-            Err(e) => Attempt::Transient(RegistryError::Network(error_chain(&e))),
-            Ok(response) => match self.read(response) {
-                Err(error) => Attempt::Done(Err(error)),
-                Ok(reply) if reply.status == 429 => {
-                    let asked = reply
-                        .header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    Attempt::RateLimited {
-                        wait: asked.unwrap_or(Duration::from_secs(10)),
-                        refused: RegistryError::RateLimited { retry_after: asked },
+        let result = with_retries(&policy, counters, |attempts| {
+            let deadline = std::time::Instant::now() + self.config.timeout;
+            match build().send() {
+                Err(e) if e.is_timeout() => Attempt::Done(Err(RegistryError::Timeout)),
+                Err(e) => Attempt::Transient(RegistryError::Network(error_chain(&e))),
+                Ok(response) => match self.read(response, deadline) {
+                    Err(error) => Attempt::Done(Err(error)),
+                    Ok(reply) if reply.status == 429 => self.rate_limited(host, &reply),
+                    Ok(reply) if matches!(reply.status, 500 | 502 | 503 | 504) => {
+                        Attempt::Transient(RegistryError::Server {
+                            status: reply.status,
+                            attempts,
+                        })
                     }
-                }
-                Ok(reply) if matches!(reply.status, 500 | 502 | 503 | 504) => {
-                    Attempt::Transient(RegistryError::Server {
-                        status: reply.status,
-                        attempts,
-                    })
-                }
-                Ok(reply) => Attempt::Done(Ok(reply)),
-            },
-        })
+                    Ok(reply) => Attempt::Done(Ok(reply)),
+                },
+            }
+        });
+        if let Err(error) = &result {
+            if is_host_failure(error) {
+                let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+                hosts.entry(host.to_owned()).or_default().failed = Some(error.clone());
+            }
+        }
+        result
     }
 
-    /// Reads the body, at most `max_body` bytes.
-    fn read(&self, response: Response) -> Result<Reply, RegistryError> {
+    /// The failure `host` gave earlier in the run, if any.
+    fn host_failure(&self, host: &str) -> Option<RegistryError> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.get(host).and_then(|h| h.failed.clone())
+    }
+
+    /// A `429`: a wait taken from the host's budget for the run, or, when the registry asks
+    /// for more than is left, the failure at once.
+    fn rate_limited(&self, host: &str, reply: &Reply) -> Attempt<Reply, RegistryError> {
+        let asked = reply.header("retry-after").and_then(parse_retry_after);
+        let wait = asked.unwrap_or(Duration::from_secs(10));
+        let refused = RegistryError::RateLimited { retry_after: asked };
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let state = hosts.entry(host.to_owned()).or_default();
+        if state.waited.saturating_add(wait) > self.config.max_rate_limit_wait {
+            return Attempt::Done(Err(refused));
+        }
+        state.waited += wait;
+        Attempt::RateLimited { wait, refused }
+    }
+
+    /// Reads the body, at most `max_body` bytes, by `deadline`.
+    fn read(
+        &self,
+        response: Response,
+        deadline: std::time::Instant,
+    ) -> Result<Reply, RegistryError> {
         let limit = self.config.max_body;
-        read_bounded(response, limit as u64).map_err(|e| match e {
+        read_bounded(response, limit as u64, deadline).map_err(|e| match e {
             BodyError::TooLarge => {
                 RegistryError::BadResponse(format!("an answer larger than {limit} bytes"))
             }
+            BodyError::Read(e) if harden_github::plumbing::is_timeout(&e) => RegistryError::Timeout,
             BodyError::Read(e) => RegistryError::Network(e.to_string()),
         })
     }
@@ -345,24 +403,43 @@ fn safe_for_secrets(url: &str) -> bool {
     url.starts_with("https://") || is_loopback(url)
 }
 
-/// Whether a token realm may receive the registry's credentials: https (or loopback), and the
-/// registry's own host or a host of the same domain (`auth.docker.io` for
-/// `registry-1.docker.io`).
+/// Registry domains where every host is a different tenant (`<name>.azurecr.io` is one
+/// customer's registry): a realm there gets credentials only on the registry's own host. The
+/// public-suffix list does not name them (checked against psl 2.1.261).
+const SHARED_REGISTRY_DOMAINS: &[&str] = &["azurecr.io", "pkg.dev", "amazonaws.com"];
+
+/// Whether a token realm may receive the registry's credentials: https (or loopback), the same
+/// port, and the registry's own host or a host of the same registrable domain by the
+/// public-suffix list (`auth.docker.io` for `registry-1.docker.io`; never `evil.github.io` for
+/// `me.github.io`), except under the shared registry domains above.
 fn realm_trusted(realm: &str, base: &str) -> bool {
     if !safe_for_secrets(realm) {
         return false;
     }
-    let strip_port = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
-    let (realm_host, base_host) = (strip_port(&host_of(realm)), strip_port(&host_of(base)));
-    if realm_host.is_empty() || realm_host == base_host {
-        return !realm_host.is_empty();
-    }
-    let domain = |h: &str| {
-        let labels: Vec<&str> = h.rsplit('.').take(2).collect();
-        (labels.len() == 2 && h.parse::<std::net::IpAddr>().is_err())
-            .then(|| format!("{}.{}", labels[1], labels[0]))
+    let (Ok(realm), Ok(base)) = (reqwest::Url::parse(realm), reqwest::Url::parse(base)) else {
+        return false;
     };
-    domain(&realm_host).is_some_and(|d| Some(d) == domain(&base_host))
+    let host = |u: &reqwest::Url| u.host_str().unwrap_or_default().to_ascii_lowercase();
+    let (realm_host, base_host) = (host(&realm), host(&base));
+    if realm_host.is_empty() || realm.port_or_known_default() != base.port_or_known_default() {
+        return false;
+    }
+    if realm_host == base_host {
+        return true;
+    }
+    let is_ip = |h: &str| {
+        h.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+    };
+    if is_ip(&realm_host) || is_ip(&base_host) {
+        return false;
+    }
+    let domain = |h: &str| psl::domain_str(h.trim_end_matches('.')).map(str::to_owned);
+    match (domain(&realm_host), domain(&base_host)) {
+        (Some(r), Some(b)) => r == b && !SHARED_REGISTRY_DOMAINS.contains(&b.as_str()),
+        _ => false,
+    }
 }
 
 /// `realm="https://auth.docker.io/token",service="registry.docker.io"` as a map.
@@ -424,6 +501,32 @@ mod tests {
         ));
         assert!(!realm_trusted("http://127.0.0.2:5/t", "http://127.0.0.1:5"));
         assert_eq!(host_of("http://127.0.0.1:5/x"), "127.0.0.1:5");
+        // Issue 28: another tenant of a shared domain, another port, a public suffix.
+        assert!(realm_trusted(
+            "https://myreg.azurecr.io/oauth2/token",
+            "https://myreg.azurecr.io"
+        ));
+        assert!(!realm_trusted(
+            "https://evil.azurecr.io/oauth2/token",
+            "https://myreg.azurecr.io"
+        ));
+        assert!(!realm_trusted(
+            "https://evil.github.io/t",
+            "https://me.github.io"
+        ));
+        assert!(!realm_trusted(
+            "https://ghcr.io:8443/token",
+            "https://ghcr.io"
+        ));
+        assert!(!realm_trusted(
+            "http://127.0.0.1:6/t",
+            "http://127.0.0.1:5/docker.io"
+        ));
+        assert!(realm_trusted(
+            "https://auth.docker.io:443/token",
+            "https://registry-1.docker.io"
+        ));
+        assert!(!realm_trusted("https://co.uk/t", "https://reg.co.uk"));
         let c = parse_challenge("realm=https://x/t, service=s");
         assert_eq!(
             (c["realm"].as_str(), c["service"].as_str()),

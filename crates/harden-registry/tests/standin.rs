@@ -241,3 +241,104 @@ fn digests_cached_through_a_mirror_are_not_used_for_another_server() {
         Err(RegistryError::NotCached)
     );
 }
+
+/// Issue 28: `Retry-After` as an HTTP date was taken as 10 s (and waited on thrice); now a near
+/// date is waited out and a far one fails at once, saying how long the registry asked for.
+#[test]
+fn retry_after_as_an_http_date_is_parsed() {
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    server.add_image("quay.io/o/i:1", INDEX_TYPE);
+    server.rate_limit_until("quay.io/o/i", 1, 2);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let start = Instant::now();
+    assert!(registry.resolve(&image("quay.io/o/i:1")).is_ok());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(registry.stats().rate_limit_waits, 1);
+
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    server.add_image("quay.io/o/j:1", INDEX_TYPE);
+    server.rate_limit_until("quay.io/o/j", 5, 3600);
+    let registry = client(&server, cache.path());
+    let start = Instant::now();
+    let asked = match registry.resolve(&image("quay.io/o/j:1")) {
+        Err(RegistryError::RateLimited { retry_after }) => retry_after,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        asked.is_some_and(|d| d > Duration::from_secs(3500)),
+        "{asked:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_eq!(registry.stats().rate_limit_waits, 0);
+}
+
+/// Issue 28: a rate-limited registry was waited out once per image; now the wait budget is the
+/// host's for the run, and once it is spent every later image fails at once, unasked.
+#[test]
+fn a_rate_limited_registry_is_waited_out_once_per_host() {
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    let names = ["quay.io/o/a", "quay.io/o/b", "quay.io/o/c", "quay.io/o/d"];
+    for name in names {
+        server.add_image(&format!("{name}:1"), INDEX_TYPE);
+        server.rate_limit(name, 5, 2);
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let registry = client(&server, cache.path());
+    let start = Instant::now();
+    for name in names {
+        let result = registry.resolve(&image(&format!("{name}:1")));
+        assert!(
+            matches!(result, Err(RegistryError::RateLimited { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(registry.stats().rate_limit_waits, 1);
+    // The first image: two answers around its one wait; the others: none.
+    assert_eq!(server.requests().len(), 2);
+}
+
+/// Issue 28: `--timeout` bounded each read, not the answer: a registry trickling its manifest
+/// two bytes a second held harden for minutes. Now the whole answer has the timeout, and the
+/// host's later images fail at once.
+#[test]
+fn a_trickling_registry_is_bounded_by_the_timeout() {
+    let server = RegistryServer::start().expect("start");
+    server.set_auth(false);
+    server.omit_digest_header();
+    server.trickle();
+    server.add_image("quay.io/o/slow:1", INDEX_TYPE);
+    server.add_image("quay.io/o/next:1", INDEX_TYPE);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut config = client(&server, cache.path()).config().clone();
+    config.timeout = Duration::from_secs(2);
+    let registry = Registry::new(config).expect("client");
+    let start = Instant::now();
+    assert_eq!(
+        registry.resolve(&image("quay.io/o/slow:1")),
+        Err(RegistryError::Timeout)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+    let asked = server.requests().len();
+    assert_eq!(
+        registry.resolve(&image("quay.io/o/next:1")),
+        Err(RegistryError::Timeout)
+    );
+    assert_eq!(server.requests().len(), asked, "asked once per host");
+}

@@ -20,6 +20,8 @@ pub(crate) enum Action {
     },
     Stall,
     Reset,
+    /// This answer, its body two bytes a second.
+    Trickle(Response),
 }
 
 /// Which kind of endpoint a path names.
@@ -84,6 +86,9 @@ pub(crate) fn handle(request: &Request, shared: &Shared) -> Action {
             .map_or_else(|| shared.addr.to_string(), str::to_string)
     );
     let truncated = fault == Some(Fault::Truncated);
+    if fault == Some(Fault::Trickle) {
+        return Action::Trickle(answer(request, shared, &options, &key, endpoint, &base));
+    }
     if let Some(action) = fault.and_then(|f| fault_action(f, endpoint, is_git)) {
         return action;
     }
@@ -168,7 +173,7 @@ fn fault_action(fault: Fault, endpoint: Endpoint<'_>, is_git: bool) -> Option<Ac
         Fault::Redirect { status, location } => Some(Action::Respond(
             Response::text(status, "").with_header("Location", location),
         )),
-        Fault::Truncated => None,
+        Fault::Truncated | Fault::Trickle => None,
     }
 }
 

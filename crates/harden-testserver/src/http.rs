@@ -97,6 +97,30 @@ impl Response {
     }
 }
 
+impl Response {
+    /// Writes the headers at once, then the body two bytes a second, until it is sent or the
+    /// client goes away; the connection is closed after it.
+    pub(crate) fn write_trickled(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.body.len()
+        ));
+        out.write_all(head.as_bytes())?;
+        out.flush()?;
+        // One byte every half second: a read never waits long enough for a client's timeout.
+        for byte in self.body.chunks(1) {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            out.write_all(byte)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
 /// `time` as an HTTP date (IMF-fixdate, RFC 9110 section 5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn date(time: std::time::SystemTime) -> String {
     let secs = time

@@ -385,6 +385,11 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 let _ = writer.shutdown(std::net::Shutdown::Both);
                 return;
             }
+            Action::Trickle(response) => {
+                let _ = response.write_trickled(&mut writer);
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
         }
     }
 }

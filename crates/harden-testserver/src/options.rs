@@ -42,6 +42,9 @@ pub enum Fault {
         /// Seconds from now of the date in `Retry-After`.
         after_secs: u64,
     },
+    /// Answer normally, the headers at once and then the body two bytes a second, as a slow
+    /// or hostile server might: a client's per-read timeout never fires.
+    Trickle,
     /// Answer with a redirect.
     Redirect {
         /// 301, 302, 307 or 308.

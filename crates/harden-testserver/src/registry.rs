@@ -60,6 +60,10 @@ struct State {
     missing: Vec<String>,
     /// `registry/repository` -> (remaining 429 answers, Retry-After seconds).
     rate_limits: HashMap<String, (u32, u64)>,
+    /// `Retry-After` as an HTTP date, that many seconds from the answer, instead of seconds.
+    retry_after_date: bool,
+    /// Send every manifest answer's body two bytes a second.
+    trickle: bool,
     auth: bool,
     /// Leave `Docker-Content-Digest` out (the client must hash the manifest it GETs).
     no_digest_header: bool,
@@ -183,6 +187,20 @@ impl RegistryServer {
             .insert(name.to_owned(), (times, seconds));
     }
 
+    /// Like [`RegistryServer::rate_limit`], with `Retry-After` as an HTTP date `seconds` from
+    /// each answer.
+    pub fn rate_limit_until(&self, name: &str, times: u32, seconds: u64) {
+        let mut state = lock(&self.shared.state);
+        state.rate_limits.insert(name.to_owned(), (times, seconds));
+        state.retry_after_date = true;
+    }
+
+    /// Sends the body of every manifest answer two bytes a second (a `GET`; a `HEAD` answer
+    /// has no body): a client's per-read timeout never fires.
+    pub fn trickle(&self) {
+        lock(&self.shared.state).trickle = true;
+    }
+
     /// Answers `401` with a `Basic` challenge for `registry/repository`: a private image.
     pub fn make_private(&self, name: &str) {
         lock(&self.shared.state).private.push(name.to_owned());
@@ -251,6 +269,9 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let mut response = answer(&request, shared);
         if request.method == "HEAD" {
             response.body.clear();
+        } else if lock(&shared.state).trickle && request.path.contains("/manifests/") {
+            let _ = response.write_trickled(&mut writer);
+            return;
         }
         if response.write_to(&mut writer, keep_alive).is_err() || !keep_alive {
             return;
@@ -339,8 +360,13 @@ fn answer(request: &Request, shared: &Shared) -> Response {
         if *times > 0 {
             *times -= 1;
             let seconds = *seconds;
+            let retry_after = if state.retry_after_date {
+                http::date(std::time::SystemTime::now() + Duration::from_secs(seconds))
+            } else {
+                seconds.to_string()
+            };
             return error_json(429, "TOOMANYREQUESTS", "rate limited")
-                .with_header("Retry-After", seconds.to_string());
+                .with_header("Retry-After", retry_after);
         }
     }
     if reference.starts_with("sha256:") {

@@ -26,6 +26,7 @@ mod document;
 mod edit;
 mod error;
 pub mod guard;
+pub mod invisible;
 mod lenient;
 pub mod limits;
 pub mod linebreaks;

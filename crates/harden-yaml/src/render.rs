@@ -194,18 +194,21 @@ fn scalar_of(v: &NewValue) -> Option<String> {
 
 /// A comment's text on one line: line breaks (which would end the comment and start YAML),
 /// the characters YAML 1.1 parsers read as line breaks (U+0085, U+2028, U+2029) and other
-/// control characters (which YAML does not allow in a comment) become spaces.
+/// control characters (which YAML does not allow in a comment) become spaces; bidirectional
+/// controls and invisible formatting characters (a step name's `<RLO>exe.tpircs`) become
+/// visible escapes (`\u{202e}`), see [`crate::invisible`].
 pub fn one_line(comment: &str) -> String {
-    comment
-        .chars()
-        .map(|c| {
-            if (c.is_control() && c != '\t') || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(comment.len());
+    for c in comment.chars() {
+        if (c.is_control() && c != '\t') || crate::linebreaks::YAML11_ONLY_BREAKS.contains(&c) {
+            out.push(' ');
+        } else if crate::invisible::is_unsafe(c) {
+            out.push_str(&crate::invisible::visible(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn comment_text(layout: Layout, comment: &Option<String>) -> String {

@@ -252,6 +252,44 @@ fn comments_are_written_on_one_line_whatever_they_hold() {
     assert_eq!(after, "a: b # v1 - run: x y z w\n");
 }
 
+/// Issue 28: a step name with bidirectional overrides and zero-width characters went raw into
+/// the comments harden writes (`# Publish <RLO>exe.tpircs<PDF>`); every comment, set or new,
+/// shows them as escapes.
+#[test]
+fn comments_never_hold_bidi_controls_or_invisible_characters() {
+    let doc = Document::parse("a: b\nc:\n  d: 1\n").expect("valid");
+    let mut edits = EditSet::new(&doc);
+    edits
+        .set_comment(
+            &Path::root(0).key("a"),
+            "Publish \u{202e}exe.tpircs\u{202c}",
+        )
+        .expect("comment");
+    edits
+        .insert_entry(
+            &Path::root(0).key("c"),
+            harden_yaml::InsertAt::Last,
+            harden_yaml::NewEntry::new("e", harden_yaml::NewValue::string("2"))
+                .with_comment("x\u{200b}y\u{2066}z\u{feff}"),
+        )
+        .expect("insert");
+    let after = edits.apply_verified().expect("verified");
+    assert!(
+        !after
+            .chars()
+            .any(|c| c != '\n' && harden_yaml::invisible::is_unsafe(c)),
+        "{after:?}"
+    );
+    assert!(
+        after.contains("# Publish \\u{202e}exe.tpircs\\u{202c}\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("# x\\u{200b}y\\u{2066}z\\u{feff}\n"),
+        "{after}"
+    );
+}
+
 #[test]
 fn large_mappings_find_every_key_and_refuse_duplicates() {
     let mut text = String::new();

@@ -148,10 +148,9 @@ pub(crate) fn print_sarif(reports: &[RepoReport]) -> io::Result<()> {
             "results": results,
         }],
     });
-    // One buffer: stdout alone flushes at every line break, one system call per line.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, &log)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(&log).map_err(io::Error::other)?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", escape::json(text))?;
     out.flush()
 }
 

@@ -75,12 +75,14 @@ pub(crate) fn patch_file(part: &Part<'_>, author: &Ident, root: &Path) -> String
         "Date: {}\n",
         rfc2822_date(author.seconds, &author.zone)
     ));
-    out.push_str(&format!("Subject: {numbering} {}\n", encode_word(subject)));
+    let subject = crate::escape::commit_line(subject);
+    out.push_str(&format!("Subject: {numbering} {}\n", encode_word(&subject)));
     out.push_str("MIME-Version: 1.0\n");
     out.push_str("Content-Type: text/plain; charset=UTF-8\n");
     out.push_str("Content-Transfer-Encoding: 8bit\n\n");
+    let body = crate::escape::commit_message(body);
     if !body.is_empty() {
-        out.push_str(body);
+        out.push_str(&body);
         if !body.ends_with('\n') {
             out.push('\n');
         }
@@ -109,7 +111,8 @@ fn diffstat(changes: &[FileChange], root: &Path) -> String {
                     }
                 }
             }
-            (crate::gitops::relative_to_root(&c.path, root), ins, del)
+            let name = crate::gitops::relative_to_root(&c.path, root);
+            (crate::escape::text(&name).into_owned(), ins, del)
         })
         .collect();
     let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
@@ -145,7 +148,7 @@ fn diffstat(changes: &[FileChange], root: &Path) -> String {
     for c in changes.iter().filter(|c| c.before.is_none()) {
         out.push_str(&format!(
             " create mode 100644 {}\n",
-            crate::gitops::relative_to_root(&c.path, root)
+            crate::escape::text(&crate::gitops::relative_to_root(&c.path, root))
         ));
     }
     out

@@ -121,7 +121,9 @@ pub(crate) fn line_diff<'a>(before: &'a str, after: &'a str) -> similar::TextDif
 /// and contents are escaped (see [`escape`]), so it is safe to print.
 pub(crate) fn diff_text(change: &FileChange, style: Style) -> String {
     let before = change.before.as_deref().unwrap_or("");
-    let name = change.path.display().to_string();
+    // Escaped before the header is built: a line break in a name would otherwise start a line
+    // of its own (`::error …` in a CI log).
+    let name = escape::path(&change.path);
     let old_name = if change.before.is_some() {
         format!("a/{name}")
     } else {
@@ -349,9 +351,8 @@ pub(crate) fn print_json(reports: &[RepoReport], exit_code: i32) -> io::Result<(
         })
         .collect();
     let doc = serde_json::json!({ "version": 1, "exit_code": exit_code, "repositories": repos });
-    // One buffer: stdout alone flushes at every line break, one system call per line.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", escape::json(text))?;
     out.flush()
 }

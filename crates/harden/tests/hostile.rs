@@ -237,3 +237,61 @@ fn harden_yml_declarations_for_unknown_workflows_and_jobs_are_located_warnings()
         both(&out)
     );
 }
+
+/// Issue 28: a file name with line breaks printed `::error …` on a line of its own in the diff
+/// headers (fixed once, back again); JSON and SARIF kept DEL, C1 controls and U+2028 raw.
+#[test]
+fn diff_headers_json_and_sarif_never_carry_raw_controls() {
+    let f = fixture();
+    let name = "x\n::error ::owned\u{85}\u{2028}\u{7f}\u{202e}.yml";
+    f.write(name, WORKFLOW);
+    let out = f.harden(&["--only", "pin-actions", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let all = both(&out);
+    assert_printable(&all);
+    assert!(!all.lines().any(|l| l.starts_with("::error")), "{all}");
+    assert!(all.contains("/x\\n::error ::owned\\u{85}"), "{all}");
+    for format in ["json", "sarif"] {
+        let out = f.harden(&["--only", "pin-actions", "--check", "--format", format]);
+        let stdout = text(&out.stdout);
+        assert!(
+            !stdout
+                .chars()
+                .any(|c| c != '\n' && harden_yaml::invisible::is_unsafe(c)),
+            "{format}: {stdout:?}"
+        );
+        let _: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+        assert!(stdout.contains("\\u0085"), "{format}: {stdout}");
+    }
+}
+
+/// Issue 28: `harden audit`'s text and Markdown outputs printed ESC, OSC and C1 raw from file
+/// and folder names; Markdown kept backticks and links.
+#[test]
+fn audit_outputs_escape_names_in_every_format() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let root = work.path().join("r\u{1b}]0;x\u{7}`[l](http:e)");
+    let wf = root.join(".github/workflows");
+    fs::create_dir_all(&wf).expect("mkdir");
+    fs::write(wf.join("w\u{9b}31m\u{2028}`x`.yml"), WORKFLOW).expect("write");
+    for format in ["text", "markdown", "json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_harden"))
+            .args(["audit", "--details", "--format", format])
+            .arg(&root)
+            .env("HARDEN_CACHE_DIR", work.path().join("cache"))
+            .env("GITHUB_SERVER_URL", "http://127.0.0.1:9")
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .output()
+            .expect("harden runs");
+        let all = both(&out);
+        assert!(
+            !all.chars()
+                .any(|c| c != '\n' && harden_yaml::invisible::is_unsafe(c)),
+            "{format}: {all:?}"
+        );
+        if format == "markdown" {
+            assert!(all.contains("\\`\\[l\\](http:e)"), "{all}");
+            assert!(!all.contains("`x`"), "{all}");
+        }
+    }
+}

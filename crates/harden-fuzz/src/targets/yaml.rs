@@ -78,6 +78,9 @@ const COMMENTS: &[&str] = &[
     "   spaced   ",
     "\r",
     "v1 (security)",
+    // Issue 28: a step name's bidirectional override and zero-width characters.
+    "Publish \u{202e}exe.tpircs\u{202c}",
+    "x\u{200b}y\u{2066}\u{feff}\u{85}\u{2028}\u{1b}[31m",
 ];
 
 /// Keys of inserted entries.
@@ -420,6 +423,8 @@ pub fn edit_randomly(doc: &Document, choices: &mut Rng) -> CaseResult {
                 return Ok("edited-lone-cr");
             }
             check::comments_kept(doc, &after, &dropped)
+                .map_err(|e| format!("{e}; output:\n{out}"))?;
+            check::new_comments_are_safe(doc, &after)
                 .map_err(|e| format!("{e}; output:\n{out}"))?;
             Ok("edited")
         }

@@ -4,6 +4,9 @@
 #[path = "remote.rs"]
 mod remote;
 
+#[path = "bounds.rs"]
+mod bounds;
+
 pub(crate) use remote::empty_block_comment;
 
 use std::cell::RefCell;
@@ -239,6 +242,8 @@ pub(crate) struct Analyzer<'a> {
     /// Repository files already read by [`RepoFiles::read`] (a script several steps or
     /// jobs run is read once), `None` for one that cannot be read.
     files_read: RefCell<BTreeMap<String, Option<String>>>,
+    /// The memo of called workflows and the cap of analyses per job (`bounds.rs`).
+    bounds: bounds::Bounds,
 }
 
 /// Inputs given to an action or called workflow: lowercase name -> (value, token?).
@@ -255,6 +260,7 @@ impl<'a> Analyzer<'a> {
             wants: RefCell::new(None),
             own_repository: None,
             files_read: RefCell::new(BTreeMap::new()),
+            bounds: bounds::Bounds::default(),
         }
     }
 
@@ -330,6 +336,7 @@ impl<'a> Analyzer<'a> {
         job: &Node,
         ctx: &TokenCtx,
     ) -> Analysis {
+        let _job = self.bounds.job();
         let mut out = Analysis::default();
         let (wf_env, _) = Env::default().child(d.env(root), ctx);
         if let Some(uses) = d.str(job, "uses") {
@@ -769,6 +776,9 @@ impl<'a> Analyzer<'a> {
         inner_ctx: &TokenCtx,
         state: &mut JobState,
     ) -> Analysis {
+        if let Some(capped) = self.bounds.spend(s.desc, s.line) {
+            return capped;
+        }
         state.account(d.raw(runs));
         self.stack.borrow_mut().push(key);
         let mut inner = Analysis::default();
@@ -880,8 +890,22 @@ impl<'a> Analyzer<'a> {
         out.absorb(inner, &label, &desc, line, &shown);
     }
 
-    /// What a caller must grant to call the workflow `file`.
+    /// What a caller must grant to call the workflow `file`: computed once per token context
+    /// and counted against the job's cap (`bounds.rs`).
     fn requirement(&self, file: &SourceFile, doc: &Document, ctx: &TokenCtx) -> Analysis {
+        let key = bounds::Bounds::key(&file.path, ctx);
+        if let Some(known) = self.bounds.recall(&key) {
+            return known;
+        }
+        if let Some(capped) = self.bounds.spend(&file.path.display().to_string(), 1) {
+            return capped;
+        }
+        let out = self.requirement_of(file, doc, ctx);
+        self.bounds.remember(key, &out);
+        out
+    }
+
+    fn requirement_of(&self, file: &SourceFile, doc: &Document, ctx: &TokenCtx) -> Analysis {
         let d = Workflow::new(doc);
         let mut out = Analysis::default();
         let Some(root) = d.root() else { return out };

@@ -191,6 +191,7 @@ impl<'a> Analyzer<'a> {
     pub(crate) fn prefetch(&self) {
         let Some(remote) = self.remote else { return };
         for _ in 0..MAX_ROUNDS {
+            self.bounds.forget();
             *self.wants.borrow_mut() = Some(Vec::new());
             for (file, doc) in self.repo.documents(FileKind::Workflow) {
                 let d = Workflow::new(doc);
@@ -207,6 +208,7 @@ impl<'a> Analyzer<'a> {
             }
             remote.fetch(&wants);
         }
+        self.bounds.forget();
         *self.wants.borrow_mut() = None;
     }
 

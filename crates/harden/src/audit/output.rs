@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::{checks, RepoAudit, Status};
+use crate::escape;
 
 /// A short cell for the text table.
 fn cell(status: Status) -> &'static str {
@@ -18,10 +19,7 @@ fn cell(status: Status) -> &'static str {
 pub(super) fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let ids: Vec<&str> = checks::all().iter().map(|c| c.id()).collect();
-    let roots: Vec<String> = audits
-        .iter()
-        .map(|a| a.root.display().to_string())
-        .collect();
+    let roots: Vec<String> = audits.iter().map(|a| escape::path(&a.root)).collect();
     let first = roots
         .iter()
         .map(|r| r.chars().count())
@@ -54,14 +52,14 @@ pub(super) fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result
     }
     if details {
         for audit in audits {
-            writeln!(out, "\n{}", audit.root.display())?;
+            writeln!(out, "\n{}", escape::path(&audit.root))?;
             for result in &audit.checks {
                 writeln!(
                     out,
                     "  {:19} {:7}  {}",
                     result.id,
                     result.status.as_str(),
-                    result.detail
+                    escape::message(&result.detail)
                 )?;
             }
         }
@@ -78,24 +76,14 @@ pub(super) fn print_text(audits: &[RepoAudit], details: bool) -> std::io::Result
 pub(super) fn print_json(audits: &[RepoAudit]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let doc = serde_json::json!({ "repositories": audits });
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
+    writeln!(out, "{}", escape::json(text))?;
     out.flush()
 }
 
-/// Text safe inside a Markdown table cell or list item.
+/// Text safe inside a Markdown table cell or list item (see [`escape::markdown`]).
 fn md_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escape::markdown(text)
 }
 
 /// A Markdown table (repositories as rows) and a details list of what is not passing.
