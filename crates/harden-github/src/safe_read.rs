@@ -69,8 +69,8 @@ impl fmt::Display for ReadRefusal {
             ReadRefusal::Missing => f.write_str("the file does not exist"),
             ReadRefusal::OutsideRoot { target, root } => write!(
                 f,
-                "resolves through a symbolic link to {}, outside {}; not read: harden reads only \
-                 the files inside the folder it works on",
+                "resolves through a symbolic link to {}, outside the repository (or cache) at {}; \
+                 not read: harden reads only the files inside the folder it works on",
                 target.display(),
                 root.display()
             ),

@@ -78,6 +78,19 @@ pub fn load(text: &str) -> Result<Vec<Yaml>, ScanError> {
     }
 }
 
+/// Loads a foreign YAML file, one harden reads but never edits (a compose file, Helm
+/// `values.yaml`, `.pre-commit-config.yaml`, another tool's `action.yml`), as yaml-rust2's
+/// `YamlLoader` would, but within the limits of [`crate::limits`]: an alias bomb is refused
+/// (with what it passed) before anything is copied, where `YamlLoader` expands it whole
+/// (a 511-byte file, gigabytes).
+pub fn load_within_limits(text: &str) -> Result<Vec<Yaml>, String> {
+    match load_counted(text) {
+        (Some(over), _) => Err(over),
+        (None, Ok(docs)) => Ok(docs.iter().map(Value::to_yaml).collect()),
+        (None, Err(e)) => Err(e.to_string()),
+    }
+}
+
 /// Counts `text` against the limits (the [`Counter`], when [`may_exceed_limits`]) and loads it
 /// as [`load`] does, in one pass of the parser: each event is counted first and reaches the
 /// tree builder only while the text is within the limits, so an alias bomb is never copied.

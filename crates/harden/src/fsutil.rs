@@ -75,17 +75,6 @@ impl From<io::Error> for Refusal {
     }
 }
 
-/// Checks that `path` names a regular file without reading it: FIFOs, devices and sockets
-/// (which would block harden or feed it without end) give [`Refusal::NotRegular`].
-pub(crate) fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
-    let meta = fs::metadata(path)?;
-    if meta.is_file() {
-        Ok(meta)
-    } else {
-        Err(Refusal::NotRegular)
-    }
-}
-
 /// Replaces the file at `path` of the repository at `root` (already resolved with
 /// `fs::canonicalize`, once per batch) by `contents`, when it still holds `before` (the bytes
 /// harden read; `None` for a file harden creates, which must not exist).
