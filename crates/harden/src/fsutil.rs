@@ -209,20 +209,31 @@ static LIVE_TEMPORARY_FILES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::
 struct LiveTemporaryFile(PathBuf);
 
 impl LiveTemporaryFile {
-    fn register(path: &Path) -> Self {
-        if let Ok(mut live) = LIVE_TEMPORARY_FILES.lock() {
-            live.push(path.to_path_buf());
-        }
-        LiveTemporaryFile(path.to_path_buf())
+    /// Creates a temporary file in `dir` and lists it, both while holding the list: a signal
+    /// handler that holds the list sees every file created, and none is created after it.
+    fn create(
+        builder: &tempfile::Builder<'_, '_>,
+        dir: &Path,
+    ) -> io::Result<(tempfile::NamedTempFile, Self)> {
+        let mut live = match LIVE_TEMPORARY_FILES.lock() {
+            Ok(live) => live,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let tmp = builder.tempfile_in(dir)?;
+        live.push(tmp.path().to_path_buf());
+        let listed = LiveTemporaryFile(tmp.path().to_path_buf());
+        Ok((tmp, listed))
     }
 }
 
 impl Drop for LiveTemporaryFile {
     fn drop(&mut self) {
-        if let Ok(mut live) = LIVE_TEMPORARY_FILES.lock() {
-            if let Some(i) = live.iter().position(|p| *p == self.0) {
-                live.swap_remove(i);
-            }
+        let mut live = match LIVE_TEMPORARY_FILES.lock() {
+            Ok(live) => live,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(i) = live.iter().position(|p| *p == self.0) {
+            live.swap_remove(i);
         }
     }
 }
@@ -407,8 +418,7 @@ fn replace(
         let mode = meta.map_or(0o666, |m| m.permissions().mode() & 0o777);
         builder.permissions(fs::Permissions::from_mode(mode));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
-    let _live = LiveTemporaryFile::register(tmp.path());
+    let (mut tmp, _live) = LiveTemporaryFile::create(&builder, dir)?;
     if let Some(meta) = meta {
         keep_owner(tmp.as_file(), meta)?;
         keep_xattrs(target, tmp.as_file())?;

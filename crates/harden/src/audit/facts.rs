@@ -124,7 +124,13 @@ impl RepoFacts {
             unreadable: Vec::new(),
             clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
         };
-        for (path, kind) in discover::scan_repository(root) {
+        let mut unread = Vec::new();
+        let found = discover::scan_repository(root, &mut unread);
+        for (path, why) in unread {
+            let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            facts.unreadable.push((rel, why));
+        }
+        for (path, kind) in found {
             let path = if path.is_relative() && !path.starts_with(root) {
                 root.join(&path)
             } else {
