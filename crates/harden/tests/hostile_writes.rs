@@ -266,3 +266,30 @@ fn an_unreadable_folder_is_reported_and_check_fails() {
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(all(&out).contains("tools/deploy"), "{}", all(&out));
 }
+
+/// A second `harden --commit` started while the first one's hook runs refuses to run beside
+/// it (the two would put texts back over each other's commits); the first one commits.
+#[test]
+fn a_second_commit_run_refuses_while_the_first_runs() {
+    let s = Scratch::new();
+    let started = s.repo.path().join(".git/hook-started");
+    s.hook(&format!("touch {}; sleep 2; exit 0", started.display()));
+    let first = s
+        .harden()
+        .args(["--commit", "--only", "pin-actions"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("harden starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = s.run(&["--commit", "--only", "pin-actions,permissions"]);
+    let first = first.wait_with_output().expect("first ends");
+    assert_eq!(first.status.code(), Some(0), "{}", all(&first));
+    assert_eq!(second.status.code(), Some(2), "{}", all(&second));
+    assert!(all(&second).contains("another `harden --commit`"), "{}", all(&second));
+    assert!(s.git(&["log", "--format=%s"]).contains("harden: pin-actions"));
+    assert!(!s.repo.path().join(".git/harden-commit.json").exists());
+}
