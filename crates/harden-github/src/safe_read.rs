@@ -87,10 +87,9 @@ impl fmt::Display for ReadRefusal {
                 f,
                 "larger than {limit} bytes, more than harden reads for such a file; not read"
             ),
-            ReadRefusal::NotUtf8 { line } => write!(
-                f,
-                "not UTF-8 text (line {line}): re-save the file as UTF-8"
-            ),
+            ReadRefusal::NotUtf8 { line } => {
+                write!(f, "not UTF-8 text (line {line}): re-save the file as UTF-8")
+            }
             ReadRefusal::Io(e) => write!(f, "cannot read the file: {e}"),
         }
     }
@@ -212,7 +211,11 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
 
 #[cfg(not(unix))]
 fn kind_of(t: &std::fs::FileType) -> &'static str {
-    if t.is_dir() { "folder" } else { "special file" }
+    if t.is_dir() {
+        "folder"
+    } else {
+        "special file"
+    }
 }
 
 #[cfg(test)]
@@ -229,7 +232,9 @@ mod tests {
         std::fs::write(dir.path().join("a.yml"), "on: push\n").expect("write");
         let text = read_text(dir.path(), &dir.path().join("a.yml"), 100).expect("read");
         assert_eq!(text, "on: push\n");
-        assert!(read_text(dir.path(), &dir.path().join("b.yml"), 100).is_err_and(|e| e.is_missing()));
+        assert!(
+            read_text(dir.path(), &dir.path().join("b.yml"), 100).is_err_and(|e| e.is_missing())
+        );
     }
 
     #[test]
@@ -237,7 +242,10 @@ mod tests {
         let dir = root();
         std::fs::write(dir.path().join("a.yml"), "0123456789").expect("write");
         let refused = read_bytes(dir.path(), &dir.path().join("a.yml"), 9);
-        assert!(matches!(refused, Err(ReadRefusal::TooLarge(9))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ReadRefusal::TooLarge(9))),
+            "{refused:?}"
+        );
         assert!(read_bytes(dir.path(), &dir.path().join("a.yml"), 10).is_ok());
     }
 
@@ -246,7 +254,10 @@ mod tests {
         let dir = root();
         std::fs::write(dir.path().join("a.yml"), b"a\nb\n\xff").expect("write");
         let refused = read_text(dir.path(), &dir.path().join("a.yml"), 100);
-        assert!(matches!(refused, Err(ReadRefusal::NotUtf8 { line: 3 })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ReadRefusal::NotUtf8 { line: 3 })),
+            "{refused:?}"
+        );
     }
 
     #[cfg(unix)]
@@ -262,12 +273,18 @@ mod tests {
         };
         let out = link("../secret", "out");
         let refused = read_bytes(&inside, &out, 100);
-        assert!(matches!(refused, Err(ReadRefusal::OutsideRoot { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ReadRefusal::OutsideRoot { .. })),
+            "{refused:?}"
+        );
         assert!(refused.is_err_and(|e| e.to_string().contains("outside")));
         for system in ["/proc/self/pagemap", "/proc/self/environ", "/dev/zero"] {
             let name = system.replace('/', "_");
             let refused = read_bytes(&inside, &link(system, &name), 100);
-            assert!(matches!(refused, Err(ReadRefusal::SystemFile(_))), "{system}: {refused:?}");
+            assert!(
+                matches!(refused, Err(ReadRefusal::SystemFile(_))),
+                "{system}: {refused:?}"
+            );
         }
     }
 
@@ -281,8 +298,14 @@ mod tests {
             return; // no mkfifo here: nothing to test
         }
         let refused = read_bytes(dir.path(), &fifo, 100);
-        assert!(matches!(refused, Err(ReadRefusal::NotRegular("FIFO"))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ReadRefusal::NotRegular("FIFO"))),
+            "{refused:?}"
+        );
         let folder = read_bytes(dir.path(), dir.path(), 100);
-        assert!(matches!(folder, Err(ReadRefusal::NotRegular("folder"))), "{folder:?}");
+        assert!(
+            matches!(folder, Err(ReadRefusal::NotRegular("folder"))),
+            "{folder:?}"
+        );
     }
 }

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use harden_github::Resolver;
 use harden_github::safe_read::{self, ReadRefusal};
+use harden_github::Resolver;
 
 use crate::pin_actions::{PinActions, PinOptions};
 use crate::{
@@ -303,7 +303,9 @@ fn security_section(
 ) -> Result<Option<FileChange>, (PathBuf, ReadRefusal)> {
     let found = ["", ".github", "docs"].iter().find_map(|dir| {
         let path = display_path(root, &root.join(dir)).join("SECURITY.md");
-        std::fs::symlink_metadata(&path).is_ok().then_some((*dir, path))
+        std::fs::symlink_metadata(&path)
+            .is_ok()
+            .then_some((*dir, path))
     });
     let Some((dir, path)) = found else {
         return Ok(None);
@@ -408,7 +410,9 @@ mod tests {
             "# Policy\r\n\r\nMail us.",
         )
         .expect("write");
-        let change = security_section(dir.path(), Some("a/tool")).expect("a change");
+        let change = security_section(dir.path(), Some("a/tool"))
+            .expect("readable")
+            .expect("a change");
         assert_eq!(change.kind, FileKind::Text);
         assert!(change
             .after
@@ -419,12 +423,16 @@ mod tests {
             .contains("](../.github/workflows/release-sign.yml)"));
         assert!(change.after.contains("tool-v1.2.3.tar.gz"));
         std::fs::write(dir.path().join("docs/SECURITY.md"), &change.after).expect("write");
-        assert!(security_section(dir.path(), Some("a/tool")).is_none());
+        assert!(security_section(dir.path(), Some("a/tool"))
+            .expect("readable")
+            .is_none());
     }
 
     #[test]
     fn no_policy_no_change() {
         let dir = tempfile::tempdir().expect("tmp");
-        assert!(security_section(dir.path(), None).is_none());
+        assert!(security_section(dir.path(), None)
+            .expect("readable")
+            .is_none());
     }
 }

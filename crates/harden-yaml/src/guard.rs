@@ -455,6 +455,22 @@ fn difference_below(a: &Value, b: &Value) -> Option<Vec<Seg>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn foreign_yaml_is_loaded_within_the_limits() {
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        assert!(load_within_limits(&bomb).is_err());
+        let docs = load_within_limits("services:\n  web: &w {image: x}\n  db: *w\n");
+        let docs = docs.expect("loads");
+        assert_eq!(docs[0]["services"]["db"]["image"].as_str(), Some("x"));
+    }
+
     /// Loads `text` through [`load_counted`], as the guard now does.
     fn one_pass(text: &str) -> Result<Vec<Yaml>, String> {
         let (over, loaded) = load_counted(text);

@@ -110,12 +110,13 @@ pub(crate) fn load(root: &Path, flags: &Flags) -> Result<Config, ConfigError> {
     // Through the one door: a link out of the repository, a FIFO, a device or a file of /proc
     // is a located error, never read.
     let limit = harden_github::safe_read::MAX_SMALL_FILE;
-    let text = harden_github::safe_read::read_text(root, &path, limit).map_err(|e| ConfigError {
-        path: path.clone(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read the configuration: {e}"),
-    })?;
+    let text =
+        harden_github::safe_read::read_text(root, &path, limit).map_err(|e| ConfigError {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the configuration: {e}"),
+        })?;
     parse(&path, &text, flags)
 }
 

@@ -571,6 +571,44 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn a_patch_is_never_written_through_a_link() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let outside = dir.path().join("bashrc");
+        fs::write(&outside, "mine")?;
+        let patch = dir.path().join("01-x.patch");
+        std::os::unix::fs::symlink(&outside, &patch)?;
+        assert!(write_atomic(&patch, "diff").is_err());
+        assert_eq!(fs::read_to_string(&outside)?, "mine");
+        fs::remove_file(&patch)?;
+        write_atomic(&patch, "diff")?;
+        assert_eq!(fs::read_to_string(&patch)?, "diff");
+        Ok(())
+    }
+
+    #[test]
+    fn a_restore_puts_back_only_harden_s_own_text() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let root = fs::canonicalize(dir.path())?;
+        let p = root.join("w.yml");
+        fs::write(&p, "harden's")?;
+        restore_checked_in(&root, &p, "harden's", Some("original")).map_err(io::Error::other)?;
+        assert_eq!(fs::read_to_string(&p)?, "original");
+        fs::write(&p, "the user's")?;
+        let kept = restore_checked_in(&root, &p, "harden's", Some("original"));
+        assert!(matches!(kept, Err(Refusal::Changed)), "{kept:?}");
+        assert_eq!(fs::read_to_string(&p)?, "the user's");
+        let created = root.join("new.yml");
+        fs::write(&created, "the user's")?;
+        let kept = restore_checked_in(&root, &created, "harden's", None);
+        assert!(matches!(kept, Err(Refusal::Changed)), "{kept:?}");
+        fs::write(&created, "harden's")?;
+        restore_checked_in(&root, &created, "harden's", None).map_err(io::Error::other)?;
+        assert!(!created.exists());
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn temp_file_is_never_wider_than_the_target() -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir()?;

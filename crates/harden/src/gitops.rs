@@ -443,7 +443,10 @@ impl RunJournal {
                 Err(e) => return Err(format!("could not write {}: {e}", path.display())),
             }
         }
-        Err(format!("{} keeps coming back; is another harden running?", path.display()))
+        Err(format!(
+            "{} keeps coming back; is another harden running?",
+            path.display()
+        ))
     }
 
     /// Another run's note: refused while that run lives, reported while its files are not
@@ -452,9 +455,8 @@ impl RunJournal {
         let limit = harden_github::safe_read::MAX_SMALL_FILE;
         let text = harden_github::safe_read::read_text(git_dir, path, limit)
             .map_err(|e| format!("{}: {e}; remove it if no harden runs", path.display()))?;
-        let earlier: JournalText = serde_json::from_str(&text).map_err(|e| {
-            format!("{}: {e}; remove it if no harden runs", path.display())
-        })?;
+        let earlier: JournalText = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e}; remove it if no harden runs", path.display()))?;
         if process_lives(earlier.pid) {
             return Err(format!(
                 "another `harden --commit` (process {}) is committing in this repository; run \
@@ -643,8 +645,7 @@ fn restore(
     let mut kept = Vec::new();
     for c in wrote {
         let rel = relative_to_root(&c.path, root);
-        match crate::fsutil::restore_checked_in(&resolved, &c.path, &c.after, c.before.as_deref())
-        {
+        match crate::fsutil::restore_checked_in(&resolved, &c.path, &c.after, c.before.as_deref()) {
             Ok(()) => restored.push(rel),
             Err(crate::fsutil::Refusal::Changed) => kept.push(rel),
             Err(e) => return Err(format!("could not put {} back: {e}", c.path.display())),
@@ -659,7 +660,11 @@ fn restore(
             if kept.len() == 1 { "a file" } else { "files" },
             if kept.len() == 1 { "it" } else { "them" },
             kept.join(", "),
-            if restored.is_empty() { "nothing".to_owned() } else { restored.join(", ") }
+            if restored.is_empty() {
+                "nothing".to_owned()
+            } else {
+                restored.join(", ")
+            }
         ))
     }
 }

@@ -90,7 +90,10 @@ fn link(target: &str, path: &Path) {
 fn security_md_linking_to_proc_self_environ_is_never_shown() {
     let f = Fixture::with_workflow(CI);
     let root = f.repo.path();
-    write(&root.join(".github/harden.yml"), "sign-releases:\n  enabled: true\n");
+    write(
+        &root.join(".github/harden.yml"),
+        "sign-releases:\n  enabled: true\n",
+    );
     write(
         &root.join(".git/config"),
         "[remote \"origin\"]\n\turl = https://github.com/example-org/widget.git\n",
@@ -107,7 +110,10 @@ fn security_md_linking_to_proc_self_environ_is_never_shown() {
     for args in runs {
         let out = f.command(args).env(name, value).output().expect("runs");
         let all = both(&out);
-        assert!(!all.contains("never-print-this"), "{args:?} printed the environment:\n{all}");
+        assert!(
+            !all.contains("never-print-this"),
+            "{args:?} printed the environment:\n{all}"
+        );
         assert!(
             all.contains("SECURITY.md") && all.contains("not read"),
             "{args:?}: no located error:\n{all}"
@@ -116,7 +122,11 @@ fn security_md_linking_to_proc_self_environ_is_never_shown() {
     }
     for entry in fs::read_dir(patches.path()).expect("list") {
         let patch = fs::read(entry.expect("entry").path()).expect("read");
-        assert!(!text(&patch).contains("never-print-this"), "{}", text(&patch));
+        assert!(
+            !text(&patch).contains("never-print-this"),
+            "{}",
+            text(&patch)
+        );
     }
     assert_eq!(
         fs::read_link(root.join("SECURITY.md")).expect("still a link"),
@@ -133,9 +143,15 @@ fn every_file_a_link_to_proc_dev_or_a_fifo_is_a_located_error() {
     let f = Fixture::with_workflow(CI);
     let root = f.repo.path();
     let outside = tempfile::tempdir().expect("outside");
-    write(&outside.path().join("keys.yml"), "secret-key: do-not-read-me\n");
+    write(
+        &outside.path().join("keys.yml"),
+        "secret-key: do-not-read-me\n",
+    );
     let outside_file = outside.path().join("keys.yml").display().to_string();
-    write(&root.join(".github/harden.yml"), "sign-releases:\n  enabled: true\n");
+    write(
+        &root.join(".github/harden.yml"),
+        "sign-releases:\n  enabled: true\n",
+    );
     let pagemap = "/proc/self/pagemap";
     let hostile = [
         (".github/workflows/pagemap.yml", pagemap),
@@ -178,9 +194,15 @@ fn every_file_a_link_to_proc_dev_or_a_fifo_is_a_located_error() {
     }
     let (audit, took) = bounded(&f.command(&["audit"]));
     let all = both(&audit);
-    assert!(took < Duration::from_secs(100), "audit took {took:?}:\n{all}");
+    assert!(
+        took < Duration::from_secs(100),
+        "audit took {took:?}:\n{all}"
+    );
     assert_eq!(audit.status.code(), Some(2), "{all}");
-    assert!(all.contains("pagemap.yml") && all.contains("not read"), "{all}");
+    assert!(
+        all.contains("pagemap.yml") && all.contains("not read"),
+        "{all}"
+    );
 }
 
 /// `.github/harden.yml` itself a link to `/proc/self/pagemap`, or a FIFO: a located error,
@@ -201,7 +223,10 @@ fn harden_yml_linking_to_proc_or_a_fifo_is_a_located_error() {
         let all = both(&out);
         assert!(took < Duration::from_secs(100), "took {took:?}:\n{all}");
         assert_eq!(out.status.code(), Some(2), "{all}");
-        assert!(all.contains("harden.yml") && all.contains("not read"), "{all}");
+        assert!(
+            all.contains("harden.yml") && all.contains("not read"),
+            "{all}"
+        );
     }
 }
 

@@ -121,7 +121,10 @@ fn patch_dir_never_writes_through_a_planted_link() {
     symlink(&bashrc, patches.path().join("01-pin-actions.patch")).expect("symlink");
     let dir = patches.path().display().to_string();
     let out = s.run(&["--only", "pin-actions", "--patch-dir", &dir]);
-    assert_eq!(fs::read_to_string(&bashrc).expect("read"), "alias ll='ls -l'\n");
+    assert_eq!(
+        fs::read_to_string(&bashrc).expect("read"),
+        "alias ll='ls -l'\n"
+    );
     assert!(
         fs::symlink_metadata(patches.path().join("01-pin-actions.patch"))
             .expect("still there")
@@ -159,15 +162,27 @@ fn a_refused_commit_restores_through_no_link_and_splits_no_hard_link() {
     ));
     let out = s.run(&["--commit", "--only", "pin-actions"]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
-    assert_eq!(fs::read_to_string(&target).expect("read"), "kept: outside\n");
-    assert!(fs::symlink_metadata(s.ci()).expect("link").file_type().is_symlink());
+    assert_eq!(
+        fs::read_to_string(&target).expect("read"),
+        "kept: outside\n"
+    );
+    assert!(fs::symlink_metadata(s.ci())
+        .expect("link")
+        .file_type()
+        .is_symlink());
 
     let s = Scratch::new();
     let other = s.repo.path().join("other-name.yml");
-    s.hook(&format!("ln .github/workflows/ci.yml {}; exit 1", other.display()));
+    s.hook(&format!(
+        "ln .github/workflows/ci.yml {}; exit 1",
+        other.display()
+    ));
     let out = s.run(&["--commit", "--only", "pin-actions"]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
-    let (ci, linked) = (fs::metadata(s.ci()).expect("ci"), fs::metadata(&other).expect("other"));
+    let (ci, linked) = (
+        fs::metadata(s.ci()).expect("ci"),
+        fs::metadata(&other).expect("other"),
+    );
     assert_eq!((ci.ino(), ci.nlink()), (linked.ino(), 2), "{}", all(&out));
 }
 
@@ -202,7 +217,9 @@ fn a_killed_commit_run_is_reported_by_the_next_one() {
     s.git(&["checkout", "HEAD", "--", "."]);
     let out = s.run(&["--commit", "--only", "pin-actions"]);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
-    assert!(s.git(&["log", "--format=%s"]).contains("harden: pin-actions"));
+    assert!(s
+        .git(&["log", "--format=%s"])
+        .contains("harden: pin-actions"));
 }
 
 /// SIGTERM and SIGINT while harden replaces files: no temporary file is left in
@@ -240,7 +257,10 @@ fn signals_remove_the_temporary_files() {
         left.extend(temporary_files(&s.workflows()));
     }
     assert!(left.is_empty(), "temporary files left: {left:?}");
-    assert!(caught > 0, "no round signalled harden while it wrote: the test proved nothing");
+    assert!(
+        caught > 0,
+        "no round signalled harden while it wrote: the test proved nothing"
+    );
 }
 
 /// A folder harden cannot read may hold a composite action: an error, so `--check` fails
@@ -289,7 +309,13 @@ fn a_second_commit_run_refuses_while_the_first_runs() {
     let first = first.wait_with_output().expect("first ends");
     assert_eq!(first.status.code(), Some(0), "{}", all(&first));
     assert_eq!(second.status.code(), Some(2), "{}", all(&second));
-    assert!(all(&second).contains("another `harden --commit`"), "{}", all(&second));
-    assert!(s.git(&["log", "--format=%s"]).contains("harden: pin-actions"));
+    assert!(
+        all(&second).contains("another `harden --commit`"),
+        "{}",
+        all(&second)
+    );
+    assert!(s
+        .git(&["log", "--format=%s"])
+        .contains("harden: pin-actions"));
     assert!(!s.repo.path().join(".git/harden-commit.json").exists());
 }

@@ -127,7 +127,11 @@ impl RepoFacts {
         let mut unread = Vec::new();
         let found = discover::scan_repository(root, &mut unread);
         for (path, why) in unread {
-            let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             facts.unreadable.push((rel, why));
         }
         for (path, kind) in found {
@@ -140,7 +144,9 @@ impl RepoFacts {
                 Ok(file) => file,
                 Err(why) => {
                     let rel = path.strip_prefix(root).unwrap_or(&path);
-                    facts.unreadable.push((rel.display().to_string(), why.to_string()));
+                    facts
+                        .unreadable
+                        .push((rel.display().to_string(), why.to_string()));
                     continue;
                 }
             };
