@@ -319,3 +319,25 @@ fn alias_bombs_in_foreign_yaml_are_never_expanded() {
     assert!(took < Duration::from_secs(60), "took {took:?}:\n{all}");
     assert!(out.status.code().is_some_and(|c| c < 64), "{all}");
 }
+
+/// `actions.lock` a link to a file outside the repository: refused with a message, never
+/// read, so none of that file's keys is printed.
+#[test]
+fn actions_lock_linking_outside_the_repository_is_refused_not_read() {
+    let f = Fixture::with_workflow(CI);
+    let outside = tempfile::tempdir().expect("outside");
+    let lock = outside.path().join("actions.lock");
+    write(
+        &lock,
+        "version: 0.0.1\nworkflows:\n  .github/workflows/ci.yml:\n    actions:\n      private-owner/secret-tool@v1: 0000000000000000000000000000000000000000\n",
+    );
+    link(&lock.display().to_string(), &f.path("actions.lock"));
+    let out = f.harden(&["--dry-run", "--only", "pin-actions"]);
+    let all = both(&out);
+    assert!(!all.contains("secret-tool"), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.contains("actions.lock") && l.contains("outside the repository")),
+        "{all}"
+    );
+}
