@@ -36,6 +36,10 @@ pub(crate) struct CacheEntry {
     pub fetched_at: u64,
 }
 
+/// The largest cache entry read: the refs of the largest answer (64 MiB, the v0 advertisement's
+/// limit) fit.
+const MAX_ENTRY: u64 = 64 << 20;
+
 impl CacheEntry {
     /// Whether the entry is younger than `ttl` at unix time `now`.
     pub(crate) fn is_fresh(&self, ttl: Duration, now: u64) -> bool {
@@ -91,9 +95,11 @@ impl Cache {
         self.dir.join(repo.cache_file_name())
     }
 
-    /// Reads an entry; any error (missing, unreadable, other format, other repo) is a miss.
+    /// Reads an entry through [`crate::safe_read`] (a link out of the cache folder, a FIFO, a
+    /// device or an entry over 64 MiB is never read); any error (missing, refused, unreadable,
+    /// other format, other repo) is a miss, and the entry is replaced when the answer is stored.
     pub(crate) fn load(&self, repo: &RepoId) -> Option<CacheEntry> {
-        let text = fs::read(self.path(repo)).ok()?;
+        let text = crate::safe_read::read_bytes(&self.dir, &self.path(repo), MAX_ENTRY).ok()?;
         let file: CacheFile = serde_json::from_slice(&text).ok()?;
         if file.format != FORMAT
             || !file.repo.eq_ignore_ascii_case(&repo.key())

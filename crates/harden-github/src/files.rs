@@ -180,7 +180,9 @@ impl FileReader {
     fn read_uncached(&self, file: &FileRef, parts: &[&str]) -> FileResult {
         let cached = self.cache_path(file, parts);
         if let Some(path) = &cached {
-            if let Ok(text) = fs::read_to_string(path) {
+            // A bad entry (a link out, a FIFO, too large, not UTF-8) is a miss, replaced below.
+            let folder = self.cache.as_deref().unwrap_or(Path::new("."));
+            if let Ok(text) = crate::safe_read::read_text(folder, path, MAX_FILE_BYTES) {
                 return Ok(Some(Arc::from(text)));
             }
         }
@@ -213,8 +215,9 @@ impl FileReader {
         );
         let mut path = names.get(&key)?.clone();
         path.extend(parts);
-        let bytes = fs::read(path).ok()?;
-        String::from_utf8(bytes).ok().map(Arc::from)
+        crate::safe_read::read_text(dir, &path, MAX_FILE_BYTES)
+            .ok()
+            .map(Arc::from)
     }
 
     /// `<cache>/files/<host>/<owner>__<repo>/<sha>/<path>`, for a full SHA only.

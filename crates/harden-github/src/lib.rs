@@ -33,6 +33,7 @@ mod refs;
 mod repo_id;
 mod resolver;
 mod rest;
+pub mod safe_read;
 mod smart_http;
 mod stats;
 mod version;

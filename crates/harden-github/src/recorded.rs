@@ -55,13 +55,8 @@ impl Recorded {
             .get(&repo.cache_file_name())
             .ok_or_else(not_recorded)?;
         let bad = |what: String| FetchError::BadResponse(format!("{}: {what}", path.display()));
-        let size = std::fs::metadata(path)
-            .map_err(|e| bad(e.to_string()))?
-            .len();
-        if size > MAX_FILE {
-            return Err(bad(format!("larger than {MAX_FILE} bytes")));
-        }
-        let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let text = crate::safe_read::read_bytes(&self.refs_dir, path, MAX_FILE)
+            .map_err(|e| bad(e.to_string()))?;
         let refs: RepoRefs =
             serde_json::from_slice(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
         match refs.first_invalid_sha() {

@@ -64,11 +64,9 @@ impl Cache {
     /// The entry for `key` and its fetch time; any problem is a miss.
     pub(crate) fn load(&self, key: &str) -> Option<(Resolved, u64)> {
         // An entry is a few hundred bytes: a larger file is not read at all.
+        // Through the one door: a link out of the cache folder, a FIFO or a device is a miss.
         let path = self.path(key);
-        if fs::metadata(&path).ok()?.len() > 64 * 1024 {
-            return None;
-        }
-        let bytes = fs::read(path).ok()?;
+        let bytes = harden_github::safe_read::read_bytes(&self.dir, &path, 64 * 1024).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
         if file.format != FORMAT
             || file.image != key

@@ -84,18 +84,19 @@ impl Lockfile {
 }
 
 /// The path of the lockfile of the repository at `root`, when there is one.
+/// Whatever is at the path counts (a link, a FIFO): [`read`] refuses what it must, with a
+/// message, rather than the lockfile being skipped without a word.
 pub fn find(root: &FsPath) -> Option<PathBuf> {
     let path = root.join(LOCKFILE);
-    path.is_file().then_some(path)
+    std::fs::symlink_metadata(&path).is_ok().then_some(path)
 }
 
-/// Reads and parses the lockfile at `path`.
-pub fn read(path: &FsPath) -> Result<Lockfile, LockError> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_SIZE as u64 {
-        return Err((1, format!("larger than {} MiB", MAX_SIZE >> 20)));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| (1, e.to_string()))?;
+/// Reads (through the one door, [`harden_github::safe_read`]: a link out of the repository at
+/// `root`, a FIFO, a device or a file of `/proc` is refused, never read) and parses the
+/// lockfile at `path`.
+pub fn read(root: &FsPath, path: &FsPath) -> Result<Lockfile, LockError> {
+    let text = harden_github::safe_read::read_text(root, path, MAX_SIZE as u64)
+        .map_err(|e| (1, e.to_string()))?;
     parse(&text)
 }
 

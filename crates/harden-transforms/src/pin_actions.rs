@@ -586,7 +586,7 @@ fn check_lockfile(repo: &Repository, outcome: &mut Outcome) {
     let Some(path) = actions_lock::find(&repo.root) else {
         return;
     };
-    let lock = match actions_lock::read(&path) {
+    let lock = match actions_lock::read(&repo.root, &path) {
         Ok(lock) => lock,
         Err((line, why)) => {
             outcome.findings.push(lock_finding(

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use harden_github::safe_read::{self, ReadRefusal};
 use harden_github::Resolver;
 
 use crate::pin_actions::{PinActions, PinOptions};
@@ -105,15 +106,21 @@ impl Transform for SignReleases {
         let identity = github_repository(&repo.root);
         let wrote_workflow = match &existing {
             Some(path) => {
-                let ours = std::fs::read_to_string(path).is_ok_and(|t| t.contains(MARKER));
-                if !ours {
-                    outcome.findings.push(Finding::at(
+                let limit = safe_read::MAX_REPOSITORY_FILE;
+                let read = safe_read::read_text(&repo.root, path, limit);
+                let ours = matches!(&read, Ok(text) if text.contains(MARKER));
+                match &read {
+                    Err(why) if !why.is_missing() => {
+                        outcome.findings.push(refused(&repo.root, path, why));
+                    }
+                    _ if !ours => outcome.findings.push(Finding::at(
                         NAME,
                         &display_path(&repo.root, path),
                         None,
                         Severity::Note,
                         "the repository has its own release-sign workflow; left as it is",
-                    ));
+                    )),
+                    _ => {}
                 }
                 ours
             }
@@ -129,8 +136,10 @@ impl Transform for SignReleases {
             },
         };
         if wrote_workflow {
-            if let Some(change) = security_section(&repo.root, identity.as_deref()) {
-                outcome.changes.push(change);
+            match security_section(&repo.root, identity.as_deref()) {
+                Ok(Some(change)) => outcome.changes.push(change),
+                Ok(None) => {}
+                Err((path, why)) => outcome.findings.push(refused(&repo.root, &path, &why)),
             }
             if existing.is_none() {
                 immutable_note(repo, &mut outcome.findings);
@@ -237,7 +246,8 @@ fn identity_parts(identity: Option<&str>) -> (String, String) {
 
 /// `owner/repo` of the `origin` remote (or the first GitHub remote) in `.git/config`.
 pub fn github_repository(root: &Path) -> Option<String> {
-    let config = std::fs::read_to_string(root.join(".git").join("config")).ok()?;
+    let path = root.join(".git").join("config");
+    let config = safe_read::read_text(root, &path, safe_read::MAX_SMALL_FILE).ok()?;
     let mut urls = Vec::new();
     let mut in_origin = false;
     for line in config.lines() {
@@ -272,17 +282,42 @@ fn owner_repo(url: &str) -> Option<String> {
     (ok(owner) && ok(repo)).then(|| format!("{owner}/{repo}"))
 }
 
+/// A located error for a file the one door refused: never read, so never shown.
+fn refused(root: &Path, path: &Path, why: &ReadRefusal) -> Finding {
+    Finding::at(
+        NAME,
+        &display_path(root, path),
+        None,
+        Severity::Error,
+        format!("{why}; sign-releases left it alone"),
+    )
+}
+
 /// The security policy (root, `.github/`, `docs/`) with a "Verifying a release" section
-/// added, unless it has one or there is no policy.
-fn security_section(root: &Path, identity: Option<&str>) -> Option<FileChange> {
-    let (dir, path) = ["", ".github", "docs"].iter().find_map(|dir| {
+/// added, unless it has one or there is no policy. A policy the one door refuses (a link out
+/// of the repository, such as one to `/proc/self/environ`, a FIFO, a device) is an error with
+/// its path: its text is never read, so never shown in a diff, JSON or a patch.
+fn security_section(
+    root: &Path,
+    identity: Option<&str>,
+) -> Result<Option<FileChange>, (PathBuf, ReadRefusal)> {
+    let found = ["", ".github", "docs"].iter().find_map(|dir| {
         let path = display_path(root, &root.join(dir)).join("SECURITY.md");
-        path.is_file().then_some((*dir, path))
-    })?;
-    let before = std::fs::read_to_string(&path).ok()?;
+        std::fs::symlink_metadata(&path)
+            .is_ok()
+            .then_some((*dir, path))
+    });
+    let Some((dir, path)) = found else {
+        return Ok(None);
+    };
+    let before = match safe_read::read_text(root, &path, safe_read::MAX_SMALL_FILE) {
+        Ok(text) => text,
+        Err(why) if why.is_missing() => return Ok(None),
+        Err(why) => return Err((path, why)),
+    };
     let lower = before.to_ascii_lowercase();
     if VERIFY_WORDS.iter().any(|w| lower.contains(w)) {
-        return None;
+        return Ok(None);
     }
     let link = match dir {
         "" => ".github/workflows/release-sign.yml",
@@ -316,7 +351,7 @@ fn security_section(root: &Path, identity: Option<&str>) -> Option<FileChange> {
     }
     after.push_str(&section);
     let line = before.lines().count() + 1;
-    Some(FileChange {
+    Ok(Some(FileChange {
         path,
         kind: FileKind::Text,
         before: Some(before),
@@ -325,7 +360,7 @@ fn security_section(root: &Path, identity: Option<&str>) -> Option<FileChange> {
             line,
             message: "new section: how to verify a release with `sigstore verify`".to_owned(),
         }],
-    })
+    }))
 }
 
 /// A note when a workflow creates releases: with immutable releases, signing must happen there.
@@ -375,7 +410,9 @@ mod tests {
             "# Policy\r\n\r\nMail us.",
         )
         .expect("write");
-        let change = security_section(dir.path(), Some("a/tool")).expect("a change");
+        let change = security_section(dir.path(), Some("a/tool"))
+            .expect("readable")
+            .expect("a change");
         assert_eq!(change.kind, FileKind::Text);
         assert!(change
             .after
@@ -386,12 +423,16 @@ mod tests {
             .contains("](../.github/workflows/release-sign.yml)"));
         assert!(change.after.contains("tool-v1.2.3.tar.gz"));
         std::fs::write(dir.path().join("docs/SECURITY.md"), &change.after).expect("write");
-        assert!(security_section(dir.path(), Some("a/tool")).is_none());
+        assert!(security_section(dir.path(), Some("a/tool"))
+            .expect("readable")
+            .is_none());
     }
 
     #[test]
     fn no_policy_no_change() {
         let dir = tempfile::tempdir().expect("tmp");
-        assert!(security_section(dir.path(), None).is_none());
+        assert!(security_section(dir.path(), None)
+            .expect("readable")
+            .is_none());
     }
 }

@@ -24,3 +24,15 @@ pub fn repository(root: &Path, max_depth: usize) -> WalkBuilder {
         .sort_by_file_name(|a, b| a.cmp(b));
     builder
 }
+
+/// The path an error of a walk is about (a folder that could not be read), if it names one.
+pub fn error_path(error: &ignore::Error) -> Option<&Path> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Partial(errors) => errors.iter().find_map(error_path),
+        _ => None,
+    }
+}

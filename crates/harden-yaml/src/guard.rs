@@ -78,6 +78,19 @@ pub fn load(text: &str) -> Result<Vec<Yaml>, ScanError> {
     }
 }
 
+/// Loads a foreign YAML file, one harden reads but never edits (a compose file, Helm
+/// `values.yaml`, `.pre-commit-config.yaml`, another tool's `action.yml`), as yaml-rust2's
+/// `YamlLoader` would, but within the limits of [`crate::limits`]: an alias bomb is refused
+/// (with what it passed) before anything is copied, where `YamlLoader` expands it whole
+/// (a 511-byte file, gigabytes).
+pub fn load_within_limits(text: &str) -> Result<Vec<Yaml>, String> {
+    match load_counted(text) {
+        (Some(over), _) => Err(over),
+        (None, Ok(docs)) => Ok(docs.iter().map(Value::to_yaml).collect()),
+        (None, Err(e)) => Err(e.to_string()),
+    }
+}
+
 /// Counts `text` against the limits (the [`Counter`], when [`may_exceed_limits`]) and loads it
 /// as [`load`] does, in one pass of the parser: each event is counted first and reaches the
 /// tree builder only while the text is within the limits, so an alias bomb is never copied.
@@ -468,6 +481,22 @@ fn difference_below(a: &Value, b: &Value) -> Option<Vec<Seg>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_yaml_is_loaded_within_the_limits() {
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        assert!(load_within_limits(&bomb).is_err());
+        let docs = load_within_limits("services:\n  web: &w {image: x}\n  db: *w\n");
+        let docs = docs.expect("loads");
+        assert_eq!(docs[0]["services"]["db"]["image"].as_str(), Some("x"));
+    }
 
     /// Loads `text` through [`load_counted`], as the guard now does.
     fn one_pass(text: &str) -> Result<Vec<Yaml>, String> {

@@ -91,7 +91,9 @@ pub(crate) fn config_path(root: &Path) -> Option<PathBuf> {
     ["harden.yml", "harden.yaml"]
         .iter()
         .map(|n| root.join(".github").join(n))
-        .find(|p| p.is_file())
+        // Whatever is there counts (a FIFO, a link to /proc): reading it refuses it with a
+        // located error, rather than the configuration being skipped without a word.
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
 /// The settings of a run without configuration file: the flags over the defaults.
@@ -105,12 +107,16 @@ pub(crate) fn load(root: &Path, flags: &Flags) -> Result<Config, ConfigError> {
     let Some(path) = config_path(root) else {
         return Ok(without_file(flags));
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
-        path: path.clone(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read the configuration: {e}"),
-    })?;
+    // Through the one door: a link out of the repository, a FIFO, a device or a file of /proc
+    // is a located error, never read.
+    let limit = harden_github::safe_read::MAX_SMALL_FILE;
+    let text =
+        harden_github::safe_read::read_text(root, &path, limit).map_err(|e| ConfigError {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the configuration: {e}"),
+        })?;
     parse(&path, &text, flags)
 }
 

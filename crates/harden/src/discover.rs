@@ -106,6 +106,11 @@ pub(crate) fn root_of(file: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Why an unreadable folder is an error.
+const UNREAD_FOLDER: &str = "cannot read this folder, so a composite action in it (action.yml) \
+     would go unchecked: make it readable to harden, or add it to .gitignore if it is not part \
+     of the repository";
+
 /// Collects the files for the given command-line paths, each file once.
 pub(crate) fn discover(paths: &[PathBuf]) -> Discovered {
     let mut found = Discovered::default();
@@ -123,7 +128,7 @@ pub(crate) fn discover(paths: &[PathBuf]) -> Discovered {
         if meta.is_dir() {
             let root = seen.root(path.clone());
             found.repos.entry(root.clone()).or_default();
-            for (file, kind) in scan(path, &mut found.skipped) {
+            for (file, kind) in scan(path, &mut found.skipped, &mut found.problems) {
                 seen.add(&mut found, &root, file, kind);
             }
         } else if !meta.is_file() {
@@ -158,13 +163,22 @@ fn relative_root(file: &Path) -> PathBuf {
 
 /// Every workflow, `action.yml` and Dependabot config of the repository at `root` that is a
 /// regular file (what `harden audit` reads).
-pub(crate) fn scan_repository(root: &Path) -> Vec<(PathBuf, FileKind)> {
-    scan(root, &mut Vec::new())
+/// Folders that could not be read go to `unread` (path and why).
+pub(crate) fn scan_repository(
+    root: &Path,
+    unread: &mut Vec<(PathBuf, String)>,
+) -> Vec<(PathBuf, FileKind)> {
+    scan(root, &mut Vec::new(), unread)
 }
 
 /// Every workflow, `action.yml` and Dependabot config of the repository at `root`; workflows
-/// that are FIFOs, devices or sockets go to `skipped`.
-fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, FileKind)> {
+/// that are FIFOs, devices or sockets go to `skipped`; folders that cannot be read (a composite
+/// action in one would go unchecked) go to `unread`.
+fn scan(
+    root: &Path,
+    skipped: &mut Vec<(PathBuf, String)>,
+    unread: &mut Vec<(PathBuf, String)>,
+) -> Vec<(PathBuf, FileKind)> {
     let mut out = Vec::new();
     let github = root.join(".github");
     if let Ok(entries) = std::fs::read_dir(github.join("workflows")) {
@@ -186,7 +200,7 @@ fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, File
         out.extend(files.into_iter().map(|p| (p, FileKind::Workflow)));
     }
     let mut actions = Vec::new();
-    find_actions(root, &mut actions);
+    find_actions(root, &mut actions, unread);
     actions.sort();
     if root == Path::new(".") {
         // Show `.github/workflows/ci.yml`, not `./.github/workflows/ci.yml`.
@@ -214,14 +228,25 @@ fn scan(root: &Path, skipped: &mut Vec<(PathBuf, String)>) -> Vec<(PathBuf, File
 
 /// The composite actions' `action.yml` files under `root`: the repository walk
 /// ([`harden_transforms::walk`], which honours `.gitignore`), passing over [`SKIPPED_DIRS`].
-fn find_actions(root: &Path, out: &mut Vec<PathBuf>) {
+fn find_actions(root: &Path, out: &mut Vec<PathBuf>, unread: &mut Vec<(PathBuf, String)>) {
     let mut walk = harden_transforms::walk::repository(root, MAX_DEPTH + 1);
     walk.filter_entry(|entry| {
         entry.depth() == 0
             || !entry.file_type().is_some_and(|t| t.is_dir())
             || !SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref())
     });
-    for entry in walk.build().flatten() {
+    for entry in walk.build() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                // An unreadable folder may hold a composite action: say so, or `--check` would
+                // pass without having looked.
+                let path = harden_transforms::walk::error_path(&e).unwrap_or(root);
+                let path = path.strip_prefix("./").unwrap_or(path).to_path_buf();
+                unread.push((path, UNREAD_FOLDER.to_owned()));
+                continue;
+            }
+        };
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_some_and(|t| t.is_file())
             && (name == "action.yml" || name == "action.yaml")

@@ -75,17 +75,6 @@ impl From<io::Error> for Refusal {
     }
 }
 
-/// Checks that `path` names a regular file without reading it: FIFOs, devices and sockets
-/// (which would block harden or feed it without end) give [`Refusal::NotRegular`].
-pub(crate) fn check_regular(path: &Path) -> Result<Metadata, Refusal> {
-    let meta = fs::metadata(path)?;
-    if meta.is_file() {
-        Ok(meta)
-    } else {
-        Err(Refusal::NotRegular)
-    }
-}
-
 /// Replaces the file at `path` of the repository at `root` (already resolved with
 /// `fs::canonicalize`, once per batch) by `contents`, when it still holds `before` (the bytes
 /// harden read; `None` for a file harden creates, which must not exist).
@@ -142,14 +131,147 @@ pub(crate) fn write_checked_in(
     )
 }
 
-/// Writes `contents` to `path` (a file harden owns, such as a patch), replacing it whole.
+/// Writes `contents` to `path` (a file harden owns, such as a patch), replacing it whole. What
+/// is at `path` must be a regular file or nothing: a symbolic link (one planted in the patch
+/// folder towards `~/.bashrc`) is refused, never written through, and so is a FIFO or a device;
+/// the rename replaces the folder's entry, never the text of another hard link.
 pub(crate) fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
-    let target = resolve(path)?;
-    let meta = fs::metadata(&target).ok();
-    replace(&target, meta.as_ref(), contents, |_| Ok(())).map_err(|e| match e {
+    let unsafe_entry = |meta: &Metadata| -> io::Result<()> {
+        if meta.file_type().is_symlink() {
+            return Err(io::Error::other(
+                "it is a symbolic link, and harden never writes through one: remove it or choose another folder",
+            ));
+        }
+        if !meta.is_file() {
+            return Err(io::Error::other(Refusal::NotRegular.to_string()));
+        }
+        Ok(())
+    };
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            unsafe_entry(&meta)?;
+            Some(meta)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let check = |target: &Path| match fs::symlink_metadata(target) {
+        Ok(now) => unsafe_entry(&now).map_err(Refusal::Io),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    replace(path, meta.as_ref(), contents, check).map_err(|e| match e {
         Refusal::Io(e) => e,
         other => io::Error::other(other.to_string()),
     })
+}
+
+/// Undoes harden's own write of the file at `path` (inside `root`, resolved): puts `original`
+/// back (or removes the file, for a file harden created) only while the file still holds
+/// `written`, harden's text, through the checked writer: an edit the user saved meanwhile, or
+/// the text another run committed, is kept ([`Refusal::Changed`]); a link stays a link (its
+/// target is restored) and a hard-linked file is not split.
+pub(crate) fn restore_checked_in(
+    root: &Path,
+    path: &Path,
+    written: &str,
+    original: Option<&str>,
+) -> Result<(), Refusal> {
+    match original {
+        Some(text) => write_checked_in(root, path, Some(written.as_bytes()), text),
+        None => {
+            let target = resolve(path)?;
+            if !target.starts_with(root) {
+                return Err(Refusal::OutsideRoot(target));
+            }
+            match fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(Refusal::NotRegular),
+                Ok(meta) => check_replaceable(&meta)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            if fs::read(path)? != written.as_bytes() {
+                return Err(Refusal::Changed);
+            }
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The temporary files harden is writing right now (each is renamed over its target or
+/// removed): what a signal handler must remove before harden exits.
+static LIVE_TEMPORARY_FILES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed in [`LIVE_TEMPORARY_FILES`] for as long as this lives.
+struct LiveTemporaryFile(PathBuf);
+
+impl LiveTemporaryFile {
+    /// Creates a temporary file in `dir` and lists it, both while holding the list: a signal
+    /// handler that holds the list sees every file created, and none is created after it.
+    fn create(
+        builder: &tempfile::Builder<'_, '_>,
+        dir: &Path,
+    ) -> io::Result<(tempfile::NamedTempFile, Self)> {
+        let mut live = match LIVE_TEMPORARY_FILES.lock() {
+            Ok(live) => live,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let tmp = builder.tempfile_in(dir)?;
+        live.push(tmp.path().to_path_buf());
+        let listed = LiveTemporaryFile(tmp.path().to_path_buf());
+        Ok((tmp, listed))
+    }
+}
+
+impl Drop for LiveTemporaryFile {
+    fn drop(&mut self) {
+        let mut live = match LIVE_TEMPORARY_FILES.lock() {
+            Ok(live) => live,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(i) = live.iter().position(|p| *p == self.0) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, removes every temporary file harden is writing (in
+/// `.github/workflows/` and beside any other file it replaces) and exits with 128 + the
+/// signal's number, as a shell reports it: a later `git add -A` never commits one. The handler
+/// runs on a thread of its own (signal-hook), so it may lock and remove files; a file being
+/// renamed at that moment is already whole, old or new. `--commit`'s note of a run under way
+/// stays, so the next run reports what this one leaves staged.
+pub(crate) fn remove_temporary_files_on_signals() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                remove_live_temporary_files();
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
+
+/// Removes every file of [`LIVE_TEMPORARY_FILES`] (and keeps the list locked, so that no new
+/// one starts).
+fn remove_live_temporary_files() {
+    let live = match LIVE_TEMPORARY_FILES.lock() {
+        Ok(live) => live,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    for path in live.iter() {
+        let _ = fs::remove_file(path);
+    }
+    // Held until the process exits: a writer that wants to register a new file waits.
+    std::mem::forget(live);
 }
 
 /// Threads that write files: a write mostly waits for the disk (fsync), so many at once cost
@@ -296,7 +418,7 @@ fn replace(
         let mode = meta.map_or(0o666, |m| m.permissions().mode() & 0o777);
         builder.permissions(fs::Permissions::from_mode(mode));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let (mut tmp, _live) = LiveTemporaryFile::create(&builder, dir)?;
     if let Some(meta) = meta {
         keep_owner(tmp.as_file(), meta)?;
         keep_xattrs(target, tmp.as_file())?;
@@ -444,6 +566,44 @@ mod tests {
         assert_eq!(fs::read_to_string(&p)?, "created");
         let result = write_checked(dir.path(), &p, None, "again");
         assert!(matches!(result, Err(Refusal::Changed)), "{result:?}");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_patch_is_never_written_through_a_link() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let outside = dir.path().join("bashrc");
+        fs::write(&outside, "mine")?;
+        let patch = dir.path().join("01-x.patch");
+        std::os::unix::fs::symlink(&outside, &patch)?;
+        assert!(write_atomic(&patch, "diff").is_err());
+        assert_eq!(fs::read_to_string(&outside)?, "mine");
+        fs::remove_file(&patch)?;
+        write_atomic(&patch, "diff")?;
+        assert_eq!(fs::read_to_string(&patch)?, "diff");
+        Ok(())
+    }
+
+    #[test]
+    fn a_restore_puts_back_only_harden_s_own_text() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let root = fs::canonicalize(dir.path())?;
+        let p = root.join("w.yml");
+        fs::write(&p, "harden's")?;
+        restore_checked_in(&root, &p, "harden's", Some("original")).map_err(io::Error::other)?;
+        assert_eq!(fs::read_to_string(&p)?, "original");
+        fs::write(&p, "the user's")?;
+        let kept = restore_checked_in(&root, &p, "harden's", Some("original"));
+        assert!(matches!(kept, Err(Refusal::Changed)), "{kept:?}");
+        assert_eq!(fs::read_to_string(&p)?, "the user's");
+        let created = root.join("new.yml");
+        fs::write(&created, "the user's")?;
+        let kept = restore_checked_in(&root, &created, "harden's", None);
+        assert!(matches!(kept, Err(Refusal::Changed)), "{kept:?}");
+        fs::write(&created, "harden's")?;
+        restore_checked_in(&root, &created, "harden's", None).map_err(io::Error::other)?;
+        assert!(!created.exists());
         Ok(())
     }
 

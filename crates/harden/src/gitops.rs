@@ -358,6 +358,13 @@ pub(crate) fn commit_each(
         .collect();
     touched.sort();
     touched.dedup();
+    let _journal = match RunJournal::begin(root, &touched) {
+        Ok(journal) => journal,
+        Err(msg) => {
+            problems.push(problem(root, msg));
+            return;
+        }
+    };
     if let Err(msg) = check_clean(root, &touched) {
         problems.push(problem(root, msg));
         return;
@@ -372,12 +379,15 @@ pub(crate) fn commit_each(
             .iter()
             .map(|c| relative_to_root(&c.path, root))
             .collect();
-        let outcome = write_changes(root, &t.changes).and_then(|()| {
+        let mut wrote = Vec::new();
+        let outcome = write_changes(root, &t.changes, &mut wrote).and_then(|()| {
             let message = commit_message(t, root, &options.subject);
             commit(root, &paths, &message, options, &pending)
         });
         if let Err(why) = outcome {
-            let restored = restore(root, &t.changes, &paths);
+            // Only what this run wrote is undone, and only where harden's text still stands.
+            let staged = wrote.len() == t.changes.len();
+            let restored = restore(root, &wrote, staged.then_some(paths.as_slice()));
             let message = refused_message(t.name, &why, &restored, &done, &pending);
             problems.push(problem(root, message));
             return;
@@ -391,9 +401,124 @@ pub(crate) fn commit_each(
     }
 }
 
+/// The note a `--commit` run keeps in the git folder while it writes and commits
+/// (`harden-commit.json`: its process id and the files it may touch). It is removed when the
+/// run ends; one killed meanwhile (SIGKILL, or a signal during a hook) leaves it, and the next
+/// `--commit` run finds it: while that process lives, it refuses to run beside it (the two would
+/// put texts back over each other's commits); once it is gone, it reports the files left staged
+/// or edited (exit 2) until they are committed or discarded, then removes the note.
+struct RunJournal(Option<PathBuf>);
+
+/// The journal's name in the git folder.
+const JOURNAL: &str = "harden-commit.json";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JournalText {
+    pid: u32,
+    paths: Vec<String>,
+}
+
+impl RunJournal {
+    /// Checks for another run's note and writes this run's; a repository whose git folder
+    /// cannot be found gets no note (`check_clean` then says it is no work tree).
+    fn begin(root: &Path, paths: &[String]) -> Result<RunJournal, String> {
+        let Ok(git_dir) = git(root, &["rev-parse", "--absolute-git-dir"]) else {
+            return Ok(RunJournal(None));
+        };
+        let git_dir = PathBuf::from(git_dir.trim_end_matches(['\n', '\r']));
+        let path = git_dir.join(JOURNAL);
+        let note = JournalText {
+            pid: std::process::id(),
+            paths: paths.to_vec(),
+        };
+        let text = serde_json::to_string(&note).unwrap_or_default();
+        for _ in 0..2 {
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            match created {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    file.write_all(text.as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+                    return Ok(RunJournal(Some(path)));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Self::check_earlier(root, &git_dir, &path)?;
+                }
+                Err(e) => return Err(format!("could not write {}: {e}", path.display())),
+            }
+        }
+        Err(format!(
+            "{} keeps coming back; is another harden running?",
+            path.display()
+        ))
+    }
+
+    /// Another run's note: refused while that run lives, reported while its files are not
+    /// clean, removed once they are.
+    fn check_earlier(root: &Path, git_dir: &Path, path: &Path) -> Result<(), String> {
+        let limit = harden_github::safe_read::MAX_SMALL_FILE;
+        let text = harden_github::safe_read::read_text(git_dir, path, limit)
+            .map_err(|e| format!("{}: {e}; remove it if no harden runs", path.display()))?;
+        let earlier: JournalText = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e}; remove it if no harden runs", path.display()))?;
+        if process_lives(earlier.pid) {
+            return Err(format!(
+                "another `harden --commit` (process {}) is committing in this repository; run \
+                 again once it has finished (if no harden runs, remove {})",
+                earlier.pid,
+                path.display()
+            ));
+        }
+        let mut status = vec!["status", "--porcelain", "--"];
+        status.extend(earlier.paths.iter().map(String::as_str));
+        let left = if earlier.paths.is_empty() {
+            String::new()
+        } else {
+            git(root, &status)?
+        };
+        if !left.trim().is_empty() {
+            return Err(format!(
+                "an earlier `harden --commit` (process {}) was interrupted and left these files \
+                 edited or staged:\n{left}review them (`git diff HEAD -- <file>`), then commit \
+                 them or discard them (`git restore --staged --worktree -- <file>`) and run \
+                 again; harden removes its note ({}) once they are clean",
+                earlier.pid,
+                path.display()
+            ));
+        }
+        std::fs::remove_file(path)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .map_err(|e| format!("could not remove {}: {e}", path.display()))
+    }
+}
+
+impl Drop for RunJournal {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Whether process `pid` is alive (Linux: its `/proc` entry); elsewhere, assumed gone.
+fn process_lives(pid: u32) -> bool {
+    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Writes every change through the checked writer (the file must still hold what harden read,
-/// inside the repository); stops at the first failure.
-fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), String> {
+/// inside the repository); stops at the first failure. `wrote` gets each change written.
+fn write_changes<'c>(
+    root: &Path,
+    changes: &'c [FileChange],
+    wrote: &mut Vec<&'c FileChange>,
+) -> Result<(), String> {
     // The root is resolved once for the batch, not once per file.
     let root = std::fs::canonicalize(root)
         .map_err(|e| format!("could not resolve {}: {e}", root.display()))?;
@@ -401,6 +526,7 @@ fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), String> {
         let before = c.before.as_deref().map(str::as_bytes);
         crate::fsutil::write_checked_in(&root, &c.path, before, &c.after)
             .map_err(|e| format!("could not write {}: {e}", c.path.display()))?;
+        wrote.push(c);
     }
     crate::fsutil::sync_folders(changes.iter().map(|c| c.path.as_path()));
     Ok(())
@@ -503,30 +629,52 @@ fn show_output(stdout: &[u8], stderr: &[u8]) {
 }
 
 /// Puts the files of a commit that failed back as they were before it: the index entries
-/// from `HEAD`, the files' texts from before the transform (a created file is removed).
-/// Returns the files restored.
-fn restore(root: &Path, changes: &[FileChange], paths: &[String]) -> Result<Vec<String>, String> {
-    let mut reset = vec!["reset", "--quiet", "--"];
-    reset.extend(paths.iter().map(String::as_str));
-    // An unborn branch has no HEAD to reset to: removing the entries does the same.
-    if git(root, &reset).is_err() {
-        let mut rm = vec!["rm", "--cached", "--quiet", "--ignore-unmatch", "--"];
-        rm.extend(paths.iter().map(String::as_str));
-        git(root, &rm)?;
-    }
-    for c in changes {
-        match &c.before {
-            Some(text) => crate::fsutil::write_atomic(&c.path, text)
-                .map_err(|e| format!("could not write {}: {e}", c.path.display()))?,
-            None => match std::fs::remove_file(&c.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(format!("could not remove {}: {e}", c.path.display()))
-                }
-                _ => {}
-            },
+/// of `staged` (the paths `git add` took) from `HEAD`, and the texts of the changes this run
+/// wrote, each only while the file still holds harden's text (an edit saved meanwhile, or the
+/// text another run committed, is kept and named). Returns the files restored.
+fn restore(
+    root: &Path,
+    wrote: &[&FileChange],
+    staged: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    if let Some(paths) = staged {
+        let mut reset = vec!["reset", "--quiet", "--"];
+        reset.extend(paths.iter().map(String::as_str));
+        // An unborn branch has no HEAD to reset to: removing the entries does the same.
+        if git(root, &reset).is_err() {
+            let mut rm = vec!["rm", "--cached", "--quiet", "--ignore-unmatch", "--"];
+            rm.extend(paths.iter().map(String::as_str));
+            git(root, &rm)?;
         }
     }
-    Ok(paths.to_vec())
+    let resolved = std::fs::canonicalize(root)
+        .map_err(|e| format!("could not resolve {}: {e}", root.display()))?;
+    let mut restored = Vec::new();
+    let mut kept = Vec::new();
+    for c in wrote {
+        let rel = relative_to_root(&c.path, root);
+        match crate::fsutil::restore_checked_in(&resolved, &c.path, &c.after, c.before.as_deref()) {
+            Ok(()) => restored.push(rel),
+            Err(crate::fsutil::Refusal::Changed) => kept.push(rel),
+            Err(e) => return Err(format!("could not put {} back: {e}", c.path.display())),
+        }
+    }
+    if kept.is_empty() {
+        Ok(restored)
+    } else {
+        Err(format!(
+            "{} changed after harden wrote {}, so the text there now is kept, not harden's \
+             original: {}; put back: {}",
+            if kept.len() == 1 { "a file" } else { "files" },
+            if kept.len() == 1 { "it" } else { "them" },
+            kept.join(", "),
+            if restored.is_empty() {
+                "nothing".to_owned()
+            } else {
+                restored.join(", ")
+            }
+        ))
+    }
 }
 
 #[cfg(test)]

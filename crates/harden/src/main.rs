@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "audit") {
         return ExitCode::from(audit::main(&argv[2..]) as u8);
     }
+    fsutil::remove_temporary_files_on_signals();
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {

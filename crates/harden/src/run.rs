@@ -241,7 +241,7 @@ fn load_repository(
         config: config::load(root, flags),
     };
     let exempt = exempt_globs(&loaded.settings_or_flags(flags).pin_actions.exempt);
-    loaded.repo.files = load(files, &mut loaded.problems, announcer, &exempt);
+    loaded.repo.files = load(root, files, &mut loaded.problems, announcer, &exempt);
     loaded
 }
 
@@ -249,6 +249,7 @@ fn load_repository(
 /// and non-regular files (FIFOs, devices: reading them would block or never end) become
 /// problems.
 fn load(
+    root: &std::path::Path,
     files: &[(PathBuf, FileKind)],
     problems: &mut Vec<Finding>,
     announcer: &prefetch::Announcer<'_>,
@@ -258,7 +259,7 @@ fn load(
     let results: Vec<Result<SourceFile, Finding>> = files
         .par_iter()
         .map(|(path, kind)| {
-            let file = load_one(path, *kind)?;
+            let file = load_one(root, path, *kind)?;
             announcer.announce(&file, exempt);
             Ok(file)
         })
@@ -287,24 +288,26 @@ fn load(
     out
 }
 
-fn load_one(path: &std::path::Path, kind: FileKind) -> Result<SourceFile, Finding> {
-    let unreadable = |why: String| problem(path.to_path_buf(), None, None, why);
-    fsutil::check_regular(path).map_err(|e| match e {
-        fsutil::Refusal::Io(e) => unreadable(format!("cannot read the file: {e}")),
-        other => unreadable(other.to_string()),
-    })?;
-    let bytes =
-        std::fs::read(path).map_err(|e| unreadable(format!("cannot read the file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-        problem(
-            path.to_path_buf(),
-            Some(line),
-            None,
-            "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
-                .to_owned(),
-        )
+/// Reads one file of the repository at `root` through the one door
+/// ([`harden_github::safe_read`]): a link out of the repository, a FIFO, a device, a file of
+/// `/proc` or one over 64 MiB is a located problem, never read.
+fn load_one(
+    root: &std::path::Path,
+    path: &std::path::Path,
+    kind: FileKind,
+) -> Result<SourceFile, Finding> {
+    use harden_github::safe_read::{self, ReadRefusal};
+    let text = safe_read::read_text(root, path, safe_read::MAX_REPOSITORY_FILE).map_err(|e| {
+        let (line, why) = match e {
+            ReadRefusal::NotUtf8 { line } => (
+                Some(line),
+                "not UTF-8 text (GitHub reads workflows as UTF-8): re-save the file as UTF-8"
+                    .to_owned(),
+            ),
+            ReadRefusal::Missing => (None, "cannot read the file: it does not exist".to_owned()),
+            other => (None, other.to_string()),
+        };
+        problem(path.to_path_buf(), line, None, why)
     })?;
     Ok(SourceFile::new(path.to_path_buf(), kind, text))
 }
@@ -461,7 +464,8 @@ fn workflow_jobs(root: &std::path::Path) -> Vec<(String, Vec<String>)> {
         if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
             continue;
         }
-        let jobs = std::fs::read_to_string(entry.path())
+        let limit = harden_github::safe_read::MAX_REPOSITORY_FILE;
+        let jobs = harden_github::safe_read::read_text(root, &entry.path(), limit)
             .ok()
             .and_then(|text| harden_yaml::Document::parse(text).ok())
             .and_then(|doc| {

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path as FsPath, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use yaml_rust2::YamlLoader;
 
 use super::knowledge::knowledge;
 use super::manifests::{self, family, read_small, Folder};
@@ -51,7 +50,7 @@ fn is_composite_action(path: &FsPath) -> bool {
     let Some(text) = read_small(path) else {
         return false;
     };
-    let Ok(docs) = YamlLoader::load_from_str(&text) else {
+    let Ok(docs) = harden_yaml::guard::load_within_limits(&text) else {
         return false;
     };
     docs.first()

@@ -2,25 +2,24 @@
 //! update in, and which ecosystem a folder with several lock files uses.
 //!
 //! Each check reads the file (at most [`MAX_READ`] bytes) and parses it with the format's own
-//! parser where there is one (`toml`, `serde_json`, `json5`, yaml-rust2); a file that does not
-//! parse is not a manifest.
+//! parser where there is one (`toml`, `serde_json`, `json5`, yaml-rust2 within harden-yaml's
+//! limits); a file that does not parse is not a manifest.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::path::Path as FsPath;
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 /// Files larger than this are not read.
 pub(crate) const MAX_READ: u64 = 1 << 20;
 
-/// Reads a small text file; `None` when it is missing, too large or not UTF-8.
+/// Reads a small text file through the one door ([`harden_github::safe_read`]), inside its
+/// own folder (manifests come from a walk that does not follow links); `None` when it is
+/// missing, refused (a link, a FIFO, a device), too large or not UTF-8.
 pub(crate) fn read_small(path: &FsPath) -> Option<String> {
-    let meta = fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_READ {
-        return None;
-    }
-    fs::read_to_string(path).ok()
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let folder = folder.unwrap_or(FsPath::new("."));
+    harden_github::safe_read::read_text(folder, path, MAX_READ).ok()
 }
 
 /// What the files of one folder say.
@@ -310,7 +309,11 @@ fn javascript(folder: &Folder<'_>, v: &mut FolderVerdict) {
 // ---------------------------------------------------------------- everything else
 
 fn yaml(text: &str) -> Option<Yaml> {
-    YamlLoader::load_from_str(text).ok()?.into_iter().next()
+    // Within harden-yaml's limits: an alias bomb in a compose file is not a manifest.
+    harden_yaml::guard::load_within_limits(text)
+        .ok()?
+        .into_iter()
+        .next()
 }
 
 fn yaml_non_empty(node: &Yaml) -> bool {

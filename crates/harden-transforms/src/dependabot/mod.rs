@@ -272,24 +272,17 @@ fn config_files(repo: &Repository, findings: &mut Vec<Finding>) -> (Vec<SourceFi
     let mut found = Vec::new();
     for name in ["dependabot.yml", "dependabot.yaml"] {
         let path = display_path(&repo.root, name);
-        match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => found.push(SourceFile::new(path, FileKind::Dependabot, text)),
-                Err(_) => findings.push(Finding::at(
-                    NAME,
-                    &path,
-                    None,
-                    Severity::Error,
-                    "the file is not UTF-8 text; it is left unchanged",
-                )),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Through the one door: a link out, a FIFO, a device or a file of /proc is refused.
+        let limit = harden_github::safe_read::MAX_SMALL_FILE;
+        match harden_github::safe_read::read_text(&repo.root, &path, limit) {
+            Ok(text) => found.push(SourceFile::new(path, FileKind::Dependabot, text)),
+            Err(e) if e.is_missing() => {}
             Err(e) => findings.push(Finding::at(
                 NAME,
                 &path,
                 None,
                 Severity::Error,
-                format!("cannot read the file ({e}); it is left unchanged"),
+                format!("{e}; it is left unchanged"),
             )),
         }
     }

@@ -990,17 +990,10 @@ impl RepoFiles for Analyzer<'_> {
 impl Analyzer<'_> {
     /// The file `rel` of the repository (see [`RepoFiles::read`]).
     fn read_from_disk(&self, rel: &str) -> Option<String> {
-        const LIMIT: u64 = 1 << 20;
-        let root = self.repo.root.canonicalize().ok()?;
-        let path = root.join(rel).canonicalize().ok()?;
-        if !path.starts_with(&root) {
-            return None;
-        }
-        let meta = std::fs::metadata(&path).ok()?;
-        if !meta.is_file() || meta.len() > LIMIT {
-            return None;
-        }
-        std::fs::read_to_string(&path).ok()
+        // The one door: inside the root, regular, not /proc, bounded.
+        let root = &self.repo.root;
+        let limit = harden_github::safe_read::MAX_SMALL_FILE;
+        harden_github::safe_read::read_text(root, &root.join(rel), limit).ok()
     }
 }
 

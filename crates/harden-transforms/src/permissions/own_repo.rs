@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// `owner/repo` (lowercase) of the `origin` remote of the git checkout at `root`.
 pub(crate) fn from_git_config(root: &Path) -> Option<String> {
-    let config = std::fs::read_to_string(git_dir(root)?.join("config")).ok()?;
+    let git_dir = git_dir(root)?;
+    let config = read_git_file(&git_dir, &git_dir.join("config"))?;
     let url = origin_url(&config)?;
     let server = std::env::var("GITHUB_SERVER_URL").ok();
     let mut hosts = vec!["github.com".to_owned()];
@@ -29,12 +30,20 @@ fn git_dir(root: &Path) -> Option<PathBuf> {
     if dot_git.is_dir() {
         return Some(dot_git);
     }
-    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let text = read_git_file(root, &dot_git)?;
     let gitdir = root.join(text.trim().strip_prefix("gitdir:")?.trim());
-    match std::fs::read_to_string(gitdir.join("commondir")) {
-        Ok(common) => Some(gitdir.join(common.trim())),
-        Err(_) => Some(gitdir),
+    match read_git_file(&gitdir, &gitdir.join("commondir")) {
+        Some(common) => Some(gitdir.join(common.trim())),
+        None => Some(gitdir),
     }
+}
+
+/// A small file of git's through the one door, inside `folder` (a worktree's git folder lies
+/// outside the checkout, so each file is read inside the folder git itself uses): a FIFO, a
+/// device or a file of `/proc` is never read.
+fn read_git_file(folder: &Path, path: &Path) -> Option<String> {
+    let limit = harden_github::safe_read::MAX_SMALL_FILE;
+    harden_github::safe_read::read_text(folder, path, limit).ok()
 }
 
 /// The `url` of `[remote "origin"]` in a git config file.

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use harden_github::safe_read::{self, ReadRefusal};
 use harden_transforms::FileKind;
 use harden_yaml::{Document, Node};
 
@@ -20,15 +21,17 @@ pub(crate) struct YamlFile {
 }
 
 impl YamlFile {
-    fn read(root: &Path, path: &Path) -> Option<YamlFile> {
-        let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+    /// Reads a file through the one door (a link out, a FIFO, a device, a file of `/proc` or
+    /// one over 64 MiB is refused, never read).
+    fn read(root: &Path, path: &Path) -> Result<YamlFile, ReadRefusal> {
+        let text = safe_read::read_text(root, path, safe_read::MAX_REPOSITORY_FILE)?;
         let rel = path
             .strip_prefix(root)
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
         let doc = Document::parse(text.clone()).ok();
-        Some(YamlFile { rel, text, doc })
+        Ok(YamlFile { rel, text, doc })
     }
 
     /// Nodes matching a `harden_yaml` path pattern (`jobs.*.steps[*].uses`); none when the
@@ -85,8 +88,9 @@ pub(crate) struct RepoFacts {
     pub renovate: Option<(String, String)>,
     /// The security policy's path relative to the root.
     pub security_policy: Option<String>,
-    /// Relative paths of files found but not readable as UTF-8 text.
-    pub unreadable: Vec<String>,
+    /// Files found but not read (relative path, why): not UTF-8, unreadable, or refused by the
+    /// one door (a link out of the repository, a FIFO, a device, a file of `/proc`).
+    pub unreadable: Vec<(String, String)>,
     /// A `.clusterfuzzlite/` folder exists.
     pub clusterfuzzlite: bool,
 }
@@ -120,20 +124,31 @@ impl RepoFacts {
             unreadable: Vec::new(),
             clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
         };
-        for (path, kind) in discover::scan_repository(root) {
+        let mut unread = Vec::new();
+        let found = discover::scan_repository(root, &mut unread);
+        for (path, why) in unread {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            facts.unreadable.push((rel, why));
+        }
+        for (path, kind) in found {
             let path = if path.is_relative() && !path.starts_with(root) {
                 root.join(&path)
             } else {
                 path
             };
-            let Some(file) = YamlFile::read(root, &path) else {
-                facts.unreadable.push(
-                    path.strip_prefix(root)
-                        .unwrap_or(&path)
-                        .display()
-                        .to_string(),
-                );
-                continue;
+            let file = match YamlFile::read(root, &path) {
+                Ok(file) => file,
+                Err(why) => {
+                    let rel = path.strip_prefix(root).unwrap_or(&path);
+                    facts
+                        .unreadable
+                        .push((rel.display().to_string(), why.to_string()));
+                    continue;
+                }
             };
             match kind {
                 FileKind::Workflow => facts.workflows.push(file),
@@ -142,10 +157,16 @@ impl RepoFacts {
                 FileKind::Text => {}
             }
         }
-        facts.renovate = RENOVATE_FILES.iter().find_map(|name| {
-            let text = std::fs::read_to_string(root.join(name)).ok()?;
-            Some(((*name).to_owned(), text))
-        });
+        for name in RENOVATE_FILES {
+            match safe_read::read_text(root, &root.join(name), safe_read::MAX_SMALL_FILE) {
+                Ok(text) => {
+                    facts.renovate = Some(((*name).to_owned(), text));
+                    break;
+                }
+                Err(why) if why.is_missing() => {}
+                Err(why) => facts.unreadable.push(((*name).to_owned(), why.to_string())),
+            }
+        }
         facts.security_policy = find_policy(root);
         facts
     }

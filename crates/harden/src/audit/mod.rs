@@ -72,6 +72,10 @@ pub(crate) struct RepoAudit {
     pub root: PathBuf,
     /// One result per check, in the order of [`checks::all`].
     pub checks: Vec<CheckResult>,
+    /// Files of the repository that were not read (path relative to the root, why); each is
+    /// an error on stderr and makes the exit code 2.
+    #[serde(skip)]
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// Output formats of `harden audit`.
@@ -119,7 +123,8 @@ Examples:
   harden audit --merge --format markdown a.json b.json   one table from earlier JSON reports
 
 Statuses: pass, partial, fail, n/a. Exit code 0 whatever the statuses; 2 when a root cannot
-be read (the other roots are still reported); 64 for a usage error.
+be read, or a file of one is refused (a link out of it, a FIFO, a device; the rest is still
+reported); 64 for a usage error.
 To harden a repository folder named `audit`, write `harden ./audit`.";
 
 /// Runs `harden audit` with the arguments after `audit`; returns the exit code.
@@ -163,6 +168,15 @@ pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
     for problem in &problems {
         eprint_line(&format!("error: {problem}"));
     }
+    let mut unread = 0;
+    for audit in &audits {
+        for (rel, why) in &audit.unreadable {
+            unread += 1;
+            let path = crate::escape::path(&audit.root.join(rel));
+            let why = crate::escape::message(why);
+            let _ = std::io::Write::write_fmt(&mut stderr, format_args!("error: {path}: {why}\n"));
+        }
+    }
     let details = args.details || audits.len() == 1;
     // A closed pipe (`| head`) is not an error worth a message.
     let _ = match args.format {
@@ -170,7 +184,7 @@ pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
         AuditFormat::Json => output::print_json(&audits),
         AuditFormat::Markdown => output::print_markdown(&audits),
     };
-    if problems.is_empty() {
+    if problems.is_empty() && unread == 0 {
         crate::cli::exit::OK
     } else {
         crate::cli::exit::INPUT_ERROR
@@ -207,6 +221,7 @@ pub(crate) fn audit_repository(root: &std::path::Path) -> RepoAudit {
     let facts = RepoFacts::load(root);
     RepoAudit {
         root: root.to_path_buf(),
+        unreadable: facts.unreadable.clone(),
         checks: checks::all()
             .iter()
             .map(|c| {

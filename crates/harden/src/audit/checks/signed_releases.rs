@@ -64,7 +64,10 @@ fn goreleaser_signs(repo: &RepoFacts) -> bool {
         "goreleaser.yaml",
     ]
     .iter()
-    .filter_map(|n| std::fs::read_to_string(repo.root.join(n)).ok())
+    .filter_map(|n| {
+        let limit = harden_github::safe_read::MAX_SMALL_FILE;
+        harden_github::safe_read::read_text(&repo.root, &repo.root.join(n), limit).ok()
+    })
     .any(|t| {
         t.lines()
             .any(|l| l.starts_with("signs:") || l.starts_with("docker_signs:"))
