@@ -181,9 +181,9 @@ fn write_tree(repo: &Repository, dir: &Path) {
 /// One zizmor finding: (file, audit, the expression's text for template-injection).
 type Found = (String, String, String);
 
-/// zizmor's findings over `inputs` (relative to `dir`), offline, every persona; `None` when
-/// zizmor refuses an input (a file it cannot load stops its whole run).
-fn zizmor(exe: &Path, dir: &Path, inputs: &[String]) -> Option<Vec<Found>> {
+/// zizmor's findings over `inputs` (relative to `dir`), offline, every persona; `Err` with its
+/// messages when it refuses an input (a file it cannot load stops its whole run).
+fn zizmor(exe: &Path, dir: &Path, inputs: &[String]) -> Result<Vec<Found>, String> {
     let out = Command::new(exe)
         .args(["--offline", "--format", "json", "--persona", "auditor"])
         .args(inputs)
@@ -191,7 +191,8 @@ fn zizmor(exe: &Path, dir: &Path, inputs: &[String]) -> Option<Vec<Found>> {
         .env("NO_COLOR", "1")
         .output()
         .expect("zizmor runs");
-    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|_| String::from_utf8_lossy(&out.stderr).into_owned())?;
     let mut found = Vec::new();
     for f in findings.as_array().into_iter().flatten() {
         let ident = f["ident"].as_str().unwrap_or_default().to_owned();
@@ -211,7 +212,7 @@ fn zizmor(exe: &Path, dir: &Path, inputs: &[String]) -> Option<Vec<Found>> {
             .to_owned();
         found.push((file, ident, fragment));
     }
-    Some(found)
+    Ok(found)
 }
 
 /// True for a template-injection finding on a context an outsider writes.
@@ -329,36 +330,33 @@ fn zizmor_over_the_corpus_after_harden() {
             .collect();
         projects.sort();
         projects.dedup();
-        let (mut before, mut after, mut refused) = (Vec::new(), Vec::new(), 0);
-        // One run over every project; one per project only when zizmor refuses a file.
-        let whole = (
-            zizmor(&exe, &root.path, &projects),
-            zizmor(&exe, work.path(), &projects),
-        );
-        let single: &[String] = match whole {
-            (Some(b), Some(a)) => {
-                before = b;
-                after = a;
-                &[]
-            }
-            _ => &projects,
-        };
-        for project in single {
-            let one = std::slice::from_ref(project);
-            match (
-                zizmor(&exe, &root.path, one),
-                zizmor(&exe, work.path(), one),
-            ) {
-                (Some(b), Some(a)) => {
-                    before.extend(b);
-                    after.extend(a);
+        // One run over every project; a project with a file zizmor refuses (it names it) is
+        // left out and the run made again.
+        let mut refused = Vec::new();
+        let (before, after) = loop {
+            let kept: Vec<String> = projects
+                .iter()
+                .filter(|p| !refused.contains(*p))
+                .cloned()
+                .collect();
+            match zizmor(&exe, &root.path, &kept) {
+                Ok(before) => {
+                    let after = zizmor(&exe, work.path(), &kept)
+                        .unwrap_or_else(|e| panic!("zizmor refuses an output of harden: {e}"));
+                    break (before, after);
                 }
-                (None, _) => refused += 1,
-                (Some(_), None) => panic!("zizmor refuses {project} after harden only"),
+                Err(e) => {
+                    let named = kept.iter().find(|p| e.contains(&format!("file://{p}/")));
+                    let Some(project) = named.filter(|_| refused.len() < 50) else {
+                        panic!("zizmor fails: {e}");
+                    };
+                    refused.push(project.clone());
+                }
             }
-        }
+        };
         eprintln!(
-            "zizmor refused {refused} of {} projects as they are",
+            "zizmor refused a file of {} of {} projects as they are: {refused:?}",
+            refused.len(),
             projects.len()
         );
         let (ib, ia, ob, oa) = judge(&before, &after, &outcome);

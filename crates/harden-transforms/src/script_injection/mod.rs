@@ -229,7 +229,11 @@ impl<'d> FileCtx<'_, 'd> {
                 site.owner
             )
         };
-        if !site.editable {
+        let merged = site
+            .node
+            .as_mapping()
+            .is_some_and(|m| m.get("<<").is_some());
+        if !site.editable || merged {
             let message = left("the step is reached through an alias or a merge key".into());
             return self.finding(at, Severity::Warning, message);
         }

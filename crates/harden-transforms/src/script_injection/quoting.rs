@@ -570,6 +570,14 @@ pub fn replacement(
     if let Kind::Unknown(why) = place.kind {
         return Err(format!("it stands in {why}"));
     }
+    if place.kind == Kind::Code
+        && matches!(lang, Lang::Sh | Lang::Pwsh)
+        && command_position(text, expr.start)
+    {
+        return Err(
+            "it stands where a command does, so the script runs its text as code on purpose".into(),
+        );
+    }
     let next = text[expr.end..].bytes().next().unwrap_or(b' ');
     let glued = next.is_ascii_alphanumeric() || next == b'_';
     let local = |s: String| Ok((expr.clone(), s));
@@ -579,6 +587,26 @@ pub fn replacement(
         Lang::Cmd => local(format!("%{var}%")),
         Lang::Js => js_replacement(text, place, expr, var, alone),
     }
+}
+
+/// True when a bare word at `start` is a command (the first word of a line, after `;`, `&&`,
+/// `|`, `(`, or a keyword that starts a command), not an argument.
+fn command_position(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end_matches([' ', '\t']);
+    let last_word = before
+        .rsplit(|c: char| c.is_whitespace() || ";&|(){`".contains(c))
+        .next()
+        .unwrap_or_default();
+    let keyword = matches!(
+        last_word,
+        "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "!" | "time" | "exec"
+    );
+    let starts = before.is_empty() || before.ends_with(['\n', ';', '&', '|', '(', '{', '`']);
+    starts
+        || (keyword && before.len() >= last_word.len() && {
+            let prior = before[..before.len() - last_word.len()].trim_end_matches([' ', '\t']);
+            prior.is_empty() || prior.ends_with(['\n', ';', '&', '|', '(', '{'])
+        })
 }
 
 fn whole_literal(place: &Place, expr: &Range<usize>) -> Option<Range<usize>> {
@@ -777,6 +805,10 @@ mod tests {
             ]
         );
         assert!(moved(Lang::Sh, "cat <<'E'\n${{ a }}\nE\n")[0].is_err());
+        assert!(moved(Lang::Sh, "${{ a }} --x")[0].is_err());
+        assert!(moved(Lang::Sh, "a && ${{ a }}")[0].is_err());
+        assert!(moved(Lang::Sh, "if ${{ a }}; then :; fi")[0].is_err());
+        assert!(moved(Lang::Sh, "eval ${{ a }}")[0].is_ok());
     }
 
     #[test]
