@@ -360,9 +360,12 @@ fn zizmor_over_the_corpus_after_harden() {
             projects.len()
         );
         let (ib, ia, ob, oa) = judge(&before, &after, &outcome);
+        let all = |list: &[Found]| list.iter().filter(|f| f.1 == "template-injection").count();
         eprintln!(
-            "zizmor over the {}: outsider template-injection {ib} → {ia}, other findings {ob} → {oa}",
-            root.name
+            "zizmor over the {}: outsider template-injection {ib} → {ia} (every template-injection {} → {}), other findings {ob} → {oa}",
+            root.name,
+            all(&before),
+            all(&after)
         );
     }
 }

@@ -200,6 +200,35 @@ fn reference_at(body: &str, start: usize) -> (String, usize) {
     (segments.join("."), i)
 }
 
+/// An expression body without its tests (`contains(…)`, `startsWith(…)`, `endsWith(…)`,
+/// whose result is `true` or `false` whatever text they read), for telling whether the value
+/// can carry an outsider's text.
+pub fn without_tests(body: &str) -> String {
+    let mut out = body.to_owned();
+    for name in ["contains(", "startswith(", "endswith("] {
+        while let Some(start) = out.to_ascii_lowercase().find(name) {
+            let bytes = out.as_bytes();
+            let (mut depth, mut i, mut quoted) = (0usize, start + name.len() - 1, false);
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\'' => quoted = !quoted,
+                    b'(' if !quoted => depth += 1,
+                    b')' if !quoted => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            out.replace_range(start..(i + 1).min(out.len()), "true");
+        }
+    }
+    out
+}
+
 /// The outsider context an expression body reads first, with the reference that reads it.
 pub fn outsider_reference(body: &str) -> Option<(String, &'static OutsiderContext)> {
     references(body)
@@ -235,6 +264,10 @@ mod tests {
         assert!(outsider("github.event.changes.title.from").is_some());
         assert!(outsider("steps.x.outputs.title").is_none());
         assert!(outsider_reference("github.HEAD_REF").is_some());
+        let tests =
+            "contains(github.event.comment.body, '/a)') || startsWith(github.head_ref, 'x')";
+        assert!(outsider_reference(&without_tests(tests)).is_none());
+        assert!(outsider_reference(&without_tests("github.head_ref || 'x'")).is_some());
     }
 
     #[test]

@@ -593,6 +593,11 @@ pub fn replacement(
 /// `|`, `(`, or a keyword that starts a command), not an argument.
 fn command_position(text: &str, start: usize) -> bool {
     let before = text[..start].trim_end_matches([' ', '\t']);
+    // A line continued with `\` (or PowerShell's backtick) goes on with the same command.
+    let continued = before.trim_end_matches(['\n', '\r']);
+    if continued.len() < before.len() && continued.ends_with(['\\', '`']) {
+        return false;
+    }
     let last_word = before
         .rsplit(|c: char| c.is_whitespace() || ";&|(){`".contains(c))
         .next()
@@ -809,6 +814,7 @@ mod tests {
         assert!(moved(Lang::Sh, "a && ${{ a }}")[0].is_err());
         assert!(moved(Lang::Sh, "if ${{ a }}; then :; fi")[0].is_err());
         assert!(moved(Lang::Sh, "eval ${{ a }}")[0].is_ok());
+        assert!(moved(Lang::Sh, "curl \\\n  ${{ a }} \\\n  -d x")[0].is_ok());
     }
 
     #[test]
