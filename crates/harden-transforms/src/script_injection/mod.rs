@@ -43,7 +43,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         images: false,
     },
     opt_in: false,
-    configure: |_, _, _| Ok(()),
+    configure: crate::settings::no_settings,
     build: |_, _| Ok(Some(Box::new(ScriptInjection))),
 };
 
