@@ -582,7 +582,7 @@ pub fn replacement(
     let glued = next.is_ascii_alphanumeric() || next == b'_';
     let local = |s: String| Ok((expr.clone(), s));
     match lang {
-        Lang::Sh => sh_replacement(place, expr, var, glued, alone),
+        Lang::Sh => sh_replacement(place, expr, var, glued),
         Lang::Pwsh => pwsh_replacement(text, place, expr, var, glued || next == b':', alone),
         Lang::Cmd => local(format!("%{var}%")),
         Lang::Js => js_replacement(text, place, expr, var, alone),
@@ -626,7 +626,6 @@ fn sh_replacement(
     expr: &Range<usize>,
     var: &str,
     glued: bool,
-    _alone: bool,
 ) -> Result<Edit, String> {
     let braced = if glued {
         format!("${{{var}}}")
