@@ -421,3 +421,28 @@ fn actionlint_finds_nothing_new_in_the_fixture_outputs() {
         .collect();
     assert!(clean.is_empty(), "actionlint errors left: {clean:#?}");
 }
+
+#[test]
+fn many_expressions_in_one_script_stay_fast() {
+    let mut text = String::from(
+        "on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo '",
+    );
+    for _ in 0..3000 {
+        text.push_str("${{ github.event.issue.title }} ${{ github.sha }} ");
+    }
+    text.push_str("'\n");
+    for _ in 0..3000 {
+        text.push_str(
+            "          echo \"${{ github.event.issue.body }}\" '${{ github.head_ref }}'\n",
+        );
+    }
+    let repo = common::single_file_repo("big.yml", FileKind::Workflow, &text);
+    let started = std::time::Instant::now();
+    let outcome = ScriptInjection.run(&repo);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    common::assert_guard_passed(&outcome);
+    assert_eq!(outcome.changes.len(), 1);
+    assert!(!outcome.changes[0]
+        .after
+        .contains("${{ github.event.issue.body }}\""));
+}

@@ -104,7 +104,8 @@ struct Script<'d> {
 
 /// One expression to move.
 struct Move {
-    range: Range<usize>,
+    /// The expression's index among the script's expressions.
+    index: usize,
     var: String,
     /// The variable is new (not already in the step's `env:` with the same expression).
     new: bool,
@@ -264,20 +265,28 @@ impl<'d> FileCtx<'_, 'd> {
         mut env: EnvPlan,
     ) {
         let places = quoting::places(lang, script.text, exprs);
+        // How many moved expressions each quoted string holds.
+        let mut shared: std::collections::BTreeMap<(usize, usize), usize> =
+            std::collections::BTreeMap::new();
+        for &k in outsider {
+            if let Some(l) = &places[k].literal {
+                *shared.entry((l.start, l.end)).or_default() += 1;
+            }
+        }
         let mut planned: Vec<(quoting::Edit, Move)> = Vec::new();
         for &k in outsider {
             let range = exprs[k].clone();
             let expression = script.text[range.clone()].to_owned();
             let (var, new) = env.variable(&expression);
-            let alone = outsider
-                .iter()
-                .filter(|&&o| o != k)
-                .all(|&o| places[o].literal.is_none() || places[o].literal != places[k].literal);
+            let alone = places[k]
+                .literal
+                .as_ref()
+                .is_none_or(|l| shared.get(&(l.start, l.end)).copied().unwrap_or(0) < 2);
             match quoting::replacement(lang, script.text, &range, &places[k], &var, alone) {
                 Ok(edit) => planned.push((
                     edit,
                     Move {
-                        range,
+                        index: k,
                         var,
                         new,
                         expression,
@@ -375,10 +384,7 @@ impl<'d> FileCtx<'_, 'd> {
         }
         let mut splices = Vec::new();
         for ((range, new), mv) in planned {
-            let k = exprs
-                .iter()
-                .position(|e| *e == mv.range)
-                .unwrap_or_default();
+            let k = mv.index;
             let start = (found[k].start + range.start).checked_sub(exprs[k].start);
             let raw_range = start.map(|s| s..s + range.len());
             match raw_range.filter(|r| text.get(r.clone()) == Some(&script.text[range.clone()])) {

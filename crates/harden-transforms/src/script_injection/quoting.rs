@@ -115,6 +115,16 @@ impl<'s> Reader<'s> {
         self.text.as_bytes().get(i).copied().unwrap_or(0)
     }
 
+    /// The first expression at or after `from` not yet recorded that starts at `j` or later
+    /// (`from` only grows while one string is read, so the search stays linear).
+    fn seek(&self, from: usize, j: usize) -> usize {
+        let mut k = from;
+        while self.exprs.get(k).is_some_and(|r| r.start < j) {
+            k += 1;
+        }
+        k
+    }
+
     /// The expression starting at `i`, if any.
     fn expression_at(&self, i: usize) -> Option<usize> {
         let k = self.next;
@@ -177,8 +187,10 @@ impl<'s> Reader<'s> {
     /// `doubled` when `''` stands for a quote inside it (PowerShell).
     fn single_end(&self, i: usize, doubled: bool) -> Option<usize> {
         let mut j = i + 1;
+        let mut k = self.next;
         loop {
-            if let Some(k) = (self.next..self.exprs.len()).find(|&k| self.exprs[k].start == j) {
+            k = self.seek(k, j);
+            if self.exprs.get(k).is_some_and(|r| r.start == j) {
                 j = self.exprs[k].end;
                 continue;
             }
@@ -528,8 +540,10 @@ fn js_string(r: &mut Reader<'_>, i: usize) -> usize {
         Kind::Single
     };
     let mut j = i + 1;
+    let mut k = r.next;
     loop {
-        if let Some(k) = (r.next..r.exprs.len()).find(|&k| r.exprs[k].start == j) {
+        k = r.seek(k, j);
+        if r.exprs.get(k).is_some_and(|e| e.start == j) {
             j = r.exprs[k].end;
             continue;
         }
