@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod pin_actions;
 pub mod pin_images;
 pub mod registry;
+pub mod script_injection;
 pub mod settings;
 pub mod sign_releases;
 pub mod tag_only;

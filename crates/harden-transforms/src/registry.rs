@@ -145,6 +145,7 @@ pub static TRANSFORMS: &[&TransformInfo] = &[
     &crate::dependabot::INFO,
     &crate::sign_releases::INFO,
     &crate::checkout_credentials::INFO,
+    &crate::script_injection::INFO,
 ];
 
 /// The transform called `name`.

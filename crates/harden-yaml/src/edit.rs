@@ -76,6 +76,9 @@ pub struct EditSet<'d> {
     splices: Vec<Splice>,
     /// Sequence path -> index of the splice that appends to it, so further appends extend it.
     appends: Vec<(Path, usize)>,
+    /// Mapping path -> index of the splice that inserts last into it, so further last
+    /// insertions extend it (two splices may not insert at one point).
+    lasts: Vec<(Path, usize)>,
     changes: Vec<Change>,
     comment_spacing: usize,
 }
@@ -87,6 +90,7 @@ impl<'d> EditSet<'d> {
             doc,
             splices: Vec::new(),
             appends: Vec::new(),
+            lasts: Vec::new(),
             changes: Vec::new(),
             comment_spacing: doc.comment_spacing(),
         }
@@ -179,6 +183,40 @@ impl<'d> EditSet<'d> {
             span: scalar.token,
             text,
         });
+        self.record(Change::Set {
+            path: path.clone(),
+            value: NewValue::String(value.to_owned()),
+        });
+        Ok(())
+    }
+
+    /// Replaces pieces of the scalar at `path` where they stand (`parts`: byte ranges of the
+    /// original text inside the scalar's token, each with its new text), so that the scalar
+    /// then reads `value`; its style, indentation and every other byte stay as written. This
+    /// is how a block scalar (a `run:` script), which [`EditSet::replace_scalar`] cannot
+    /// write, is changed; the guard checks that the result reads `value`.
+    pub fn replace_within_scalar(
+        &mut self,
+        path: &Path,
+        parts: Vec<Splice>,
+        value: &str,
+    ) -> Result<(), EditError> {
+        let node = self.node(path)?;
+        let NodeKind::Scalar(scalar) = &node.kind else {
+            return Err(EditError::WrongKind {
+                path: path.to_string(),
+                expected: "a scalar",
+            });
+        };
+        let inside = |s: &Splice| {
+            scalar.token.start <= s.span.start
+                && s.span.start <= s.span.end
+                && s.span.end <= scalar.token.end
+        };
+        if parts.is_empty() || !parts.iter().all(inside) {
+            return Err(EditError::Unsupported(path.to_string()));
+        }
+        self.splices.extend(parts);
         self.record(Change::Set {
             path: path.clone(),
             value: NewValue::String(value.to_owned()),
@@ -307,7 +345,7 @@ impl<'d> EditSet<'d> {
                 self.after_splice(end, &lines)
             }
         };
-        self.splices.push(splice);
+        self.push_insert(mapping, &at, map.flow && map.entries.is_empty(), splice);
         self.record(Change::Insert {
             mapping: mapping.clone(),
             at,
@@ -395,6 +433,35 @@ impl<'d> EditSet<'d> {
             value: entry.value,
         });
         Ok(())
+    }
+
+    /// Adds the splice of an insertion into `mapping`; several entries inserted last go in the
+    /// order they are made, in one splice (two may not insert at one point). `empty_flow`: the
+    /// mapping is `{}`, whose entries need a separator between them.
+    fn push_insert(&mut self, mapping: &Path, at: &InsertAt, empty_flow: bool, splice: Splice) {
+        let last = *at == InsertAt::Last;
+        let earlier = last
+            .then(|| {
+                self.lasts
+                    .iter()
+                    .find(|(p, _)| p == mapping)
+                    .map(|(_, i)| *i)
+            })
+            .flatten();
+        match earlier.and_then(|i| self.splices.get_mut(i)) {
+            Some(previous) => {
+                if empty_flow {
+                    previous.text.push_str(", ");
+                }
+                previous.text.push_str(&splice.text);
+            }
+            None => {
+                if last {
+                    self.lasts.push((mapping.clone(), self.splices.len()));
+                }
+                self.splices.push(splice);
+            }
+        }
     }
 
     fn before_entry_splice(

@@ -694,3 +694,51 @@ fn an_entry_is_replaced_in_place() {
         )
         .is_err());
 }
+
+#[test]
+fn pieces_of_a_block_scalar_are_replaced_in_place() {
+    let text = "run: |\n  echo ${{ a }}\n  echo done\nx: 1\n";
+    let out = edit(text, |e| {
+        let start = text.find("${{").expect("expression");
+        let splice = Splice {
+            span: Span::new(start, start + 8),
+            text: "\"$A\"".into(),
+        };
+        e.replace_within_scalar(&p("run"), vec![splice], "echo \"$A\"\necho done\n")
+            .expect("in the scalar");
+    });
+    assert_eq!(out, "run: |\n  echo \"$A\"\n  echo done\nx: 1\n");
+    let doc = parse(text);
+    let mut edits = EditSet::new(&doc);
+    let outside = Splice {
+        span: Span::new(text.len() - 2, text.len() - 1),
+        text: "2".into(),
+    };
+    assert!(edits
+        .replace_within_scalar(&p("run"), vec![outside], "x")
+        .is_err());
+}
+
+#[test]
+fn several_entries_inserted_last_keep_their_order() {
+    for (text, expected) in [
+        (
+            "env:\n  A: 1\nrun: x\n",
+            "env:\n  A: 1\n  B: 2\n  C: 3\nrun: x\n",
+        ),
+        ("env: {A: 1}\n", "env: {A: 1, B: 2, C: 3}\n"),
+        ("env: {}\n", "env: {B: 2, C: 3}\n"),
+    ] {
+        let out = edit(text, |e| {
+            for (k, v) in [("B", "2"), ("C", "3")] {
+                e.insert_entry(
+                    &p("env"),
+                    InsertAt::Last,
+                    NewEntry::new(k, NewValue::Plain(v.into())),
+                )
+                .expect("insert");
+            }
+        });
+        assert_eq!(out, expected);
+    }
+}

@@ -46,6 +46,14 @@ pub fn make(name: &str, corpus: &Corpus) -> Result<Option<Box<dyn Target>>, Stri
             Box::new(transforms::DependabotTarget::new(seeds).map_err(io)?)
         }
         "permissions" => Box::new(transforms::PermissionsTarget::new(workflows()).map_err(io)?),
+        "script-injection" => {
+            let info = harden_transforms::script_injection::INFO.name;
+            let info = harden_transforms::registry::find(info).ok_or("script-injection")?;
+            let target = transforms::RegistryTarget::new(info, workflows())
+                .map_err(|e| format!("{name}: {e}"))?
+                .map(|t| t.with_rule(transforms::script_moved));
+            return Ok(target.map(|t| Box::new(t) as Box<dyn Target>));
+        }
         "pktline" => Box::new(github::PktLineTarget::new(&corpus.repos)),
         "refs-json" => Box::new(github::RefsJsonTarget::new(&corpus.repos).map_err(io)?),
         "git-response" => Box::new(github::GitResponseTarget::new(&corpus.repos).map_err(io)?),

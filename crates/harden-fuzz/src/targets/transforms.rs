@@ -410,12 +410,61 @@ fn only_added(before: &Yaml, after: &Yaml) -> bool {
     }
 }
 
+/// The `${{ }}` expressions of a text, as written.
+fn expressions_of(text: &str) -> Vec<&str> {
+    harden_transforms::script_injection::contexts::expressions(text)
+        .into_iter()
+        .map(|r| &text[r])
+        .collect()
+}
+
+/// script-injection's changes: `after` is `before` where some scripts lost `${{ }}`
+/// expressions (and gained nothing else of the kind), steps gained an `env:` and `env:`
+/// mappings gained entries, each holding one expression.
+pub fn script_moved(before: &Yaml, after: &Yaml) -> bool {
+    let one_expression = |w: &Yaml| {
+        w.as_str().is_some_and(|t| {
+            expressions_of(t).len() == 1 && t.starts_with("${{") && t.ends_with("}}")
+        })
+    };
+    match (before, after) {
+        (Yaml::Hash(a), Yaml::Hash(b)) => {
+            a.iter()
+                .all(|(k, v)| b.get(k).is_some_and(|w| script_moved(v, w)))
+                && b.iter().all(|(k, w)| {
+                    a.contains_key(k)
+                        || one_expression(w)
+                        || (k.as_str() == Some("env")
+                            && matches!(w, Yaml::Hash(h) if h.values().all(one_expression)))
+                })
+        }
+        (Yaml::Array(a), Yaml::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(v, w)| script_moved(v, w))
+        }
+        (Yaml::String(a), Yaml::String(b)) if a != b => {
+            let mut old = expressions_of(a);
+            let new = expressions_of(b);
+            let kept = new.iter().all(|e| match old.iter().position(|o| o == e) {
+                Some(i) => {
+                    old.swap_remove(i);
+                    true
+                }
+                None => false,
+            });
+            kept && !old.is_empty()
+        }
+        _ => before == after,
+    }
+}
+
 /// Any transform of the registry that needs no service and has no harness of its own, built
 /// by its registry constructor with default settings, on arbitrary workflows. Besides the
-/// checks of every change, it may only add mapping entries, and a second run changes nothing.
-/// A transform that replaces values needs a harness of its own.
+/// checks of every change, it may only make the data changes `allowed` accepts (by default,
+/// add mapping entries: [`RegistryTarget::with_rule`] says otherwise), and a second run
+/// changes nothing.
 pub struct RegistryTarget {
     info: &'static TransformInfo,
+    allowed: fn(&Yaml, &Yaml) -> bool,
     transform: Box<dyn Transform>,
     seeds: Vec<Vec<u8>>,
     root: tempfile::TempDir,
@@ -435,10 +484,18 @@ impl RegistryTarget {
         let root = tempfile::tempdir().map_err(|e| e.to_string())?;
         Ok(Some(RegistryTarget {
             info,
+            allowed: only_added,
             transform,
             seeds,
             root,
         }))
+    }
+
+    /// The target with its own rule for the data changes the transform may make.
+    #[must_use]
+    pub fn with_rule(mut self, allowed: fn(&Yaml, &Yaml) -> bool) -> Self {
+        self.allowed = allowed;
+        self
     }
 
     fn repository(&self, text: &str) -> Repository {
@@ -474,7 +531,8 @@ impl Target for RegistryTarget {
             return Ok("parse-error");
         }
         for change in &outcome.changes {
-            check_change(&text, change, &mut |_, a, b| only_added(a, b), &|_| false)?;
+            let allowed = self.allowed;
+            check_change(&text, change, &mut |_, a, b| allowed(a, b), &|_| false)?;
             let again = self.transform.run(&self.repository(&change.after));
             if !again.changes.is_empty() {
                 return Err(

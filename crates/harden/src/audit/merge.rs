@@ -112,6 +112,7 @@ fn to_audit(repo: FileRepo, file: &Path, problems: &mut Vec<String>) -> RepoAudi
     RepoAudit {
         root: PathBuf::from(root),
         checks: results,
+        unreadable: Vec::new(),
     }
 }
 

@@ -174,7 +174,7 @@ pub(crate) fn main(args: &[std::ffi::OsString]) -> i32 {
             unread += 1;
             let path = crate::escape::path(&audit.root.join(rel));
             let why = crate::escape::message(why);
-            let _ = std::io::Write::write_fmt(&mut stderr, format_args!("error: {path}: {why}\n"));
+            eprint_line(&format!("error: {path}: {why}"));
         }
     }
     let details = args.details || audits.len() == 1;
