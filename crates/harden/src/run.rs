@@ -540,7 +540,12 @@ fn run_repository(
     if mode == Mode::Apply {
         for file in repo.files {
             let Some(doc) = file.document() else { continue };
-            let before = originals.get(&file.path).cloned().flatten();
+            // A file that was not loaded (dependabot.yml when only a workflow was named) holds
+            // the text the first transform that changed it read.
+            let before = match originals.get(&file.path) {
+                Some(text) => text.clone(),
+                None => first_read(&reports, &file.path),
+            };
             if before.as_deref() != Some(doc.text()) {
                 let after = doc.text().to_owned();
                 pending.push((file.path, before, after));
@@ -624,6 +629,15 @@ fn patch_labels<'a>(roots: impl ExactSizeIterator<Item = &'a std::path::Path>) -
             label
         })
         .collect()
+}
+
+/// The text the first change to `path` was made from (`None`: the change creates it).
+fn first_read(reports: &[TransformReport], path: &std::path::Path) -> Option<String> {
+    reports
+        .iter()
+        .flat_map(|r| &r.changes)
+        .find(|change| change.path == path)
+        .and_then(|change| change.before.clone())
 }
 
 /// The changes to files that are not YAML (sign-releases' SECURITY.md section), which the loop

@@ -137,6 +137,21 @@ fn single_files_are_processed_alone() {
 }
 
 #[test]
+fn a_named_workflow_still_extends_the_dependabot_file_it_did_not_name() {
+    // Before: the dependabot file harden changed was not among the files read, so the writer
+    // took it for a file created meanwhile and refused it (exit 2, "the file changed").
+    let f = Fixture::new();
+    let dependabot = f.repo.path().join(".github/dependabot.yml");
+    let before = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n";
+    std::fs::write(&dependabot, before).expect("write");
+    let out = f.harden(&["--only", "dependabot", ".github/workflows/ci.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = read(&dependabot);
+    assert!(after.starts_with("version: 2\nupdates:\n"), "{after}");
+    assert!(after.contains("cooldown:"), "{after}");
+}
+
+#[test]
 fn invalid_yaml_is_reported_with_its_place_and_the_rest_still_runs() {
     let f = Fixture::new();
     let bad = f.repo.path().join(".github/workflows/bad.yml");
