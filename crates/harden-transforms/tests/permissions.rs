@@ -155,7 +155,7 @@ fn own_repository_local_workflow_is_read_from_the_knowledge_base() {
     };
     let (_, unnamed) = run_checked(&repo, &strict());
     assert!(
-        unnamed.contains("run_with_env_secrets.py") && !unnamed.contains("contents: read"),
+        unnamed.contains("run_with_env_secrets.py") && !unnamed.contains("+++ b/"),
         "{unnamed}"
     );
     let (_, trusting) = run_checked(&repo, &Permissions::default());

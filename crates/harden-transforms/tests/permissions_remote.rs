@@ -233,27 +233,24 @@ fn corpus_undetermined_share() {
     let repos: Vec<_> = dirs.iter().map(|d| corpus_repo(d)).collect();
     let server = TestServer::start(recorded_refs()).expect("server");
     server.set_actions_dir(recorded_actions());
-    // More action repositories recorded the same way (testdata/recorded-more/README.md).
-    let more = common::testdata().join("recorded-more");
-    let more_server = TestServer::start(recorded_refs()).expect("server");
-    more_server.set_actions_dir(recorded_actions());
-    if let Ok(repos) = harden_testserver::load_refs_dir(&more.join("refs")) {
-        for repo in repos.into_values() {
-            more_server.add_repo(repo);
-        }
-        more_server.add_actions_dir(more.join("actions"));
-    }
+    let more_server = recorded_more_server();
     let details = std::env::var_os("HARDEN_CAUSES_DETAILS").is_some();
     let runs = [
+        ("before (--strict)", strict()),
         ("before", Permissions::default()),
         ("after", Permissions::default().with_remote(remote(&server))),
+        (
+            "after, with testdata/recorded-more (--strict)",
+            strict().with_remote(remote(&more_server)),
+        ),
         (
             "after, with testdata/recorded-more",
             Permissions::default().with_remote(remote(&more_server)),
         ),
     ];
     for (name, transform) in runs {
-        let (mut jobs, mut reported, mut local_only) = (0, 0, 0);
+        let (mut jobs, mut reported, mut local_only, mut assumed) = (0, 0, 0, 0);
+        let mut trusted: std::collections::BTreeMap<String, usize> = Default::default();
         let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
         for (dir, repo) in dirs.iter().zip(&repos) {
             // The corpus folders are named `owner__repo` (no `.git` to read `origin` from).
@@ -267,6 +264,12 @@ fn corpus_undetermined_share() {
             for report in transform.infer(repo) {
                 jobs += 1;
                 if !report.reported {
+                    if !report.assumed.is_empty() && report.undetermined.is_empty() {
+                        assumed += 1;
+                        for p in &report.assumed {
+                            *trusted.entry(p.clone()).or_default() += 1;
+                        }
+                    }
                     continue;
                 }
                 reported += 1;
@@ -293,11 +296,15 @@ fn corpus_undetermined_share() {
         }
         let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
         println!(
-            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%)",
+            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%); {assumed} settled on an assumption ({:.1}%)",
             pct(reported),
             reported - local_only,
-            pct(reported - local_only)
+            pct(reported - local_only),
+            pct(assumed)
         );
+        if details {
+            print_assumed(&trusted);
+        }
         if std::env::var_os("HARDEN_RECORDED_KEEP").is_some() {
             for r in more_server.requests() {
                 println!("SERVED {}", r.path);
@@ -308,6 +315,39 @@ fn corpus_undetermined_share() {
         for (c, n) in sorted {
             println!("  {n:5} jobs: {c}");
         }
+    }
+}
+
+/// The test server serving `testdata/recorded` and the action repositories recorded the
+/// same way in `testdata/recorded-more` (its README.md).
+fn recorded_more_server() -> TestServer {
+    let more = common::testdata().join("recorded-more");
+    let server = TestServer::start(recorded_refs()).expect("server");
+    server.set_actions_dir(recorded_actions());
+    if let Ok(repos) = harden_testserver::load_refs_dir(&more.join("refs")) {
+        for repo in repos.into_values() {
+            server.add_repo(repo);
+        }
+        server.add_actions_dir(more.join("actions"));
+    }
+    server
+}
+
+/// The transform with `--strict` (the rule before evidence).
+fn strict() -> Permissions {
+    Permissions::new(harden_transforms::permissions::PermissionsOptions {
+        strict: true,
+        ..Default::default()
+    })
+}
+
+/// The programs most often taken on trust, with the number of jobs settled on each.
+#[allow(clippy::print_stdout)]
+fn print_assumed(trusted: &std::collections::BTreeMap<String, usize>) {
+    let mut common: Vec<_> = trusted.iter().collect();
+    common.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+    for (p, n) in common.iter().take(25) {
+        println!("  ASSUMED {n:5} jobs: {p}");
     }
 }
 

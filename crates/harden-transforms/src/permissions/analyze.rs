@@ -53,6 +53,15 @@ pub(crate) struct OpaqueStep {
 /// unless it is an interpreter or a runner of the program after it.
 fn program_of(what: &str) -> String {
     let shown = what.split('`').nth(1).unwrap_or(what);
+    // `${{ matrix.build }}` (and `./tool-${{ env.X }}`) is one word for the reader.
+    if let Some(start) = shown.find("${{") {
+        if let Some(end) = shown[start..].find("}}") {
+            let word_end = shown[start + end..]
+                .find(char::is_whitespace)
+                .map_or(shown.len(), |i| start + end + i);
+            return shown[..word_end].to_owned();
+        }
+    }
     let mut words = shown.split_whitespace();
     let first = words.next().unwrap_or(shown);
     let runs_next = matches!(

@@ -303,6 +303,9 @@ pub struct JobReport {
     /// True when the transform reports the job as undetermined (it has no block of its own,
     /// inherits none the maintainers wrote, is not declared nor in a called workflow).
     pub reported: bool,
+    /// The programs harden took on trust to settle the job (no sign that they write with
+    /// the job token); empty with `--strict` or when nothing was assumed.
+    pub assumed: Vec<String>,
 }
 
 /// A block to write: its scopes, and why each is needed (`None` for a declared block).
@@ -412,6 +415,7 @@ impl Permissions {
                         .map(|u| format!("{} {}", u.step, u.reason))
                         .collect(),
                     reported,
+                    assumed: plan.assumed.iter().map(|o| o.program.clone()).collect(),
                 });
             }
         }
@@ -1103,7 +1107,7 @@ fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(S
         return Some((
             Severity::Note,
             format!(
-                "job `{}` inherits {what} (line {line}), which lacks {missing}: fine while the repository is public, a 403 in a private copy. harden does not widen a block the maintainers wrote",
+                "job `{}` inherits {what} (line {line}), which lacks {missing}: this fails only if the repository becomes private. harden does not widen a block the maintainers wrote",
                 job.id
             ),
         ));
@@ -1270,18 +1274,26 @@ fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, Stri
                 ),
             ))
         }
-        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => Some((
-            if public_read_only(grant, &inferred) {
-                Severity::Note
+        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => {
+            let missing = missing(grant, &job.analysis.needs);
+            Some(if public_read_only(grant, &inferred) {
+                (
+                    Severity::Note,
+                    format!(
+                        "job `{}`: its `permissions:` block lacks {missing}: this fails only if the repository becomes private. harden does not widen a block the maintainers wrote",
+                        job.id
+                    ),
+                )
             } else {
-                Severity::Warning
-            },
-            format!(
-                "job `{}`: its `permissions:` block lacks {}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
-                job.id,
-                missing(grant, &job.analysis.needs)
-            ),
-        )),
+                (
+                    Severity::Warning,
+                    format!(
+                        "job `{}`: its `permissions:` block lacks {missing}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
+                        job.id
+                    ),
+                )
+            })
+        }
         Grant::Scopes(_) if determined => {
             let extra = wider(grant, &inferred);
             (!extra.is_empty()).then(|| {
@@ -1347,11 +1359,21 @@ fn top_finding(grant: &Grant, inheriting: &[&JobPlan<'_>]) -> Option<(Severity, 
         }
         Grant::Scopes(_) if determined => {
             let extra = wider(grant, &union.accesses());
+            // Reads no job uses are dropped; writes are moved down to the jobs that use them.
+            let fix = if extra.iter().all(|e| e.ends_with(": read")) {
+                if extra.len() == 1 {
+                    "drop it"
+                } else {
+                    "drop them"
+                }
+            } else {
+                "`harden --move-writes` moves the writes to the jobs that need them"
+            };
             (!extra.is_empty()).then(|| {
                 (
                     Severity::Note,
                     format!(
-                        "top-level `permissions` grant more than harden infers: {} ({inferred}). Fix: `harden --move-writes` moves the writes to the jobs that need them",
+                        "top-level `permissions` grant more than harden infers: {} ({inferred}). Fix: {fix}",
                         extra.join(", ")
                     ),
                 )
@@ -1366,9 +1388,23 @@ fn wider(grant: &Grant, needed: &BTreeMap<Scope, Access>) -> Vec<String> {
     let Some(map) = grant.as_map() else {
         return Vec::new();
     };
+    // A scope that satisfies a need through its `alt` (`pull-requests: write` for a comment
+    // harden infers as `issues: write`) is not more than needed.
+    let serves_alt = |s: Scope, a: Access| {
+        let alt = match s {
+            Scope::Issues => Scope::PullRequests,
+            Scope::PullRequests => Scope::Issues,
+            _ => return false,
+        };
+        needed.get(&alt).is_some_and(|n| *n <= a)
+            && map
+                .get(&alt)
+                .is_none_or(|g| g < needed.get(&alt).unwrap_or(&Access::Read))
+    };
     map.iter()
         .filter(|(s, a)| !(**s == Scope::Contents && **a == Access::Read))
         .filter(|(s, a)| needed.get(s).is_none_or(|n| n < a))
+        .filter(|(s, a)| !serves_alt(**s, **a))
         .map(|(s, a)| format!("{s}: {a}"))
         .collect()
 }
@@ -1411,19 +1447,26 @@ fn undetermined(file: &SourceFile, shown: &str, job: &JobPlan<'_>, blocks_top: b
     let unsure = &job.analysis.unsure;
     let line = unsure.first().map_or(job.key_line, |u| u.line);
     let mut message = format!("job `{}`: harden cannot tell what it needs", job.id);
-    for (n, u) in unsure.iter().take(2).enumerate() {
+    for (n, u) in unsure.iter().take(6).enumerate() {
         let sep = if n == 0 { ": " } else { "; " };
-        message.push_str(&format!("{sep}{} (line {}) {}", u.step, u.line, u.reason));
+        message.push_str(&format!("{sep}{shown}:{} {} {}", u.line, u.step, u.reason));
     }
-    if unsure.len() > 2 {
-        message.push_str(&format!("; and {} more", unsure.len() - 2));
+    if unsure.len() > 6 {
+        message.push_str(&format!("; and {} more", unsure.len() - 6));
     }
     if blocks_top {
         message.push_str(". No top-level block is added while it is unsettled");
     }
     let name = shown.rsplit('/').next().unwrap_or(shown);
+    // The scopes harden saw, ready to paste; the reviewer adds what the steps above need.
+    let seen = job.analysis.needs.accesses();
+    let scopes = seen
+        .iter()
+        .map(|(s, a)| format!("{s}: {a}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     message.push_str(&format!(
-        ". Fix: add a `permissions:` block to this job (harden keeps it), or declare it in `.github/harden.yml` (permissions > jobs > {name} > {}) or with `--declare {name}:{}=SCOPE:ACCESS,...`",
+        ". Fix: add a `permissions:` block to this job (harden keeps it), or declare it in `.github/harden.yml` with what those steps need added to what harden saw: `permissions: {{jobs: {{{name}: {{{}: {{{scopes}}}}}}}}}` (or `--declare {name}:{}=SCOPE:ACCESS,...`)",
         job.id, job.id
     ));
     Finding::at(
