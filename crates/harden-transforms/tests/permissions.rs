@@ -745,6 +745,23 @@ fn evidence_of_writing() {
         let (_, text) = run_checked(&repo, &Permissions::new(strict.clone()));
         insta::assert_snapshot!(format!("{case}_strict"), text);
     }
+    // Where the repository's default token is read-only, a job without a block cannot write
+    // today: signs become latent 403s and the top-level block is written.
+    let read_default = PermissionsOptions {
+        repository_default: Some(read_only_default()),
+        ..PermissionsOptions::default()
+    };
+    let (outcome, text) = run_checked(&fixture_repo("evidence"), &Permissions::new(read_default));
+    assert!(text.contains("+permissions:\n+  contents: read"), "{text}");
+    assert!(text.contains("latent 403"), "{text}");
+    assert!(
+        !outcome
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning),
+        "{text}"
+    );
+    insta::assert_snapshot!("evidence_read_default", text);
     // No push is ever restricted below what it pushes with, in either mode.
     for options in [PermissionsOptions::default(), strict] {
         let repo = fixture_repo("evidence");

@@ -169,9 +169,13 @@ pub(super) fn record_opaque(run: &mut Run<'_, '_>, what: String, sign: bool) {
     if !run.git_token && token_var.is_none() {
         return;
     }
+    // The file's name, not its folder: `./Release/consumer` is a build configuration's
+    // output, `./scripts/release.sh` says it releases.
     let named = what.split('`').nth(1).is_some_and(|shown| {
         shown
             .split_whitespace()
+            .filter(|w| !w.starts_with('-') && !w.contains('='))
+            .map(|w| w.rsplit(['/', '\\']).next().unwrap_or(w))
             .any(|w| run.ctx.kb.commands.names_deploy(w))
     });
     let sign = sign || named || token_var.is_some();
