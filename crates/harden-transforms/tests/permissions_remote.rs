@@ -115,6 +115,65 @@ fn local_action_of_another_checked_out_repository_is_read_remotely() {
     check("checkout_other_repository");
 }
 
+/// With a token and the repository's name, the default token permissions are read from the
+/// Actions settings endpoint; read-only settles the job that runs an unknown program with the
+/// token in its environment (a latent 403) and lets the top-level block be written.
+#[test]
+fn repository_default_is_read_from_the_api() {
+    let workflow = "on: push\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: sync-labels\n        env:\n          GITHUB_TOKEN: ${{ github.token }}\n";
+    let repo = common::single_file_repo(".github/workflows/ci.yml", FileKind::Workflow, workflow);
+    let repos = [
+        RecordedRepo::new("acme/widgets").with_workflow_permissions("read"),
+        RecordedRepo::new("acme/open").with_workflow_permissions("write"),
+        RecordedRepo::new("acme/private"),
+    ];
+    let server =
+        TestServer::start_with_repos(repos, ServerOptions::default(), 0).expect("test server");
+    let with_token = || {
+        let config = ResolverConfig {
+            server_url: server.url(),
+            api_url: server.url(),
+            token: Some("test-token".into()),
+            timeout: Duration::from_secs(10),
+            retry_backoff: Duration::from_millis(1),
+            ..ResolverConfig::default()
+        };
+        let resolver = Arc::new(Resolver::new(config.clone()).expect("resolver"));
+        let reader = Arc::new(FileReader::new(&config).expect("reader"));
+        let files: Arc<dyn RemoteFiles> = Arc::new(GithubFiles::new(resolver, reader));
+        files
+    };
+    let run = |own: &str| {
+        let transform = Permissions::default()
+            .with_remote(with_token())
+            .with_own_repository(own);
+        render_outcome(&transform.run(&repo))
+    };
+    let read = run("acme/widgets");
+    assert!(
+        read.contains("read-only (from the repository's settings, read from the API)")
+            && read.contains("+permissions:")
+            && read.contains("latent 403"),
+        "{read}"
+    );
+    // Read and write, or an endpoint the token cannot read: no block while the job is open.
+    for own in ["acme/open", "acme/private"] {
+        let text = run(own);
+        assert!(!text.contains("+permissions:"), "{own}: {text}");
+        assert!(
+            text.contains("harden cannot tell what it needs"),
+            "{own}: {text}"
+        );
+    }
+    assert!(run("acme/open").contains("read and write (from the repository's settings"));
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/actions/permissions/workflow"))
+        .count();
+    assert_eq!(asked, 4, "one request per run");
+}
+
 #[test]
 fn without_a_reader_unknown_actions_stay_undetermined() {
     let path = common::testdata().join("permissions/remote/unknown_action_without_token.yml");

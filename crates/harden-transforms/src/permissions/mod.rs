@@ -1492,6 +1492,40 @@ impl Transform for Permissions {
     }
 
     fn run(&self, repo: &Repository) -> Outcome {
+        match self.default_from_api(repo) {
+            Some(default) => {
+                let mut with_default = self.clone();
+                with_default.options.repository_default = Some(default);
+                with_default.run_with_default(repo)
+            }
+            None => self.run_with_default(repo),
+        }
+    }
+}
+
+impl Permissions {
+    /// The repository's default token permissions read from the API, when neither the flag
+    /// nor the configuration gave them and the repository's name is known.
+    fn default_from_api(&self, repo: &Repository) -> Option<RepositoryDefault> {
+        if self.options.repository_default.is_some() {
+            return None;
+        }
+        let remote = self.remote.as_ref()?;
+        let own = self
+            .own_repository
+            .clone()
+            .or_else(|| own_repo::from_git_config(&repo.root))?;
+        let (owner, name) = own.split_once('/')?;
+        let id = harden_github::RepoId::new(owner, name);
+        let text = remote.default_workflow_permissions(&id)?;
+        let access = settings::parse_default(&text).ok()?;
+        Some(RepositoryDefault {
+            access,
+            source: DefaultSource::Api,
+        })
+    }
+
+    fn run_with_default(&self, repo: &Repository) -> Outcome {
         let mut out = Outcome::default();
         let kb = match kb::kb() {
             Ok(kb) => kb,
