@@ -88,6 +88,18 @@ fn git_command(lower: &str, subs: &[&str]) -> bool {
     })
 }
 
+/// A sign in an action's `action.yml` (lowercase) that it pushes with the credentials git
+/// holds: a word starting with `push` (`Pushes the changes`, `push: true`). Actions that take
+/// the token are judged on their inputs; this is for those the token reaches only through git.
+pub(super) fn action_pushes(lower: &str) -> bool {
+    lower.match_indices("push").any(|(i, _)| {
+        !lower[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
 /// True when `a` and `b` appear as neighbouring quoted words (`"gh", "release"`).
 fn quoted_pair(lower: &str, a: &str, b: &str) -> bool {
     ['"', '\''].iter().any(|q| {
@@ -140,6 +152,18 @@ mod tests {
         );
         assert!(code_sign("const o = new Octokit({ auth })").is_some());
         assert!(code_sign("token = os.environ['GITHUB_TOKEN']").is_some());
+    }
+
+    #[test]
+    fn actions_that_say_they_push() {
+        assert!(action_pushes(
+            "description: commits and pushes changed files"
+        ));
+        assert!(action_pushes("inputs:\n  push:\n    default: true"));
+        assert!(!action_pushes(
+            "description: builds on every non-push event"
+        ));
+        assert!(!action_pushes("description: formats the code"));
     }
 
     #[test]
