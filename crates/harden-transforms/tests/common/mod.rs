@@ -36,9 +36,9 @@ pub(crate) fn render_outcome(outcome: &Outcome) -> String {
         out.push_str(&unified_diff(c));
     }
     for f in &outcome.findings {
-        // A finding about the whole repository is at its root, which is a path of this
-        // machine for fixtures read from `testdata/`.
-        let path = if f.path.is_absolute() || f.path.starts_with(testdata()) {
+        // A finding about the whole repository is at its root folder, which is a path of
+        // this machine for fixtures read from `testdata/`.
+        let path = if f.line.is_none() && f.path.starts_with(testdata()) {
             "<root>".to_owned()
         } else {
             f.path.display().to_string()
