@@ -309,8 +309,57 @@ impl FileReader {
         self.get(url, Some(token))
     }
 
+    /// The repository's default token permissions (`default_workflow_permissions` of
+    /// `GET /repos/{owner}/{repo}/actions/permissions/workflow`: `read` or `write`). `Ok(None)`
+    /// without a token, offline, with a recorded folder, or when the endpoint answers 404 (it
+    /// needs a token that may administer the repository).
+    pub fn default_workflow_permissions(
+        &self,
+        repo: &RepoId,
+    ) -> Result<Option<String>, FetchError> {
+        let Some(token) = &self.token else {
+            return Ok(None);
+        };
+        if self.offline || self.recorded.is_some() {
+            return Ok(None);
+        }
+        let mut url = reqwest::Url::parse(&self.api_url)
+            .map_err(|_| FetchError::BadResponse("cannot build the API URL".into()))?;
+        url.path_segments_mut()
+            .map_err(|()| FetchError::BadResponse("cannot build the API URL".into()))?
+            .pop_if_empty()
+            .extend([
+                "repos",
+                &repo.owner,
+                &repo.repo,
+                "actions",
+                "permissions",
+                "workflow",
+            ]);
+        let Some(body) = self.get_json(url, token)? else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            default_workflow_permissions: String,
+        }
+        let answer: Answer = serde_json::from_str(&body)
+            .map_err(|e| FetchError::BadResponse(format!("actions/permissions/workflow: {e}")))?;
+        Ok(Some(answer.default_workflow_permissions))
+    }
+
+    /// One GET of a JSON endpoint with the token (see [`FileReader::get`]).
+    fn get_json(&self, url: reqwest::Url, token: &str) -> FileResult {
+        self.get_with(url, Some(token), "application/vnd.github+json")
+    }
+
     /// One GET with retries of 5xx answers, timeouts and network failures; 404 is `Ok(None)`.
     fn get(&self, url: reqwest::Url, token: Option<&str>) -> FileResult {
+        self.get_with(url, token, "application/vnd.github.raw")
+    }
+
+    /// [`FileReader::get`] asking for the media type `accept` when a token is sent.
+    fn get_with(&self, url: reqwest::Url, token: Option<&str>, accept: &str) -> FileResult {
         let policy = RetryPolicy {
             max_retries: self.max_retries,
             backoff: self.retry_backoff,
@@ -330,7 +379,7 @@ impl FileReader {
             if let Some(token) = token {
                 request = request
                     .bearer_auth(token)
-                    .header("Accept", "application/vnd.github.raw")
+                    .header("Accept", accept)
                     .header("X-GitHub-Api-Version", "2022-11-28");
             }
             match request.send() {

@@ -35,6 +35,11 @@ pub struct RecordedRepo {
     /// Tag name (without `refs/tags/`) to tag.
     #[serde(default)]
     pub tags: BTreeMap<String, RecordedTag>,
+    /// The repository's default token permissions (`read` or `write`), served at
+    /// `/repos/{owner}/{repo}/actions/permissions/workflow`; absent: that endpoint answers
+    /// 404, as GitHub does for a token that cannot administer the repository.
+    #[serde(default)]
+    pub workflow_permissions: Option<String>,
 }
 
 /// One advertised ref: full name, the object it points to, and the peeled commit for annotated tags.
@@ -57,7 +62,14 @@ impl RecordedRepo {
             head: None,
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
+            workflow_permissions: None,
         }
+    }
+
+    /// Sets the default token permissions the Actions settings endpoint answers.
+    pub fn with_workflow_permissions(mut self, access: &str) -> Self {
+        self.workflow_permissions = Some(access.to_string());
+        self
     }
 
     /// Adds (or replaces) a branch.

@@ -90,6 +90,19 @@ pub(crate) fn handle(served: &ServedRepo, rest: &str, request: &Request, base: &
     if let Some(reference) = rest.strip_prefix("/commits/") {
         return commit(repo, reference, request, &api);
     }
+    if rest == "/actions/permissions/workflow" {
+        // https://docs.github.com/en/rest/actions/permissions#get-default-workflow-permissions-for-a-repository
+        return match &repo.workflow_permissions {
+            Some(access) => Response::json(
+                200,
+                &json!({
+                    "default_workflow_permissions": access,
+                    "can_approve_pull_request_reviews": false
+                }),
+            ),
+            None => not_found(),
+        };
+    }
     if rest == "/releases" {
         // Recorded data has no releases: an empty list, as for a repository without any.
         return Response::json(200, &json!([]));

@@ -33,6 +33,10 @@ pub struct Flags {
     pub declare: Vec<String>,
     /// `--move-writes`.
     pub move_writes: bool,
+    /// `--strict` (permissions).
+    pub strict: bool,
+    /// `--repository-default` (permissions): `read` or `write`.
+    pub repository_default: Option<String>,
     /// `--schedule`.
     pub schedule: Option<Schedule>,
     /// `--no-group`.

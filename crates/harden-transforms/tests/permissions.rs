@@ -10,7 +10,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 
-use harden_transforms::permissions::{Access, DeclaredJob, Permissions, PermissionsOptions, Scope};
+use harden_transforms::permissions::{
+    Access, DeclaredJob, DefaultSource, Permissions, PermissionsOptions, RepositoryDefault, Scope,
+};
 use harden_transforms::{FileKind, Outcome, Repository, Severity, SourceFile, Transform};
 use harden_yaml::Document;
 
@@ -143,13 +145,26 @@ fn own_repository_local_workflow_is_read_from_the_knowledge_base() {
     let named = Permissions::default().with_own_repository("pytorch/test-infra");
     let (_, text) = run_checked(&repo, &named);
     insta::assert_snapshot!("own_repository", text);
-    let (_, unnamed) = run_checked(&repo, &Permissions::default());
+    // Without the name, the runner's program is one harden cannot read: undetermined with
+    // `--strict`, settled on an assumption without.
+    let strict = || {
+        Permissions::new(PermissionsOptions {
+            strict: true,
+            ..PermissionsOptions::default()
+        })
+    };
+    let (_, unnamed) = run_checked(&repo, &strict());
     assert!(
-        unnamed.contains("run_with_env_secrets.py") && !unnamed.contains("contents: read"),
+        unnamed.contains("run_with_env_secrets.py") && !unnamed.contains("+++ b/"),
         "{unnamed}"
     );
+    let (_, trusting) = run_checked(&repo, &Permissions::default());
+    assert!(
+        trusting.contains("assumed not to push or call the API"),
+        "{trusting}"
+    );
     // Another repository's local workflow of the same path is not the knowledge base's.
-    let other = Permissions::default().with_own_repository("someone/test-infra");
+    let other = strict().with_own_repository("someone/test-infra");
     let (_, text) = run_checked(&repo, &other);
     assert_eq!(text, unnamed);
     // Without a name given, the `origin` remote of the checkout's `.git/config` names it.
@@ -712,6 +727,101 @@ fn a_job_reached_through_an_alias_leaves_the_workflow_unchanged() {
         "no top-level block may cap the job"
     );
     insta::assert_snapshot!("alias_job", text);
+}
+
+/// Evidence, not allowlists: unknown programs with no sign of writing are settled on an
+/// assumption (reported once per job); signs (the token in the environment, a name that
+/// says it deploys, a push behind a wrapper) keep a job undetermined; pushes are never
+/// restricted below `contents: write`. `--strict` keeps the rule before evidence.
+#[test]
+fn evidence_of_writing() {
+    check("evidence");
+    let strict = PermissionsOptions {
+        strict: true,
+        ..PermissionsOptions::default()
+    };
+    for case in ["evidence", "opaque_writer", "repo_scripts", "long_tail"] {
+        let repo = fixture_repo(case);
+        let (_, text) = run_checked(&repo, &Permissions::new(strict.clone()));
+        insta::assert_snapshot!(format!("{case}_strict"), text);
+    }
+    // Where the repository's default token is read-only, a job without a block cannot write
+    // today: signs become latent 403s and the top-level block is written.
+    let read_default = PermissionsOptions {
+        repository_default: Some(read_only_default()),
+        ..PermissionsOptions::default()
+    };
+    let (outcome, text) = run_checked(&fixture_repo("evidence"), &Permissions::new(read_default));
+    assert!(text.contains("+permissions:\n+  contents: read"), "{text}");
+    assert!(text.contains("latent 403"), "{text}");
+    assert!(
+        !outcome
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning),
+        "{text}"
+    );
+    insta::assert_snapshot!("evidence_read_default", text);
+    // No push is ever restricted below what it pushes with, in either mode.
+    for options in [PermissionsOptions::default(), strict] {
+        let repo = fixture_repo("evidence");
+        let outcome = Permissions::new(options).run(&repo);
+        let after = outcome
+            .changes
+            .first()
+            .map(|c| c.after.clone())
+            .unwrap_or_default();
+        for job in [
+            "hatch-gh-deploy",
+            "hatch-push",
+            "pdm-push",
+            "conda-push",
+            "pipx-push",
+            "auto-commit",
+            "token-env",
+            "deploy-named",
+        ] {
+            let at = after.find(&format!("  {job}:\n")).expect(job);
+            let block = &after[at..];
+            let block = &block[..block.find("\n\n").unwrap_or(block.len())];
+            assert!(
+                !block.contains("contents: read") || block.contains("contents: write"),
+                "{job} restricted: {block}"
+            );
+        }
+    }
+}
+
+/// Jobs reached through an alias or a merge key that push (directly, or through a repository
+/// script) leave their workflows with no new top-level block, in every mode.
+#[test]
+fn pushing_jobs_reached_through_aliases_get_no_top_level_block() {
+    let repo = fixture_repo("alias_push");
+    let modes = [
+        PermissionsOptions::default(),
+        PermissionsOptions {
+            strict: true,
+            ..PermissionsOptions::default()
+        },
+        PermissionsOptions {
+            repository_default: Some(read_only_default()),
+            ..PermissionsOptions::default()
+        },
+    ];
+    for options in modes {
+        let (outcome, text) = run_checked(&repo, &Permissions::new(options.clone()));
+        assert!(outcome.changes.is_empty(), "{options:?}: {text}");
+        for workflow in ["merge_key.yml", "step_merge_key.yml", "alias_job.yml"] {
+            assert!(text.contains(workflow), "{workflow} not reported: {text}");
+        }
+    }
+}
+
+fn read_only_default() -> RepositoryDefault {
+    RepositoryDefault {
+        access: Access::Read,
+        source: DefaultSource::Config,
+    }
 }
 
 #[test]

@@ -115,6 +115,65 @@ fn local_action_of_another_checked_out_repository_is_read_remotely() {
     check("checkout_other_repository");
 }
 
+/// With a token and the repository's name, the default token permissions are read from the
+/// Actions settings endpoint; read-only settles the job that runs an unknown program with the
+/// token in its environment (a latent 403) and lets the top-level block be written.
+#[test]
+fn repository_default_is_read_from_the_api() {
+    let workflow = "on: push\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: sync-labels\n        env:\n          GITHUB_TOKEN: ${{ github.token }}\n";
+    let repo = common::single_file_repo(".github/workflows/ci.yml", FileKind::Workflow, workflow);
+    let repos = [
+        RecordedRepo::new("acme/widgets").with_workflow_permissions("read"),
+        RecordedRepo::new("acme/open").with_workflow_permissions("write"),
+        RecordedRepo::new("acme/private"),
+    ];
+    let server =
+        TestServer::start_with_repos(repos, ServerOptions::default(), 0).expect("test server");
+    let with_token = || {
+        let config = ResolverConfig {
+            server_url: server.url(),
+            api_url: server.url(),
+            token: Some("test-token".into()),
+            timeout: Duration::from_secs(10),
+            retry_backoff: Duration::from_millis(1),
+            ..ResolverConfig::default()
+        };
+        let resolver = Arc::new(Resolver::new(config.clone()).expect("resolver"));
+        let reader = Arc::new(FileReader::new(&config).expect("reader"));
+        let files: Arc<dyn RemoteFiles> = Arc::new(GithubFiles::new(resolver, reader));
+        files
+    };
+    let run = |own: &str| {
+        let transform = Permissions::default()
+            .with_remote(with_token())
+            .with_own_repository(own);
+        render_outcome(&transform.run(&repo))
+    };
+    let read = run("acme/widgets");
+    assert!(
+        read.contains("read-only (from the repository's settings, read from the API)")
+            && read.contains("+permissions:")
+            && read.contains("latent 403"),
+        "{read}"
+    );
+    // Read and write, or an endpoint the token cannot read: no block while the job is open.
+    for own in ["acme/open", "acme/private"] {
+        let text = run(own);
+        assert!(!text.contains("+permissions:"), "{own}: {text}");
+        assert!(
+            text.contains("harden cannot tell what it needs"),
+            "{own}: {text}"
+        );
+    }
+    assert!(run("acme/open").contains("read and write (from the repository's settings"));
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/actions/permissions/workflow"))
+        .count();
+    assert_eq!(asked, 4, "one request per run");
+}
+
 #[test]
 fn without_a_reader_unknown_actions_stay_undetermined() {
     let path = common::testdata().join("permissions/remote/unknown_action_without_token.yml");
@@ -233,27 +292,24 @@ fn corpus_undetermined_share() {
     let repos: Vec<_> = dirs.iter().map(|d| corpus_repo(d)).collect();
     let server = TestServer::start(recorded_refs()).expect("server");
     server.set_actions_dir(recorded_actions());
-    // More action repositories recorded the same way (testdata/recorded-more/README.md).
-    let more = common::testdata().join("recorded-more");
-    let more_server = TestServer::start(recorded_refs()).expect("server");
-    more_server.set_actions_dir(recorded_actions());
-    if let Ok(repos) = harden_testserver::load_refs_dir(&more.join("refs")) {
-        for repo in repos.into_values() {
-            more_server.add_repo(repo);
-        }
-        more_server.add_actions_dir(more.join("actions"));
-    }
+    let more_server = recorded_more_server();
     let details = std::env::var_os("HARDEN_CAUSES_DETAILS").is_some();
     let runs = [
+        ("before (--strict)", strict()),
         ("before", Permissions::default()),
         ("after", Permissions::default().with_remote(remote(&server))),
+        (
+            "after, with testdata/recorded-more (--strict)",
+            strict().with_remote(remote(&more_server)),
+        ),
         (
             "after, with testdata/recorded-more",
             Permissions::default().with_remote(remote(&more_server)),
         ),
     ];
     for (name, transform) in runs {
-        let (mut jobs, mut reported, mut local_only) = (0, 0, 0);
+        let (mut jobs, mut reported, mut local_only, mut assumed) = (0, 0, 0, 0);
+        let mut trusted: std::collections::BTreeMap<String, usize> = Default::default();
         let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
         for (dir, repo) in dirs.iter().zip(&repos) {
             // The corpus folders are named `owner__repo` (no `.git` to read `origin` from).
@@ -267,6 +323,12 @@ fn corpus_undetermined_share() {
             for report in transform.infer(repo) {
                 jobs += 1;
                 if !report.reported {
+                    if !report.assumed.is_empty() && report.undetermined.is_empty() {
+                        assumed += 1;
+                        for p in &report.assumed {
+                            *trusted.entry(p.clone()).or_default() += 1;
+                        }
+                    }
                     continue;
                 }
                 reported += 1;
@@ -293,11 +355,15 @@ fn corpus_undetermined_share() {
         }
         let pct = |n: usize| 100.0 * n as f64 / jobs.max(1) as f64;
         println!(
-            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%)",
+            "{name}: {jobs} jobs; {reported} reported undetermined ({:.1}%); {local_only} of them only for a local action, workflow, script or Makefile the corpus does not hold; the others: {} ({:.1}%); {assumed} settled on an assumption ({:.1}%)",
             pct(reported),
             reported - local_only,
-            pct(reported - local_only)
+            pct(reported - local_only),
+            pct(assumed)
         );
+        if details {
+            print_assumed(&trusted);
+        }
         if std::env::var_os("HARDEN_RECORDED_KEEP").is_some() {
             for r in more_server.requests() {
                 println!("SERVED {}", r.path);
@@ -308,6 +374,39 @@ fn corpus_undetermined_share() {
         for (c, n) in sorted {
             println!("  {n:5} jobs: {c}");
         }
+    }
+}
+
+/// The test server serving `testdata/recorded` and the action repositories recorded the
+/// same way in `testdata/recorded-more` (its README.md).
+fn recorded_more_server() -> TestServer {
+    let more = common::testdata().join("recorded-more");
+    let server = TestServer::start(recorded_refs()).expect("server");
+    server.set_actions_dir(recorded_actions());
+    if let Ok(repos) = harden_testserver::load_refs_dir(&more.join("refs")) {
+        for repo in repos.into_values() {
+            server.add_repo(repo);
+        }
+        server.add_actions_dir(more.join("actions"));
+    }
+    server
+}
+
+/// The transform with `--strict` (the rule before evidence).
+fn strict() -> Permissions {
+    Permissions::new(harden_transforms::permissions::PermissionsOptions {
+        strict: true,
+        ..Default::default()
+    })
+}
+
+/// The programs most often taken on trust, with the number of jobs settled on each.
+#[allow(clippy::print_stdout)]
+fn print_assumed(trusted: &std::collections::BTreeMap<String, usize>) {
+    let mut common: Vec<_> = trusted.iter().collect();
+    common.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+    for (p, n) in common.iter().take(25) {
+        println!("  ASSUMED {n:5} jobs: {p}");
     }
 }
 

@@ -167,6 +167,18 @@ pub(crate) struct Args {
     #[arg(long)]
     pub move_writes: bool,
 
+    /// permissions: leave a job undetermined when it runs a program harden cannot see into,
+    /// even with no sign that it pushes or calls the API (by default such a program is
+    /// assumed not to, and the assumption is reported).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// permissions: the repository's default token permissions ("Workflow permissions" in its
+    /// settings): `read` or `write`. Where read, jobs without a block cannot write today and
+    /// are settled [default: read from the API with a token, else unknown].
+    #[arg(long, value_name = "read|write")]
+    pub repository_default: Option<String>,
+
     /// dependabot: update schedule of new entries [default: weekly].
     #[arg(long, value_enum)]
     pub schedule: Option<Schedule>,

@@ -181,6 +181,8 @@ fn flags(args: &Args) -> Flags {
         verify: args.verify,
         declare: args.declare.clone(),
         move_writes: args.move_writes,
+        strict: args.strict,
+        repository_default: args.repository_default.clone(),
         schedule: args.schedule.map(|s| match s {
             CliSchedule::Daily => Schedule::Daily,
             CliSchedule::Weekly => Schedule::Weekly,

@@ -476,3 +476,57 @@ fn checkout_credentials_runs_when_the_configuration_enables_it() {
         "{log}"
     );
 }
+
+/// A program harden cannot see into is taken on trust (one note naming it), unless
+/// `--strict` or `permissions: {strict: true}`; `--repository-default read` is named in a
+/// note and a bad value is an error.
+#[test]
+fn strict_and_repository_default_flags_and_settings() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.workflow(),
+        "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: pkg-config --cflags zlib\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--only", "permissions", "--dry-run", "--offline"];
+        all.extend_from_slice(args);
+        let out = f.harden(&all);
+        (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+    };
+    let (code, trusting) = run(&[]);
+    assert_eq!(code, Some(0), "{trusting}");
+    assert!(
+        trusting.contains("assumed not to push or call the API: pkg-config"),
+        "{trusting}"
+    );
+    assert!(trusting.contains("+permissions:"), "{trusting}");
+    let (_, strict) = run(&["--strict"]);
+    assert!(
+        strict.contains("harden cannot tell what it needs"),
+        "{strict}"
+    );
+    assert!(!strict.contains("+permissions:"), "{strict}");
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "permissions:\n  strict: true\n",
+    )
+    .expect("write");
+    let (_, configured) = run(&[]);
+    assert!(
+        configured.contains("harden cannot tell what it needs"),
+        "{configured}"
+    );
+    let (_, read_only) = run(&["--repository-default", "read"]);
+    assert!(
+        read_only.contains("read-only (from --repository-default)")
+            && read_only.contains("+permissions:"),
+        "{read_only}"
+    );
+    let (code, bad) = run(&["--repository-default", "maybe"]);
+    assert_ne!(code, Some(0), "{bad}");
+    assert!(
+        bad.contains("repository-default must be read or write"),
+        "{bad}"
+    );
+}

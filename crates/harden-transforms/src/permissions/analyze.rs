@@ -45,6 +45,36 @@ pub(crate) struct OpaqueStep {
     /// Only git holds the token (no environment variable does): only `contents: write`
     /// (a push) is at stake.
     pub(crate) git_only: bool,
+    /// A sign that it writes with the token (`evidence.rs`); without one the job is settled
+    /// on the assumption that it does not, unless `--strict`.
+    pub(crate) sign: bool,
+    /// The program as the assumption names it (`pkg-config`, `$CXX`, `./bin/tool`).
+    pub(crate) program: String,
+}
+
+/// The program an opaque reason names: the first `` `...` `` of `what`, its first word
+/// unless it is an interpreter or a runner of the program after it.
+fn program_of(what: &str) -> String {
+    let shown = what.split('`').nth(1).unwrap_or(what);
+    // `${{ matrix.build }}` (and `./tool-${{ env.X }}`) is one word for the reader.
+    if let Some(start) = shown.find("${{") {
+        if let Some(end) = shown[start..].find("}}") {
+            let word_end = shown[start + end..]
+                .find(char::is_whitespace)
+                .map_or(shown.len(), |i| start + end + i);
+            return shown[..word_end].to_owned();
+        }
+    }
+    let mut words = shown.split_whitespace();
+    let first = words.next().unwrap_or(shown);
+    let runs_next = matches!(
+        first,
+        "python" | "python3" | "py" | "node" | "ruby" | "perl" | "php" | "bash" | "sh" | "make"
+    );
+    match words.next() {
+        Some(next) if runs_next => format!("{first} {next}"),
+        _ => first.to_owned(),
+    }
 }
 
 /// What a job needs.
@@ -103,13 +133,13 @@ impl Analysis {
                     o.unsure.reason, o.unsure.step, o.unsure.line
                 ),
             };
-            self.opaque_step(unsure, o.git_only);
+            self.opaque_step(OpaqueStep { unsure, ..o });
         }
     }
 
-    fn opaque_step(&mut self, unsure: Unsure, git_only: bool) {
-        if !self.opaque.iter().any(|o| o.unsure == unsure) {
-            self.opaque.push(OpaqueStep { unsure, git_only });
+    fn opaque_step(&mut self, step: OpaqueStep) {
+        if !self.opaque.iter().any(|o| o.unsure == step.unsure) {
+            self.opaque.push(step);
         }
     }
 }
@@ -495,7 +525,12 @@ impl<'a> Analyzer<'a> {
                     o.what
                 ),
             };
-            out.opaque_step(unsure, o.token_var.is_none());
+            out.opaque_step(OpaqueStep {
+                unsure,
+                git_only: o.token_var.is_none(),
+                sign: o.sign,
+                program: program_of(&o.what),
+            });
         }
         out.needs.merge(&r.needs);
         for u in r.unsure {
@@ -756,12 +791,100 @@ impl<'a> Analyzer<'a> {
                     s.line,
                     format!("runs the local {what} action `{rel}` with the job token; harden does not read its code"),
                 );
+            } else if state.persisted {
+                let dir = file
+                    .path
+                    .parent()
+                    .map(|p| self.relative(p))
+                    .unwrap_or_default();
+                self.local_action_code(&d, runs, &dir, s, out);
             }
             return;
         }
         let inner = self.composite_steps(&d, runs, path, s, &inner_ctx, state);
         let shown = self.relative(&file.path);
         out.absorb(inner, s.label, s.desc, s.line, &shown);
+    }
+
+    /// A local JavaScript or Docker action that the job token reaches only through git (the
+    /// credentials actions/checkout persisted): its entry files (`main`, `pre`, `post`; the
+    /// Dockerfile and the files of the action's folder it names) are read for signs of
+    /// writing. A `git push` needs `contents: write`; another sign (an API client, a commit)
+    /// makes the step opaque with a sign; files harden cannot read, opaque without one.
+    fn local_action_code(
+        &self,
+        d: &Workflow<'_>,
+        runs: &Node,
+        dir: &str,
+        s: &StepCtx<'_>,
+        out: &mut Analysis,
+    ) {
+        let under = |name: &str| {
+            let name = name.trim_start_matches("./");
+            if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            }
+        };
+        let mut entries: Vec<String> = ["pre", "main", "post"]
+            .iter()
+            .filter_map(|k| d.get(runs, k).and_then(|n| n.as_str()))
+            .map(under)
+            .collect();
+        let image = d.get(runs, "image").and_then(|n| n.as_str()).unwrap_or("");
+        if !image.is_empty() && !image.starts_with("docker://") {
+            let dockerfile = under(image);
+            if let Some(text) = RepoFiles::read(self, &dockerfile) {
+                // Files of the action's folder the Dockerfile copies or runs.
+                for word in
+                    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '[' | ']' | ','))
+                {
+                    let base = word.rsplit('/').next().unwrap_or(word);
+                    if !base.is_empty()
+                        && base.contains('.')
+                        && RepoFiles::read(self, &under(base)).is_some()
+                    {
+                        entries.push(under(base));
+                    }
+                }
+            }
+            entries.push(dockerfile);
+        }
+        entries.dedup();
+        for entry in &entries {
+            let shown = format!("`{entry}`");
+            let opaque = |sign: bool, what: String| {
+                OpaqueStep {
+                unsure: Unsure {
+                    step: s.desc.to_owned(),
+                    line: s.line,
+                    reason: format!(
+                        "runs {what}, and git holds the job token (actions/checkout persists it); harden cannot see what it writes"
+                    ),
+                },
+                git_only: true,
+                sign,
+                program: entry.clone(),
+            }
+            };
+            let Some(text) = RepoFiles::read(self, entry) else {
+                out.opaque_step(opaque(
+                    false,
+                    format!("{shown}, which harden could not read"),
+                ));
+                continue;
+            };
+            match super::evidence::code_sign(&text) {
+                Some("runs `git push`") => {
+                    let reason = format!("{entry}: git push: pushes to the repository");
+                    out.needs
+                        .add(Scope::Contents, Access::Write, s.label, &reason);
+                }
+                Some(why) => out.opaque_step(opaque(true, format!("{shown}, whose code {why}"))),
+                None => {}
+            }
+        }
     }
 
     /// What the steps of a composite action (the `runs:` of `d`) need, run by the step `s`
@@ -947,7 +1070,10 @@ impl<'a> Analyzer<'a> {
                 out.needs.merge(&inner.needs);
                 for o in inner.opaque {
                     let step = format!("{who}, {}", o.unsure.step);
-                    out.opaque_step(Unsure { step, ..o.unsure }, o.git_only);
+                    out.opaque_step(OpaqueStep {
+                        unsure: Unsure { step, ..o.unsure },
+                        ..o
+                    });
                 }
                 for u in inner.unsure {
                     out.unsure(&format!("{who}, {}", u.step), u.line, u.reason);

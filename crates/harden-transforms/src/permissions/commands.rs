@@ -336,6 +336,14 @@ impl Commands {
         })
     }
 
+    /// True when a part of `word` (split at `/`, `.`, `:`, `-`, `_`) is one of
+    /// `opaque_words` or `push`: a name that says it deploys (`deploy-docs`, `./publish.sh`).
+    pub(crate) fn names_deploy(&self, word: &str) -> bool {
+        word.to_ascii_lowercase()
+            .split(['/', '\\', '.', ':', '-', '_'])
+            .any(|part| part == "push" || self.opaque_words.iter().any(|o| part == o))
+    }
+
     /// True when `name` is in the read-only list (whatever its arguments).
     pub(crate) fn knows(&self, name: &str) -> bool {
         self.read_only.contains(name)

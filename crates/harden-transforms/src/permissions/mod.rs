@@ -12,6 +12,7 @@ mod analyze;
 mod commands;
 mod endpoints;
 mod env_file;
+mod evidence;
 mod expr;
 mod kb;
 mod lexer;
@@ -73,6 +74,54 @@ pub struct PermissionsSettings {
     /// Where `.github/harden.yml` names each workflow (job `""`) and job of `jobs`: (line,
     /// column).
     pub declared_at: BTreeMap<(String, String), (usize, usize)>,
+    /// `--strict` or `permissions: {strict: true}`: a program harden cannot see into makes
+    /// its job undetermined even without a sign that it writes.
+    pub strict: bool,
+    /// `--repository-default` or `permissions: {repository-default: ...}`: the repository's
+    /// default token permissions (`read` or `write`).
+    pub repository_default: Option<RepositoryDefault>,
+}
+
+/// The permissions a job without a block gets in the repository (its "Workflow permissions"
+/// setting), and where harden learnt it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepositoryDefault {
+    /// Read-only (`read`) or read and write (`write`).
+    pub access: Access,
+    /// Where it comes from.
+    pub source: DefaultSource,
+}
+
+/// Where harden learnt the repository's default token permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultSource {
+    /// `--repository-default`.
+    Flag,
+    /// `permissions: {repository-default: ...}` in `.github/harden.yml`.
+    Config,
+    /// `GET /repos/{owner}/{repo}/actions/permissions/workflow`.
+    Api,
+}
+
+impl RepositoryDefault {
+    /// How messages name it: `read-only (from .github/harden.yml)`.
+    fn shown(&self) -> String {
+        let access = match self.access {
+            Access::Write => "read and write",
+            _ => "read-only",
+        };
+        let source = match self.source {
+            DefaultSource::Flag => "--repository-default",
+            DefaultSource::Config => ".github/harden.yml",
+            DefaultSource::Api => "the repository's settings, read from the API",
+        };
+        format!("{access} (from {source})")
+    }
+
+    /// True when a job without a block gets a read-only token.
+    fn read_only(&self) -> bool {
+        self.access != Access::Write
+    }
 }
 
 impl PermissionsOptions {
@@ -108,6 +157,8 @@ impl PermissionsOptions {
         Ok(PermissionsOptions {
             declared,
             move_writes: settings.move_writes,
+            strict: settings.strict,
+            repository_default: settings.repository_default,
         })
     }
 }
@@ -214,6 +265,12 @@ pub struct PermissionsOptions {
     /// `--move-writes`: move the write scopes of a top-level block the maintainers wrote
     /// down to the jobs that need them (the top level keeps read access only).
     pub move_writes: bool,
+    /// `--strict`: a program harden cannot see into makes its job undetermined even without
+    /// a sign that it writes with the job token (the rule before evidence).
+    pub strict: bool,
+    /// The repository's default token permissions, when known: where they are read-only, a
+    /// job without a block cannot write today, so harden settles it.
+    pub repository_default: Option<RepositoryDefault>,
 }
 
 /// The `permissions` transform.
@@ -246,6 +303,9 @@ pub struct JobReport {
     /// True when the transform reports the job as undetermined (it has no block of its own,
     /// inherits none the maintainers wrote, is not declared nor in a called workflow).
     pub reported: bool,
+    /// The programs harden took on trust to settle the job (no sign that they write with
+    /// the job token); empty with `--strict` or when nothing was assumed.
+    pub assumed: Vec<String>,
 }
 
 /// A block to write: its scopes, and why each is needed (`None` for a declared block).
@@ -265,6 +325,12 @@ struct JobPlan<'d> {
     own: Option<(&'d harden_yaml::Node, Grant)>,
     declared: Option<DeclaredJob>,
     analysis: Analysis,
+    /// Programs harden cannot see into and found no sign of writing in: the job is settled on
+    /// the assumption that they do not push nor call the API (empty with `--strict`).
+    assumed: Vec<analyze::OpaqueStep>,
+    /// Harden would restrict the job: no block of its own, none inherited from the
+    /// maintainers (unless `--move-writes`), not declared, not in a called workflow.
+    restricted: bool,
 }
 
 impl Permissions {
@@ -283,6 +349,13 @@ impl Permissions {
     pub fn with_own_repository(mut self, own: impl Into<String>) -> Self {
         self.own_repository = Some(own.into());
         self
+    }
+
+    /// True when the repository's default token is known to be read-only.
+    fn default_read_only(&self) -> bool {
+        self.options
+            .repository_default
+            .is_some_and(|d| d.read_only())
     }
 
     /// The analyzer of `repo`, with the services and names this transform was given.
@@ -342,6 +415,7 @@ impl Permissions {
                         .map(|u| format!("{} {}", u.step, u.reason))
                         .collect(),
                     reported,
+                    assumed: plan.assumed.iter().map(|o| o.program.clone()).collect(),
                 });
             }
         }
@@ -370,15 +444,38 @@ impl Permissions {
             let own = d.permissions(node).map(|n| (n, Grant::parse(n)));
             let declared = an.declaration(&file.path, id).cloned();
             let mut analysis = an.job(d, &file.path, root, node, &ctx);
+            let restricted = own.is_none()
+                && declared.is_none()
+                && !called
+                && (!top_written || self.options.move_writes);
+            // Without `--strict`, a program with no sign of writing is taken on trust.
+            let mut assumed = Vec::new();
+            if !self.options.strict {
+                let (signs, trusted) = std::mem::take(&mut analysis.opaque)
+                    .into_iter()
+                    .partition(|o| o.sign);
+                analysis.opaque = signs;
+                if restricted && writes && !self.default_read_only() {
+                    assumed = trusted;
+                }
+            }
             // Opaque programs matter where harden would restrict the job: not under a block
             // the maintainers wrote, not in a called workflow, and only when the token can
             // write (a workflow with top-level `permissions` is settled by `--move-writes`).
+            // Where the repository's default is read-only, a job without a block cannot
+            // write today: a sign is a latent 403, reported, not a reason to hold back.
             if own.is_none() && declared.is_none() && !top_written && !called && writes {
-                analysis
-                    .unsure
-                    .extend(analysis.opaque.iter().map(|o| o.unsure.clone()));
+                if self.default_read_only() {
+                    latent_signs(&mut analysis);
+                } else {
+                    analysis
+                        .unsure
+                        .extend(analysis.opaque.iter().map(|o| o.unsure.clone()));
+                }
             }
             jobs.push(JobPlan {
+                assumed,
+                restricted,
                 id: id.to_owned(),
                 key_line: job.key.line,
                 alias: job.is_alias(),
@@ -393,20 +490,25 @@ impl Permissions {
         jobs
     }
 
-    fn workflow(&self, an: &Analyzer<'_>, file: &SourceFile, out: &mut Outcome) {
-        let Some(doc) = file.document() else { return };
+    fn workflow(&self, an: &Analyzer<'_>, file: &SourceFile, out: &mut Outcome) -> Tally {
+        let Some(doc) = file.document() else {
+            return Tally::default();
+        };
         let d = Workflow::new(doc);
-        let Some(root) = d.root() else { return };
+        let Some(root) = d.root() else {
+            return Tally::default();
+        };
         let jobs_map = d.get(root, "jobs").and_then(|j| j.as_mapping());
         if root.as_mapping().is_none() || jobs_map.is_none() {
-            return;
+            return Tally::default();
         }
         // Blocks as written: a name GitHub rejects stops here (the workflow does not run).
         if !check_names(&d, root, file, out) {
-            return;
+            return Tally::default();
         }
         let plan = self.plan(an, &d, file, root);
         apply_plan(&plan, file, EditSet::new(doc), out);
+        plan.tally
     }
 
     /// Decides what happens to the workflow `file` (its document `d`), without editing.
@@ -423,9 +525,12 @@ impl Permissions {
         let top = top_node.map(Grant::parse);
         let jobs = self.plan_jobs(an, d, file, root);
         let mut findings = Vec::new();
-        let blocking = jobs
-            .iter()
-            .any(|j| j.own.is_none() && j.declared.is_none() && !j.analysis.unsure.is_empty());
+        // Where the repository's default is read-only, a job without a block cannot write
+        // today: `contents: read` at the top level changes nothing for an undetermined job.
+        let blocking = !self.default_read_only()
+            && jobs
+                .iter()
+                .any(|j| j.own.is_none() && j.declared.is_none() && !j.analysis.unsure.is_empty());
         let add_top = top.is_none() && !called && !blocking && !jobs.is_empty();
         let baseline = match &top {
             Some(g) => Some(g.clone()),
@@ -441,6 +546,7 @@ impl Permissions {
             top: top_node.zip(top.as_ref()),
             baseline: baseline.as_ref(),
             called,
+            blocks_top: !called && !self.default_read_only(),
         };
         let mut blocks = decide_blocks(&jobs, &context, &mut findings);
         // A job whose own block cannot be written (reached through an alias or a merge key):
@@ -452,6 +558,10 @@ impl Permissions {
                 writes: false,
                 top: TopPlan::Keep,
                 jobs: Vec::new(),
+                tally: Tally {
+                    undetermined: jobs.iter().filter(|j| j.restricted).count(),
+                    ..Tally::default()
+                },
             };
         }
         let mut moved = vec![false; jobs.len()];
@@ -488,8 +598,105 @@ impl Permissions {
             writes: true,
             top: top_plan,
             jobs: job_blocks(&jobs, &blocks, &moved),
+            tally: Tally::of(&jobs),
         }
     }
+}
+
+/// How the jobs harden would restrict ended, for the closing count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tally {
+    /// Settled (declared jobs included), with no assumption.
+    settled: usize,
+    /// Settled on the assumption that programs without a sign of writing do not write.
+    assumed: usize,
+    /// Left undetermined.
+    undetermined: usize,
+}
+
+impl Tally {
+    fn of(jobs: &[JobPlan<'_>]) -> Tally {
+        let mut t = Tally::default();
+        for j in jobs.iter().filter(|j| j.restricted || j.declared.is_some()) {
+            if j.declared.is_none() && !j.analysis.unsure.is_empty() {
+                t.undetermined += 1;
+            } else if j.declared.is_none() && !j.assumed.is_empty() {
+                t.assumed += 1;
+            } else {
+                t.settled += 1;
+            }
+        }
+        t
+    }
+
+    fn add(&mut self, other: Tally) {
+        self.settled += other.settled;
+        self.assumed += other.assumed;
+        self.undetermined += other.undetermined;
+    }
+
+    /// The closing note, when a job was settled on an assumption or left undetermined.
+    fn closing(&self) -> Option<String> {
+        if self.assumed == 0 && self.undetermined == 0 {
+            return None;
+        }
+        let jobs = |n: usize| if n == 1 { "job" } else { "jobs" };
+        Some(format!(
+            "{} {} settled, {} settled on an assumption (see the `assumed not to push` notes), {} undetermined",
+            self.settled,
+            jobs(self.settled),
+            self.assumed,
+            self.undetermined
+        ))
+    }
+}
+
+/// Where the repository's default token is read-only: each sign of writing becomes a note
+/// (a latent 403: if the program writes, it already fails), not a reason to hold back.
+fn latent_signs(analysis: &mut Analysis) {
+    for o in std::mem::take(&mut analysis.opaque) {
+        let u = o.unsure;
+        let note = format!(
+            "{} (line {}) {}; the repository's default token is read-only, so if it writes it already fails (a latent 403): give the job the scope it needs",
+            u.step, u.line, u.reason
+        );
+        if !analysis.notes.iter().any(|(_, n)| *n == note) {
+            analysis.notes.push((u.line, note));
+        }
+    }
+}
+
+/// The note for a job settled on an assumption: the programs harden took on trust.
+fn assumption(file: &SourceFile, job: &JobPlan<'_>) -> Option<Finding> {
+    let first = job.assumed.first()?;
+    let mut programs: Vec<&str> = Vec::new();
+    for o in &job.assumed {
+        if !programs.contains(&o.program.as_str()) {
+            programs.push(&o.program);
+        }
+    }
+    let shown: Vec<String> = programs.iter().take(6).map(|p| (*p).to_owned()).collect();
+    let more = programs.len().saturating_sub(6);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let held = if job.assumed.iter().all(|o| o.git_only) {
+        "git holds the job token"
+    } else {
+        "the job token can reach them"
+    };
+    Some(finding_at(
+        file,
+        Some(first.unsure.line),
+        Severity::Note,
+        format!(
+            "job `{}`: assumed not to push or call the API: {}{more} ({held}, and harden found no sign that they write: no push, API client or token in what it reads). Fix, if one does: declare the job, or run with `--strict` (`permissions: {{strict: true}}` in `.github/harden.yml`) to leave such jobs undetermined",
+            job.id,
+            shown.join(", ")
+        ),
+    ))
 }
 
 /// What harden decided for one workflow, before any edit: plain data (see `apply_plan`).
@@ -503,6 +710,8 @@ struct WorkflowPlan {
     top: TopPlan,
     /// The blocks to write into jobs, in the order of the jobs.
     jobs: Vec<JobBlock>,
+    /// How the jobs ended, for the closing count.
+    tally: Tally,
 }
 
 /// What happens to the top-level `permissions` block.
@@ -742,6 +951,8 @@ struct Context<'a, 'd> {
     /// What a job inherits once harden is done (the block written or to be added).
     baseline: Option<&'a Grant>,
     called: bool,
+    /// An undetermined job holds back the top-level block.
+    blocks_top: bool,
 }
 
 /// Decides each job: a block to write (scopes, and the reasons unless declared), or none;
@@ -769,6 +980,9 @@ fn decide_blocks<'j>(
                 format!("job `{}`: {note}", job.id),
             ));
         }
+        if job.analysis.unsure.is_empty() {
+            findings.extend(assumption(cx.file, job));
+        }
         let block = if let Some((node, grant)) = &job.own {
             if let Some((severity, message)) = own_block_finding(job, grant) {
                 findings.push(finding(node.line, severity, message));
@@ -784,7 +998,7 @@ fn decide_blocks<'j>(
             }
             None
         } else if !job.analysis.unsure.is_empty() {
-            findings.push(undetermined(cx.file, cx.shown, job, !cx.called));
+            findings.push(undetermined(cx.file, cx.shown, job, cx.blocks_top));
             None
         } else if cx.called {
             None
@@ -893,7 +1107,7 @@ fn inherited_finding(job: &JobPlan<'_>, grant: &Grant, line: usize) -> Option<(S
         return Some((
             Severity::Note,
             format!(
-                "job `{}` inherits {what} (line {line}), which lacks {missing}: fine while the repository is public, a 403 in a private copy. harden does not widen a block the maintainers wrote",
+                "job `{}` inherits {what} (line {line}), which lacks {missing}: this fails only if the repository becomes private. harden does not widen a block the maintainers wrote",
                 job.id
             ),
         ));
@@ -1060,18 +1274,26 @@ fn own_block_finding(job: &JobPlan<'_>, grant: &Grant) -> Option<(Severity, Stri
                 ),
             ))
         }
-        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => Some((
-            if public_read_only(grant, &inferred) {
-                Severity::Note
+        Grant::Scopes(_) if determined && !lacking(grant, &inferred).is_empty() => {
+            let missing = missing(grant, &job.analysis.needs);
+            Some(if public_read_only(grant, &inferred) {
+                (
+                    Severity::Note,
+                    format!(
+                        "job `{}`: its `permissions:` block lacks {missing}: this fails only if the repository becomes private. harden does not widen a block the maintainers wrote",
+                        job.id
+                    ),
+                )
             } else {
-                Severity::Warning
-            },
-            format!(
-                "job `{}`: its `permissions:` block lacks {}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
-                job.id,
-                missing(grant, &job.analysis.needs)
-            ),
-        )),
+                (
+                    Severity::Warning,
+                    format!(
+                        "job `{}`: its `permissions:` block lacks {missing}: a latent 403. harden does not widen a block the maintainers wrote. Fix: add the scope to the block, or drop the step",
+                        job.id
+                    ),
+                )
+            })
+        }
         Grant::Scopes(_) if determined => {
             let extra = wider(grant, &inferred);
             (!extra.is_empty()).then(|| {
@@ -1137,11 +1359,21 @@ fn top_finding(grant: &Grant, inheriting: &[&JobPlan<'_>]) -> Option<(Severity, 
         }
         Grant::Scopes(_) if determined => {
             let extra = wider(grant, &union.accesses());
+            // Reads no job uses are dropped; writes are moved down to the jobs that use them.
+            let fix = if extra.iter().all(|e| e.ends_with(": read")) {
+                if extra.len() == 1 {
+                    "drop it"
+                } else {
+                    "drop them"
+                }
+            } else {
+                "`harden --move-writes` moves the writes to the jobs that need them"
+            };
             (!extra.is_empty()).then(|| {
                 (
                     Severity::Note,
                     format!(
-                        "top-level `permissions` grant more than harden infers: {} ({inferred}). Fix: `harden --move-writes` moves the writes to the jobs that need them",
+                        "top-level `permissions` grant more than harden infers: {} ({inferred}). Fix: {fix}",
                         extra.join(", ")
                     ),
                 )
@@ -1156,9 +1388,23 @@ fn wider(grant: &Grant, needed: &BTreeMap<Scope, Access>) -> Vec<String> {
     let Some(map) = grant.as_map() else {
         return Vec::new();
     };
+    // A scope that satisfies a need through its `alt` (`pull-requests: write` for a comment
+    // harden infers as `issues: write`) is not more than needed.
+    let serves_alt = |s: Scope, a: Access| {
+        let alt = match s {
+            Scope::Issues => Scope::PullRequests,
+            Scope::PullRequests => Scope::Issues,
+            _ => return false,
+        };
+        needed.get(&alt).is_some_and(|n| *n <= a)
+            && map
+                .get(&alt)
+                .is_none_or(|g| g < needed.get(&alt).unwrap_or(&Access::Read))
+    };
     map.iter()
         .filter(|(s, a)| !(**s == Scope::Contents && **a == Access::Read))
         .filter(|(s, a)| needed.get(s).is_none_or(|n| n < a))
+        .filter(|(s, a)| !serves_alt(**s, **a))
         .map(|(s, a)| format!("{s}: {a}"))
         .collect()
 }
@@ -1201,19 +1447,26 @@ fn undetermined(file: &SourceFile, shown: &str, job: &JobPlan<'_>, blocks_top: b
     let unsure = &job.analysis.unsure;
     let line = unsure.first().map_or(job.key_line, |u| u.line);
     let mut message = format!("job `{}`: harden cannot tell what it needs", job.id);
-    for (n, u) in unsure.iter().take(2).enumerate() {
+    for (n, u) in unsure.iter().take(6).enumerate() {
         let sep = if n == 0 { ": " } else { "; " };
-        message.push_str(&format!("{sep}{} (line {}) {}", u.step, u.line, u.reason));
+        message.push_str(&format!("{sep}{shown}:{} {} {}", u.line, u.step, u.reason));
     }
-    if unsure.len() > 2 {
-        message.push_str(&format!("; and {} more", unsure.len() - 2));
+    if unsure.len() > 6 {
+        message.push_str(&format!("; and {} more", unsure.len() - 6));
     }
     if blocks_top {
         message.push_str(". No top-level block is added while it is unsettled");
     }
     let name = shown.rsplit('/').next().unwrap_or(shown);
+    // The scopes harden saw, ready to paste; the reviewer adds what the steps above need.
+    let seen = job.analysis.needs.accesses();
+    let scopes = seen
+        .iter()
+        .map(|(s, a)| format!("{s}: {a}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     message.push_str(&format!(
-        ". Fix: add a `permissions:` block to this job (harden keeps it), or declare it in `.github/harden.yml` (permissions > jobs > {name} > {}) or with `--declare {name}:{}=SCOPE:ACCESS,...`",
+        ". Fix: add a `permissions:` block to this job (harden keeps it), or declare it in `.github/harden.yml` with what those steps need added to what harden saw: `permissions: {{jobs: {{{name}: {{{}: {{{scopes}}}}}}}}}` (or `--declare {name}:{}=SCOPE:ACCESS,...`)",
         job.id, job.id
     ));
     Finding::at(
@@ -1239,6 +1492,40 @@ impl Transform for Permissions {
     }
 
     fn run(&self, repo: &Repository) -> Outcome {
+        match self.default_from_api(repo) {
+            Some(default) => {
+                let mut with_default = self.clone();
+                with_default.options.repository_default = Some(default);
+                with_default.run_with_default(repo)
+            }
+            None => self.run_with_default(repo),
+        }
+    }
+}
+
+impl Permissions {
+    /// The repository's default token permissions read from the API, when neither the flag
+    /// nor the configuration gave them and the repository's name is known.
+    fn default_from_api(&self, repo: &Repository) -> Option<RepositoryDefault> {
+        if self.options.repository_default.is_some() {
+            return None;
+        }
+        let remote = self.remote.as_ref()?;
+        let own = self
+            .own_repository
+            .clone()
+            .or_else(|| own_repo::from_git_config(&repo.root))?;
+        let (owner, name) = own.split_once('/')?;
+        let id = harden_github::RepoId::new(owner, name);
+        let text = remote.default_workflow_permissions(&id)?;
+        let access = settings::parse_default(&text).ok()?;
+        Some(RepositoryDefault {
+            access,
+            source: DefaultSource::Api,
+        })
+    }
+
+    fn run_with_default(&self, repo: &Repository) -> Outcome {
         let mut out = Outcome::default();
         let kb = match kb::kb() {
             Ok(kb) => kb,
@@ -1255,8 +1542,25 @@ impl Transform for Permissions {
         };
         let an = self.analyzer(repo, kb);
         an.prefetch();
+        let mut tally = Tally::default();
         for file in repo.files.iter().filter(|f| f.kind == FileKind::Workflow) {
-            self.workflow(&an, file, &mut out);
+            tally.add(self.workflow(&an, file, &mut out));
+        }
+        if let Some(default) = &self.options.repository_default {
+            out.findings.push(Finding::at(
+                NAME,
+                &repo.root,
+                None,
+                Severity::Note,
+                format!(
+                    "the repository's default token permissions: {}",
+                    default.shown()
+                ),
+            ));
+        }
+        if let Some(message) = tally.closing() {
+            out.findings
+                .push(Finding::at(NAME, &repo.root, None, Severity::Note, message));
         }
         out
     }

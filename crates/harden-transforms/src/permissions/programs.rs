@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::commands::command_name;
+use super::evidence::{code_sign, words_sign};
 use super::expr::{EnvVar, TokenValue};
 use super::program_text::{python_top_modules, reaches_out, Lang};
 use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
@@ -70,6 +71,18 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '$' | '_' | '~'))
     {
+        // Unless what follows pushes or deploys (`hatch run +py=3.9 mkdocs gh-deploy`: an
+        // option of a wrapper harden does not model).
+        if words_sign(commands, words, ci + 1) {
+            record_opaque(
+                run,
+                format!(
+                    "`{}`, which harden does not read as a command",
+                    words[ci..].join(" ")
+                ),
+                true,
+            );
+        }
         return;
     }
     // PowerShell and cmd: statements, cmdlets and expressions are not modelled; only
@@ -118,19 +131,36 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
         }
         _ if commands.knows(&name) => {
             if !commands.is_read_only(words, ci) {
-                opaque(
+                record_opaque(
                     run,
                     format!("`{}`, which may deploy or publish", words[ci..].join(" ")),
+                    true,
                 );
             }
         }
         _ if word.contains('/') || word.ends_with(".sh") => script(run, word),
-        _ => opaque(run, format!("`{word}`, a command harden does not know")),
+        _ => {
+            // Its arguments may name what it runs (`xvfb-run git push`).
+            let sign = words_sign(commands, words, ci + 1);
+            record_opaque(
+                run,
+                format!("`{word}`, a command harden does not know"),
+                sign,
+            );
+        }
     }
 }
 
-/// Records a program harden cannot see into, when credentials could reach it.
+/// Records a program harden cannot see into, when credentials could reach it, with no sign
+/// of writing besides what [`record_opaque`] finds itself.
 pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
+    record_opaque(run, what, false);
+}
+
+/// Records a program harden cannot see into, when credentials could reach it. `sign`: the
+/// caller found a sign that it writes (`evidence.rs`); the token in its environment and a
+/// name that says it deploys (in the first `` `...` `` of `what`) are signs too.
+pub(super) fn record_opaque(run: &mut Run<'_, '_>, what: String, sign: bool) {
     let token_var = run
         .vars
         .iter()
@@ -139,17 +169,44 @@ pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
     if !run.git_token && token_var.is_none() {
         return;
     }
-    let o = Opaque { what, token_var };
+    // The file's name, not its folder: `./Release/consumer` is a build configuration's
+    // output, `./scripts/release.sh` says it releases.
+    let named = what.split('`').nth(1).is_some_and(|shown| {
+        shown
+            .split_whitespace()
+            .filter(|w| !w.starts_with('-') && !w.contains('='))
+            .map(|w| w.rsplit(['/', '\\']).next().unwrap_or(w))
+            .any(|w| run.ctx.kb.commands.names_deploy(w))
+    });
+    let sign = sign || named || token_var.is_some();
+    let o = Opaque {
+        what,
+        token_var,
+        sign,
+    };
     if !run.out.opaque.contains(&o) {
         run.out.opaque.push(o);
     }
 }
 
+/// The program file `path` (relative to the working directory) shows a sign of writing
+/// (`evidence::code_sign`); false when harden cannot read it.
+fn file_sign(run: &Run<'_, '_>, path: &str) -> bool {
+    join(run.ctx.workdir, path)
+        .and_then(|rel| run.ctx.files.and_then(|f| f.read(&rel)))
+        .is_some_and(|text| code_sign(&text).is_some())
+}
+
 /// Inline code of another language (`python -c`, `shell: python`): opaque when it mentions
-/// git, a subprocess, HTTP or a token.
+/// git, a subprocess, HTTP or a token; a sign of writing when it pushes or calls the API.
 pub(super) fn inline_code(run: &mut Run<'_, '_>, what: &str, code: &str) {
     if inline_reaches_out(code) {
-        opaque(run, format!("{what} that may run git or call the API"));
+        let sign = code_sign(code).is_some();
+        record_opaque(
+            run,
+            format!("{what} that may run git or call the API"),
+            sign,
+        );
     }
 }
 
@@ -160,10 +217,12 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
         let a = args[i].as_str();
         match a {
             "-c" | "-e" | "--eval" | "-p" | "--print" | "-Command" | "-command" => {
-                if inline_reaches_out(args.get(i + 1).map_or("", String::as_str)) {
-                    opaque(
+                let code = args.get(i + 1).map_or("", String::as_str);
+                if inline_reaches_out(code) {
+                    record_opaque(
                         run,
                         format!("`{name} {a}` code that may run git or call the API"),
+                        code_sign(code).is_some(),
                     );
                 }
                 return;
@@ -181,7 +240,12 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
             }
             "-File" | "-file" => {
                 let file = args.get(i + 1).map_or("", String::as_str);
-                opaque(run, format!("`{file}`, a program harden does not read"));
+                let sign = file_sign(run, file);
+                record_opaque(
+                    run,
+                    format!("`{file}`, a program harden does not read"),
+                    sign,
+                );
                 return;
             }
             "-W" | "-X" if Lang::of_interpreter(name) == Some(Lang::Python) => i += 2,
@@ -193,7 +257,12 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
                 i += 1;
             }
             _ if odd_option => {
-                opaque(run, format!("`{name} {a}`, a program harden does not read"));
+                let sign = file_sign(run, a);
+                record_opaque(
+                    run,
+                    format!("`{name} {a}`, a program harden does not read"),
+                    sign,
+                );
                 return;
             }
             _ => {
@@ -226,9 +295,11 @@ const LOADER_VARIABLES: &[&str] = &[
 /// any other program is opaque.
 fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
     let Some(lang) = Lang::of_interpreter(name) else {
-        opaque(
+        let sign = file_sign(run, path);
+        record_opaque(
             run,
             format!("`{name} {path}`, a program harden does not read"),
+            sign,
         );
         return;
     };
@@ -245,9 +316,11 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
         .iter()
         .find(|v| run.vars.contains_key(**v) || run.ctx.env_file.contains_key(**v));
     if let Some(var) = loader {
-        opaque(
+        let sign = file_sign(run, path);
+        record_opaque(
             run,
             format!("`{name} {path}`, a program harden does not follow (`${var}` is set)"),
+            sign,
         );
         return;
     }
@@ -255,10 +328,12 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
         opaque(run, format!("`{path}`, which harden could not read"));
         return;
     };
+    let sign = code_sign(&text).is_some();
     if let Some(why) = reaches_out(lang, &text) {
-        opaque(
+        record_opaque(
             run,
             format!("`{name} {path}`, a program harden does not follow ({why})"),
+            sign,
         );
         return;
     }
@@ -280,9 +355,10 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
                 .map(|f| (m, f))
         });
         if let Some((module, file)) = shadowing {
-            opaque(
+            record_opaque(
                 run,
                 format!("`{name} {path}`, a program harden does not follow (its `import {module}` loads `{file}` of the repository)"),
+                sign,
             );
         }
     }
@@ -336,15 +412,22 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
             Some(Lang::Python) if first.starts_with("#!") && first.contains("python") => "python",
             Some(Lang::Node) if first.starts_with("#!") && first.contains("node") => "node",
             _ => {
-                opaque(run, format!("`{path}`, a program harden does not read"));
+                let sign = code_sign(&text).is_some();
+                record_opaque(
+                    run,
+                    format!("`{path}`, a program harden does not read"),
+                    sign,
+                );
                 return;
             }
         };
         // `#!/usr/bin/env -S node -r ./hook.js`: options load more than the file.
         if !plain_shebang(first, interpreter) {
-            opaque(
+            let sign = code_sign(&text).is_some();
+            record_opaque(
                 run,
                 format!("`{path}`, whose `{first}` line runs more than the program"),
+                sign,
             );
             return;
         }
@@ -378,9 +461,10 @@ fn plain_shebang(first: &str, interpreter: &str) -> bool {
 /// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
 fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown: &str) {
     if run.ctx.depth >= MAX_DEPTH {
-        opaque(
+        record_opaque(
             run,
             format!("{shown}, scripts nested deeper than harden reads"),
+            code_sign(text).is_some(),
         );
         return;
     }

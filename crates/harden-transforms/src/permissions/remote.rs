@@ -20,8 +20,8 @@ use harden_yaml::Document;
 use super::super::remote_files::{RemoteFile, RemoteFiles, RemoteRead};
 use super::{
     classify, mentions_job_token, normalise, resolve_env_expr, scalar_text,
-    self_repository_as_local, uses_name, Analysis, Analyzer, Env, JobState, StepCtx, TokenCtx,
-    TokenValue,
+    self_repository_as_local, uses_name, Analysis, Analyzer, Env, JobState, OpaqueStep, StepCtx,
+    TokenCtx, TokenValue, Unsure,
 };
 use crate::model::{Uses, Workflow};
 use crate::{FileKind, SourceFile};
@@ -385,6 +385,21 @@ impl<'a> Analyzer<'a> {
                 s.line,
                 format!("runs the {what} action `{shown}`, which may request an OIDC token (`id-token: write`; its action.yml mentions `{hint}`)"),
             );
+            return;
+        }
+        // The token reaches it through git only (persisted checkout credentials): an action
+        // that says it pushes is a sign (harden does not read its code).
+        if state.persisted && super::super::evidence::action_pushes(&lower) {
+            out.opaque_step(OpaqueStep {
+                unsure: Unsure {
+                    step: s.desc.to_owned(),
+                    line: s.line,
+                    reason: format!("runs the {what} action `{shown}`, whose action.yml says it pushes, and git holds the job token (actions/checkout persists it); harden cannot see what it writes"),
+                },
+                git_only: true,
+                sign: true,
+                program: shown.to_owned(),
+            });
             return;
         }
         let label = if s.label.is_empty() { shown } else { s.label };

@@ -43,6 +43,11 @@ pub trait RemoteFiles: Send + Sync + fmt::Debug {
     fn fetch(&self, wanted: &[RemoteFile]);
     /// The answer for a file fetched before; `None` if it was not.
     fn get(&self, file: &RemoteFile) -> Option<RemoteRead>;
+    /// The repository `owner/repo`'s default token permissions as its settings give them
+    /// (`read` or `write`), when they can be read; `None` by default.
+    fn default_workflow_permissions(&self, _repo: &RepoId) -> Option<String> {
+        None
+    }
 }
 
 /// [`RemoteFiles`] over GitHub (or the recorded folder of the [`FileReader`]).
@@ -101,6 +106,13 @@ impl GithubFiles {
 }
 
 impl RemoteFiles for GithubFiles {
+    fn default_workflow_permissions(&self, repo: &RepoId) -> Option<String> {
+        self.reader
+            .default_workflow_permissions(repo)
+            .ok()
+            .flatten()
+    }
+
     fn fetch(&self, wanted: &[RemoteFile]) {
         let wanted: Vec<&RemoteFile> = {
             let answers = lock(&self.answers);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use harden_yaml::{DeError, Located, Node};
 use serde::Deserialize;
 
-use super::{DeclaredJob, PermissionsSettings, Scope};
+use super::{Access, DeclaredJob, DefaultSource, PermissionsSettings, RepositoryDefault, Scope};
 use crate::registry::Settings;
 use crate::settings::{read_section, Flags, Parsed};
 
@@ -39,6 +39,37 @@ struct PermissionsSection {
     /// Workflow file name (or glob) -> job id -> scope -> access.
     #[serde(default)]
     jobs: BTreeMap<Located<String>, Option<Jobs>>,
+    /// A program harden cannot see into makes its job undetermined even without a sign.
+    #[serde(default)]
+    strict: bool,
+    /// The repository's default token permissions: `read` or `write`.
+    #[serde(default, rename = "repository-default")]
+    repository_default: Option<DefaultText>,
+}
+
+/// `read` or `write`, as `repository-default` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DefaultText(Access);
+
+impl<'de> Deserialize<'de> for DefaultText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_default(&text)
+            .map(DefaultText)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `read` or `write` (GitHub's names `restricted` / `permissive` too, and the API's field
+/// values), as the repository's default token permissions.
+pub(super) fn parse_default(text: &str) -> Result<Access, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "read" | "restricted" => Ok(Access::Read),
+        "write" | "permissive" => Ok(Access::Write),
+        _ => Err(format!(
+            "repository-default must be read or write, not `{text}`"
+        )),
+    }
 }
 
 /// The section, with `--declare` and `--move-writes`.
@@ -48,9 +79,23 @@ pub(super) fn configure(
     settings: &mut Settings,
 ) -> Result<(), DeError> {
     let file: PermissionsSection = read_section(section)?;
+    let flag_default = match &flags.repository_default {
+        Some(text) => Some(RepositoryDefault {
+            access: parse_default(text)
+                .map_err(|e| serde::de::Error::custom(format!("--repository-default: {e}")))?,
+            source: DefaultSource::Flag,
+        }),
+        None => None,
+    };
+    let file_default = file.repository_default.map(|d| RepositoryDefault {
+        access: d.0,
+        source: DefaultSource::Config,
+    });
     let mut out = PermissionsSettings {
         declare: flags.declare.clone(),
         move_writes: flags.move_writes,
+        strict: flags.strict || file.strict,
+        repository_default: flag_default.or(file_default),
         ..PermissionsSettings::default()
     };
     for (workflow, jobs) in file.jobs {

@@ -45,6 +45,10 @@ pub(crate) struct Opaque {
     pub(crate) what: String,
     /// The environment variable holding the job token, if one does.
     pub(crate) token_var: Option<String>,
+    /// A sign that it writes with the token (the token in its environment, a push or an API
+    /// client in its code, a name that says it deploys); without one harden assumes it does
+    /// not (`evidence.rs`).
+    pub(crate) sign: bool,
 }
 
 /// Files of the repository that scripts name (`./scripts/x.sh`, a Makefile).
@@ -340,9 +344,11 @@ impl Run<'_, '_> {
             Ok(ci) => ci,
             Err(u) => {
                 let shown = words[ci..=u.at].join(" ");
-                super::programs::opaque(
+                let sign = super::evidence::words_sign(&self.ctx.kb.commands, words, u.at);
+                super::programs::record_opaque(
                     self,
                     format!("`{shown}`, a wrapper option harden does not know"),
+                    sign,
                 );
                 u.at
             }

@@ -36,10 +36,17 @@ pub(crate) fn render_outcome(outcome: &Outcome) -> String {
         out.push_str(&unified_diff(c));
     }
     for f in &outcome.findings {
+        // A finding about the whole repository is at its root folder, which is a path of
+        // this machine for fixtures read from `testdata/`.
+        let path = if f.line.is_none() && f.path.starts_with(testdata()) {
+            "<root>".to_owned()
+        } else {
+            f.path.display().to_string()
+        };
         out.push_str(&format!(
             "{:?} {}:{}: {}\n",
             f.severity,
-            f.path.display(),
+            path,
             f.line.map_or(String::from("-"), |l| l.to_string()),
             f.message
         ));
