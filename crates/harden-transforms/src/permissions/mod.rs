@@ -18,6 +18,7 @@ mod lexer;
 mod own_repo;
 mod program_text;
 mod programs;
+mod project_scripts;
 mod remote_files;
 mod scopes;
 mod script;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::commands::command_name;
 use super::expr::{EnvVar, TokenValue};
 use super::program_text::{python_top_modules, reaches_out, Lang};
-use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
+use super::shell::{analyze_text, Opaque, Run, RunCtx, ShellKind};
 
 /// How many scripts (or Makefile recipes) deep harden reads.
 const MAX_DEPTH: usize = 4;
@@ -72,16 +72,32 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
     {
         return;
     }
+    if let Some(script_kind) = script_kind_of(word) {
+        // `.\build.cmd`, `./ci/setup.ps1`: read in their own shell.
+        return script(run, word, script_kind);
+    }
     // PowerShell and cmd: statements, cmdlets and expressions are not modelled; only
     // scripts they run and known writers count.
     if kind != ShellKind::Sh {
-        let script_like = [".ps1", ".sh", ".cmd", ".bat", ".py"]
+        if kind == ShellKind::Cmd && name == "call" && !args.is_empty() {
+            return other_command(run, words, ci + 1, kind);
+        }
+        let script_like = [".sh", ".py"]
             .iter()
             .any(|e| word.to_ascii_lowercase().ends_with(e));
         if script_like {
             opaque(run, format!("`{word}`, a script harden does not read"));
         }
         return;
+    }
+    if let Some(variable) = super::env_file::expanded_name(word) {
+        // `$CC`, `$CXX`: the build tools the environment names; `$MAKE` is make.
+        if commands.is_build_variable(variable) {
+            if variable == "MAKE" {
+                makefile(run, args);
+            }
+            return;
+        }
     }
     if matches!(
         name.as_str(),
@@ -100,6 +116,7 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                         "",
                         run.ctx.workdir.to_owned(),
                         &format!("`{name} -c`"),
+                        ShellKind::Sh,
                     );
                 }
                 return;
@@ -107,8 +124,14 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
             if let Some(path) = args.iter().find(|a| !a.starts_with('-')) {
                 // os-release(5): variable assignments only, read by `. /etc/os-release`.
                 let os_release = matches!(path.as_str(), "/etc/os-release" | "/usr/lib/os-release");
-                if !(os_release && matches!(name.as_str(), "source" | ".")) {
-                    script(run, path);
+                if path.starts_with("<$()") {
+                    // `bash <(curl -Ls URL) report`: the script is made when it runs.
+                    opaque(
+                        run,
+                        format!("`{name} <(...)`, a script fetched or made when it runs"),
+                    );
+                } else if !(os_release && matches!(name.as_str(), "source" | ".")) {
+                    script(run, path, ShellKind::Sh);
                 }
             }
         }
@@ -124,9 +147,53 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                 );
             }
         }
-        _ if word.contains('/') || word.ends_with(".sh") => script(run, word),
+        "pwsh" | "powershell" if powershell_file(args).is_some() => {
+            if let Some(file) = powershell_file(args) {
+                script(run, file, ShellKind::Pwsh);
+            }
+        }
+        _ if word.contains('/') || word.ends_with(".sh") => script(run, word, ShellKind::Sh),
         _ => opaque(run, format!("`{word}`, a command harden does not know")),
     }
+}
+
+/// The shell a script file runs in, by its extension (`.cmd`/`.bat`: cmd, `.ps1`:
+/// PowerShell).
+fn script_kind_of(word: &str) -> Option<ShellKind> {
+    let lower = word.to_ascii_lowercase();
+    if lower.contains('$') || lower.contains("%") {
+        return None;
+    }
+    if lower.ends_with(".cmd") || lower.ends_with(".bat") {
+        Some(ShellKind::Cmd)
+    } else if lower.ends_with(".ps1") {
+        Some(ShellKind::Pwsh)
+    } else {
+        None
+    }
+}
+
+/// The `.ps1` file `pwsh` runs: `pwsh -File x.ps1`, `pwsh ./x.ps1`, after options without a
+/// value (`-NoProfile`, `-NonInteractive`).
+fn powershell_file(args: &[String]) -> Option<&str> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let lower = a.to_ascii_lowercase();
+        if lower == "-file" || lower == "-f" {
+            return args.get(i + 1).map(String::as_str);
+        }
+        if !lower.starts_with('-') {
+            return lower.ends_with(".ps1").then_some(a.as_str());
+        }
+        if !matches!(
+            lower.as_str(),
+            "-noprofile" | "-nologo" | "-noninteractive" | "-nop" | "-noni"
+        ) {
+            return None;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Records a program harden cannot see into, when credentials could reach it.
@@ -139,6 +206,7 @@ pub(super) fn opaque(run: &mut Run<'_, '_>, what: String) {
     if !run.git_token && token_var.is_none() {
         return;
     }
+    let what = run.located(what);
     let o = Opaque { what, token_var };
     if !run.out.opaque.contains(&o) {
         run.out.opaque.push(o);
@@ -307,7 +375,7 @@ fn join(dir: &str, path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-fn script(run: &mut Run<'_, '_>, path: &str) {
+fn script(run: &mut Run<'_, '_>, path: &str, kind: ShellKind) {
     let Some(rel) = join(run.ctx.workdir, path) else {
         opaque(
             run,
@@ -320,6 +388,10 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
         opaque(run, format!("`{path}`, which harden could not read"));
         return;
     };
+    if kind != ShellKind::Sh {
+        let workdir = run.ctx.workdir.to_owned();
+        return nested(run, &text, &rel, workdir, &format!("`{path}`"), kind);
+    }
     let first = text.lines().next().unwrap_or_default();
     let shell_shebang = !first.starts_with("#!")
         || ["/sh", "/bash", "env bash", "env sh", "/zsh", "/dash"]
@@ -352,7 +424,14 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
         return;
     }
     let workdir = run.ctx.workdir.to_owned();
-    nested(run, &text, &rel, workdir, &format!("`{path}`"));
+    nested(
+        run,
+        &text,
+        &rel,
+        workdir,
+        &format!("`{path}`"),
+        ShellKind::Sh,
+    );
 }
 
 /// True when the shebang line `first` runs `interpreter` (`python`, `node`) with nothing but
@@ -376,7 +455,15 @@ fn plain_shebang(first: &str, interpreter: &str) -> bool {
 }
 
 /// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
-fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown: &str) {
+/// `label` names the file it comes from (empty for code on a command line).
+pub(super) fn nested(
+    run: &mut Run<'_, '_>,
+    text: &str,
+    label: &str,
+    workdir: String,
+    shown: &str,
+    kind: ShellKind,
+) {
     if run.ctx.depth >= MAX_DEPTH {
         opaque(
             run,
@@ -421,7 +508,12 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
         depth: run.ctx.depth + 1,
         env_file: &env_file,
     };
-    let r = analyze_run(text, ShellKind::Sh, &child);
+    let file = if label.contains(['/', '.']) {
+        label
+    } else {
+        ""
+    };
+    let r = analyze_text(text, kind, &child, file);
     run.out.needs.merge(&r.needs);
     for u in r.unsure {
         run.unsure(format!("{u} (in {shown})"));
@@ -561,6 +653,45 @@ fn recipe_to_shell(line: &str) -> String {
     out
 }
 
+/// Files from which a build generator writes the Makefile of a folder (CMake, Autotools,
+/// qmake, Meson): when `dir` or a folder above it has one, a Makefile that is not in the
+/// repository is a generated one.
+const BUILD_GENERATORS: &[&str] = &[
+    "CMakeLists.txt",
+    "configure",
+    "configure.ac",
+    "configure.in",
+    "Makefile.in",
+    "Makefile.am",
+    "meson.build",
+];
+
+/// True when `dir` (relative to the root) is, or is inside, a folder a build generator
+/// writes Makefiles into (see [`BUILD_GENERATORS`]).
+fn generated_folder(run: &Run<'_, '_>, dir: &str) -> bool {
+    let Some(files) = run.ctx.files else {
+        return false;
+    };
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    loop {
+        let base = parts.join("/");
+        let has = BUILD_GENERATORS.iter().any(|g| {
+            let rel = if base.is_empty() {
+                (*g).to_owned()
+            } else {
+                format!("{base}/{g}")
+            };
+            files.read(&rel).is_some()
+        });
+        if has {
+            return true;
+        }
+        if parts.pop().is_none() {
+            return false;
+        }
+    }
+}
+
 fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
     let mut dir = run.ctx.workdir.to_owned();
     let mut file: Option<String> = None;
@@ -583,9 +714,10 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
                 i += 1;
             }
             "-j" | "-l" | "-o" | "-W" => {
+                // `-j 4`, `-j $(nproc)`, ``-j `sysctl -n hw.ncpu` ``: a count.
                 if args
                     .get(i + 1)
-                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || n.starts_with('$'))
                 {
                     i += 1;
                 }
@@ -608,7 +740,7 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
         goals.iter().map(|g| format!(" {g}")).collect::<String>()
     );
     let Some((rel, text)) = found else {
-        if run.generated_build {
+        if run.generated_build || generated_folder(run, &dir) {
             // `cmake ..; make`, `cd build && make`: a generated Makefile builds.
             return;
         }
@@ -643,7 +775,7 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
         }
     }
     let label = format!("make {}", goals.join(" "));
-    nested(run, &lines.join("\n"), &label, dir, &shown);
+    nested(run, &lines.join("\n"), &label, dir, &shown, ShellKind::Sh);
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::commands::Credentials;
 use super::endpoints::{match_endpoint, normalise_path};
 use super::expr::{mentions_job_token, mentions_word, variable_refs, Env, TokenCtx, TokenValue};
 use super::kb::{GhCommand, Kb, Need};
-pub(crate) use super::lexer::{split, Segment, ShellKind};
+pub(crate) use super::lexer::{split, Parsed, Segment, ShellKind};
 use super::scopes::{Access, Scope, ScopeSet};
 use super::tools::{attached, has, Prefixes};
 
@@ -104,9 +104,16 @@ fn base_name(word: &str) -> String {
     lower.trim_end_matches(".exe").to_owned()
 }
 
+/// `NAME=value`, also `NAME+=value` and an array element `NAME[key]=value` (the name is
+/// `NAME`).
 fn assignment(word: &str) -> Option<(&str, &str)> {
     let (name, value) = word.split_once('=')?;
     let name = name.trim_start_matches("$env:").trim_start_matches('$');
+    let name = name.strip_suffix('+').unwrap_or(name);
+    let name = match name.split_once('[') {
+        Some((array, key)) if key.ends_with(']') => array,
+        _ => name,
+    };
     let mut chars = name.chars();
     let first = chars.next()?;
     if (first.is_ascii_alphabetic() || first == '_')
@@ -150,6 +157,29 @@ fn command_start(prefixes: &Prefixes, words: &[String]) -> (Vec<(String, String)
     (assigns, None)
 }
 
+/// The words of a function's command with `$1`..`$9`, `$@` and `$*` (whole words) replaced
+/// by the call's arguments.
+fn positional(words: &[String], args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words {
+        let bare = w
+            .strip_prefix("${")
+            .and_then(|x| x.strip_suffix('}'))
+            .or_else(|| w.strip_prefix('$'));
+        match bare {
+            Some("@" | "*") => out.extend(args.iter().cloned()),
+            Some(n) if n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0" => {
+                let i = usize::from(n.as_bytes()[0] - b'1');
+                if let Some(a) = args.get(i) {
+                    out.push(a.clone());
+                }
+            }
+            _ => out.push(w.clone()),
+        }
+    }
+    out
+}
+
 /// How a command sits in its pipeline.
 #[derive(Debug, Clone, Copy)]
 struct Pipe {
@@ -159,6 +189,9 @@ struct Pipe {
     /// Another command of the pipeline reads it (`gh`, a `login`).
     consumer: bool,
 }
+
+/// A plain value the script gives a variable, as words, with the line that sets it.
+type Value = (Vec<String>, usize);
 
 /// The state of one script's analysis.
 pub(super) struct Run<'a, 'c> {
@@ -176,10 +209,36 @@ pub(super) struct Run<'a, 'c> {
     pub(super) generated_build: bool,
     /// Variables from `$GITHUB_ENV` this script may run as a command, as words.
     pub(super) command_values: BTreeMap<String, Vec<String>>,
+    /// The script split into commands (function bodies are run from it when called).
+    parsed: Parsed,
+    /// The repository file the script is (empty for a `run:` step).
+    file: String,
+    /// Values the script gives its own variables (`pytest="python -m pytest"`), each with
+    /// its line, to run `$pytest`; `None` once one of them is not a plain value.
+    values: BTreeMap<String, Option<Vec<Value>>>,
+    /// Functions being run and variables being expanded, innermost last.
+    calls: Vec<String>,
+    /// Functions called so far.
+    called: BTreeSet<String>,
+    /// Where what is being read comes from (`in function `f` (scripts/x.sh:3)`), innermost
+    /// last: added to what is reported.
+    context: Vec<String>,
+    /// Per pipeline: another command mentions the job token; another reads it.
+    pipes: BTreeMap<usize, (bool, bool)>,
 }
 
 /// Analyses a `run:` script.
 pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> StepResult {
+    analyze_text(script, kind, ctx, "")
+}
+
+/// Analyses a script: a `run:` step (`file` empty) or a file of the repository.
+pub(crate) fn analyze_text(
+    script: &str,
+    kind: ShellKind,
+    ctx: &RunCtx<'_>,
+    file: &str,
+) -> StepResult {
     let mut run = Run {
         ctx,
         vars: ctx
@@ -195,6 +254,13 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         mentioned: false,
         generated_build: false,
         command_values: super::env_file::command_values(ctx.env_file, script),
+        parsed: Parsed::default(),
+        file: file.to_owned(),
+        values: BTreeMap::new(),
+        calls: Vec::new(),
+        called: BTreeSet::new(),
+        context: Vec::new(),
+        pipes: BTreeMap::new(),
     };
     let oidc_variables = &ctx.kb.tools.oidc.request_variables;
     if oidc_variables.iter().any(|v| mentions_word(script, v)) {
@@ -211,32 +277,39 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         vec![script.to_owned()]
     } else {
         let parsed = split(script, kind);
-        let mut pipeline_mention: BTreeMap<usize, bool> = BTreeMap::new();
         for seg in &parsed.segments {
             let m = seg.words.iter().any(|w| run.word_mentions(w));
-            *pipeline_mention.entry(seg.pipeline).or_default() |= m;
-        }
-        let mut pipeline_consumer: BTreeMap<usize, bool> = BTreeMap::new();
-        for seg in &parsed.segments {
             let (_, ci) = command_start(&ctx.kb.tools.prefixes, &seg.words);
             let is_consumer = ci.is_some_and(|ci| {
                 let cmd = base_name(&seg.words[ci]);
                 cmd == "gh" || seg.words[ci + 1..].iter().any(|w| w == "login")
             });
-            *pipeline_consumer.entry(seg.pipeline).or_default() |= is_consumer;
+            let entry = run.pipes.entry(seg.pipeline).or_default();
+            entry.0 |= m;
+            entry.1 |= is_consumer;
         }
-        for seg in &parsed.segments {
-            let pm = pipeline_mention
-                .get(&seg.pipeline)
-                .copied()
-                .unwrap_or(false);
-            let pc = pipeline_consumer
-                .get(&seg.pipeline)
-                .copied()
-                .unwrap_or(false);
-            run.segment(seg, kind, pm, pc);
+        run.parsed = parsed;
+        for index in 0..run.parsed.segments.len() {
+            if run.parsed.in_function(index) {
+                // Runs when the function is called.
+                continue;
+            }
+            let seg = run.parsed.segments[index].clone();
+            run.piped_segment(&seg, kind);
         }
-        parsed.heredocs
+        // A function harden did not see called may still run (`"$@"`, `$cmd`, a trap):
+        // what it does counts too.
+        let uncalled: Vec<String> = run
+            .parsed
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .filter(|n| !run.called.contains(n))
+            .collect();
+        for name in uncalled {
+            run.call_function(&[name], 0, kind);
+        }
+        std::mem::take(&mut run.parsed.heredocs)
     };
     for body in &embedded {
         if run.text_mentions(body) && !run.mentioned {
@@ -292,10 +365,124 @@ impl Run<'_, '_> {
     }
 
     pub(super) fn unsure(&mut self, reason: impl Into<String>) {
-        let reason = reason.into();
+        let reason = self.located(reason.into());
         if !self.out.unsure.contains(&reason) {
             self.out.unsure.push(reason);
         }
+    }
+
+    /// `what` with where it comes from when that is a function or a variable of the script
+    /// (`... (in function `setup` defined at scripts/ci.sh:3)`).
+    pub(super) fn located(&self, what: String) -> String {
+        match self.context.last() {
+            Some(c) => format!("{what} ({c})"),
+            None => what,
+        }
+    }
+
+    /// Where line `line` of this script is, as a reader finds it.
+    fn place(&self, line: usize) -> String {
+        if self.file.is_empty() {
+            format!("line {line} of the script")
+        } else {
+            format!("{}:{line}", self.file)
+        }
+    }
+
+    /// Analyses `words` as a command of its own (`hatch run docs:mkdocs build` runs
+    /// `mkdocs build`).
+    pub(super) fn run_words(&mut self, words: Vec<String>) {
+        let seg = Segment {
+            words,
+            pipeline: usize::MAX,
+            line: 0,
+        };
+        self.segment(&seg, ShellKind::Sh, false, false);
+    }
+
+    /// A command with its pipeline's facts.
+    fn piped_segment(&mut self, seg: &Segment, kind: ShellKind) {
+        let (pm, pc) = self.pipes.get(&seg.pipeline).copied().unwrap_or_default();
+        self.segment(seg, kind, pm, pc);
+    }
+
+    /// `name args` where the script defines the function `name`: its body is analysed here,
+    /// with `$1`... and `$@` standing for `args`. True when `name` is such a function.
+    fn call_function(&mut self, words: &[String], ci: usize, kind: ShellKind) -> bool {
+        let name = words[ci].as_str();
+        let Some(f) = self.parsed.function(name).cloned() else {
+            return false;
+        };
+        if self.calls.iter().any(|c| c == name) || self.calls.len() >= 16 {
+            // Recursion: the body is being read already.
+            return true;
+        }
+        let args = &words[ci + 1..];
+        self.called.insert(name.to_owned());
+        self.calls.push(name.to_owned());
+        let place = self.place(f.line);
+        self.context
+            .push(format!("in function `{name}` defined at {place}"));
+        for index in f.body.clone() {
+            let seg = self.parsed.segments[index].clone();
+            let words = positional(&seg.words, args);
+            let seg = Segment { words, ..seg };
+            self.piped_segment(&seg, kind);
+        }
+        self.context.pop();
+        self.calls.pop();
+        true
+    }
+
+    /// Records the value a script gives a variable, to run `$name` later.
+    fn remember(&mut self, name: &str, value: &str, line: usize) {
+        let plain = !value.contains("$()") && !value.contains("${{") && !value.contains('`');
+        let entry = self
+            .values
+            .entry(name.to_owned())
+            .or_insert(Some(Vec::new()));
+        match entry {
+            Some(values) if plain => {
+                let words: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
+                if !values.iter().any(|(w, _)| *w == words) {
+                    values.push((words, line));
+                }
+            }
+            _ => *entry = None,
+        }
+    }
+
+    /// `$name` (or `${name}`) at `ci`, where the script set `name` to plain values: each
+    /// value is analysed in its place. True when it was such a variable.
+    fn expand_value(&mut self, seg: &Segment, kind: ShellKind, ci: usize) -> bool {
+        let Some(name) = super::env_file::expanded_name(&seg.words[ci]) else {
+            return false;
+        };
+        let Some(Some(values)) = self.values.get(name).cloned() else {
+            return false;
+        };
+        let call = format!("${name}");
+        if self.calls.contains(&call) || self.calls.len() >= 16 {
+            return false;
+        }
+        self.calls.push(call);
+        for (value, line) in values {
+            let mut words = seg.words[..ci].to_vec();
+            words.extend(value);
+            words.extend(seg.words[ci + 1..].iter().cloned());
+            let place = self.place(line);
+            self.context.push(format!("`${name}` is set at {place}"));
+            self.piped_segment(
+                &Segment {
+                    words,
+                    ..seg.clone()
+                },
+                kind,
+            );
+            self.context.pop();
+        }
+        self.calls.pop();
+        true
     }
 
     pub(super) fn var(&self, name: &str) -> TokenValue {
@@ -370,7 +557,7 @@ impl Run<'_, '_> {
         words.extend(seg.words[ci + 1..].iter().cloned());
         let expanded = Segment {
             words,
-            pipeline: seg.pipeline,
+            ..seg.clone()
         };
         self.segment(&expanded, kind, pipe_mention, pipe_consumer);
         self.command_values.insert(name.to_owned(), value);
@@ -387,6 +574,7 @@ impl Run<'_, '_> {
         let (assigns, ci) = command_start(&kb.tools.prefixes, words);
         let Some(ci) = ci else {
             for (n, v) in assigns {
+                self.remember(&n, &v, seg.line);
                 let value = self.classify(&v);
                 self.vars.insert(n, value);
             }
@@ -399,10 +587,14 @@ impl Run<'_, '_> {
             self.vars.insert(n.clone(), value);
         }
         let ci = self.env_file_and_wrappers(words, ci);
-        if !self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
+        let expanded = self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci)
+            || self.call_function(words, ci, kind)
+            || self.expand_value(seg, kind, ci)
+            || super::project_scripts::run_script(self, words, ci);
+        if !expanded {
             if kb.tools.declarations.has(&base_name(&words[ci])) {
                 // `export NAME=value` outlives the command, with its prefix assignments.
-                self.declare(&words[ci + 1..], mention);
+                self.declare(&words[ci + 1..], mention, seg.line);
                 return;
             }
             let pipe = Pipe {
@@ -441,9 +633,10 @@ impl Run<'_, '_> {
     }
 
     /// `export NAME=value`, `local NAME=value`...
-    fn declare(&mut self, args: &[String], mention: bool) {
+    fn declare(&mut self, args: &[String], mention: bool, line: usize) {
         for a in args {
             if let Some((n, v)) = assignment(a) {
+                self.remember(n, v, line);
                 let value = self.classify(v);
                 self.vars.insert(n.to_owned(), value);
             }
@@ -985,6 +1178,93 @@ mod tests {
             env_file: &BTreeMap::new(),
         };
         analyze_run(script, ShellKind::Sh, &ctx)
+    }
+
+    fn opaque_of(script: &str) -> Vec<String> {
+        analyze(script, &[], true)
+            .opaque
+            .into_iter()
+            .map(|o| o.what)
+            .collect()
+    }
+
+    #[test]
+    fn pushes_behind_wrappers_are_seen() {
+        for script in [
+            "hatch run +py=3.9 mkdocs gh-deploy --force",
+            "hatch run -py=3.9 -- git push",
+            "hatch run -- git push",
+            "pdm run -v git push",
+            "conda run -n x git push",
+            "pipx run --spec x git push",
+        ] {
+            let r = analyze(script, &[], true);
+            assert_eq!(r.needs.summary(), "contents: write", "{script}");
+            assert!(r.opaque.is_empty(), "{script}: {:?}", r.opaque);
+        }
+        assert!(opaque_of("npx prettier@3.5 --check .").is_empty());
+        assert!(opaque_of("uvx ruff@0.6.0 check").is_empty());
+    }
+
+    #[test]
+    fn shell_syntax_is_not_read_as_commands() {
+        for script in [
+            "PARMS[--components]=core,bin\nPARMS[x]+=y",
+            "arr=(a b\n  c d)\nfor x in \"${arr[@]}\"; do echo $x; done",
+            "(( i++ ))\necho $(( i + 1 ))\nn=$((n*2))",
+            "cmake . && make -j `sysctl -n hw.ncpu`",
+            "cd build && make -j $(nproc)",
+            "cmake -B build && make -C build",
+            "$CC -o x x.c && $CXX -o y y.cc",
+            "crates[${#crates[@]}]=x",
+        ] {
+            assert!(
+                opaque_of(script).is_empty(),
+                "{script}: {:?}",
+                opaque_of(script)
+            );
+        }
+        let downloaded = opaque_of("bash <(curl -Ls https://example.com/x.sh) report");
+        assert_eq!(downloaded.len(), 1, "{downloaded:?}");
+        assert!(downloaded[0].contains("<(...)"), "{downloaded:?}");
+    }
+
+    #[test]
+    fn functions_and_variables_are_followed() {
+        let script =
+            "setup_repo() {\n  git config user.name x\n  git push origin HEAD\n}\nsetup_repo\n";
+        let r = analyze(script, &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        let script = "function build {\n  my-tool \"$@\"\n}\nbuild x\n";
+        let opaque = opaque_of(script);
+        assert_eq!(
+            opaque,
+            vec!["`my-tool`, a command harden does not know (in function `build` defined at line 1 of the script)"]
+        );
+        // `$@` in a wrapper function is the call's arguments.
+        let r = analyze(
+            "retry() { for i in 1 2 3; do \"$@\" && break; done; }\nretry git push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        // A function never seen called still counts.
+        let r = analyze("deploy() {\n  git push\n}\n\"$1\"\n", &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze("pytest=\"python -bb -m pytest\"\n$pytest -x\n", &[], true);
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        let opaque = opaque_of("tool=\"my-tool --x\"\n${tool} run\n");
+        assert_eq!(
+            opaque,
+            vec!["`my-tool`, a command harden does not know (`$tool` is set at line 1 of the script)"]
+        );
+        let r = analyze(
+            "push=\"git push\"\nif x; then push=\"echo\"; fi\n$push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
     }
 
     #[test]

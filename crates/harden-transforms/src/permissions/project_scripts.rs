@@ -1,0 +1,499 @@
+//! Scripts a project defines for its task runners, read like Makefile recipes:
+//! `hatch run [env:]script` (`[tool.hatch.envs.<env>.scripts]` in `pyproject.toml`, or
+//! `[envs.<env>.scripts]` in `hatch.toml`) and `tox -e env` (`tox.ini`, `[tool.tox]` in
+//! `pyproject.toml` as `legacy_tox_ini` or native tables, `tox.toml`). The commands they run
+//! are analysed like the step's own, with the same credentials. A runner whose configuration
+//! harden cannot find is left to the other rules (`tox` without a configuration fails).
+
+use super::commands::command_name;
+use super::programs::nested;
+use super::shell::{Run, ShellKind};
+
+/// How many scripts deep a hatch script may name other scripts.
+const MAX_SCRIPT_DEPTH: usize = 8;
+
+/// Reads the script a task runner at `ci` runs, when `words` is one (`hatch run lint`,
+/// `tox -e docs`). True when it was read.
+pub(super) fn run_script(run: &mut Run<'_, '_>, words: &[String], ci: usize) -> bool {
+    let hatch = (0..ci).any(|j| {
+        command_name(&words[j]) == "hatch" && words.get(j + 1).is_some_and(|w| w == "run")
+    });
+    if hatch && ci >= 2 {
+        return hatch_script(run, &words[ci], &words[ci + 1..]);
+    }
+    if command_name(&words[ci]) == "tox" {
+        return tox(run, &words[ci + 1..]);
+    }
+    false
+}
+
+/// A file of the project, looked up from the step's folder up to the root.
+fn project_file(run: &Run<'_, '_>, name: &str) -> Option<(String, String)> {
+    let files = run.ctx.files?;
+    let mut parts: Vec<&str> = run
+        .ctx
+        .workdir
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    loop {
+        let mut rel = parts.join("/");
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str(name);
+        if let Some(text) = files.read(&rel) {
+            return Some((rel, text));
+        }
+        parts.pop()?;
+    }
+}
+
+fn toml_table(text: &str) -> Option<toml::Table> {
+    text.parse::<toml::Table>().ok()
+}
+
+/// `table.a.b.c`, a table.
+fn path<'t>(table: &'t toml::Table, keys: &[&str]) -> Option<&'t toml::Table> {
+    let mut t = table;
+    for k in keys {
+        t = t.get(*k)?.as_table()?;
+    }
+    Some(t)
+}
+
+/// The commands of a hatch script: a string or an array of strings.
+fn script_commands(value: &toml::Value) -> Vec<String> {
+    match value {
+        toml::Value::String(s) => vec![s.clone()],
+        toml::Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The scripts of a hatch environment, with those of its template (`template`, else
+/// `default`), from `hatch.toml` or `pyproject.toml`.
+fn hatch_scripts(run: &Run<'_, '_>, env: &str) -> Option<(String, toml::Table)> {
+    let (rel, envs) = project_file(run, "hatch.toml")
+        .and_then(|(rel, text)| Some((rel, path(&toml_table(&text)?, &["envs"])?.clone())))
+        .or_else(|| {
+            let (rel, text) = project_file(run, "pyproject.toml")?;
+            Some((
+                rel,
+                path(&toml_table(&text)?, &["tool", "hatch", "envs"])?.clone(),
+            ))
+        })?;
+    let mut scripts = toml::Table::new();
+    let mut chain = vec![env.to_owned()];
+    while let Some(last) = chain.last() {
+        let template = path(&envs, &[last])
+            .and_then(|t| t.get("template"))
+            .and_then(|t| t.as_str())
+            .unwrap_or("default");
+        if chain.iter().any(|c| c == template) || chain.len() > 8 {
+            break;
+        }
+        chain.push(template.to_owned());
+    }
+    for name in chain.iter().rev() {
+        if let Some(own) = path(&envs, &[name, "scripts"]) {
+            scripts.extend(own.clone());
+        }
+    }
+    Some((rel, scripts))
+}
+
+/// Hatch's context formatting in a command: `{args}` (with a default after `:`),
+/// `{env:NAME}`, `{root}`...
+fn hatch_format(command: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    let mut rest = command;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let field = &rest[open + 1..open + close];
+        let (key, default) = field.split_once(':').unwrap_or((field, ""));
+        match key {
+            "args" if args.is_empty() => out.push_str(default),
+            "args" => out.push_str(&args.join(" ")),
+            "env" => {
+                let name = default.split(':').next().unwrap_or_default();
+                out.push('$');
+                out.push_str(name);
+            }
+            "root" | "home" | "cwd" => out.push('.'),
+            _ => out.push_str("HATCH_FIELD"),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Expands the commands of script `name`, following commands that name other scripts.
+fn expand_hatch(scripts: &toml::Table, name: &str, args: &[String], depth: usize) -> Vec<String> {
+    let Some(value) = scripts.get(name) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for command in script_commands(value) {
+        // A leading `- ` ignores the command's exit code.
+        let command = command.trim_start().trim_start_matches("- ");
+        let first = command.split_whitespace().next().unwrap_or_default();
+        if scripts.contains_key(first) && depth < MAX_SCRIPT_DEPTH {
+            let rest: Vec<String> = command
+                .split_whitespace()
+                .skip(1)
+                .map(str::to_owned)
+                .collect();
+            lines.extend(expand_hatch(scripts, first, &rest, depth + 1));
+        } else {
+            lines.push(hatch_format(command, args));
+        }
+    }
+    lines
+}
+
+/// `hatch run [env:]script args`: the script's commands, or the command after `env:`.
+fn hatch_script(run: &mut Run<'_, '_>, word: &str, args: &[String]) -> bool {
+    let (env, name) = word.split_once(':').unwrap_or(("default", word));
+    if let Some((rel, scripts)) = hatch_scripts(run, env) {
+        if scripts.contains_key(name) {
+            let text = expand_hatch(&scripts, name, args, 0).join("\n");
+            let workdir = run.ctx.workdir.to_owned();
+            nested(
+                run,
+                &text,
+                &rel,
+                workdir,
+                &format!("`hatch run {word}` (a script of `{rel}`)"),
+                ShellKind::Sh,
+            );
+            return true;
+        }
+    }
+    if word.contains(':') && !name.is_empty() {
+        // `hatch run docs:mkdocs build`: the command runs in the `docs` environment.
+        let mut words = vec![name.to_owned()];
+        words.extend(args.iter().cloned());
+        run.run_words(words);
+        return true;
+    }
+    false
+}
+
+/// The environments `tox` is asked to run (`-e a,b`, `--env a`), or `None` for all of them
+/// (no `-e`, `ALL`, a label, or a name harden cannot read), and the positional arguments
+/// after `--`.
+fn tox_envs(args: &[String]) -> (Option<Vec<String>>, Vec<String>) {
+    let mut envs: Option<Vec<String>> = None;
+    let mut all = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            return (envs.filter(|_| !all), args[i + 1..].to_vec());
+        }
+        let value = match a.as_str() {
+            "-e" | "--env" => {
+                i += 1;
+                args.get(i).cloned()
+            }
+            _ => a
+                .strip_prefix("-e")
+                .filter(|v| !v.is_empty())
+                .or_else(|| a.strip_prefix("--env="))
+                .map(str::to_owned),
+        };
+        if let Some(v) = value {
+            if v.contains(['$', '{', '}']) || v == "ALL" {
+                all = true;
+            }
+            envs.get_or_insert_with(Vec::new)
+                .extend(v.split(',').map(|e| e.trim().to_owned()));
+        } else if matches!(a.as_str(), "-m" | "--labels" | "-f" | "--factors") {
+            all = true;
+        }
+        i += 1;
+    }
+    (envs.filter(|_| !all), Vec::new())
+}
+
+/// An INI file as tox reads it: section -> key -> value (continuation lines joined with
+/// newlines).
+fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push((name.trim().to_owned(), Vec::new()));
+            continue;
+        }
+        let Some((_, keys)) = sections.last_mut() else {
+            continue;
+        };
+        let continued = line.starts_with([' ', '\t']);
+        match (continued, keys.last_mut()) {
+            (true, Some((_, value))) => {
+                value.push('\n');
+                value.push_str(trimmed);
+            }
+            _ => {
+                if let Some((k, v)) = trimmed.split_once('=') {
+                    keys.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+        }
+    }
+    sections
+}
+
+/// Tox's substitutions in a command: `{posargs}` (with a default), `{env:NAME}`,
+/// `{[section]key}`, and the folders and interpreter tox names.
+fn tox_format(
+    command: &str,
+    posargs: &[String],
+    ini: &[(String, Vec<(String, String)>)],
+    depth: usize,
+) -> String {
+    let mut out = String::new();
+    let mut rest = command;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let field = &rest[open + 1..open + close];
+        let (key, default) = field.split_once(':').unwrap_or((field, ""));
+        if key == "posargs" {
+            if posargs.is_empty() {
+                out.push_str(default);
+            } else {
+                out.push_str(&posargs.join(" "));
+            }
+        } else if key == "env" {
+            out.push('$');
+            out.push_str(default.split(':').next().unwrap_or_default());
+        } else if let Some((section, name)) = key
+            .strip_prefix('[')
+            .and_then(|k| k.split_once(']'))
+            .filter(|_| depth < 4)
+        {
+            let value = ini_value(ini, section, name).unwrap_or_default();
+            out.push_str(&tox_format(value, posargs, ini, depth + 1));
+        } else if matches!(key, "envpython" | "env_python") {
+            out.push_str("python");
+        } else {
+            out.push_str("TOX_FIELD");
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn ini_value<'i>(
+    ini: &'i [(String, Vec<(String, String)>)],
+    section: &str,
+    key: &str,
+) -> Option<&'i str> {
+    ini.iter()
+        .filter(|(s, _)| s == section)
+        .flat_map(|(_, keys)| keys.iter())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The command lines of a tox value: `\` continuations joined, factor conditions
+/// (`py38,py39: pytest`) dropped (every condition counts), `-` and `!` prefixes dropped.
+fn tox_lines(value: &str) -> Vec<String> {
+    let joined = value.replace("\\\n", " ");
+    joined
+        .lines()
+        .map(|l| {
+            let l = l.trim();
+            let factor_end = l.find(": ").filter(|&i| {
+                l[..i].chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '.' | ',' | '!' | '-' | '{' | '}')
+                })
+            });
+            let l = factor_end.map_or(l, |i| l[i + 2..].trim_start());
+            let l = l.trim_start_matches(['-', '!']);
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The commands of the chosen tox environments in an INI configuration.
+fn tox_ini_commands(
+    ini: &[(String, Vec<(String, String)>)],
+    envs: Option<&[String]>,
+    posargs: &[String],
+) -> Vec<String> {
+    let sections: Vec<&str> = match envs {
+        Some(envs) => envs
+            .iter()
+            .map(|e| {
+                let own = format!("testenv:{e}");
+                if ini.iter().any(|(s, _)| *s == own) {
+                    ini.iter()
+                        .find(|(s, _)| *s == own)
+                        .map_or("testenv", |(s, _)| s.as_str())
+                } else {
+                    "testenv"
+                }
+            })
+            .collect(),
+        None => ini
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .filter(|s| *s == "testenv" || s.starts_with("testenv:"))
+            .collect(),
+    };
+    let mut lines = Vec::new();
+    for section in sections {
+        for key in ["commands_pre", "commands", "commands_post"] {
+            let value = ini_value(ini, section, key).or_else(|| ini_value(ini, "testenv", key));
+            for line in value.map(tox_lines).unwrap_or_default() {
+                let formatted = tox_format(&line, posargs, ini, 0);
+                lines.extend(tox_lines(&formatted));
+            }
+        }
+    }
+    lines
+}
+
+/// The commands of the chosen environments in a native TOML configuration (`tox.toml`, or
+/// `[tool.tox]` of `pyproject.toml`): `commands = [["pytest", "-q"]]` under `env_run_base`
+/// and `env.<name>`.
+fn tox_toml_commands(
+    tox: &toml::Table,
+    envs: Option<&[String]>,
+    posargs: &[String],
+) -> Vec<String> {
+    let named: Vec<&toml::Table> = match envs {
+        Some(envs) => envs.iter().filter_map(|e| path(tox, &["env", e])).collect(),
+        None => path(tox, &["env"])
+            .map(|t| t.values().filter_map(toml::Value::as_table).collect())
+            .unwrap_or_default(),
+    };
+    let base = path(tox, &["env_run_base"]);
+    let mut tables: Vec<&toml::Table> = named;
+    tables.extend(base);
+    let mut lines = Vec::new();
+    for table in tables {
+        for key in ["commands_pre", "commands", "commands_post"] {
+            let Some(commands) = table.get(key).and_then(toml::Value::as_array) else {
+                continue;
+            };
+            for command in commands {
+                let words: Vec<String> = command
+                    .as_array()
+                    .map(|ws| {
+                        ws.iter()
+                            .map(|w| match w {
+                                toml::Value::String(s) => s.clone(),
+                                // `{ replace = "posargs", ... }`
+                                _ => posargs.join(" "),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let line = words.join(" ");
+                if !line.trim().is_empty() {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// `tox -e docs`: the commands of the environments it runs.
+fn tox(run: &mut Run<'_, '_>, args: &[String]) -> bool {
+    let (envs, posargs) = tox_envs(args);
+    let envs = envs.as_deref();
+    let (rel, lines) = if let Some((rel, text)) = project_file(run, "tox.ini") {
+        let ini = parse_ini(&text);
+        (rel, tox_ini_commands(&ini, envs, &posargs))
+    } else if let Some((rel, text)) = project_file(run, "tox.toml") {
+        let Some(table) = toml_table(&text) else {
+            return false;
+        };
+        (rel, tox_toml_commands(&table, envs, &posargs))
+    } else if let Some((rel, text)) = project_file(run, "pyproject.toml") {
+        let Some(tox) = toml_table(&text).and_then(|t| path(&t, &["tool", "tox"]).cloned()) else {
+            return false;
+        };
+        match tox.get("legacy_tox_ini").and_then(toml::Value::as_str) {
+            Some(ini) => (rel, tox_ini_commands(&parse_ini(ini), envs, &posargs)),
+            None => (rel, tox_toml_commands(&tox, envs, &posargs)),
+        }
+    } else {
+        return false;
+    };
+    let shown = match envs {
+        Some(e) => format!("`tox -e {}` (in `{rel}`)", e.join(",")),
+        None => format!("`tox` (in `{rel}`)"),
+    };
+    let workdir = run.ctx.workdir.to_owned();
+    nested(run, &lines.join("\n"), &rel, workdir, &shown, ShellKind::Sh);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn hatch_scripts_expand() {
+        let t: toml::Table = "[docs]\nbuild = \"mkdocs build {args:--strict}\"\ndeploy = [\"build\", \"- mkdocs gh-deploy --force\"]\n"
+            .parse()
+            .expect("toml");
+        let scripts = path(&t, &["docs"]).expect("docs").clone();
+        assert_eq!(
+            expand_hatch(&scripts, "deploy", &[], 0),
+            vec!["mkdocs build --strict", "mkdocs gh-deploy --force"]
+        );
+        assert_eq!(hatch_format("pytest {args}", &w("-x")), "pytest -x");
+        assert_eq!(hatch_format("echo {env:HOME}", &[]), "echo $HOME");
+    }
+
+    #[test]
+    fn tox_configurations() {
+        assert_eq!(
+            tox_envs(&w("-e docs,lint -- -x")),
+            (Some(w("docs lint")), w("-x"))
+        );
+        assert_eq!(tox_envs(&w("-e ${{ matrix.env }}")).0, None);
+        assert_eq!(tox_envs(&w("-edocs")).0, Some(w("docs")));
+        let ini = parse_ini("[tox]\nenvlist = py\n[testenv]\ncommands =\n    pytest {posargs:-q}\n[testenv:docs]\ncommands =\n    py3: mkdocs build\n    - mkdocs gh-deploy \\\n      --force\n    {[testenv]commands}\n");
+        assert_eq!(
+            tox_ini_commands(&ini, Some(&w("docs")), &[]),
+            vec!["mkdocs build", "mkdocs gh-deploy --force", "pytest -q"]
+        );
+        assert_eq!(tox_ini_commands(&ini, None, &w("-x")).len(), 4);
+        let native: toml::Table = "[env_run_base]\ncommands = [[\"pytest\"]]\n[env.docs]\ncommands = [[\"git\", \"push\"]]\n"
+            .parse()
+            .expect("toml");
+        assert_eq!(
+            tox_toml_commands(&native, Some(&w("docs")), &[]),
+            vec!["git push", "pytest"]
+        );
+    }
+}
