@@ -411,7 +411,8 @@ impl Lexer {
             }
             '<' if kind == ShellKind::Sh
                 && self.at(i + 1) == Some('<')
-                && self.at(i + 2) != Some('<') =>
+                && self.at(i + 2) != Some('<')
+                && (i == 0 || self.at(i - 1) != Some('<')) =>
             {
                 self.heredoc_start();
             }
@@ -555,6 +556,9 @@ impl Lexer {
             self.i += 1;
             return;
         }
+        if c == '(' && kind == ShellKind::Sh && self.spaced_function() {
+            return;
+        }
         let b = self.s.top();
         if c == '(' {
             if b.in_word {
@@ -600,6 +604,38 @@ impl Lexer {
         let start = b.start;
         let line = self.s.line_of(start);
         self.s.pending_function = Some((name, line));
+        true
+    }
+
+    /// `name ()` (with blanks before `(`): a function definition. True when it was one (the
+    /// `()` is consumed).
+    fn spaced_function(&mut self) -> bool {
+        let mut j = self.i + 1;
+        while matches!(self.at(j), Some(' ' | '\t')) {
+            j += 1;
+        }
+        if self.at(j) != Some(')') {
+            return false;
+        }
+        let b = self.s.top();
+        let named = match b.words.as_slice() {
+            [name] => Some(name.clone()),
+            [keyword, name] if keyword == "function" => Some(name.clone()),
+            _ => None,
+        };
+        let Some(name) = named.filter(|n| {
+            !b.in_word
+                && b.frame == Frame::Top
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+        }) else {
+            return false;
+        };
+        b.words.clear();
+        let start = b.start;
+        let line = self.s.line_of(start);
+        self.s.pending_function = Some((name, line));
+        self.i = j + 1;
         true
     }
 

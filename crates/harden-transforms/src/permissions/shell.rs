@@ -129,10 +129,14 @@ fn assignment(word: &str) -> Option<(&str, &str)> {
 /// that are not the command (`sudo -E`, `timeout 10`, `if`) are skipped.
 fn command_start(prefixes: &Prefixes, words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
     let skip_options = |mut i: usize| {
+        let values = prefixes
+            .option_values
+            .get(&base_name(&words[i - 1]))
+            .map_or(&[][..], Vec::as_slice);
         while i < words.len() && words[i].starts_with('-') {
-            i += 1;
+            i += if has(values, &words[i]) { 2 } else { 1 };
         }
-        i
+        i.min(words.len())
     };
     let mut assigns = Vec::new();
     let mut i = 0;
@@ -229,7 +233,35 @@ pub(super) struct Run<'a, 'c> {
 
 /// Analyses a `run:` script.
 pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> StepResult {
+    if ctx.depth == 0 && kind != ShellKind::Other {
+        let script = env_expressions(script, ctx.env);
+        return analyze_text(&script, kind, ctx, "");
+    }
     analyze_text(script, kind, ctx, "")
+}
+
+/// `script` with `${{ env.NAME }}` replaced by `NAME`'s value where `env:` sets it to a
+/// literal, as the runner does before the shell starts (`${{ env.BUILD_SCRIPT }} --ci`).
+fn env_expressions(script: &str, env: &Env) -> String {
+    let mut out = String::new();
+    let mut rest = script;
+    while let Some(open) = rest.find("${{") {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find("}}") else {
+            break;
+        };
+        let whole = &rest[open..open + close + 2];
+        let inner = whole[3..whole.len() - 2].trim();
+        let value = inner
+            .strip_prefix("env.")
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .and_then(|n| env.value(n))
+            .filter(|v| !v.is_empty() && !v.contains("${{"));
+        out.push_str(value.unwrap_or(whole));
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Analyses a script: a `run:` step (`file` empty) or a file of the repository.
@@ -455,23 +487,24 @@ impl Run<'_, '_> {
     /// `$name` (or `${name}`) at `ci`, where the script set `name` to plain values: each
     /// value is analysed in its place. True when it was such a variable.
     fn expand_value(&mut self, seg: &Segment, kind: ShellKind, ci: usize) -> bool {
-        let Some(name) = super::env_file::expanded_name(&seg.words[ci]) else {
+        let word = &seg.words[ci];
+        let (key, call) = match super::env_file::expanded_name(word) {
+            Some(name) => (name.to_owned(), format!("${name}")),
+            None => (format!("alias {word}"), format!("alias {word}")),
+        };
+        let Some(Some(values)) = self.values.get(&key).cloned() else {
             return false;
         };
-        let Some(Some(values)) = self.values.get(name).cloned() else {
-            return false;
-        };
-        let call = format!("${name}");
         if self.calls.contains(&call) || self.calls.len() >= 16 {
             return false;
         }
-        self.calls.push(call);
+        self.calls.push(call.clone());
         for (value, line) in values {
             let mut words = seg.words[..ci].to_vec();
             words.extend(value);
             words.extend(seg.words[ci + 1..].iter().cloned());
             let place = self.place(line);
-            self.context.push(format!("`${name}` is set at {place}"));
+            self.context.push(format!("`{call}` is set at {place}"));
             self.piped_segment(
                 &Segment {
                     words,
@@ -524,7 +557,13 @@ impl Run<'_, '_> {
             None => {}
         }
         match self.ctx.kb.commands.unwrap_checked(words, ci) {
-            Ok(ci) => ci,
+            // `conda run -n x USE_CPP=1 pip install .`: the wrapper's shell sets them.
+            Ok(mut ci) => {
+                while ci + 1 < words.len() && assignment(&words[ci]).is_some() {
+                    ci += 1;
+                }
+                ci
+            }
             Err(u) => {
                 let shown = words[ci..=u.at].join(" ");
                 super::programs::opaque(
@@ -592,6 +631,12 @@ impl Run<'_, '_> {
             || self.expand_value(seg, kind, ci)
             || super::project_scripts::run_script(self, words, ci);
         if !expanded {
+            if base_name(&words[ci]) == "alias" {
+                for (name, value) in words[ci + 1..].iter().filter_map(|w| assignment(w)) {
+                    self.remember(&format!("alias {name}"), value, seg.line);
+                }
+                return;
+            }
             if kb.tools.declarations.has(&base_name(&words[ci])) {
                 // `export NAME=value` outlives the command, with its prefix assignments.
                 self.declare(&words[ci + 1..], mention, seg.line);
@@ -1262,6 +1307,26 @@ mod tests {
         let r = analyze(
             "push=\"git push\"\nif x; then push=\"echo\"; fi\n$push\n",
             &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze("alias ship=\"git push\"\nship origin\n", &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze(
+            "retry () { \"$@\" || (sleep 1 && \"$@\") }\nretry git push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        // A here-string is not a heredoc: the quoting after it stays right.
+        let opaque = opaque_of("jq -r . <<<\"$STAT\"\necho \"3 test(s) failed\"\n");
+        assert!(opaque.is_empty(), "{opaque:?}");
+        assert!(opaque_of("echo x | xargs -I CHECK sh -c 'cargo check CHECK'").is_empty());
+        assert!(opaque_of("conda run -n x USE_CPP=1 pip install .").is_empty());
+        let r = analyze(
+            "${{ env.DEPLOY }} --force",
+            &[("DEPLOY", "mkdocs gh-deploy")],
             true,
         );
         assert_eq!(r.needs.summary(), "contents: write");
