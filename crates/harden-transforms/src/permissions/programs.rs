@@ -358,7 +358,7 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
 
 /// `dir/path` with `.` and `..` resolved; `None` when it leaves the repository or cannot
 /// be named statically.
-fn join(dir: &str, path: &str) -> Option<String> {
+pub(super) fn join(dir: &str, path: &str) -> Option<String> {
     if path.contains('$') || path.contains("{{") || path.starts_with(['/', '~', '\\']) {
         return None;
     }

@@ -1,9 +1,12 @@
 //! Scripts a project defines for its task runners, read like Makefile recipes:
 //! `hatch run [env:]script` (`[tool.hatch.envs.<env>.scripts]` in `pyproject.toml`, or
-//! `[envs.<env>.scripts]` in `hatch.toml`) and `tox -e env` (`tox.ini`, `[tool.tox]` in
-//! `pyproject.toml` as `legacy_tox_ini` or native tables, `tox.toml`). The commands they run
-//! are analysed like the step's own, with the same credentials. A runner whose configuration
-//! harden cannot find is left to the other rules (`tox` without a configuration fails).
+//! `[envs.<env>.scripts]` in `hatch.toml`), `tox -e env` (`tox.ini`, `[tool.tox]` in
+//! `pyproject.toml` as `legacy_tox_ini` or native tables, `tox.toml`) and the commands
+//! `cibuildwheel` runs (`CIBW_BEFORE_ALL`, `CIBW_TEST_COMMAND`... in the environment,
+//! `[tool.cibuildwheel]` in `pyproject.toml`; on macOS and Windows they run on the runner,
+//! beside the credentials). The commands they run are analysed like the step's own, with the
+//! same credentials. A runner whose configuration harden cannot find is left to the other
+//! rules (`tox` without a configuration fails).
 
 use super::commands::command_name;
 use super::programs::nested;
@@ -21,10 +24,122 @@ pub(super) fn run_script(run: &mut Run<'_, '_>, words: &[String], ci: usize) -> 
     if hatch && ci >= 2 {
         return hatch_script(run, &words[ci], &words[ci + 1..]);
     }
-    if command_name(&words[ci]) == "tox" {
-        return tox(run, &words[ci + 1..]);
+    match command_name(&words[ci]).as_str() {
+        "tox" => tox(run, &words[ci + 1..]),
+        "cibuildwheel" => cibuildwheel(run, &words[ci + 1..]),
+        _ => false,
     }
-    false
+}
+
+/// The cibuildwheel options that are commands, as `pyproject.toml` keys; the environment
+/// variables are `CIBW_` and the key in capitals with `_` (`CIBW_BEFORE_ALL`), optionally
+/// followed by a platform (`CIBW_BEFORE_ALL_MACOS`).
+/// Source: <https://cibuildwheel.pypa.io/en/stable/options/>
+const CIBUILDWHEEL_COMMANDS: &[&str] = &[
+    "before-all",
+    "before-build",
+    "before-test",
+    "test-command",
+    "repair-wheel-command",
+];
+
+/// cibuildwheel's placeholders in commands: `{project}` and `{package}` are folders of the
+/// checkout (read as the root, where the step runs), `{wheel}`, `{dest_dir}`... values.
+fn cibuildwheel_format(command: &str) -> String {
+    let mut out = command.replace("{project}", ".").replace("{package}", ".");
+    for p in ["{wheel}", "{dest_dir}", "{delocate_archs}"] {
+        out = out.replace(p, "CIBW_VALUE");
+    }
+    out
+}
+
+/// The commands of one `[tool.cibuildwheel]` table (and its platform tables and overrides).
+fn cibuildwheel_table(table: &toml::Table, out: &mut Vec<String>) {
+    for key in CIBUILDWHEEL_COMMANDS {
+        match table.get(*key) {
+            Some(toml::Value::String(s)) => out.push(s.clone()),
+            Some(toml::Value::Array(items)) => {
+                let parts: Vec<&str> = items.iter().filter_map(toml::Value::as_str).collect();
+                out.push(parts.join(" && "));
+            }
+            _ => {}
+        }
+    }
+    for platform in ["linux", "macos", "windows", "pyodide", "ios"] {
+        if let Some(t) = table.get(platform).and_then(toml::Value::as_table) {
+            cibuildwheel_table(t, out);
+        }
+    }
+    if let Some(overrides) = table.get("overrides").and_then(toml::Value::as_array) {
+        for t in overrides.iter().filter_map(toml::Value::as_table) {
+            cibuildwheel_table(t, out);
+        }
+    }
+}
+
+/// `cibuildwheel [package-dir]`: the commands its options name, from the environment and
+/// from `pyproject.toml` of the package folder.
+fn cibuildwheel(run: &mut Run<'_, '_>, args: &[String]) -> bool {
+    let mut commands = Vec::new();
+    for (name, var) in &run.ctx.env.vars {
+        let Some(option) = name.strip_prefix("CIBW_") else {
+            continue;
+        };
+        let is_command = CIBUILDWHEEL_COMMANDS.iter().any(|c| {
+            let upper = c.to_ascii_uppercase().replace('-', "_");
+            option == upper
+                || option
+                    .strip_prefix(&upper)
+                    .is_some_and(|p| p.starts_with('_'))
+        });
+        if is_command && !var.value.trim().is_empty() {
+            commands.push(var.value.clone());
+        }
+    }
+    let mut package = ".";
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if matches!(
+            a.as_str(),
+            "--platform" | "--archs" | "--output-dir" | "--config-file" | "--only"
+        ) {
+            i += 1;
+        } else if !a.starts_with('-') {
+            package = a;
+            break;
+        }
+        i += 1;
+    }
+    let pyproject = super::programs::join(run.ctx.workdir, package)
+        .map(|dir| {
+            if dir.is_empty() {
+                "pyproject.toml".to_owned()
+            } else {
+                format!("{dir}/pyproject.toml")
+            }
+        })
+        .and_then(|rel| run.ctx.files.and_then(|f| f.read(&rel)));
+    if let Some(table) = pyproject
+        .as_deref()
+        .and_then(toml_table)
+        .and_then(|t| path(&t, &["tool", "cibuildwheel"]).cloned())
+    {
+        cibuildwheel_table(&table, &mut commands);
+    }
+    if commands.is_empty() {
+        return false;
+    }
+    let text: Vec<String> = commands.iter().map(|c| cibuildwheel_format(c)).collect();
+    let workdir = run.ctx.workdir.to_owned();
+    nested(
+        run,
+        &text.join("\n"),
+        "",
+        workdir,
+        "`cibuildwheel` (its CIBW_* commands)",
+        ShellKind::Sh,
+    );
+    true
 }
 
 /// A file of the project, looked up from the step's folder up to the root.
@@ -472,6 +587,28 @@ mod tests {
         );
         assert_eq!(hatch_format("pytest {args}", &w("-x")), "pytest -x");
         assert_eq!(hatch_format("echo {env:HOME}", &[]), "echo $HOME");
+    }
+
+    #[test]
+    fn cibuildwheel_commands() {
+        let t: toml::Table = "[tool.cibuildwheel]\nbefore-all = \"yum install -y x\"\ntest-command = [\"pytest {project}/tests\", \"git push\"]\n[tool.cibuildwheel.macos]\nbefore-build = \"brew install y\"\n"
+            .parse()
+            .expect("toml");
+        let table = path(&t, &["tool", "cibuildwheel"]).expect("table").clone();
+        let mut out = Vec::new();
+        cibuildwheel_table(&table, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                "yum install -y x",
+                "pytest {project}/tests && git push",
+                "brew install y"
+            ]
+        );
+        assert_eq!(
+            cibuildwheel_format("pytest {project}/t {wheel}"),
+            "pytest ./t CIBW_VALUE"
+        );
     }
 
     #[test]
