@@ -1,7 +1,8 @@
 //! Scripts a project defines for its task runners, read like Makefile recipes:
 //! `hatch run [env:]script` (`[tool.hatch.envs.<env>.scripts]` in `pyproject.toml`, or
 //! `[envs.<env>.scripts]` in `hatch.toml`), `tox -e env` (`tox.ini`, `[tool.tox]` in
-//! `pyproject.toml` as `legacy_tox_ini` or native tables, `tox.toml`) and the commands
+//! `pyproject.toml` as `legacy_tox_ini` or native tables, `tox.toml`), `just` recipes
+//! (`justfile`), `task` tasks (`Taskfile.yml`) and the commands
 //! `cibuildwheel` runs (`CIBW_BEFORE_ALL`, `CIBW_TEST_COMMAND`... in the environment,
 //! `[tool.cibuildwheel]` in `pyproject.toml`; on macOS and Windows they run on the runner,
 //! beside the credentials). The commands they run are analysed like the step's own, with the
@@ -27,6 +28,8 @@ pub(super) fn run_script(run: &mut Run<'_, '_>, words: &[String], ci: usize) -> 
     match command_name(&words[ci]).as_str() {
         "tox" => tox(run, &words[ci + 1..]),
         "cibuildwheel" => cibuildwheel(run, &words[ci + 1..]),
+        "just" => just(run, &words[ci + 1..]),
+        "task" | "go-task" => task(run, &words[ci + 1..]),
         _ => false,
     }
 }
@@ -567,6 +570,296 @@ fn tox(run: &mut Run<'_, '_>, args: &[String]) -> bool {
     true
 }
 
+/// Options of `just` and `task` that only list or show (nothing runs).
+const LISTING: &[&str] = &[
+    "-l",
+    "--list",
+    "--summary",
+    "--dump",
+    "--fmt",
+    "--evaluate",
+    "--show",
+    "--choose",
+    "--list-all",
+    "-a",
+    "--init",
+    "--version",
+    "--help",
+    "-h",
+];
+
+/// `{{ ... }}` interpolations (just, task's templates): values.
+fn without_interpolations(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        match rest[open..].find("}}") {
+            Some(close) => {
+                out.push_str("RUNNER_VALUE");
+                rest = &rest[open + close + 2..];
+            }
+            None => {
+                rest = &rest[open..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A justfile's recipes: name -> (dependencies, body lines), the first recipe, and aliases.
+type Recipes = std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>;
+
+/// Reads a justfile's recipes (headers at the start of a line, indented bodies).
+fn parse_justfile(text: &str) -> (Recipes, Option<String>) {
+    let mut recipes = Recipes::new();
+    let mut first = None;
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(r) = current.as_ref().and_then(|c| recipes.get_mut(c)) {
+                let body = line.trim();
+                if !body.is_empty() && !body.starts_with('#') {
+                    r.1.push(body.trim_start_matches(['@', '-']).to_owned());
+                }
+            }
+            continue;
+        }
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with(['#', '[']) {
+            continue;
+        }
+        current = None;
+        if let Some(rest) = trimmed.strip_prefix("alias ") {
+            if let Some((name, target)) = rest.split_once(":=") {
+                let entry = recipes.entry(name.trim().to_owned()).or_default();
+                entry.0.push(target.trim().to_owned());
+            }
+            continue;
+        }
+        let Some((head, deps)) = trimmed.split_once(':') else {
+            continue;
+        };
+        if deps.starts_with('=') || head.starts_with("set ") || head.starts_with("export ") {
+            continue;
+        }
+        let Some(name) = head.split_whitespace().next() else {
+            continue;
+        };
+        let name = name.trim_start_matches('@').to_owned();
+        let deps = deps
+            .split_whitespace()
+            .map(|d| d.trim_matches(['(', ')']))
+            .filter(|d| !d.is_empty() && *d != "&&" && !d.starts_with(['"', '\'']))
+            .map(str::to_owned)
+            .collect();
+        first.get_or_insert_with(|| name.clone());
+        recipes.insert(name.clone(), (deps, Vec::new()));
+        current = Some(name);
+    }
+    (recipes, first)
+}
+
+/// The commands of the recipes named (dependencies first), or `Err` with a recipe that is
+/// not in the file or is a program in another language.
+fn just_lines(recipes: &Recipes, goals: &[String]) -> Result<Vec<String>, String> {
+    fn visit(
+        recipes: &Recipes,
+        name: &str,
+        seen: &mut std::collections::BTreeSet<String>,
+        lines: &mut Vec<String>,
+    ) -> Result<(), String> {
+        if !seen.insert(name.to_owned()) || seen.len() > 200 {
+            return Ok(());
+        }
+        let Some((deps, body)) = recipes.get(name) else {
+            return Err(name.to_owned());
+        };
+        for d in deps {
+            visit(recipes, d, seen, lines)?;
+        }
+        if let Some(shebang) = body.first().filter(|l| l.starts_with("#!")) {
+            if !shebang.contains("sh") {
+                return Err(format!("{name}` (a `{shebang}` recipe"));
+            }
+        }
+        lines.extend(body.iter().map(|l| without_interpolations(l)));
+        Ok(())
+    }
+    let mut lines = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in goals {
+        visit(recipes, g, &mut seen, &mut lines)?;
+    }
+    Ok(lines)
+}
+
+/// `just [recipe...]`: the recipes of the justfile, read like Makefile targets.
+fn just(run: &mut Run<'_, '_>, args: &[String]) -> bool {
+    if args.iter().any(|a| LISTING.contains(&a.as_str())) {
+        return true;
+    }
+    let file = ["justfile", "Justfile", ".justfile", "JUSTFILE"]
+        .iter()
+        .find_map(|n| project_file(run, n));
+    let Some((rel, text)) = file else {
+        return false;
+    };
+    let (recipes, first) = parse_justfile(&text);
+    let mut goals: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-') && !a.contains('='))
+        .take_while(|a| recipes.contains_key(a.as_str()))
+        .cloned()
+        .collect();
+    let named = args
+        .iter()
+        .find(|a| !a.starts_with('-') && !a.contains('='));
+    if goals.is_empty() {
+        match named {
+            Some(n) => goals.push(n.clone()),
+            None => goals.extend(first),
+        }
+    }
+    let shown = format!("`just {}` (in `{rel}`)", goals.join(" "));
+    match just_lines(&recipes, &goals) {
+        Ok(lines) => {
+            let workdir = run.ctx.workdir.to_owned();
+            nested(run, &lines.join("\n"), &rel, workdir, &shown, ShellKind::Sh);
+        }
+        Err(name) => super::programs::opaque(
+            run,
+            format!("{shown}, whose recipe `{name}` harden cannot read"),
+        ),
+    }
+    true
+}
+
+/// A Taskfile's tasks as JSON values (`tasks:`), read with the guarded YAML parser.
+fn taskfile_tasks(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let doc: serde_json::Value = harden_yaml::de::from_str(text).ok()?;
+    doc.get("tasks")?.as_object().cloned()
+}
+
+/// The commands of task `name` and what it runs (`deps`, `task:` commands), or `Err` with a
+/// task that is not in the file.
+fn task_lines(
+    tasks: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    depth: usize,
+    lines: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some(def) = tasks.get(name) else {
+        return Err(name.to_owned());
+    };
+    if depth > 16 {
+        return Ok(());
+    }
+    let item = |v: &serde_json::Value, lines: &mut Vec<String>| -> Result<(), String> {
+        match v {
+            serde_json::Value::String(s) => lines.push(without_interpolations(s)),
+            serde_json::Value::Object(m) => {
+                if let Some(c) = m.get("cmd").and_then(serde_json::Value::as_str) {
+                    lines.push(without_interpolations(c));
+                }
+                if let Some(t) = m.get("task").and_then(serde_json::Value::as_str) {
+                    task_lines(tasks, t, depth + 1, lines)?;
+                }
+                if let Some(d) = m.get("defer") {
+                    if let Some(c) = d.as_str() {
+                        lines.push(without_interpolations(c));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    match def {
+        serde_json::Value::String(s) => lines.push(without_interpolations(s)),
+        serde_json::Value::Array(cmds) => {
+            for c in cmds {
+                item(c, lines)?;
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for d in m
+                .get("deps")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match d.as_str() {
+                    Some(t) => task_lines(tasks, t, depth + 1, lines)?,
+                    None => item(d, lines)?,
+                }
+            }
+            if let Some(c) = m.get("cmd") {
+                item(c, lines)?;
+            }
+            for c in m
+                .get("cmds")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                item(c, lines)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `task [name...]`: the tasks of the Taskfile, read like Makefile targets.
+fn task(run: &mut Run<'_, '_>, args: &[String]) -> bool {
+    if args.iter().any(|a| LISTING.contains(&a.as_str())) {
+        return true;
+    }
+    let file = [
+        "Taskfile.yml",
+        "taskfile.yml",
+        "Taskfile.yaml",
+        "taskfile.yaml",
+        "Taskfile.dist.yml",
+        "Taskfile.dist.yaml",
+    ]
+    .iter()
+    .find_map(|n| project_file(run, n));
+    let Some((rel, text)) = file else {
+        return false;
+    };
+    let mut goals: Vec<String> = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .filter(|a| !a.starts_with('-') && !a.contains('='))
+        .cloned()
+        .collect();
+    if goals.is_empty() {
+        goals.push("default".to_owned());
+    }
+    let shown = format!("`task {}` (in `{rel}`)", goals.join(" "));
+    let Some(tasks) = taskfile_tasks(&text) else {
+        super::programs::opaque(run, format!("{shown}, whose Taskfile harden cannot read"));
+        return true;
+    };
+    let mut lines = Vec::new();
+    for g in &goals {
+        if let Err(name) = task_lines(&tasks, g, 0, &mut lines) {
+            super::programs::opaque(
+                run,
+                format!("{shown}, whose task `{name}` harden cannot find"),
+            );
+            return true;
+        }
+    }
+    let workdir = run.ctx.workdir.to_owned();
+    nested(run, &lines.join("\n"), &rel, workdir, &shown, ShellKind::Sh);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,6 +880,30 @@ mod tests {
         );
         assert_eq!(hatch_format("pytest {args}", &w("-x")), "pytest -x");
         assert_eq!(hatch_format("echo {env:HOME}", &[]), "echo $HOME");
+    }
+
+    #[test]
+    fn just_and_task() {
+        let (recipes, first) = parse_justfile("set shell := [\"bash\", \"-c\"]\nversion := \"1\"\n\n# Builds.\nbuild:\n    cargo build\n\n[private]\n@release tag: build (check \"x\")\n    git tag {{tag}}\n    -git push origin {{tag}}\ncheck arg:\n    echo {{arg}}\nalias r := release\n");
+        assert_eq!(first.as_deref(), Some("build"));
+        assert_eq!(
+            just_lines(&recipes, &w("r")),
+            Ok(vec![
+                "cargo build".to_owned(),
+                "echo RUNNER_VALUE".to_owned(),
+                "git tag RUNNER_VALUE".to_owned(),
+                "git push origin RUNNER_VALUE".to_owned(),
+            ])
+        );
+        assert!(just_lines(&recipes, &w("nope")).is_err());
+        let tasks = taskfile_tasks("version: '3'\ntasks:\n  default:\n    deps: [build]\n    cmds:\n      - task: docs\n      - cmd: echo {{.X}}\n  build: go build ./...\n  docs:\n    - mkdocs gh-deploy\n").expect("tasks");
+        let mut lines = Vec::new();
+        assert_eq!(task_lines(&tasks, "default", 0, &mut lines), Ok(()));
+        assert_eq!(
+            lines,
+            vec!["go build ./...", "mkdocs gh-deploy", "echo RUNNER_VALUE"]
+        );
+        assert!(task_lines(&tasks, "missing", 0, &mut Vec::new()).is_err());
     }
 
     #[test]
