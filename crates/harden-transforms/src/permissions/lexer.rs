@@ -377,7 +377,8 @@ impl Lexer {
             }
             '(' if kind == ShellKind::Sh
                 && self.at(i + 1) == Some('(')
-                && !self.s.top().in_word =>
+                && !self.s.top().in_word
+                && self.arithmetic_end().is_some() =>
             {
                 // `(( i++ ))`: arithmetic, not a command.
                 self.s.end_segment(false);
@@ -516,6 +517,27 @@ impl Lexer {
             b.in_word = true;
         }
         self.i = end;
+    }
+
+    /// For `((` at the current index: the index of its closing `))` when it is arithmetic,
+    /// `None` when the two parentheses close apart (`((cd a && make) || true)`: subshells).
+    fn arithmetic_end(&self) -> Option<usize> {
+        let mut j = self.i + 2;
+        let mut depth = 2usize;
+        while let Some(ch) = self.at(j) {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 1 {
+                        return (self.at(j + 1) == Some(')')).then_some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
     }
 
     /// `name=(a b c)`: an array's values, kept in the assignment's word (quotes are kept
@@ -720,6 +742,32 @@ mod tests {
             .into_iter()
             .map(|s| s.words)
             .collect()
+    }
+
+    #[test]
+    fn arithmetic_arrays_and_functions() {
+        assert_eq!(
+            words("(( i++ ))\nx=$(( i * (2 + 1) ))\narr=(a\n b)\n((cd a && make) || true)"),
+            vec![
+                vec!["x=$(( i * (2 + 1) ))"],
+                vec!["arr=(a\n b)"],
+                vec!["cd", "a"],
+                vec!["make"],
+                vec!["true"],
+            ]
+        );
+        let parsed = split(
+            "f() {\n  git push\n}\nfunction g {\n  ls\n}\nh () { f; }\nf\n",
+            ShellKind::Sh,
+        );
+        let names: Vec<(&str, usize)> = parsed
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.line))
+            .collect();
+        assert_eq!(names, vec![("f", 1), ("g", 4), ("h", 7)]);
+        assert!(parsed.in_function(0) && !parsed.in_function(3));
+        assert_eq!(parsed.segments[3].line, 8);
     }
 
     #[test]

@@ -314,6 +314,24 @@ fn string_literal(chars: &[char], start: usize, lang: Lang, out: &mut Split) -> 
     i
 }
 
+/// Inline code (`python -c`, `node -e`) as harden judges it: its code, with the words of
+/// its string literals that still count (see [`IN_STRINGS`]; all of them when the code looks
+/// names up) kept after it.
+pub(super) fn code_of(lang: Lang, text: &str) -> String {
+    let split = split_code(lang, text);
+    let lower = split.code.to_ascii_lowercase();
+    let lookups = LOOKUPS.iter().any(|l| lower.contains(l));
+    let mut out = split.code;
+    if lookups {
+        out.push('\n');
+        out.push_str(&split.strings);
+    } else if let Some(word) = mentioned_in_strings(&split.strings.to_ascii_lowercase()) {
+        out.push('\n');
+        out.push_str(word);
+    }
+    out
+}
+
 /// Why the program `text` might reach git, the network or the token, or `None` when it
 /// cannot (see the module documentation).
 pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {

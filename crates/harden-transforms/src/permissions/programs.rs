@@ -228,7 +228,13 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
         let a = args[i].as_str();
         match a {
             "-c" | "-e" | "--eval" | "-p" | "--print" | "-Command" | "-command" => {
-                if inline_reaches_out(args.get(i + 1).map_or("", String::as_str)) {
+                let code = args.get(i + 1).map_or("", String::as_str);
+                // Python and JavaScript are judged on their code, not their strings.
+                let code = match Lang::of_interpreter(name) {
+                    Some(lang) => super::program_text::code_of(lang, code),
+                    None => code.to_owned(),
+                };
+                if inline_reaches_out(&code) {
                     opaque(
                         run,
                         format!("`{name} {a}` code that may run git or call the API"),
@@ -810,6 +816,13 @@ mod tests {
         ));
         assert!(inline_reaches_out("__import__('o' + 's').system('x')"));
         assert!(!inline_reaches_out("import sys; print(sys.version)"));
+        let url = "print('URL=' + 'https://download.pytorch.org/whl/cpu')";
+        assert!(inline_reaches_out(url));
+        let code = super::super::program_text::code_of(Lang::Python, url);
+        assert!(!inline_reaches_out(&code));
+        let git =
+            super::super::program_text::code_of(Lang::Python, "print(open('.git/config').read())");
+        assert!(inline_reaches_out(&git));
         assert!(!inline_reaches_out(
             "import torch; print(torch.__version__)"
         ));
