@@ -1262,6 +1262,9 @@ mod tests {
             "cmake -B build && make -C build",
             "$CC -o x x.c && $CXX -o y y.cc",
             "crates[${#crates[@]}]=x",
+            "for ((i = 1; i <= n; i++)); do echo $i; done",
+            "if (( $# < 1 )); then exit 1; fi\nwhile [ $n -gt 1 ]; do n=$(( n - 1 )); done",
+            "diff <(sort a) <(sort b) > /dev/null",
         ] {
             assert!(
                 opaque_of(script).is_empty(),
