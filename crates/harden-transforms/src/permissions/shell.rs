@@ -194,6 +194,10 @@ struct Pipe {
     consumer: bool,
 }
 
+/// How many function bodies one script's analysis reads before a function already read once
+/// is no longer read again at each call.
+const MAX_BODIES: usize = 512;
+
 /// A plain value the script gives a variable, as words, with the line that sets it.
 type Value = (Vec<String>, usize);
 
@@ -224,6 +228,8 @@ pub(super) struct Run<'a, 'c> {
     calls: Vec<String>,
     /// Functions called so far.
     called: BTreeSet<String>,
+    /// How many function bodies this analysis read.
+    bodies_read: usize,
     /// Where what is being read comes from (`in function `f` (scripts/x.sh:3)`), innermost
     /// last: added to what is reported.
     context: Vec<String>,
@@ -291,6 +297,7 @@ pub(crate) fn analyze_text(
         values: BTreeMap::new(),
         calls: Vec::new(),
         called: BTreeSet::new(),
+        bodies_read: 0,
         context: Vec::new(),
         pipes: BTreeMap::new(),
     };
@@ -449,6 +456,12 @@ impl Run<'_, '_> {
             // Recursion: the body is being read already.
             return true;
         }
+        if self.called.contains(name) && self.bodies_read >= MAX_BODIES {
+            // Functions that call each other many times (`f` calls `g` twice, `g` calls
+            // `h` twice...): each body was read once already.
+            return true;
+        }
+        self.bodies_read += 1;
         let args = &words[ci + 1..];
         self.called.insert(name.to_owned());
         self.calls.push(name.to_owned());
@@ -1332,6 +1345,17 @@ mod tests {
             &[("DEPLOY", "mkdocs gh-deploy")],
             true,
         );
+        assert_eq!(r.needs.summary(), "contents: write");
+    }
+
+    #[test]
+    fn calls_that_fan_out_are_bounded() {
+        let mut script = String::new();
+        for i in 0..30 {
+            script.push_str(&format!("f{i}() {{ f{} x; f{} y; }}\n", i + 1, i + 1));
+        }
+        script.push_str("f30() { git push; }\nf0\n");
+        let r = analyze(&script, &[], true);
         assert_eq!(r.needs.summary(), "contents: write");
     }
 
