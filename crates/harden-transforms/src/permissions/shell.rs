@@ -254,7 +254,8 @@ fn env_expressions(script: &str, env: &Env) -> String {
     while let Some(open) = rest.find("${{") {
         out.push_str(&rest[..open]);
         let Some(close) = rest[open..].find("}}") else {
-            break;
+            out.push_str(&rest[open..]);
+            return out;
         };
         let whole = &rest[open..open + close + 2];
         let inner = whole[3..whole.len() - 2].trim();
@@ -1346,6 +1347,11 @@ mod tests {
             true,
         );
         assert_eq!(r.needs.summary(), "contents: write");
+        let env = Env::default();
+        assert_eq!(
+            env_expressions("echo a ${{ env.X", &env),
+            "echo a ${{ env.X"
+        );
     }
 
     #[test]
