@@ -688,6 +688,14 @@ fn repository_scripts_and_makefiles_are_read() {
     check("repo_scripts");
 }
 
+/// Shell read as it runs (wrapper options, functions and variables, arrays, arithmetic,
+/// `$CC`, generated Makefiles, `<(...)`) and the scripts task runners define (hatch, tox):
+/// every push is seen, nothing else is read as a command.
+#[test]
+fn shell_is_read_as_it_runs() {
+    check("shell_as_it_runs");
+}
+
 #[test]
 fn python_modules_shadowed_by_repository_files_stay_opaque() {
     check("shadowed_module");

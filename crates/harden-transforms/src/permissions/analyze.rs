@@ -473,6 +473,19 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// `pypa/cibuildwheel`: its CIBW_* commands (project_scripts.rs), read as the run step
+    /// `cibuildwheel <package-dir>`.
+    fn cibuildwheel(&self, s: &StepCtx<'_>, state: &mut JobState, out: &mut Analysis) {
+        let dir = s.inputs.get("package-dir").map_or(".", |(d, _)| d.as_str());
+        let script = format!("cibuildwheel {dir}");
+        let (env, ctx, label, desc) = (s.env, s.ctx, s.label, s.desc);
+        let kind = ShellKind::Sh;
+        let token = s.step_env_token;
+        self.run(
+            &script, kind, env, token, ctx, state, label, desc, s.line, out,
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -613,6 +626,9 @@ impl<'a> Analyzer<'a> {
                     out,
                 );
             }
+        }
+        if key == "pypa/cibuildwheel" {
+            self.cibuildwheel(s, state, out);
         }
         if let Some(name) = &fact.token_env {
             state.unaccounted.remove(name);

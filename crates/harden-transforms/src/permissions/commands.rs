@@ -49,6 +49,8 @@ struct Wrapper {
     /// `flags` do not, and any other option stops the unwrapping (the command is unknown).
     value_options: Option<BTreeSet<String>>,
     flags: BTreeSet<String>,
+    /// Prefixes of the wrapper's own one-word arguments (`hatch run +py=3.9`).
+    selections: Vec<String>,
 }
 
 /// Where unwrapping stopped at an option of a wrapper that harden does not know (its value,
@@ -68,6 +70,7 @@ pub(crate) struct Commands {
     read_only: BTreeSet<String>,
     opaque_words: Vec<String>,
     goal_runners: BTreeSet<String>,
+    build_variables: BTreeSet<String>,
 }
 
 /// The keys of `writers`: lowercase `name` or `name sub`.
@@ -130,6 +133,8 @@ struct RawWrapper {
     value_options: BTreeSet<String>,
     #[serde(default)]
     flags: BTreeSet<String>,
+    #[serde(default)]
+    selections: Vec<String>,
     #[serde(rename = "source")]
     _source: IgnoredAny,
 }
@@ -160,6 +165,7 @@ impl<'de> Deserialize<'de> for Wrapper {
                     words: raw.run,
                     value_options: Some(raw.value_options),
                     flags: raw.flags,
+                    selections: raw.selections,
                 })
             }
         }
@@ -184,6 +190,8 @@ struct CommandsFile {
     opaque_words: Vec<String>,
     #[serde(default)]
     goal_runners: BTreeSet<String>,
+    #[serde(default)]
+    build_variables: BTreeSet<String>,
 }
 
 /// Parses `data/commands.yml`.
@@ -213,12 +221,18 @@ fn load_from(text: &str) -> Result<Commands, KbError> {
         read_only: file.read_only,
         opaque_words: file.opaque_words,
         goal_runners: file.goal_runners,
+        build_variables: file.build_variables,
     })
 }
 
-/// The lowercase name of a command word (`./bin/Tool.exe` -> `tool`).
+/// The lowercase name of a command word (`./bin/Tool.exe` -> `tool`), without the version a
+/// package runner takes (`npx prettier@3.5`, `uvx ruff@0.6` -> `prettier`, `ruff`).
 pub(crate) fn command_name(word: &str) -> String {
     let name = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    let name = match name.split_once('@') {
+        Some((package, _)) if !package.is_empty() => package,
+        _ => name,
+    };
     name.to_ascii_lowercase()
         .trim_end_matches(".exe")
         .to_owned()
@@ -243,10 +257,15 @@ impl Wrapper {
             }
             return Ok(ci);
         };
-        while let Some(word) = words.get(ci).filter(|w| w.starts_with('-')) {
+        let selection = |w: &str| self.selections.iter().any(|p| w.starts_with(p.as_str()));
+        while let Some(word) = words.get(ci).filter(|w| w.starts_with('-') || selection(w)) {
             if word == "--" {
                 ci += 1;
                 break;
+            }
+            if selection(word) {
+                ci += 1;
+                continue;
             }
             let (name, inline_value) = match word.split_once('=') {
                 Some((n, _)) => (n, true),
@@ -344,6 +363,11 @@ impl Commands {
             .any(|part| part == "push" || self.opaque_words.iter().any(|o| part == o))
     }
 
+    /// True when `$name` run as a command is a build tool the environment names (`$CC`).
+    pub(crate) fn is_build_variable(&self, name: &str) -> bool {
+        self.build_variables.contains(name)
+    }
+
     /// True when `name` is in the read-only list (whatever its arguments).
     pub(crate) fn knows(&self, name: &str) -> bool {
         self.read_only.contains(name)
@@ -402,6 +426,23 @@ mod tests {
         assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
         let words = w("uv run -m mkdocs gh-deploy");
         assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        let words = w("hatch run +py=3.9 mkdocs gh-deploy --force");
+        assert_eq!(c.unwrap_checked(&words, 0), Ok(3));
+        assert!(c.writer(&words, 3).is_some());
+        assert_eq!(
+            c.unwrap_checked(&w("hatch run -py=3.9,3.10 -- git push"), 0),
+            Ok(4)
+        );
+        assert_eq!(c.unwrap_checked(&w("pdm run -v git push"), 0), Ok(3));
+        assert_eq!(c.unwrap_checked(&w("pipx run --spec x git push"), 0), Ok(4));
+        assert_eq!(c.unwrap_checked(&w("conda run -n x git push"), 0), Ok(4));
+        assert!(c
+            .unwrap_checked(&w("pdm run --unknown x git push"), 0)
+            .is_err());
+        let words = w("npx semantic-release@24");
+        assert!(c.writer(&words, unwrapped(&c, &words)).is_some());
+        assert!(c.is_read_only(&w("npx prettier@3.5 --check ."), 1));
+        assert_eq!(command_name("@scope/tool@1.2"), "tool");
         assert!(c.is_read_only(&w("npm run build"), 0));
         assert!(!c.is_read_only(&w("npm run deploy"), 0));
         assert!(c.is_read_only(&w("cargo build --release"), 0));

@@ -40,13 +40,40 @@ pub(crate) struct Segment {
     pub(crate) words: Vec<String>,
     /// Commands joined by `|` share a pipeline number.
     pub(crate) pipeline: usize,
+    /// The line of the script (from 1) where the command starts.
+    pub(crate) line: usize,
 }
 
-/// A script split into commands, plus the bodies of its heredocs (data or embedded scripts).
+/// A shell function defined in the script (`name() { ...; }`, `function name { ...; }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Function {
+    pub(crate) name: String,
+    /// The line of the definition.
+    pub(crate) line: usize,
+    /// The commands of its body: indexes into `Parsed::segments`.
+    pub(crate) body: std::ops::Range<usize>,
+}
+
+/// A script split into commands, plus the bodies of its heredocs (data or embedded scripts)
+/// and the functions it defines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Parsed {
     pub(crate) segments: Vec<Segment>,
     pub(crate) heredocs: Vec<String>,
+    pub(crate) functions: Vec<Function>,
+}
+
+impl Parsed {
+    /// True when the command at `index` is in the body of a function (it runs when the
+    /// function is called, not where it is written).
+    pub(crate) fn in_function(&self, index: usize) -> bool {
+        self.functions.iter().any(|f| f.body.contains(&index))
+    }
+
+    /// The function named `name`, if the script defines one.
+    pub(crate) fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().rev().find(|f| f.name == name)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -65,6 +92,8 @@ struct Builder {
     dq: bool,
     depth: usize,
     pipeline: usize,
+    /// Where the command being built starts (a character index).
+    start: usize,
 }
 
 impl Builder {
@@ -77,7 +106,12 @@ impl Builder {
             dq: false,
             depth: 0,
             pipeline,
+            start: 0,
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words.is_empty() && !self.in_word
     }
 
     fn push(&mut self, c: char) {
@@ -97,6 +131,13 @@ struct Splitter {
     builders: Vec<Builder>,
     segments: Vec<Segment>,
     next_pipeline: usize,
+    /// The start of each line (character indexes), to give commands their line.
+    line_starts: Vec<usize>,
+    /// A function name whose `{` body comes next, with where it was defined.
+    pending_function: Option<(String, usize)>,
+    /// The `{` groups open: a function's name, line and first command, or `None`.
+    braces: Vec<Option<(String, usize, usize)>>,
+    functions: Vec<Function>,
 }
 
 impl Splitter {
@@ -121,7 +162,47 @@ impl Splitter {
             self.next_pipeline = next;
         }
         if !words.is_empty() {
-            self.segments.push(Segment { words, pipeline });
+            let start = self.top().start;
+            let line = self.line_of(start);
+            self.segments.push(Segment {
+                words,
+                pipeline,
+                line,
+            });
+        }
+    }
+
+    fn line_of(&self, index: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= index)
+    }
+
+    /// A standalone `{`: opens a group, or the body of the function just named.
+    fn open_brace(&mut self) {
+        let b = self.top();
+        if b.words.len() == 2 && b.words[0] == "function" && !b.in_word {
+            let name = b.words.pop().unwrap_or_default();
+            b.words.clear();
+            let start = b.start;
+            let line = self.line_of(start);
+            self.pending_function = Some((name, line));
+        }
+        self.end_segment(false);
+        let function = self
+            .pending_function
+            .take()
+            .map(|(name, line)| (name, line, self.segments.len()));
+        self.braces.push(function);
+    }
+
+    /// A standalone `}`: closes a group, or a function's body.
+    fn close_brace(&mut self) {
+        self.end_segment(false);
+        if let Some(Some((name, line, first))) = self.braces.pop() {
+            self.functions.push(Function {
+                name,
+                line,
+                body: first..self.segments.len(),
+            });
         }
     }
 
@@ -149,19 +230,37 @@ impl Builder {
 
 /// Splits a script into commands.
 pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
+    let chars: Vec<char> = script.chars().collect();
+    let mut line_starts = vec![0];
+    line_starts.extend(
+        chars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == '\n')
+            .map(|(i, _)| i + 1),
+    );
     let mut lx = Lexer {
-        chars: script.chars().collect(),
+        chars,
         kind,
         s: Splitter {
             builders: vec![Builder::new(Frame::Top, 0)],
             segments: Vec::new(),
             next_pipeline: 0,
+            line_starts,
+            pending_function: None,
+            braces: Vec::new(),
+            functions: Vec::new(),
         },
         heredocs: Vec::new(),
         pending: Vec::new(),
         i: 0,
     };
     while let Some(c) = lx.at(lx.i) {
+        let i = lx.i;
+        let b = lx.s.top();
+        if b.is_empty() {
+            b.start = i;
+        }
         // `${{ ... }}` is replaced by the runner before the shell runs: keep it whole.
         if c == '$' && lx.at(lx.i + 1) == Some('{') && lx.at(lx.i + 2) == Some('{') {
             lx.expression();
@@ -179,6 +278,7 @@ pub(crate) fn split(script: &str, kind: ShellKind) -> Parsed {
     Parsed {
         segments: s.segments,
         heredocs: lx.heredocs,
+        functions: s.functions,
     }
 }
 
@@ -240,6 +340,7 @@ impl Lexer {
                 self.s.open(Frame::Subst);
                 self.i += 2;
             }
+            '$' if self.at(i + 1) == Some('(') && kind == ShellKind::Sh => self.arithmetic(true),
             '`' if kind == ShellKind::Sh => {
                 self.s.open(Frame::Backtick);
                 self.i += 1;
@@ -262,6 +363,28 @@ impl Lexer {
                 self.s.open(Frame::Subst);
                 self.i += 2;
             }
+            '$' if self.at(i + 1) == Some('(') && kind == ShellKind::Sh => self.arithmetic(true),
+            '<' | '>'
+                if kind == ShellKind::Sh
+                    && self.at(i + 1) == Some('(')
+                    && !self.s.top().in_word =>
+            {
+                // Process substitution: `<(curl ...)` is a command of its own; the word
+                // stands for the file it reads or writes.
+                self.s.top().push(c);
+                self.s.open(Frame::Subst);
+                self.i += 2;
+            }
+            '(' if kind == ShellKind::Sh
+                && self.at(i + 1) == Some('(')
+                && !self.s.top().in_word
+                && self.arithmetic_end().is_some() =>
+            {
+                // `(( i++ ))`: arithmetic, not a command.
+                self.s.end_segment(false);
+                self.arithmetic(false);
+            }
+            '(' if kind == ShellKind::Sh && self.s.top().word.ends_with('=') => self.array(),
             '(' | ')' => self.paren(c),
             '#' if !self.s.top().in_word => {
                 while self.i < self.chars.len() && self.chars[self.i] != '\n' {
@@ -289,17 +412,22 @@ impl Lexer {
             }
             '<' if kind == ShellKind::Sh
                 && self.at(i + 1) == Some('<')
-                && self.at(i + 2) != Some('<') =>
+                && self.at(i + 2) != Some('<')
+                && (i == 0 || self.at(i - 1) != Some('<')) =>
             {
                 self.heredoc_start();
             }
             '{' | '}' => {
                 let standalone = !self.s.top().in_word
                     && self.at(i + 1).is_none_or(|n| n.is_whitespace() || n == ';');
-                if standalone {
-                    self.s.end_segment(false);
-                } else {
+                if !standalone {
                     self.s.top().push(c);
+                } else if c == '{' && kind == ShellKind::Sh {
+                    self.s.open_brace();
+                } else if c == '}' && kind == ShellKind::Sh {
+                    self.s.close_brace();
+                } else {
+                    self.s.end_segment(false);
                 }
                 self.i += 1;
             }
@@ -362,9 +490,97 @@ impl Lexer {
         self.i += 2;
     }
 
-    /// `(` and `)`: subshells and groups, the end of `$( )`, `case` patterns.
+    /// `$(( ... ))` (kept in the word when `in_word`) or `(( ... ))` (dropped): arithmetic,
+    /// read to the matching `))`.
+    fn arithmetic(&mut self, in_word: bool) {
+        let start = self.i;
+        let mut j = start + if in_word { 3 } else { 2 };
+        let mut depth = 2usize;
+        while let Some(ch) = self.at(j) {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let end = (j + 1).min(self.chars.len());
+        if in_word {
+            let text: String = self.chars[start..end].iter().collect();
+            let b = self.s.top();
+            b.word.push_str(&text);
+            b.in_word = true;
+        }
+        self.i = end;
+    }
+
+    /// For `((` at the current index: the index of its closing `))` when it is arithmetic,
+    /// `None` when the two parentheses close apart (`((cd a && make) || true)`: subshells).
+    fn arithmetic_end(&self) -> Option<usize> {
+        let mut j = self.i + 2;
+        let mut depth = 2usize;
+        while let Some(ch) = self.at(j) {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 1 {
+                        return (self.at(j + 1) == Some(')')).then_some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
+    }
+
+    /// `name=(a b c)`: an array's values, kept in the assignment's word (quotes are kept
+    /// as written; they are only values).
+    fn array(&mut self) {
+        let start = self.i;
+        let mut j = start + 1;
+        let mut quote: Option<char> = None;
+        let mut depth = 1usize;
+        while let Some(ch) = self.at(j) {
+            match (quote, ch) {
+                (Some(q), _) if ch == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'') | (None, '"') => quote = Some(ch),
+                (None, '\\') => j += 1,
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let end = (j + 1).min(self.chars.len());
+        let text: String = self.chars[start..end].iter().collect();
+        self.s.top().word.push_str(&text);
+        self.i = end;
+    }
+
+    /// `(` and `)`: subshells and groups, the end of `$( )`, `case` patterns, the `()` of a
+    /// function definition.
     fn paren(&mut self, c: char) {
         let kind = self.kind;
+        if c == ')' && kind == ShellKind::Sh && self.function_parens() {
+            self.i += 1;
+            return;
+        }
+        if c == '(' && kind == ShellKind::Sh && self.spaced_function() {
+            return;
+        }
         let b = self.s.top();
         if c == '(' {
             if b.in_word {
@@ -386,6 +602,63 @@ impl Lexer {
             self.s.end_segment(false);
         }
         self.i += 1;
+    }
+
+    /// `name()` or `function name()`: the `)` of a function definition, whose body (the
+    /// next `{ ... }`) runs when it is called. True when it was one.
+    fn function_parens(&mut self) -> bool {
+        let b = self.s.top();
+        let Some(name) = b.word.strip_suffix('(') else {
+            return false;
+        };
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+        let keyword = b.words.is_empty() || (b.words.len() == 1 && b.words[0] == "function");
+        if !plain || !keyword || b.frame != Frame::Top {
+            return false;
+        }
+        let name = name.to_owned();
+        b.word.clear();
+        b.in_word = false;
+        b.words.clear();
+        let start = b.start;
+        let line = self.s.line_of(start);
+        self.s.pending_function = Some((name, line));
+        true
+    }
+
+    /// `name ()` (with blanks before `(`): a function definition. True when it was one (the
+    /// `()` is consumed).
+    fn spaced_function(&mut self) -> bool {
+        let mut j = self.i + 1;
+        while matches!(self.at(j), Some(' ' | '\t')) {
+            j += 1;
+        }
+        if self.at(j) != Some(')') {
+            return false;
+        }
+        let b = self.s.top();
+        let named = match b.words.as_slice() {
+            [name] => Some(name.clone()),
+            [keyword, name] if keyword == "function" => Some(name.clone()),
+            _ => None,
+        };
+        let Some(name) = named.filter(|n| {
+            !b.in_word
+                && b.frame == Frame::Top
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+        }) else {
+            return false;
+        };
+        b.words.clear();
+        let start = b.start;
+        let line = self.s.line_of(start);
+        self.s.pending_function = Some((name, line));
+        self.i = j + 1;
+        true
     }
 
     /// `&&`, a redirection (`&>`, `2>&1`), PowerShell's call operator, or a background job.
@@ -469,6 +742,32 @@ mod tests {
             .into_iter()
             .map(|s| s.words)
             .collect()
+    }
+
+    #[test]
+    fn arithmetic_arrays_and_functions() {
+        assert_eq!(
+            words("(( i++ ))\nx=$(( i * (2 + 1) ))\narr=(a\n b)\n((cd a && make) || true)"),
+            vec![
+                vec!["x=$(( i * (2 + 1) ))"],
+                vec!["arr=(a\n b)"],
+                vec!["cd", "a"],
+                vec!["make"],
+                vec!["true"],
+            ]
+        );
+        let parsed = split(
+            "f() {\n  git push\n}\nfunction g {\n  ls\n}\nh () { f; }\nf\n",
+            ShellKind::Sh,
+        );
+        let names: Vec<(&str, usize)> = parsed
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.line))
+            .collect();
+        assert_eq!(names, vec![("f", 1), ("g", 4), ("h", 7)]);
+        assert!(parsed.in_function(0) && !parsed.in_function(3));
+        assert_eq!(parsed.segments[3].line, 8);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod lexer;
 pub(crate) mod own_repo;
 mod program_text;
 mod programs;
+mod project_scripts;
 mod remote_files;
 mod scopes;
 mod script;

@@ -4,10 +4,13 @@
 //!
 //! A program is settled only when (1) every module it imports is one of the standard-library
 //! modules below, which neither run programs nor open connections, and it imports nothing
-//! relative (a file of the repository harden would have to read too), and (2) its text
+//! relative (a file of the repository harden would have to read too), and (2) its code
 //! nowhere contains a word through which it could still reach out (`subprocess`, `exec`,
-//! `http`, `git`, `token`, dynamic imports, `eval`...), in code, strings or comments alike.
-//! The test is on the text, so it errs only towards opaque.
+//! `http`, `git`, `token`, dynamic imports, `eval`...). Comments are not code; string
+//! literals are only searched for the whole words that name git, the token or a dynamic
+//! import (`".git/config"`, `os.environ["GITHUB_TOKEN"]`, `"subprocess"`): a licence URL or
+//! "operating system" in a docstring does not count. f-strings and template literals are
+//! code.
 
 /// The language of a program file, by its extension or its interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,23 +166,202 @@ pub(super) fn mentioned(lower: &str) -> Option<&'static str> {
     })
 }
 
+/// Words that count inside string literals too, as whole words: git (`".git/config"`,
+/// `["git", "push"]`), the token (`os.environ["GITHUB_TOKEN"]`), modules named to a dynamic
+/// import.
+const IN_STRINGS: &[&str] = &[
+    "git",
+    "token",
+    "secret",
+    "secrets",
+    "subprocess",
+    "child_process",
+    "importlib",
+    "__import__",
+];
+
+/// Code that looks names up from strings (`getattr(os, "system")`, `globalThis["eval"]`):
+/// with one of these, every word of [`REACHES_OUT`] counts in strings too.
+const LOOKUPS: &[&str] = &[
+    "getattr",
+    "__dict__",
+    "vars(",
+    "globals(",
+    "globalthis",
+    "global[",
+];
+
+/// The first word of [`IN_STRINGS`] that `lower` has as a whole word.
+fn mentioned_in_strings(lower: &str) -> Option<&'static str> {
+    let ident = |c: char| c.is_ascii_alphanumeric();
+    IN_STRINGS.iter().copied().find(|w| {
+        lower.match_indices(w).any(|(i, _)| {
+            !lower[..i].chars().next_back().is_some_and(ident)
+                && !lower[i + w.len()..].chars().next().is_some_and(ident)
+        })
+    })
+}
+
+/// A program split into its code (comments dropped, string literals emptied), the text of
+/// its string literals, and the text without comments (string literals kept, for the
+/// modules JavaScript names in them).
+struct Split {
+    code: String,
+    strings: String,
+    uncommented: String,
+}
+
+/// Splits `text` into code and strings (see [`Split`]). Python: `#` comments, `'`/`"` and
+/// triple-quoted strings (an `f` prefix keeps the string as code). JavaScript: `//` and
+/// `/* */` comments, `'`/`"` strings (template literals stay code). A one-quote string ends
+/// at the end of its line at the latest.
+fn split_code(lang: Lang, text: &str) -> Split {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Split {
+        code: String::new(),
+        strings: String::new(),
+        uncommented: String::new(),
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let comment = match lang {
+            Lang::Python => c == '#',
+            Lang::Node => c == '/' && next == Some('/'),
+        };
+        if comment {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if lang == Lang::Node && c == '/' && next == Some('*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                if chars[i] == '\n' {
+                    out.code.push('\n');
+                    out.uncommented.push('\n');
+                }
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        let formatted = lang == Lang::Python && {
+            let prefix: String = chars[..i]
+                .iter()
+                .rev()
+                .take_while(|p| p.is_ascii_alphabetic())
+                .collect();
+            prefix.len() <= 2 && prefix.to_ascii_lowercase().contains('f')
+        };
+        if matches!(c, '\'' | '"') && !formatted {
+            i = string_literal(&chars, i, lang, &mut out);
+            continue;
+        }
+        out.code.push(c);
+        out.uncommented.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// The string literal opening at `start`: its text goes to `out.strings` (and, quoted, to
+/// `out.uncommented`), an empty literal to `out.code`. Returns the index after it.
+fn string_literal(chars: &[char], start: usize, lang: Lang, out: &mut Split) -> usize {
+    let quote = chars[start];
+    let triple = lang == Lang::Python
+        && chars.get(start + 1) == Some(&quote)
+        && chars.get(start + 2) == Some(&quote);
+    let mut i = start + if triple { 3 } else { 1 };
+    let mut body = String::new();
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            body.push(c);
+            if let Some(n) = chars.get(i + 1) {
+                body.push(*n);
+            }
+            i += 2;
+            continue;
+        }
+        if triple
+            && c == quote
+            && chars.get(i + 1) == Some(&quote)
+            && chars.get(i + 2) == Some(&quote)
+        {
+            i += 3;
+            break;
+        }
+        if !triple && (c == quote || c == '\n') {
+            i += 1;
+            break;
+        }
+        body.push(c);
+        i += 1;
+    }
+    // Newlines stay, so that code keeps its lines.
+    let newlines = body.matches('\n').count();
+    out.code.push(quote);
+    out.code.push(quote);
+    out.code.push_str(&"\n".repeat(newlines));
+    out.strings.push_str(&body);
+    out.strings.push('\n');
+    out.uncommented.push(quote);
+    out.uncommented.push_str(&body);
+    out.uncommented.push(quote);
+    i
+}
+
+/// Inline code (`python -c`, `node -e`) as harden judges it: its code, with the words of
+/// its string literals that still count (see [`IN_STRINGS`]; all of them when the code looks
+/// names up) kept after it.
+pub(super) fn code_of(lang: Lang, text: &str) -> String {
+    let split = split_code(lang, text);
+    let lower = split.code.to_ascii_lowercase();
+    let lookups = LOOKUPS.iter().any(|l| lower.contains(l));
+    let mut out = split.code;
+    if lookups {
+        out.push('\n');
+        out.push_str(&split.strings);
+    } else if let Some(word) = mentioned_in_strings(&split.strings.to_ascii_lowercase()) {
+        out.push('\n');
+        out.push_str(word);
+    }
+    out
+}
+
 /// Why the program `text` might reach git, the network or the token, or `None` when it
 /// cannot (see the module documentation).
 pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    if let Some(word) = mentioned(&lower) {
+    let split = split_code(lang, text);
+    let code = &split.code;
+    if let Some(word) = mentioned(&code.to_ascii_lowercase()) {
         return Some(format!("it mentions `{word}`"));
     }
+    let strings = split.strings.to_ascii_lowercase();
+    let lookups = LOOKUPS
+        .iter()
+        .any(|l| code.to_ascii_lowercase().contains(l));
+    let in_strings = if lookups {
+        mentioned(&strings)
+    } else {
+        mentioned_in_strings(&strings)
+    };
+    if let Some(word) = in_strings {
+        return Some(format!("it names `{word}` in a string"));
+    }
     // `new Function("...")` compiles code (`function (` is everywhere else).
-    let compiles = text
+    let compiles = code
         .match_indices("Function")
-        .any(|(i, w)| text[i + w.len()..].trim_start().starts_with('('));
+        .any(|(i, w)| code[i + w.len()..].trim_start().starts_with('('));
     if lang == Lang::Node && compiles {
         return Some("it mentions `Function(`".to_owned());
     }
     let imports = match lang {
-        Lang::Python => python_imports(text),
-        Lang::Node => node_imports(text),
+        Lang::Python => python_imports(code),
+        Lang::Node => node_imports(&split.uncommented),
     };
     let allowed = |m: &str| match lang {
         Lang::Python => PYTHON_MODULES.contains(&m.split('.').next().unwrap_or(m)),
@@ -198,7 +380,8 @@ pub(super) fn reaches_out(lang: Lang, text: &str) -> Option<String> {
 /// imports are understood: a file of the program's folder named like one of them
 /// (`json.py` beside the program) is imported instead of the standard library's.
 pub(super) fn python_top_modules(text: &str) -> Vec<String> {
-    let mut names: Vec<String> = python_imports(text)
+    let code = split_code(Lang::Python, text).code;
+    let mut names: Vec<String> = python_imports(&code)
         .unwrap_or_default()
         .iter()
         .map(|m| m.split('.').next().unwrap_or(m).to_owned())
@@ -389,6 +572,24 @@ mod tests {
         }
         let allowed = "import json as j, os.path as p  # import nothing else\nfrom pathlib import (\n    Path,\n)\n";
         assert_eq!(reaches_out(Lang::Python, allowed), None);
+    }
+
+    #[test]
+    fn comments_and_strings_are_not_code() {
+        let licensed = "\"\"\"Counts lines.\n\nLicensed under the Apache License (https://www.apache.org/licenses/LICENSE-2.0);\nsee https://github.com/o/r for the source control system.\n\"\"\"\nimport sys  # see https://example.com\nprint('https://example.com', len(sys.argv))\n";
+        assert_eq!(reaches_out(Lang::Python, licensed), None);
+        let js = "// https://example.com\n/* exec(\"x\") */\nconst fs = require('fs');\nconsole.log('see https://x');\n";
+        assert_eq!(reaches_out(Lang::Node, js), None);
+        // Strings still count for git, the token and names looked up at run time.
+        assert!(reaches_out(Lang::Python, "import os\ngetattr(os, 'system')('x')\n").is_some());
+        assert!(
+            reaches_out(Lang::Python, "import os\nprint(os.environ[\"GH_TOKEN\"])\n").is_some()
+        );
+        // f-strings and template literals are code.
+        assert!(reaches_out(Lang::Python, "import os\nx = f\"{os.system('x')}\"\n").is_some());
+        assert!(reaches_out(Lang::Node, "const x = `${require('child_process')}`;\n").is_some());
+        // A string cannot hide the code after it on another line.
+        assert!(reaches_out(Lang::Python, "x = 'unclosed\nimport subprocess\n").is_some());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::commands::command_name;
 use super::evidence::{code_sign, words_sign};
 use super::expr::{EnvVar, TokenValue};
 use super::program_text::{python_top_modules, reaches_out, Lang};
-use super::shell::{analyze_run, Opaque, Run, RunCtx, ShellKind};
+use super::shell::{analyze_text, Opaque, Run, RunCtx, ShellKind};
 
 /// How many scripts (or Makefile recipes) deep harden reads.
 const MAX_DEPTH: usize = 4;
@@ -58,6 +58,28 @@ fn inline_reaches_out(code: &str) -> bool {
     REACHES_OUT.iter().any(|w| code.contains(w)) || super::program_text::mentioned(&code).is_some()
 }
 
+/// True when `word` can name a command (not a redirection, glob, option or piece of syntax).
+fn starts_a_command(word: &str) -> bool {
+    word.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '$' | '_' | '~'))
+}
+
+/// Words that do not start a command count only when what follows them pushes or deploys
+/// (`hatch run +py=3.9 mkdocs gh-deploy`: an option of a wrapper harden does not model).
+fn leftover_words(run: &mut Run<'_, '_>, words: &[String], ci: usize) {
+    if words_sign(&run.ctx.kb.commands, words, ci + 1) {
+        record_opaque(
+            run,
+            format!(
+                "`{}`, which harden does not read as a command",
+                words[ci..].join(" ")
+            ),
+            true,
+        );
+    }
+}
+
 /// Reads a command that none of the shell rules matched.
 pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, kind: ShellKind) {
     let commands = &run.ctx.kb.commands;
@@ -66,35 +88,35 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
     let args = &words[ci + 1..];
     // Not a command word: redirections, globs, options, leftovers of syntax harden's
     // splitter does not model (arrays, `case` patterns).
-    if !word
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '$' | '_' | '~'))
-    {
-        // Unless what follows pushes or deploys (`hatch run +py=3.9 mkdocs gh-deploy`: an
-        // option of a wrapper harden does not model).
-        if words_sign(commands, words, ci + 1) {
-            record_opaque(
-                run,
-                format!(
-                    "`{}`, which harden does not read as a command",
-                    words[ci..].join(" ")
-                ),
-                true,
-            );
-        }
-        return;
+    if !starts_a_command(word) {
+        return leftover_words(run, words, ci);
+    }
+    if let Some(script_kind) = script_kind_of(word) {
+        // `.\build.cmd`, `./ci/setup.ps1`: read in their own shell.
+        return script(run, word, script_kind);
     }
     // PowerShell and cmd: statements, cmdlets and expressions are not modelled; only
     // scripts they run and known writers count.
     if kind != ShellKind::Sh {
-        let script_like = [".ps1", ".sh", ".cmd", ".bat", ".py"]
+        if kind == ShellKind::Cmd && name == "call" && !args.is_empty() {
+            return other_command(run, words, ci + 1, kind);
+        }
+        let script_like = [".sh", ".py"]
             .iter()
             .any(|e| word.to_ascii_lowercase().ends_with(e));
         if script_like {
             opaque(run, format!("`{word}`, a script harden does not read"));
         }
         return;
+    }
+    if let Some(variable) = super::env_file::expanded_name(word) {
+        // `$CC`, `$CXX`: the build tools the environment names; `$MAKE` is make.
+        if commands.is_build_variable(variable) {
+            if variable == "MAKE" {
+                makefile(run, args);
+            }
+            return;
+        }
     }
     if matches!(
         name.as_str(),
@@ -113,6 +135,7 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                         "",
                         run.ctx.workdir.to_owned(),
                         &format!("`{name} -c`"),
+                        ShellKind::Sh,
                     );
                 }
                 return;
@@ -120,8 +143,14 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
             if let Some(path) = args.iter().find(|a| !a.starts_with('-')) {
                 // os-release(5): variable assignments only, read by `. /etc/os-release`.
                 let os_release = matches!(path.as_str(), "/etc/os-release" | "/usr/lib/os-release");
-                if !(os_release && matches!(name.as_str(), "source" | ".")) {
-                    script(run, path);
+                if path.starts_with("<$()") {
+                    // `bash <(curl -Ls URL) report`: the script is made when it runs.
+                    opaque(
+                        run,
+                        format!("`{name} <(...)`, a script fetched or made when it runs"),
+                    );
+                } else if !(os_release && matches!(name.as_str(), "source" | ".")) {
+                    script(run, path, ShellKind::Sh);
                 }
             }
         }
@@ -138,7 +167,12 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
                 );
             }
         }
-        _ if word.contains('/') || word.ends_with(".sh") => script(run, word),
+        "pwsh" | "powershell" if powershell_file(args).is_some() => {
+            if let Some(file) = powershell_file(args) {
+                script(run, file, ShellKind::Pwsh);
+            }
+        }
+        _ if word.contains('/') || word.ends_with(".sh") => script(run, word, ShellKind::Sh),
         _ => {
             // Its arguments may name what it runs (`xvfb-run git push`).
             let sign = words_sign(commands, words, ci + 1);
@@ -149,6 +183,45 @@ pub(super) fn other_command(run: &mut Run<'_, '_>, words: &[String], ci: usize, 
             );
         }
     }
+}
+
+/// The shell a script file runs in, by its extension (`.cmd`/`.bat`: cmd, `.ps1`:
+/// PowerShell).
+fn script_kind_of(word: &str) -> Option<ShellKind> {
+    let lower = word.to_ascii_lowercase();
+    if lower.contains('$') || lower.contains("%") {
+        return None;
+    }
+    if lower.ends_with(".cmd") || lower.ends_with(".bat") {
+        Some(ShellKind::Cmd)
+    } else if lower.ends_with(".ps1") {
+        Some(ShellKind::Pwsh)
+    } else {
+        None
+    }
+}
+
+/// The `.ps1` file `pwsh` runs: `pwsh -File x.ps1`, `pwsh ./x.ps1`, after options without a
+/// value (`-NoProfile`, `-NonInteractive`).
+fn powershell_file(args: &[String]) -> Option<&str> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let lower = a.to_ascii_lowercase();
+        if lower == "-file" || lower == "-f" {
+            return args.get(i + 1).map(String::as_str);
+        }
+        if !lower.starts_with('-') {
+            return lower.ends_with(".ps1").then_some(a.as_str());
+        }
+        if !matches!(
+            lower.as_str(),
+            "-noprofile" | "-nologo" | "-noninteractive" | "-nop" | "-noni"
+        ) {
+            return None;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Records a program harden cannot see into, when credentials could reach it, with no sign
@@ -179,6 +252,7 @@ pub(super) fn record_opaque(run: &mut Run<'_, '_>, what: String, sign: bool) {
             .any(|w| run.ctx.kb.commands.names_deploy(w))
     });
     let sign = sign || named || token_var.is_some();
+    let what = run.located(what);
     let o = Opaque {
         what,
         token_var,
@@ -217,12 +291,18 @@ fn interpreter(run: &mut Run<'_, '_>, name: &str, args: &[String]) {
         let a = args[i].as_str();
         match a {
             "-c" | "-e" | "--eval" | "-p" | "--print" | "-Command" | "-command" => {
-                let code = args.get(i + 1).map_or("", String::as_str);
-                if inline_reaches_out(code) {
+                let raw = args.get(i + 1).map_or("", String::as_str);
+                // Python and JavaScript are judged on their code, not their strings; a sign
+                // of writing is looked for in the whole text.
+                let code = match Lang::of_interpreter(name) {
+                    Some(lang) => super::program_text::code_of(lang, raw),
+                    None => raw.to_owned(),
+                };
+                if inline_reaches_out(&code) {
                     record_opaque(
                         run,
                         format!("`{name} {a}` code that may run git or call the API"),
-                        code_sign(code).is_some(),
+                        code_sign(raw).is_some(),
                     );
                 }
                 return;
@@ -366,7 +446,7 @@ fn repository_program(run: &mut Run<'_, '_>, name: &str, path: &str) {
 
 /// `dir/path` with `.` and `..` resolved; `None` when it leaves the repository or cannot
 /// be named statically.
-fn join(dir: &str, path: &str) -> Option<String> {
+pub(super) fn join(dir: &str, path: &str) -> Option<String> {
     if path.contains('$') || path.contains("{{") || path.starts_with(['/', '~', '\\']) {
         return None;
     }
@@ -383,7 +463,7 @@ fn join(dir: &str, path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-fn script(run: &mut Run<'_, '_>, path: &str) {
+fn script(run: &mut Run<'_, '_>, path: &str, kind: ShellKind) {
     let Some(rel) = join(run.ctx.workdir, path) else {
         opaque(
             run,
@@ -396,6 +476,10 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
         opaque(run, format!("`{path}`, which harden could not read"));
         return;
     };
+    if kind != ShellKind::Sh {
+        let workdir = run.ctx.workdir.to_owned();
+        return nested(run, &text, &rel, workdir, &format!("`{path}`"), kind);
+    }
     let first = text.lines().next().unwrap_or_default();
     let shell_shebang = !first.starts_with("#!")
         || ["/sh", "/bash", "env bash", "env sh", "/zsh", "/dash"]
@@ -435,7 +519,14 @@ fn script(run: &mut Run<'_, '_>, path: &str) {
         return;
     }
     let workdir = run.ctx.workdir.to_owned();
-    nested(run, &text, &rel, workdir, &format!("`{path}`"));
+    nested(
+        run,
+        &text,
+        &rel,
+        workdir,
+        &format!("`{path}`"),
+        ShellKind::Sh,
+    );
 }
 
 /// True when the shebang line `first` runs `interpreter` (`python`, `node`) with nothing but
@@ -459,7 +550,15 @@ fn plain_shebang(first: &str, interpreter: &str) -> bool {
 }
 
 /// Analyses `text` (a script file, a Makefile recipe, `bash -c` code) as part of the step.
-fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown: &str) {
+/// `label` names the file it comes from (empty for code on a command line).
+pub(super) fn nested(
+    run: &mut Run<'_, '_>,
+    text: &str,
+    label: &str,
+    workdir: String,
+    shown: &str,
+    kind: ShellKind,
+) {
     if run.ctx.depth >= MAX_DEPTH {
         record_opaque(
             run,
@@ -505,7 +604,12 @@ fn nested(run: &mut Run<'_, '_>, text: &str, label: &str, workdir: String, shown
         depth: run.ctx.depth + 1,
         env_file: &env_file,
     };
-    let r = analyze_run(text, ShellKind::Sh, &child);
+    let file = if label.contains(['/', '.']) {
+        label
+    } else {
+        ""
+    };
+    let r = analyze_text(text, kind, &child, file);
     run.out.needs.merge(&r.needs);
     for u in r.unsure {
         run.unsure(format!("{u} (in {shown})"));
@@ -645,6 +749,45 @@ fn recipe_to_shell(line: &str) -> String {
     out
 }
 
+/// Files from which a build generator writes the Makefile of a folder (CMake, Autotools,
+/// qmake, Meson): when `dir` or a folder above it has one, a Makefile that is not in the
+/// repository is a generated one.
+const BUILD_GENERATORS: &[&str] = &[
+    "CMakeLists.txt",
+    "configure",
+    "configure.ac",
+    "configure.in",
+    "Makefile.in",
+    "Makefile.am",
+    "meson.build",
+];
+
+/// True when `dir` (relative to the root) is, or is inside, a folder a build generator
+/// writes Makefiles into (see [`BUILD_GENERATORS`]).
+fn generated_folder(run: &Run<'_, '_>, dir: &str) -> bool {
+    let Some(files) = run.ctx.files else {
+        return false;
+    };
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    loop {
+        let base = parts.join("/");
+        let has = BUILD_GENERATORS.iter().any(|g| {
+            let rel = if base.is_empty() {
+                (*g).to_owned()
+            } else {
+                format!("{base}/{g}")
+            };
+            files.read(&rel).is_some()
+        });
+        if has {
+            return true;
+        }
+        if parts.pop().is_none() {
+            return false;
+        }
+    }
+}
+
 fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
     let mut dir = run.ctx.workdir.to_owned();
     let mut file: Option<String> = None;
@@ -667,9 +810,10 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
                 i += 1;
             }
             "-j" | "-l" | "-o" | "-W" => {
+                // `-j 4`, `-j $(nproc)`, ``-j `sysctl -n hw.ncpu` ``: a count.
                 if args
                     .get(i + 1)
-                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || n.starts_with('$'))
                 {
                     i += 1;
                 }
@@ -692,7 +836,7 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
         goals.iter().map(|g| format!(" {g}")).collect::<String>()
     );
     let Some((rel, text)) = found else {
-        if run.generated_build {
+        if run.generated_build || generated_folder(run, &dir) {
             // `cmake ..; make`, `cd build && make`: a generated Makefile builds.
             return;
         }
@@ -727,7 +871,7 @@ fn makefile(run: &mut Run<'_, '_>, args: &[String]) {
         }
     }
     let label = format!("make {}", goals.join(" "));
-    nested(run, &lines.join("\n"), &label, dir, &shown);
+    nested(run, &lines.join("\n"), &label, dir, &shown, ShellKind::Sh);
 }
 
 #[cfg(test)]
@@ -762,6 +906,13 @@ mod tests {
         ));
         assert!(inline_reaches_out("__import__('o' + 's').system('x')"));
         assert!(!inline_reaches_out("import sys; print(sys.version)"));
+        let url = "print('URL=' + 'https://download.pytorch.org/whl/cpu')";
+        assert!(inline_reaches_out(url));
+        let code = super::super::program_text::code_of(Lang::Python, url);
+        assert!(!inline_reaches_out(&code));
+        let git =
+            super::super::program_text::code_of(Lang::Python, "print(open('.git/config').read())");
+        assert!(inline_reaches_out(&git));
         assert!(!inline_reaches_out(
             "import torch; print(torch.__version__)"
         ));

@@ -12,7 +12,7 @@ use super::commands::Credentials;
 use super::endpoints::{match_endpoint, normalise_path};
 use super::expr::{mentions_job_token, mentions_word, variable_refs, Env, TokenCtx, TokenValue};
 use super::kb::{GhCommand, Kb, Need};
-pub(crate) use super::lexer::{split, Segment, ShellKind};
+pub(crate) use super::lexer::{split, Parsed, Segment, ShellKind};
 use super::scopes::{Access, Scope, ScopeSet};
 use super::tools::{attached, has, Prefixes};
 
@@ -108,9 +108,16 @@ fn base_name(word: &str) -> String {
     lower.trim_end_matches(".exe").to_owned()
 }
 
+/// `NAME=value`, also `NAME+=value` and an array element `NAME[key]=value` (the name is
+/// `NAME`).
 fn assignment(word: &str) -> Option<(&str, &str)> {
     let (name, value) = word.split_once('=')?;
     let name = name.trim_start_matches("$env:").trim_start_matches('$');
+    let name = name.strip_suffix('+').unwrap_or(name);
+    let name = match name.split_once('[') {
+        Some((array, key)) if key.ends_with(']') => array,
+        _ => name,
+    };
     let mut chars = name.chars();
     let first = chars.next()?;
     if (first.is_ascii_alphabetic() || first == '_')
@@ -126,10 +133,14 @@ fn assignment(word: &str) -> Option<(&str, &str)> {
 /// that are not the command (`sudo -E`, `timeout 10`, `if`) are skipped.
 fn command_start(prefixes: &Prefixes, words: &[String]) -> (Vec<(String, String)>, Option<usize>) {
     let skip_options = |mut i: usize| {
+        let values = prefixes
+            .option_values
+            .get(&base_name(&words[i - 1]))
+            .map_or(&[][..], Vec::as_slice);
         while i < words.len() && words[i].starts_with('-') {
-            i += 1;
+            i += if has(values, &words[i]) { 2 } else { 1 };
         }
-        i
+        i.min(words.len())
     };
     let mut assigns = Vec::new();
     let mut i = 0;
@@ -154,6 +165,29 @@ fn command_start(prefixes: &Prefixes, words: &[String]) -> (Vec<(String, String)
     (assigns, None)
 }
 
+/// The words of a function's command with `$1`..`$9`, `$@` and `$*` (whole words) replaced
+/// by the call's arguments.
+fn positional(words: &[String], args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words {
+        let bare = w
+            .strip_prefix("${")
+            .and_then(|x| x.strip_suffix('}'))
+            .or_else(|| w.strip_prefix('$'));
+        match bare {
+            Some("@" | "*") => out.extend(args.iter().cloned()),
+            Some(n) if n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0" => {
+                let i = usize::from(n.as_bytes()[0] - b'1');
+                if let Some(a) = args.get(i) {
+                    out.push(a.clone());
+                }
+            }
+            _ => out.push(w.clone()),
+        }
+    }
+    out
+}
+
 /// How a command sits in its pipeline.
 #[derive(Debug, Clone, Copy)]
 struct Pipe {
@@ -163,6 +197,13 @@ struct Pipe {
     /// Another command of the pipeline reads it (`gh`, a `login`).
     consumer: bool,
 }
+
+/// How many function bodies one script's analysis reads before a function already read once
+/// is no longer read again at each call.
+const MAX_BODIES: usize = 512;
+
+/// A plain value the script gives a variable, as words, with the line that sets it.
+type Value = (Vec<String>, usize);
 
 /// The state of one script's analysis.
 pub(super) struct Run<'a, 'c> {
@@ -180,10 +221,67 @@ pub(super) struct Run<'a, 'c> {
     pub(super) generated_build: bool,
     /// Variables from `$GITHUB_ENV` this script may run as a command, as words.
     pub(super) command_values: BTreeMap<String, Vec<String>>,
+    /// The script split into commands (function bodies are run from it when called).
+    parsed: Parsed,
+    /// The repository file the script is (empty for a `run:` step).
+    file: String,
+    /// Values the script gives its own variables (`pytest="python -m pytest"`), each with
+    /// its line, to run `$pytest`; `None` once one of them is not a plain value.
+    values: BTreeMap<String, Option<Vec<Value>>>,
+    /// Functions being run and variables being expanded, innermost last.
+    calls: Vec<String>,
+    /// Functions called so far.
+    called: BTreeSet<String>,
+    /// How many function bodies this analysis read.
+    bodies_read: usize,
+    /// Where what is being read comes from (`in function `f` (scripts/x.sh:3)`), innermost
+    /// last: added to what is reported.
+    context: Vec<String>,
+    /// Per pipeline: another command mentions the job token; another reads it.
+    pipes: BTreeMap<usize, (bool, bool)>,
 }
 
 /// Analyses a `run:` script.
 pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> StepResult {
+    if ctx.depth == 0 && kind != ShellKind::Other {
+        let script = env_expressions(script, ctx.env);
+        return analyze_text(&script, kind, ctx, "");
+    }
+    analyze_text(script, kind, ctx, "")
+}
+
+/// `script` with `${{ env.NAME }}` replaced by `NAME`'s value where `env:` sets it to a
+/// literal, as the runner does before the shell starts (`${{ env.BUILD_SCRIPT }} --ci`).
+fn env_expressions(script: &str, env: &Env) -> String {
+    let mut out = String::new();
+    let mut rest = script;
+    while let Some(open) = rest.find("${{") {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find("}}") else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let whole = &rest[open..open + close + 2];
+        let inner = whole[3..whole.len() - 2].trim();
+        let value = inner
+            .strip_prefix("env.")
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .and_then(|n| env.value(n))
+            .filter(|v| !v.is_empty() && !v.contains("${{"));
+        out.push_str(value.unwrap_or(whole));
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Analyses a script: a `run:` step (`file` empty) or a file of the repository.
+pub(crate) fn analyze_text(
+    script: &str,
+    kind: ShellKind,
+    ctx: &RunCtx<'_>,
+    file: &str,
+) -> StepResult {
     let mut run = Run {
         ctx,
         vars: ctx
@@ -199,6 +297,14 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         mentioned: false,
         generated_build: false,
         command_values: super::env_file::command_values(ctx.env_file, script),
+        parsed: Parsed::default(),
+        file: file.to_owned(),
+        values: BTreeMap::new(),
+        calls: Vec::new(),
+        called: BTreeSet::new(),
+        bodies_read: 0,
+        context: Vec::new(),
+        pipes: BTreeMap::new(),
     };
     let oidc_variables = &ctx.kb.tools.oidc.request_variables;
     if oidc_variables.iter().any(|v| mentions_word(script, v)) {
@@ -215,32 +321,39 @@ pub(crate) fn analyze_run(script: &str, kind: ShellKind, ctx: &RunCtx<'_>) -> St
         vec![script.to_owned()]
     } else {
         let parsed = split(script, kind);
-        let mut pipeline_mention: BTreeMap<usize, bool> = BTreeMap::new();
         for seg in &parsed.segments {
             let m = seg.words.iter().any(|w| run.word_mentions(w));
-            *pipeline_mention.entry(seg.pipeline).or_default() |= m;
-        }
-        let mut pipeline_consumer: BTreeMap<usize, bool> = BTreeMap::new();
-        for seg in &parsed.segments {
             let (_, ci) = command_start(&ctx.kb.tools.prefixes, &seg.words);
             let is_consumer = ci.is_some_and(|ci| {
                 let cmd = base_name(&seg.words[ci]);
                 cmd == "gh" || seg.words[ci + 1..].iter().any(|w| w == "login")
             });
-            *pipeline_consumer.entry(seg.pipeline).or_default() |= is_consumer;
+            let entry = run.pipes.entry(seg.pipeline).or_default();
+            entry.0 |= m;
+            entry.1 |= is_consumer;
         }
-        for seg in &parsed.segments {
-            let pm = pipeline_mention
-                .get(&seg.pipeline)
-                .copied()
-                .unwrap_or(false);
-            let pc = pipeline_consumer
-                .get(&seg.pipeline)
-                .copied()
-                .unwrap_or(false);
-            run.segment(seg, kind, pm, pc);
+        run.parsed = parsed;
+        for index in 0..run.parsed.segments.len() {
+            if run.parsed.in_function(index) {
+                // Runs when the function is called.
+                continue;
+            }
+            let seg = run.parsed.segments[index].clone();
+            run.piped_segment(&seg, kind);
         }
-        parsed.heredocs
+        // A function harden did not see called may still run (`"$@"`, `$cmd`, a trap):
+        // what it does counts too.
+        let uncalled: Vec<String> = run
+            .parsed
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .filter(|n| !run.called.contains(n))
+            .collect();
+        for name in uncalled {
+            run.call_function(&[name], 0, kind);
+        }
+        std::mem::take(&mut run.parsed.heredocs)
     };
     for body in &embedded {
         if run.text_mentions(body) && !run.mentioned {
@@ -296,10 +409,131 @@ impl Run<'_, '_> {
     }
 
     pub(super) fn unsure(&mut self, reason: impl Into<String>) {
-        let reason = reason.into();
+        let reason = self.located(reason.into());
         if !self.out.unsure.contains(&reason) {
             self.out.unsure.push(reason);
         }
+    }
+
+    /// `what` with where it comes from when that is a function or a variable of the script
+    /// (`... (in function `setup` defined at scripts/ci.sh:3)`).
+    pub(super) fn located(&self, what: String) -> String {
+        match self.context.last() {
+            Some(c) => format!("{what} ({c})"),
+            None => what,
+        }
+    }
+
+    /// Where line `line` of this script is, as a reader finds it.
+    fn place(&self, line: usize) -> String {
+        if self.file.is_empty() {
+            format!("line {line} of the script")
+        } else {
+            format!("{}:{line}", self.file)
+        }
+    }
+
+    /// Analyses `words` as a command of its own (`hatch run docs:mkdocs build` runs
+    /// `mkdocs build`).
+    pub(super) fn run_words(&mut self, words: Vec<String>) {
+        let seg = Segment {
+            words,
+            pipeline: usize::MAX,
+            line: 0,
+        };
+        self.segment(&seg, ShellKind::Sh, false, false);
+    }
+
+    /// A command with its pipeline's facts.
+    fn piped_segment(&mut self, seg: &Segment, kind: ShellKind) {
+        let (pm, pc) = self.pipes.get(&seg.pipeline).copied().unwrap_or_default();
+        self.segment(seg, kind, pm, pc);
+    }
+
+    /// `name args` where the script defines the function `name`: its body is analysed here,
+    /// with `$1`... and `$@` standing for `args`. True when `name` is such a function.
+    fn call_function(&mut self, words: &[String], ci: usize, kind: ShellKind) -> bool {
+        let name = words[ci].as_str();
+        let Some(f) = self.parsed.function(name).cloned() else {
+            return false;
+        };
+        if self.calls.iter().any(|c| c == name) || self.calls.len() >= 16 {
+            // Recursion: the body is being read already.
+            return true;
+        }
+        if self.called.contains(name) && self.bodies_read >= MAX_BODIES {
+            // Functions that call each other many times (`f` calls `g` twice, `g` calls
+            // `h` twice...): each body was read once already.
+            return true;
+        }
+        self.bodies_read += 1;
+        let args = &words[ci + 1..];
+        self.called.insert(name.to_owned());
+        self.calls.push(name.to_owned());
+        let place = self.place(f.line);
+        self.context
+            .push(format!("in function `{name}` defined at {place}"));
+        for index in f.body.clone() {
+            let seg = self.parsed.segments[index].clone();
+            let words = positional(&seg.words, args);
+            let seg = Segment { words, ..seg };
+            self.piped_segment(&seg, kind);
+        }
+        self.context.pop();
+        self.calls.pop();
+        true
+    }
+
+    /// Records the value a script gives a variable, to run `$name` later.
+    fn remember(&mut self, name: &str, value: &str, line: usize) {
+        let plain = !value.contains("$()") && !value.contains("${{") && !value.contains('`');
+        let entry = self
+            .values
+            .entry(name.to_owned())
+            .or_insert(Some(Vec::new()));
+        match entry {
+            Some(values) if plain => {
+                let words: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
+                if !values.iter().any(|(w, _)| *w == words) {
+                    values.push((words, line));
+                }
+            }
+            _ => *entry = None,
+        }
+    }
+
+    /// `$name` (or `${name}`) at `ci`, where the script set `name` to plain values: each
+    /// value is analysed in its place. True when it was such a variable.
+    fn expand_value(&mut self, seg: &Segment, kind: ShellKind, ci: usize) -> bool {
+        let word = &seg.words[ci];
+        let (key, call) = match super::env_file::expanded_name(word) {
+            Some(name) => (name.to_owned(), format!("${name}")),
+            None => (format!("alias {word}"), format!("alias {word}")),
+        };
+        let Some(Some(values)) = self.values.get(&key).cloned() else {
+            return false;
+        };
+        if self.calls.contains(&call) || self.calls.len() >= 16 {
+            return false;
+        }
+        self.calls.push(call.clone());
+        for (value, line) in values {
+            let mut words = seg.words[..ci].to_vec();
+            words.extend(value);
+            words.extend(seg.words[ci + 1..].iter().cloned());
+            let place = self.place(line);
+            self.context.push(format!("`{call}` is set at {place}"));
+            self.piped_segment(
+                &Segment {
+                    words,
+                    ..seg.clone()
+                },
+                kind,
+            );
+            self.context.pop();
+        }
+        self.calls.pop();
+        true
     }
 
     pub(super) fn var(&self, name: &str) -> TokenValue {
@@ -341,7 +575,13 @@ impl Run<'_, '_> {
             None => {}
         }
         match self.ctx.kb.commands.unwrap_checked(words, ci) {
-            Ok(ci) => ci,
+            // `conda run -n x USE_CPP=1 pip install .`: the wrapper's shell sets them.
+            Ok(mut ci) => {
+                while ci + 1 < words.len() && assignment(&words[ci]).is_some() {
+                    ci += 1;
+                }
+                ci
+            }
             Err(u) => {
                 let shown = words[ci..=u.at].join(" ");
                 let sign = super::evidence::words_sign(&self.ctx.kb.commands, words, u.at);
@@ -376,7 +616,7 @@ impl Run<'_, '_> {
         words.extend(seg.words[ci + 1..].iter().cloned());
         let expanded = Segment {
             words,
-            pipeline: seg.pipeline,
+            ..seg.clone()
         };
         self.segment(&expanded, kind, pipe_mention, pipe_consumer);
         self.command_values.insert(name.to_owned(), value);
@@ -393,6 +633,7 @@ impl Run<'_, '_> {
         let (assigns, ci) = command_start(&kb.tools.prefixes, words);
         let Some(ci) = ci else {
             for (n, v) in assigns {
+                self.remember(&n, &v, seg.line);
                 let value = self.classify(&v);
                 self.vars.insert(n, value);
             }
@@ -405,10 +646,20 @@ impl Run<'_, '_> {
             self.vars.insert(n.clone(), value);
         }
         let ci = self.env_file_and_wrappers(words, ci);
-        if !self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci) {
+        let expanded = self.expand_command(seg, kind, pipe_mention, pipe_consumer, ci)
+            || self.call_function(words, ci, kind)
+            || self.expand_value(seg, kind, ci)
+            || super::project_scripts::run_script(self, words, ci);
+        if !expanded {
+            if base_name(&words[ci]) == "alias" {
+                for (name, value) in words[ci + 1..].iter().filter_map(|w| assignment(w)) {
+                    self.remember(&format!("alias {name}"), value, seg.line);
+                }
+                return;
+            }
             if kb.tools.declarations.has(&base_name(&words[ci])) {
                 // `export NAME=value` outlives the command, with its prefix assignments.
-                self.declare(&words[ci + 1..], mention);
+                self.declare(&words[ci + 1..], mention, seg.line);
                 return;
             }
             let pipe = Pipe {
@@ -447,9 +698,10 @@ impl Run<'_, '_> {
     }
 
     /// `export NAME=value`, `local NAME=value`...
-    fn declare(&mut self, args: &[String], mention: bool) {
+    fn declare(&mut self, args: &[String], mention: bool, line: usize) {
         for a in args {
             if let Some((n, v)) = assignment(a) {
+                self.remember(n, v, line);
                 let value = self.classify(v);
                 self.vars.insert(n.to_owned(), value);
             }
@@ -991,6 +1243,132 @@ mod tests {
             env_file: &BTreeMap::new(),
         };
         analyze_run(script, ShellKind::Sh, &ctx)
+    }
+
+    fn opaque_of(script: &str) -> Vec<String> {
+        analyze(script, &[], true)
+            .opaque
+            .into_iter()
+            .map(|o| o.what)
+            .collect()
+    }
+
+    #[test]
+    fn pushes_behind_wrappers_are_seen() {
+        for script in [
+            "hatch run +py=3.9 mkdocs gh-deploy --force",
+            "hatch run -py=3.9 -- git push",
+            "hatch run -- git push",
+            "pdm run -v git push",
+            "conda run -n x git push",
+            "pipx run --spec x git push",
+        ] {
+            let r = analyze(script, &[], true);
+            assert_eq!(r.needs.summary(), "contents: write", "{script}");
+            assert!(r.opaque.is_empty(), "{script}: {:?}", r.opaque);
+        }
+        assert!(opaque_of("npx prettier@3.5 --check .").is_empty());
+        assert!(opaque_of("uvx ruff@0.6.0 check").is_empty());
+    }
+
+    #[test]
+    fn shell_syntax_is_not_read_as_commands() {
+        for script in [
+            "PARMS[--components]=core,bin\nPARMS[x]+=y",
+            "arr=(a b\n  c d)\nfor x in \"${arr[@]}\"; do echo $x; done",
+            "(( i++ ))\necho $(( i + 1 ))\nn=$((n*2))",
+            "cmake . && make -j `sysctl -n hw.ncpu`",
+            "cd build && make -j $(nproc)",
+            "cmake -B build && make -C build",
+            "$CC -o x x.c && $CXX -o y y.cc",
+            "crates[${#crates[@]}]=x",
+            "for ((i = 1; i <= n; i++)); do echo $i; done",
+            "if (( $# < 1 )); then exit 1; fi\nwhile [ $n -gt 1 ]; do n=$(( n - 1 )); done",
+            "diff <(sort a) <(sort b) > /dev/null",
+        ] {
+            assert!(
+                opaque_of(script).is_empty(),
+                "{script}: {:?}",
+                opaque_of(script)
+            );
+        }
+        let downloaded = opaque_of("bash <(curl -Ls https://example.com/x.sh) report");
+        assert_eq!(downloaded.len(), 1, "{downloaded:?}");
+        assert!(downloaded[0].contains("<(...)"), "{downloaded:?}");
+    }
+
+    #[test]
+    fn functions_and_variables_are_followed() {
+        let script =
+            "setup_repo() {\n  git config user.name x\n  git push origin HEAD\n}\nsetup_repo\n";
+        let r = analyze(script, &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        let script = "function build {\n  my-tool \"$@\"\n}\nbuild x\n";
+        let opaque = opaque_of(script);
+        assert_eq!(
+            opaque,
+            vec!["`my-tool`, a command harden does not know (in function `build` defined at line 1 of the script)"]
+        );
+        // `$@` in a wrapper function is the call's arguments.
+        let r = analyze(
+            "retry() { for i in 1 2 3; do \"$@\" && break; done; }\nretry git push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        // A function never seen called still counts.
+        let r = analyze("deploy() {\n  git push\n}\n\"$1\"\n", &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze("pytest=\"python -bb -m pytest\"\n$pytest -x\n", &[], true);
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        let opaque = opaque_of("tool=\"my-tool --x\"\n${tool} run\n");
+        assert_eq!(
+            opaque,
+            vec!["`my-tool`, a command harden does not know (`$tool` is set at line 1 of the script)"]
+        );
+        let r = analyze(
+            "push=\"git push\"\nif x; then push=\"echo\"; fi\n$push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze("alias ship=\"git push\"\nship origin\n", &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
+        let r = analyze(
+            "retry () { \"$@\" || (sleep 1 && \"$@\") }\nretry git push\n",
+            &[],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        assert!(r.opaque.is_empty(), "{:?}", r.opaque);
+        // A here-string is not a heredoc: the quoting after it stays right.
+        let opaque = opaque_of("jq -r . <<<\"$STAT\"\necho \"3 test(s) failed\"\n");
+        assert!(opaque.is_empty(), "{opaque:?}");
+        assert!(opaque_of("echo x | xargs -I CHECK sh -c 'cargo check CHECK'").is_empty());
+        assert!(opaque_of("conda run -n x USE_CPP=1 pip install .").is_empty());
+        let r = analyze(
+            "${{ env.DEPLOY }} --force",
+            &[("DEPLOY", "mkdocs gh-deploy")],
+            true,
+        );
+        assert_eq!(r.needs.summary(), "contents: write");
+        let env = Env::default();
+        assert_eq!(
+            env_expressions("echo a ${{ env.X", &env),
+            "echo a ${{ env.X"
+        );
+    }
+
+    #[test]
+    fn calls_that_fan_out_are_bounded() {
+        let mut script = String::new();
+        for i in 0..30 {
+            script.push_str(&format!("f{i}() {{ f{} x; f{} y; }}\n", i + 1, i + 1));
+        }
+        script.push_str("f30() { git push; }\nf0\n");
+        let r = analyze(&script, &[], true);
+        assert_eq!(r.needs.summary(), "contents: write");
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub(crate) struct Prefixes {
     pub(crate) with_options: Vec<String>,
     /// Skipped with their options and one value (`timeout 10`).
     pub(crate) with_options_and_value: Vec<String>,
+    /// Options of those programs that take the next word as their value (`xargs -I X`).
+    #[serde(default)]
+    pub(crate) option_values: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(rename = "source")]
     _source: Source,
 }

@@ -1,0 +1,4 @@
+@echo off
+rem Builds the project.
+call cmake -S . -B build
+cmake --build build
