@@ -58,6 +58,8 @@ pub struct Settings {
     pub permissions: PermissionsSettings,
     /// dependabot.
     pub dependabot: DependabotOptions,
+    /// update (`harden update`).
+    pub update: crate::pin_actions::update::UpdateOptions,
     /// The opt-in transforms `.github/harden.yml` enables (`<name>: {enabled: true}`).
     pub enabled: BTreeSet<&'static str>,
 }
@@ -140,6 +142,7 @@ impl std::fmt::Debug for TransformInfo {
 /// Every transform, in the order they run.
 pub static TRANSFORMS: &[&TransformInfo] = &[
     &crate::pin_actions::INFO,
+    &crate::pin_actions::update::INFO,
     &crate::pin_images::INFO,
     &crate::permissions::INFO,
     &crate::dependabot::INFO,

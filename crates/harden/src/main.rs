@@ -32,7 +32,19 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "audit") {
         return ExitCode::from(audit::main(&argv[2..]) as u8);
     }
-    let args = match Args::try_parse() {
+    // `harden update ...` is a run of the `update` transform alone, with the run's flags
+    // (docs/usage.md, "harden update").
+    let update = argv.get(1).is_some_and(|a| a == "update");
+    let parsed = if update {
+        let rest = argv[..1].iter().chain(&argv[2..]);
+        Args::try_parse_from(rest).map(|mut a| {
+            a.only = vec![harden_transforms::pin_actions::update::INFO.name.to_owned()];
+            a
+        })
+    } else {
+        Args::try_parse()
+    };
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             let code = match e.kind() {
