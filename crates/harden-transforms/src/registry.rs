@@ -142,12 +142,12 @@ impl std::fmt::Debug for TransformInfo {
 /// Every transform, in the order they run.
 pub static TRANSFORMS: &[&TransformInfo] = &[
     &crate::pin_actions::INFO,
-    &crate::pin_actions::update::INFO,
     &crate::pin_images::INFO,
     &crate::permissions::INFO,
     &crate::dependabot::INFO,
     &crate::sign_releases::INFO,
     &crate::checkout_credentials::INFO,
+    &crate::pin_actions::update::INFO,
 ];
 
 /// The transform called `name`.
