@@ -220,3 +220,65 @@ fn ignored_versions_are_never_crossed_and_exempt_actions_stay() {
         "{said}"
     );
 }
+
+#[test]
+fn a_branch_name_comment_becomes_the_release_tag() {
+    let f = Fixture::with_workflow(format!(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/tool@{} # main\n",
+        sha('d')
+    ));
+    f.server.add_repo(tool());
+    let out = update(&f, &[]);
+    let said = text(&out);
+    assert!(
+        ci(&f).contains(&format!("acme/tool@{} # v2.0.0\n", sha('d'))),
+        "{said}"
+    );
+    assert!(
+        said.contains("comment # main -> # v2.0.0 (the pin stays)"),
+        "{said}"
+    );
+}
+
+#[test]
+fn without_a_token_the_run_says_how_many_requests_it_needs() {
+    // 70 releases newer than the pin, all a day old: up to 70 dates to read.
+    let mut repo = RecordedRepo::new("acme/many").with_tag("v1.0.0", &sha('a'));
+    for n in 1..=70u32 {
+        let commit = format!("{n:040x}");
+        repo = repo
+            .with_tag(&format!("v1.0.{n}"), &commit)
+            .with_date(&commit, "2020-12-31T00:00:00Z");
+    }
+    let f = Fixture::with_workflow(format!(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/many@{} # v1.0.0\n",
+        sha('a')
+    ));
+    f.server.add_repo(repo);
+    let out = update(&f, &["--check"]);
+    let said = text(&out);
+    assert!(
+        said.contains("reading release dates needs 1 to 70 REST requests; without a token GitHub allows 60 an hour"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_locked_workflow_is_updated_and_the_run_asks_for_a_lockfile_refresh() {
+    let f = fixture();
+    f.write(
+        "actions.lock",
+        "version: 'v0.0.2'\nworkflows:\n  '.github/workflows/ci.yml':\n    - 'acme/tool@v1.0.0'\ndependencies: {}\n",
+    );
+    let out = update(&f, &[]);
+    let said = text(&out);
+    assert!(
+        ci(&f).contains(&format!("acme/tool@{} # v1.1.0\n", sha('b'))),
+        "{said}"
+    );
+    assert!(
+        said.contains("harden update changes `uses:` in ci.yml"),
+        "{said}"
+    );
+    assert!(said.contains("gh actions-lock"), "{said}");
+}

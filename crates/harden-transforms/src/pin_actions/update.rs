@@ -16,7 +16,8 @@ use harden_github::{is_full_sha, FetchResult, ReleaseDates, RepoId, RepoRefs, Ta
 use harden_yaml::{EditSet, Lookup, Node, Path};
 
 use super::{
-    merged_comment, parse_uses, tag_word, uses_sites, version_word, FilePinner, PinActions, UsesRef,
+    check_lockfile, merged_comment, names_branch, parse_uses, tag_word, uses_sites, version_word,
+    FilePinner, PinActions, UsesRef,
 };
 use crate::globs::{Flavor, Globs};
 use crate::settings::{read_opt_in, Flags};
@@ -373,8 +374,32 @@ impl Transform for UpdatePins {
                     ..f
                 }));
         }
+        lockfile_findings(repo, &mut outcome);
         outcome
     }
+}
+
+/// pin-actions' check of GitHub's workflow lockfile, for the pins this run moves: a locked
+/// workflow whose `uses:` change asks for a refresh ([`crate::actions_lock::REFRESH`]; harden
+/// does not write the lockfile).
+fn lockfile_findings(repo: &Repository, outcome: &mut Outcome) {
+    let mut checked = Outcome {
+        changes: std::mem::take(&mut outcome.changes),
+        findings: Vec::new(),
+    };
+    check_lockfile(repo, &mut checked);
+    outcome.changes = checked.changes;
+    outcome
+        .findings
+        .extend(checked.findings.into_iter().map(|f| {
+            Finding {
+                transform: NAME,
+                message: f
+                    .message
+                    .replace("pin-actions changes", "harden update changes"),
+                ..f
+            }
+        }));
 }
 
 impl UpdatePins {
@@ -524,7 +549,7 @@ impl Context<'_> {
             Some((tag, tag_ref, age)) => {
                 move_pin(pinner, path, node, &uses, &plan, tag, tag_ref, age)
             }
-            None => repair_comment(pinner, path, node, &uses, &plan.current.0),
+            None => repair_comment(pinner, path, node, &uses, refs, &plan.current.0),
         }
     }
 
@@ -611,21 +636,33 @@ fn move_pin(
 }
 
 /// Makes the comment of a pin that stays name its exact release.
+/// A comment naming the branch the pin was taken from (`# main`) gets the tag in its place.
 fn repair_comment(
     pinner: &mut FilePinner<'_, '_>,
     path: &Path,
     node: &Node,
     uses: &UsesRef,
+    refs: &RepoRefs,
     exact: &str,
 ) {
     let existing = pinner.trailing_comment(node);
-    let named = existing
-        .as_ref()
-        .and_then(|c| version_word(&c.text).map(|(_, w)| tag_word(w).to_owned()));
+    let branch = existing.as_ref().filter(|c| names_branch(&c.text, refs));
+    let named = match branch {
+        Some(c) => c.text.split_whitespace().next().map(str::to_owned),
+        None => existing
+            .as_ref()
+            .and_then(|c| version_word(&c.text).map(|(_, w)| tag_word(w).to_owned())),
+    };
     if named.as_deref() == Some(exact) {
         return;
     }
-    let comment = merged_comment(exact, existing.as_ref().map(|c| c.raw.as_str()));
+    let comment = match branch {
+        Some(c) => match c.text.split_once(char::is_whitespace) {
+            Some((_, rest)) if !rest.trim().is_empty() => format!("{exact} {}", rest.trim()),
+            _ => exact.to_owned(),
+        },
+        None => merged_comment(exact, existing.as_ref().map(|c| c.raw.as_str())),
+    };
     if pinner.write_comment(path, node, &comment, existing.as_ref()) {
         let message = format!(
             "{}: comment {} -> # {exact} (the pin stays)",
