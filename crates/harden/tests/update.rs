@@ -282,3 +282,34 @@ fn a_locked_workflow_is_updated_and_the_run_asks_for_a_lockfile_refresh() {
     );
     assert!(said.contains("gh actions-lock"), "{said}");
 }
+
+#[test]
+fn image_digests_move_to_the_current_digest_of_their_tag_without_a_cooldown() {
+    use harden_testserver::registry::RegistryServer;
+    let registry = RegistryServer::start().expect("registry stand-in starts");
+    registry.serve_any_image();
+    let stale = format!("sha256:{}", "0".repeat(64));
+    let f = Fixture::with_workflow(format!(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: node:20@{stale} # runtime\n    steps:\n      - run: true\n"
+    ));
+    let out = f
+        .command(&["update"])
+        .env("HARDEN_NOW", NOW)
+        .env("HARDEN_REGISTRY_MIRRORS", registry.mirrors())
+        .output()
+        .expect("harden runs");
+    let said = text(&out);
+    let after = ci(&f);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(after.contains("    container: node:20@sha256:"), "{after}");
+    assert!(!after.contains(&stale), "{after}");
+    assert!(after.contains(" # runtime\n"), "{after}");
+    assert!(said.contains("the cooldown does not apply"), "{said}");
+    // The second run finds the digest current.
+    let again = f
+        .command(&["update", "--check"])
+        .env("HARDEN_REGISTRY_MIRRORS", registry.mirrors())
+        .output()
+        .expect("harden runs");
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+}

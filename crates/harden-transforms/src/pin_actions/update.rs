@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use harden_github::{is_full_sha, FetchResult, ReleaseDates, RepoId, RepoRefs, TagRef};
+use harden_registry::{DigestResult, ImageRef, Registry};
 use harden_yaml::{EditSet, Lookup, Node, Path};
 
 use super::{
@@ -20,6 +21,7 @@ use super::{
     FilePinner, PinActions, UsesRef,
 };
 use crate::globs::{Flavor, Globs};
+use crate::pin_images::{classify, image_sites, ImageValue, SiteKind};
 use crate::settings::{read_opt_in, Flags};
 use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
@@ -41,7 +43,7 @@ pub static INFO: crate::registry::TransformInfo = crate::registry::TransformInfo
         resolver: true,
         prefetch_refs: true,
         files: false,
-        images: false,
+        images: true,
     },
     opt_in: true,
     configure,
@@ -84,6 +86,7 @@ fn build(
     Ok(Some(Box::new(UpdatePins {
         pin: PinActions::new(Arc::clone(resolver), settings.pin_actions.clone()),
         dates,
+        images: services.images.clone(),
         options: settings.update.clone(),
     })))
 }
@@ -93,6 +96,8 @@ pub struct UpdatePins {
     /// Fetches refs and knows the exempt and tag-only actions.
     pin: PinActions,
     dates: ReleaseDates,
+    /// The container registry client: digests of pinned images are refreshed.
+    images: Option<Arc<Registry>>,
     options: UpdateOptions,
 }
 
@@ -310,10 +315,11 @@ impl Transform for UpdatePins {
         let mut outcome = Outcome::default();
         let mut wanted = Vec::new();
         self.pin.collect_wanted(repo, &mut wanted);
-        if wanted.is_empty() {
-            return outcome;
-        }
-        let fetched = self.pin.fetch(&wanted);
+        let fetched = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            self.pin.fetch(&wanted)
+        };
         let policy = Policy::read(repo, &self.options);
         let now = self
             .options
@@ -323,17 +329,20 @@ impl Transform for UpdatePins {
             .dependabot
             .clone()
             .unwrap_or_else(|| repo.root.join(".github"));
-        outcome.findings.push(Finding::at(
-            NAME,
-            &root_note,
-            None,
-            Severity::Note,
-            format!(
-                "cooldown {} days (from {}); pins move only to releases at least that old",
-                policy.cooldown, policy.source
-            ),
-        ));
-        self.warn_quota(repo, &fetched, &policy, &root_note, &mut outcome);
+        if !wanted.is_empty() {
+            outcome.findings.push(Finding::at(
+                NAME,
+                &root_note,
+                None,
+                Severity::Note,
+                format!(
+                    "cooldown {} days (from {}); pins move only to releases at least that old",
+                    policy.cooldown, policy.source
+                ),
+            ));
+            self.warn_quota(repo, &fetched, &policy, &root_note, &mut outcome);
+        }
+        let digests = self.current_digests(repo);
         let context = Context {
             dates: &self.dates,
             policy: &policy,
@@ -363,6 +372,9 @@ impl Transform for UpdatePins {
             };
             for (path, node) in &sites {
                 context.update(&mut pinner, path, node);
+            }
+            for (path, node, kind) in image_sites(file.kind, doc) {
+                refresh_image(&mut pinner, &path, node, kind, &digests);
             }
             let FilePinner { edits, notes, .. } = pinner;
             let change = finish_edits(NAME, file, &edits, notes, &mut findings);
@@ -402,7 +414,88 @@ fn lockfile_findings(repo: &Repository, outcome: &mut Outcome) {
         }));
 }
 
+/// The tag a digest-pinned image names, without its digest (`node:20@sha256:…` → `node:20`);
+/// `None` for an image pinned by digest alone.
+fn tagged(image: &ImageRef) -> Option<ImageRef> {
+    image.tag.as_ref()?;
+    Some(ImageRef {
+        digest: None,
+        ..image.clone()
+    })
+}
+
+/// Moves the digest of a digest-pinned image to the one its tag names today. Images have no
+/// release date: the cooldown does not apply to them, and the line says so.
+fn refresh_image(
+    pinner: &mut FilePinner<'_, '_>,
+    path: &Path,
+    node: &Node,
+    kind: SiteKind,
+    digests: &HashMap<String, DigestResult>,
+) {
+    let Some(value) = node.as_str() else { return };
+    let ImageValue::Pinned(image) = classify(kind, value) else {
+        return;
+    };
+    let (Some(tag), Some(old)) = (tagged(&image), image.digest.as_deref()) else {
+        return;
+    };
+    let new = match digests.get(&tag.key()) {
+        Some(Ok(resolved)) => &resolved.digest,
+        Some(Err(e)) => {
+            return pinner.report(
+                node,
+                Severity::Warning,
+                format!("image `{}` not refreshed: {e}", tag.key()),
+            )
+        }
+        None => return,
+    };
+    if new == old || !value.contains(old) {
+        return;
+    }
+    let new_value = value.replace(old, new);
+    if let Err(e) = pinner.edits.replace_scalar(path, &new_value) {
+        return pinner.report(
+            node,
+            Severity::Error,
+            format!("cannot refresh `{value}`: {e}"),
+        );
+    }
+    let message = format!(
+        "{}: digest {old} -> {new} (images have no release date: the cooldown does not apply)",
+        tag.key()
+    );
+    pinner.report(node, Severity::Note, format!("refreshed {message}"));
+    pinner.notes.push(ChangeNote {
+        line: node.line,
+        message,
+    });
+}
+
 impl UpdatePins {
+    /// The digest each tag of a digest-pinned image of `repo` names today.
+    fn current_digests(&self, repo: &Repository) -> HashMap<String, DigestResult> {
+        let Some(registry) = &self.images else {
+            return HashMap::new();
+        };
+        let mut wanted = Vec::new();
+        for file in &repo.files {
+            let Some(doc) = file.document() else { continue };
+            for (_, node, kind) in image_sites(file.kind, doc) {
+                if let ImageValue::Pinned(image) = classify(kind, node.as_str().unwrap_or_default())
+                {
+                    wanted.extend(tagged(&image));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            registry.resolve_all(&wanted)
+        }
+    }
+
     /// Without a token, warns when the release dates to read could exceed GitHub's hourly quota
     /// of unauthenticated requests (at most one request per uncached candidate).
     fn warn_quota(
