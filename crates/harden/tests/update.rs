@@ -290,8 +290,14 @@ fn image_digests_move_to_the_current_digest_of_their_tag_without_a_cooldown() {
     registry.serve_any_image();
     let stale = format!("sha256:{}", "0".repeat(64));
     let f = Fixture::with_workflow(format!(
-        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: node:20@{stale} # runtime\n    steps:\n      - run: true\n"
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: node:20@{stale} # runtime\n    services:\n      db:\n        image: postgres:16@{stale}\n    steps:\n      - run: true\n"
     ));
+    // pin-images' exempt images are not refreshed either.
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "pin-images:\n  exempt: [postgres]\n",
+    )
+    .expect("write");
     let out = f
         .command(&["update"])
         .env("HARDEN_NOW", NOW)
@@ -302,7 +308,8 @@ fn image_digests_move_to_the_current_digest_of_their_tag_without_a_cooldown() {
     let after = ci(&f);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(after.contains("    container: node:20@sha256:"), "{after}");
-    assert!(!after.contains(&stale), "{after}");
+    assert!(!after.contains(&format!("node:20@{stale}")), "{after}");
+    assert!(after.contains(&format!("postgres:16@{stale}")), "{after}");
     assert!(after.contains(" # runtime\n"), "{after}");
     assert!(said.contains("the cooldown does not apply"), "{said}");
     // The second run finds the digest current.

@@ -87,6 +87,7 @@ fn build(
         pin: PinActions::new(Arc::clone(resolver), settings.pin_actions.clone()),
         dates,
         images: services.images.clone(),
+        image_exempt: crate::pin_images::exempt_globs(&settings.pin_images),
         options: settings.update.clone(),
     })))
 }
@@ -98,6 +99,8 @@ pub struct UpdatePins {
     dates: ReleaseDates,
     /// The container registry client: digests of pinned images are refreshed.
     images: Option<Arc<Registry>>,
+    /// Images never pinned (pin-images' `exempt`): never refreshed either.
+    image_exempt: Globs,
     options: UpdateOptions,
 }
 
@@ -374,7 +377,7 @@ impl Transform for UpdatePins {
                 context.update(&mut pinner, path, node);
             }
             for (path, node, kind) in image_sites(file.kind, doc) {
-                refresh_image(&mut pinner, &path, node, kind, &digests);
+                refresh_image(&mut pinner, &path, node, kind, &digests, &self.image_exempt);
             }
             let FilePinner { edits, notes, .. } = pinner;
             let change = finish_edits(NAME, file, &edits, notes, &mut findings);
@@ -432,11 +435,15 @@ fn refresh_image(
     node: &Node,
     kind: SiteKind,
     digests: &HashMap<String, DigestResult>,
+    exempt: &Globs,
 ) {
     let Some(value) = node.as_str() else { return };
     let ImageValue::Pinned(image) = classify(kind, value) else {
         return;
     };
+    if crate::pin_images::exempt(value, &image, exempt) {
+        return;
+    }
     let (Some(tag), Some(old)) = (tagged(&image), image.digest.as_deref()) else {
         return;
     };
