@@ -75,6 +75,10 @@ fn run_main(args: &Args) -> i32 {
     {
         return usage_error(&format!("--subject: {msg}"));
     }
+    let update = harden_transforms::pin_actions::update::INFO.name;
+    if (args.min_age.is_some() || args.major) && !selected.contains(&update) {
+        return usage_error("--min-age and --major go with `harden update`");
+    }
     if (args.signoff || args.subject.is_some()) && !(args.commit || args.patch_dir.is_some()) {
         return usage_error("--signoff and --subject go with --commit or --patch-dir");
     }

@@ -320,3 +320,11 @@ fn image_digests_move_to_the_current_digest_of_their_tag_without_a_cooldown() {
         .expect("harden runs");
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 }
+
+#[test]
+fn min_age_without_update_is_a_usage_error() {
+    let f = fixture();
+    let out = f.harden(&["--only", "pin-actions", "--min-age", "3"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(text(&out).contains("--min-age and --major go with `harden update`"));
+}
