@@ -21,6 +21,7 @@
 
 mod cache;
 mod config;
+mod dates;
 mod error;
 mod files;
 mod http;
@@ -39,6 +40,7 @@ mod stats;
 mod version;
 
 pub use config::{ResolverConfig, ResolverMode};
+pub use dates::{parse_rfc3339, ReleaseDates, UNAUTHENTICATED_QUOTA};
 pub use error::{Error, FetchError, ParseRepoError, ResolveError};
 pub use files::{FileReader, FileRef, FileResult, MAX_FILE_BYTES};
 pub use redact::redact_userinfo;

@@ -229,6 +229,52 @@ pub(crate) fn fetch(
     Ok(refs)
 }
 
+#[derive(Deserialize)]
+struct Dated {
+    date: String,
+}
+
+#[derive(Deserialize)]
+struct CommitDetails {
+    committer: Dated,
+}
+
+#[derive(Deserialize)]
+struct CommitAnswer {
+    commit: CommitDetails,
+}
+
+#[derive(Deserialize)]
+struct TagAnswer {
+    tagger: Dated,
+}
+
+/// The date of a release, as GitHub's REST API gives it: an annotated tag object's
+/// `tagger.date` (`GET /repos/{o}/{r}/git/tags/{sha}`), or a commit's `commit.committer.date`
+/// (`GET /repos/{o}/{r}/commits/{sha}`). One request.
+pub(crate) fn object_date(
+    http: &Http,
+    api_url: &str,
+    repo: &RepoId,
+    token: Option<&str>,
+    sha: &str,
+    tag_object: bool,
+) -> Result<String, FetchError> {
+    let api = Api {
+        http,
+        api_url,
+        token,
+    };
+    let base = format!("{api_url}/repos/{}/{}", repo.owner, repo.repo);
+    if tag_object {
+        let tag: TagAnswer = api.get_json(&format!("{base}/git/tags/{sha}"), "a tag object")?;
+        Ok(tag.tagger.date)
+    } else {
+        let commit: CommitAnswer = api.get_json(&format!("{base}/commits/{sha}"), "a commit")?;
+        Ok(commit.commit.committer.date)
+    }
+}
+
 /// Follows an annotated tag object (and tags of tags) to its commit; `None` if it ends at a
 /// tree or blob.
 fn peel(api: &Api<'_>, base: &str, tag_sha: &str) -> Result<Option<String>, FetchError> {

@@ -40,7 +40,15 @@ pub struct RecordedRepo {
     /// 404, as GitHub does for a token that cannot administer the repository.
     #[serde(default)]
     pub workflow_permissions: Option<String>,
+    /// Commit or annotated tag object SHA (lowercase) to its date (RFC 3339, such as
+    /// `2024-05-01T12:00:00Z`): the committer and author date of a commit, the tagger date of a
+    /// tag object. Objects not listed are dated [`DEFAULT_DATE`].
+    #[serde(default)]
+    pub dates: BTreeMap<String, String>,
 }
+
+/// The date of a commit or tag object that [`RecordedRepo::dates`] does not list.
+pub const DEFAULT_DATE: &str = "2024-01-01T00:00:00Z";
 
 /// One advertised ref: full name, the object it points to, and the peeled commit for annotated tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +71,7 @@ impl RecordedRepo {
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
             workflow_permissions: None,
+            dates: BTreeMap::new(),
         }
     }
 
@@ -70,6 +79,20 @@ impl RecordedRepo {
     pub fn with_workflow_permissions(mut self, access: &str) -> Self {
         self.workflow_permissions = Some(access.to_string());
         self
+    }
+
+    /// Dates a commit or annotated tag object (RFC 3339, such as `2024-05-01T12:00:00Z`).
+    pub fn with_date(mut self, sha: &str, date: &str) -> Self {
+        self.dates
+            .insert(sha.to_ascii_lowercase(), date.to_string());
+        self
+    }
+
+    /// The date of a commit or annotated tag object (see [`RecordedRepo::dates`]).
+    pub fn date_of(&self, sha: &str) -> &str {
+        self.dates
+            .get(&sha.to_ascii_lowercase())
+            .map_or(DEFAULT_DATE, String::as_str)
     }
 
     /// Adds (or replaces) a branch.

@@ -37,7 +37,7 @@ use std::time::Duration;
 pub use corpus::{
     ci_tool, corpus_roots, files_under, full_corpus_dir, sample_corpus_dir, skipped, CorpusRoot,
 };
-pub use data::{load_refs_dir, repo_key, AdvertisedRef, RecordedRepo, RecordedTag};
+pub use data::{load_refs_dir, repo_key, AdvertisedRef, RecordedRepo, RecordedTag, DEFAULT_DATE};
 
 pub use options::{Fault, FaultRule, FaultScope, RequestRecord, ServerOptions};
 

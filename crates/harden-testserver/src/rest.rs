@@ -137,7 +137,7 @@ fn tag_object(served: &ServedRepo, sha: &str, api: &str) -> Response {
                     "sha": object,
                     "url": format!("{api}/git/tags/{object}"),
                     "message": format!("Release {name}\n"),
-                    "tagger": {"name": "Recorder", "email": "recorder@example.com", "date": "2024-01-01T00:00:00Z"},
+                    "tagger": {"name": "Recorder", "email": "recorder@example.com", "date": repo.date_of(&object)},
                     "object": {"type": "commit", "sha": tag.commit, "url": format!("{api}/git/commits/{}", tag.commit)},
                     "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null}
                 }),
@@ -166,10 +166,22 @@ fn commit(repo: &RecordedRepo, reference: &str, request: &Request, api: &str) ->
         // `Accept: application/vnd.github.sha` asks for the bare SHA (go-github's
         // `GetCommitSHA1`).
         Some(sha) if wants_sha => Response::new(200, "application/vnd.github.sha", sha),
-        Some(sha) => Response::json(
-            200,
-            &json!({"sha": sha, "url": format!("{api}/commits/{sha}"), "commit": {"message": ""}}),
-        ),
+        // GitHub's answer carries the author and committer with their dates (what
+        // `harden update` reads as a release date).
+        Some(sha) => {
+            let date = repo.date_of(&sha);
+            let person = json!({"name": "Recorder", "email": "recorder@example.com", "date": date});
+            Response::json(
+                200,
+                &json!({
+                    "sha": sha,
+                    "node_id": format!("C_{sha}"),
+                    "url": format!("{api}/commits/{sha}"),
+                    "commit": {"message": "", "author": person, "committer": person},
+                    "parents": []
+                }),
+            )
+        }
         None => Response::json(
             422,
             &json!({"message": format!("No commit found for SHA: {reference}"), "status": "422"}),

@@ -29,6 +29,8 @@ use crate::{
     finish_edits, ChangeNote, FileKind, Finding, Outcome, Repository, Severity, Transform,
 };
 
+pub mod update;
+
 const NAME: &str = "pin-actions";
 
 /// pin-actions in the registry.

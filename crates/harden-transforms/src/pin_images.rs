@@ -236,12 +236,12 @@ fn owner_of(repository: &str) -> Option<String> {
 }
 
 /// `options.exempt`, compiled (case-insensitive, `*` = any text, `/` included).
-fn exempt_globs(options: &ImageOptions) -> Globs {
+pub(crate) fn exempt_globs(options: &ImageOptions) -> Globs {
     Globs::lenient(&options.exempt, Flavor::Names)
 }
 
 /// Whether an image is exempt: its name as written or in full matches a glob.
-fn exempt(written: &str, image: &ImageRef, globs: &Globs) -> bool {
+pub(crate) fn exempt(written: &str, image: &ImageRef, globs: &Globs) -> bool {
     let name = written.split('@').next().unwrap_or(written);
     let name = match name.rfind(':') {
         Some(i) if !name[i..].contains('/') => &name[..i],

@@ -58,6 +58,8 @@ pub struct Settings {
     pub permissions: PermissionsSettings,
     /// dependabot.
     pub dependabot: DependabotOptions,
+    /// update (`harden update`).
+    pub update: crate::pin_actions::update::UpdateOptions,
     /// The opt-in transforms `.github/harden.yml` enables (`<name>: {enabled: true}`).
     pub enabled: BTreeSet<&'static str>,
 }
@@ -146,6 +148,7 @@ pub static TRANSFORMS: &[&TransformInfo] = &[
     &crate::sign_releases::INFO,
     &crate::checkout_credentials::INFO,
     &crate::script_injection::INFO,
+    &crate::pin_actions::update::INFO,
 ];
 
 /// The transform called `name`.

@@ -47,6 +47,12 @@ pub struct Flags {
     pub ignore_major: bool,
     /// `--ecosystems` (empty: not given).
     pub ecosystems: Vec<String>,
+    /// `harden update --min-age`.
+    pub min_age: Option<u32>,
+    /// `harden update --major`.
+    pub major: bool,
+    /// `HARDEN_NOW`: the time `harden update` measures ages from (unix seconds; tests).
+    pub now: Option<i64>,
 }
 
 /// Reads a section (`None`: the file has none, which reads as an empty section).

@@ -44,6 +44,7 @@ Examples:
   harden --patch-dir out/               the same commits as patches for `git am out/*.patch`
   harden completions bash               print a shell completion script (bash, zsh, fish)
   harden audit ~/src                    where each repository stands (read-only; `harden audit --help`)
+  harden update --dry-run               move SHA pins to the newest release past the cooldown
 
 Exit codes:
   0   nothing to do, or every change applied
@@ -195,6 +196,15 @@ pub(crate) struct Args {
     /// dependabot: ignore major version updates.
     #[arg(long)]
     pub ignore_major: bool,
+
+    /// update: days a release must have before a pin moves to it [default: the `cooldown:
+    /// default-days` of dependabot.yml's github-actions entry, else 7].
+    #[arg(long, value_name = "DAYS")]
+    pub min_age: Option<u32>,
+
+    /// update: move to later majors too (never across a dependabot.yml `ignore` rule).
+    #[arg(long)]
+    pub major: bool,
 
     /// dependabot: only these ecosystems (e.g. `github-actions`); `all` stands for every
     /// detected one. `gitsubmodule` is configured only when listed (`all,gitsubmodule`).

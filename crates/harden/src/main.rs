@@ -33,7 +33,19 @@ fn main() -> ExitCode {
         return ExitCode::from(audit::main(&argv[2..]) as u8);
     }
     fsutil::remove_temporary_files_on_signals();
-    let args = match Args::try_parse() {
+    // `harden update ...` is a run of the `update` transform alone, with the run's flags
+    // (docs/usage.md, "harden update").
+    let update = argv.get(1).is_some_and(|a| a == "update");
+    let parsed = if update {
+        let rest = argv[..1].iter().chain(&argv[2..]);
+        Args::try_parse_from(rest).map(|mut a| {
+            a.only = vec![harden_transforms::pin_actions::update::INFO.name.to_owned()];
+            a
+        })
+    } else {
+        Args::try_parse()
+    };
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             let code = match e.kind() {
@@ -63,6 +75,10 @@ fn run_main(args: &Args) -> i32 {
         .map_or(Ok(()), gitops::check_subject)
     {
         return usage_error(&format!("--subject: {msg}"));
+    }
+    let update = harden_transforms::pin_actions::update::INFO.name;
+    if (args.min_age.is_some() || args.major) && !selected.contains(&update) {
+        return usage_error("--min-age and --major go with `harden update`");
     }
     if (args.signoff || args.subject.is_some()) && !(args.commit || args.patch_dir.is_some()) {
         return usage_error("--signoff and --subject go with --commit or --patch-dir");

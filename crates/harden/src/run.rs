@@ -192,6 +192,12 @@ fn flags(args: &Args) -> Flags {
         cooldown: args.cooldown,
         ignore_major: args.ignore_major,
         ecosystems: args.ecosystems.clone(),
+        min_age: args.min_age,
+        major: args.major,
+        // The time update measures release ages from, for tests (unix seconds).
+        now: std::env::var("HARDEN_NOW")
+            .ok()
+            .and_then(|n| n.parse().ok()),
     }
 }
 
