@@ -89,6 +89,9 @@ pub(crate) struct RepoFacts {
     pub unreadable: Vec<String>,
     /// A `.clusterfuzzlite/` folder exists.
     pub clusterfuzzlite: bool,
+    /// Dockerfiles and Containerfiles (found as pin-images finds them): path relative to the
+    /// root, and text.
+    pub dockerfiles: Vec<(String, String)>,
 }
 
 /// Where Renovate looks for its configuration (docs.renovatebot.com, "Configuration options").
@@ -119,6 +122,7 @@ impl RepoFacts {
             security_policy: None,
             unreadable: Vec::new(),
             clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
+            dockerfiles: Vec::new(),
         };
         for (path, kind) in discover::scan_repository(root) {
             let path = if path.is_relative() && !path.starts_with(root) {
@@ -147,6 +151,18 @@ impl RepoFacts {
             Some(((*name).to_owned(), text))
         });
         facts.security_policy = find_policy(root);
+        for file in harden_transforms::pin_images::dockerfiles::load(root) {
+            let rel = file
+                .path
+                .strip_prefix(root)
+                .unwrap_or(&file.path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            match file.text {
+                Ok(text) => facts.dockerfiles.push((rel, text)),
+                Err(_) => facts.unreadable.push(rel),
+            }
+        }
         facts
     }
 }
