@@ -379,7 +379,7 @@ impl Transform for PinImages {
         } else {
             Vec::new()
         };
-        dockerfiles::add_wanted(&docker_files, &exempt, &mut wanted);
+        dockerfiles::add_wanted(&docker_files, &exempt, self.options.verify, &mut wanted);
         let resolved = if wanted.is_empty() {
             HashMap::new()
         } else {
@@ -417,6 +417,7 @@ impl Transform for PinImages {
             exempt: &exempt,
             owner: owner.as_deref(),
             resolved: &resolved,
+            verify: self.options.verify,
         };
         for file in &docker_files {
             if let Some(change) = dockerfiles::pin_file(file, &cx, &mut outcome.findings) {

@@ -592,3 +592,17 @@ fn dockerfiles_can_be_left_out() {
     let (first, _, written) = pin_dockerfiles(&options);
     assert!(written.is_empty(), "{first}");
 }
+
+#[test]
+fn dockerfiles_verify_pinned_digests() {
+    let options = ImageOptions {
+        verify: true,
+        ..ImageOptions::default()
+    };
+    let (first, _, _) = pin_dockerfiles(&options);
+    assert!(
+        first.contains("Error Dockerfile:29: `FROM ghcr.io/acme/tool:1.4@sha256:aaaa")
+            && first.contains("the registry has no manifest with this digest"),
+        "{first}"
+    );
+}

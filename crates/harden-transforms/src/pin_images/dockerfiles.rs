@@ -108,20 +108,25 @@ pub fn classify_from(image: &str, file: &Dockerfile) -> FromImage {
     }
 }
 
-/// Adds the images of `files` to resolve (tagged, not exempt) to `wanted`, once each.
+/// Adds the images of `files` to resolve (tagged, or pinned under `verify`; not exempt) to
+/// `wanted`, once each.
 pub(super) fn add_wanted(
     files: &[DockerfileText],
     exempt_globs: &Globs,
+    verify: bool,
     wanted: &mut Vec<ImageRef>,
 ) {
     let mut seen: std::collections::HashSet<String> = wanted.iter().map(ImageRef::key).collect();
     for text in files.iter().filter_map(|f| f.text.as_ref().ok()) {
         let file = dockerfile::read(text);
         for (_, from) in file.froms() {
-            if let FromImage::Tagged(image) = classify_from(&from.image.text, &file) {
-                if !exempt(&from.image.text, &image, exempt_globs) && seen.insert(image.key()) {
-                    wanted.push(image);
-                }
+            let image = match classify_from(&from.image.text, &file) {
+                FromImage::Tagged(image) => image,
+                FromImage::Pinned(image) if verify => image,
+                _ => continue,
+            };
+            if !exempt(&from.image.text, &image, exempt_globs) && seen.insert(image.key()) {
+                wanted.push(image);
             }
         }
     }
@@ -135,6 +140,8 @@ pub(super) struct Context<'a> {
     pub(super) owner: Option<&'a str>,
     /// The registry's answers.
     pub(super) resolved: &'a HashMap<String, DigestResult>,
+    /// `--verify`: images with a digest must still be served.
+    pub(super) verify: bool,
 }
 
 /// Pins the `FROM` images of one Dockerfile: the change, if any; findings go to `findings`.
@@ -185,6 +192,12 @@ pub(super) fn pin_file(
         let value = word.text.as_str();
         let image = match classify_from(value, &file) {
             FromImage::Tagged(image) => image,
+            FromImage::Pinned(image) if cx.verify && !exempt(value, &image, cx.exempt) => {
+                if let Some(message) = unverified(value, &image, cx) {
+                    report(findings, word.span.start, Severity::Error, message);
+                }
+                continue;
+            }
             other => {
                 if let Some(message) = left_as_it_is(value, other) {
                     report(findings, word.span.start, Severity::Warning, message);
@@ -230,6 +243,18 @@ pub(super) fn pin_file(
         inserts.push((word.span.end, value.to_owned(), format!("@{digest}")));
     }
     finish(path, text, &file, &inserts, notes, findings)
+}
+
+/// `--verify`: what to say when the registry does not serve an image's digest.
+fn unverified(value: &str, image: &ImageRef, cx: &Context<'_>) -> Option<String> {
+    match cx.resolved.get(&image.key())? {
+        Ok(_) => None,
+        Err(harden_registry::RegistryError::NotFound { .. }) => Some(format!(
+            "`FROM {value}`: the registry has no manifest with this digest, so the build cannot \
+             pull it; correct the digest, or remove `@sha256:…` and run harden again"
+        )),
+        Err(e) => Some(format!("cannot verify image `{}`: {e}", image.key())),
+    }
 }
 
 /// Why a `FROM` image that is not to pin is left, when it is worth saying.
