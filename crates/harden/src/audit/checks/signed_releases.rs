@@ -4,7 +4,8 @@ use super::find_tool;
 use crate::audit::{Check, RepoFacts, Status};
 
 /// A workflow signs (sigstore, cosign) or attests (`actions/attest*`, SLSA generator) what a
-/// release publishes.
+/// release publishes: pass with a SLSA provenance asset (`.intoto.jsonl`), partial with
+/// signatures only, as Scorecard's Signed-Releases scores them.
 pub(super) struct SignedReleases;
 
 /// Actions that sign or attest artifacts.
@@ -15,6 +16,13 @@ const SIGNING_ACTIONS: &[&str] = &[
     "slsa-framework/slsa-github-generator",
     "goreleaser/goreleaser-action",
 ];
+
+/// What writes SLSA provenance as a release asset (`*.intoto.jsonl`), which Scorecard's
+/// Signed-Releases scores 10/10 (signatures alone: 8/10).
+const PROVENANCE_ACTIONS: &[&str] = &["slsa-framework/slsa-github-generator"];
+
+/// The provenance asset's name, in workflow text.
+const PROVENANCE_WORDS: &[&str] = &[".intoto.jsonl"];
 
 /// Commands that sign or attest, in `run:` scripts.
 const SIGNING_WORDS: &[&str] = &[
@@ -40,8 +48,22 @@ impl Check for SignedReleases {
             .copied()
             .filter(|a| *a != "goreleaser/goreleaser-action" || goreleaser_signs(repo))
             .collect();
+        if let Some((_, what)) = find_tool(repo, PROVENANCE_ACTIONS, PROVENANCE_WORDS) {
+            return (
+                Status::Pass,
+                format!("releases get SLSA provenance (`.intoto.jsonl`): {what}"),
+            );
+        }
         match find_tool(repo, &actions, SIGNING_WORDS) {
-            Some((_, what)) => (Status::Pass, format!("releases signed or attested: {what}")),
+            Some((_, what)) => (
+                Status::Partial,
+                format!(
+                    "releases signed or attested, without a `.intoto.jsonl` provenance asset \
+                     (Scorecard gives 8/10 for signatures, 10/10 with provenance; GitHub's \
+                     attestations are not release assets): {what}; fix: harden --only \
+                     sign-releases (its workflow adds SLSA provenance)"
+                ),
+            ),
             None if repo.workflows.is_empty() => (
                 Status::Fail,
                 "no workflows, so nothing signs releases; fix: harden --only sign-releases"
