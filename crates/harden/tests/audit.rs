@@ -354,3 +354,45 @@ fn a_folder_of_links_to_repositories() {
         "{roots:?}"
     );
 }
+
+#[test]
+fn signed_releases_counts_the_signed_tags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "--quiet"]);
+    git(&["commit", "--quiet", "--allow-empty", "-m", "first"]);
+    git(&["tag", "v1.0.0"]);
+    git(&["tag", "-a", "-m", "release", "v1.1.0"]);
+    let v = audit_json(&[root.to_path_buf()]);
+    let signed = v["repositories"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "signed-releases")
+        .expect("signed-releases")
+        .clone();
+    let detail = signed["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.ends_with("; tags: 0 of 2 signed (sign release tags with `git tag -s`)"),
+        "{detail}"
+    );
+}

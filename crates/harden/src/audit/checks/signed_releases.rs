@@ -42,6 +42,32 @@ impl Check for SignedReleases {
     }
 
     fn check(&self, repo: &RepoFacts) -> (Status, String) {
+        let (status, detail) = self.workflows(repo);
+        (status, detail + &tags_note(repo))
+    }
+}
+
+/// What the repository's tags say: how many are signed (`git tag -s`), which the ASWF minutes
+/// ask for besides signed artifacts. Nothing without `.git` or without tags.
+fn tags_note(repo: &RepoFacts) -> String {
+    match repo.tags {
+        Some(t) if t.all > 0 => format!(
+            "; tags: {} of {} signed{}",
+            t.signed,
+            t.all,
+            if t.signed < t.all {
+                " (sign release tags with `git tag -s`)"
+            } else {
+                ""
+            }
+        ),
+        _ => String::new(),
+    }
+}
+
+impl SignedReleases {
+    /// The status from the workflows: provenance, signatures, or nothing.
+    fn workflows(&self, repo: &RepoFacts) -> (Status, String) {
         // goreleaser signs only when its configuration says so: look for its `signs:`.
         let actions: Vec<&str> = SIGNING_ACTIONS
             .iter()
