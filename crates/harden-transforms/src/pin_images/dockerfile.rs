@@ -51,6 +51,20 @@ impl Instruction {
     pub fn is(&self, name: &str) -> bool {
         self.keyword.text.eq_ignore_ascii_case(name)
     }
+
+    /// The parts of a `FROM` instruction; `None` for any other, or a `FROM` without an image.
+    pub fn from_parts(&self) -> Option<From<'_>> {
+        if !self.is("FROM") {
+            return None;
+        }
+        let mut args = self.args.iter().skip_while(|w| w.text.starts_with("--"));
+        let image = args.next()?;
+        let stage = match args.next() {
+            Some(w) if w.text.eq_ignore_ascii_case("AS") => args.next(),
+            _ => None,
+        };
+        Some(From { image, stage })
+    }
 }
 
 /// The parts of a `FROM` instruction.
@@ -71,30 +85,21 @@ pub struct Dockerfile {
     pub escape: char,
     /// The 1-based line of a here-document that never ends (everything after it is its body).
     pub unterminated_heredoc: Option<usize>,
+    /// The build stage names (`FROM … AS name`), lowercase.
+    stages: std::collections::BTreeSet<String>,
 }
 
 impl Dockerfile {
     /// The `FROM` instructions with their parts, and the line of each.
     pub fn froms(&self) -> impl Iterator<Item = (&Instruction, From<'_>)> {
-        self.instructions.iter().filter_map(|i| {
-            if !i.is("FROM") {
-                return None;
-            }
-            let mut args = i.args.iter().skip_while(|w| w.text.starts_with("--"));
-            let image = args.next()?;
-            let stage = match args.next() {
-                Some(w) if w.text.eq_ignore_ascii_case("AS") => args.next(),
-                _ => None,
-            };
-            Some((i, From { image, stage }))
-        })
+        self.instructions
+            .iter()
+            .filter_map(|i| i.from_parts().map(|f| (i, f)))
     }
 
-    /// The build stage names (`FROM … AS name`), lowercase.
-    pub fn stage_names(&self) -> Vec<String> {
-        self.froms()
-            .filter_map(|(_, f)| f.stage.map(|w| w.text.to_ascii_lowercase()))
-            .collect()
+    /// Whether `name` (any case) is a build stage (`FROM … AS name`).
+    pub fn is_stage(&self, name: &str) -> bool {
+        self.stages.contains(&name.to_ascii_lowercase())
     }
 }
 
@@ -142,7 +147,12 @@ pub fn read(text: &str) -> Dockerfile {
     let lines = physical_lines(text);
     let mut escape = '\\';
     let mut i = 0;
-    while let Some((key, value)) = lines.get(i).and_then(|l| directive(l.text)) {
+    // Only the directives BuildKit knows; an unknown one is a comment and ends them.
+    while let Some((key, value)) = lines
+        .get(i)
+        .and_then(|l| directive(l.text))
+        .filter(|(key, _)| matches!(key.as_str(), "syntax" | "escape" | "check"))
+    {
         if key == "escape" && (value == "`" || value == "\\") {
             escape = value.chars().next().unwrap_or('\\');
         }
@@ -171,6 +181,10 @@ pub fn read(text: &str) -> Dockerfile {
         }
         file.instructions.push(instruction);
     }
+    file.stages = file
+        .froms()
+        .filter_map(|(_, f)| f.stage.map(|w| w.text.to_ascii_lowercase()))
+        .collect();
     file
 }
 
@@ -310,13 +324,46 @@ fn heredoc_body(
     (None, lines.len())
 }
 
+/// Byte offsets to lines and columns, for one text: each look-up is a binary search.
+pub struct Locator<'t> {
+    text: &'t str,
+    /// The byte where each line starts.
+    starts: Vec<usize>,
+}
+
+impl<'t> Locator<'t> {
+    /// The line starts of `text`.
+    pub fn new(text: &'t str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Locator { text, starts }
+    }
+
+    /// The 1-based line and column (in characters) of byte `at`.
+    pub fn locate(&self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= at).max(1);
+        let start = self.starts[line - 1];
+        let column = self
+            .text
+            .get(start..at)
+            .map_or(1, |s| s.chars().count() + 1);
+        (line, column)
+    }
+
+    /// The byte where 1-based `line` starts (the end of the text past the last line).
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+}
+
 /// The 1-based line and column (in characters) of byte `at` of `text`.
 pub fn location(text: &str, at: usize) -> (usize, usize) {
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+    Locator::new(text).locate(at)
 }
 
 #[cfg(test)]
@@ -352,7 +399,8 @@ mod tests {
                 (5, "build".into(), None),
             ]
         );
-        assert_eq!(read(text).stage_names(), vec!["build", "web"]);
+        let file = read(text);
+        assert!(file.is_stage("build") && file.is_stage("WEB") && !file.is_stage("alpine:3.20"));
     }
 
     #[test]
@@ -384,6 +432,8 @@ mod tests {
                 (5, "base".into(), None),
             ]
         );
+        // After an unknown directive, `escape` is a comment.
+        assert_eq!(read("# foo=bar\n# escape=`\nFROM a:1\n").escape, '\\');
         // A directive after an instruction is a comment.
         let late = "FROM a:1\n# escape=`\nRUN x `\nFROM b:1\n";
         assert_eq!(read(late).escape, '\\');

@@ -95,7 +95,7 @@ pub enum FromImage {
 /// Classifies the image word of a `FROM` of `file`.
 pub fn classify_from(image: &str, file: &Dockerfile) -> FromImage {
     let lower = image.to_ascii_lowercase();
-    if lower == "scratch" || file.stage_names().contains(&lower) {
+    if lower == "scratch" || file.is_stage(&lower) {
         return FromImage::Local;
     }
     if image.contains('$') {
@@ -165,20 +165,16 @@ pub(super) fn pin_file(
         }
     };
     let file = dockerfile::read(text);
+    let locator = dockerfile::Locator::new(text);
     let report = |findings: &mut Vec<Finding>, at: usize, severity, message: String| {
-        let (line, column) = dockerfile::location(text, at);
+        let (line, column) = locator.locate(at);
         let location = Some(harden_yaml::Location { line, column });
         findings.push(Finding::at(NAME, path, location, severity, message));
     };
     if let Some(line) = file.unterminated_heredoc {
-        let at: usize = text
-            .split_inclusive('\n')
-            .take(line - 1)
-            .map(str::len)
-            .sum();
         report(
             findings,
-            at.min(text.len()),
+            locator.line_start(line),
             Severity::Warning,
             "a here-document opened here has no line that ends it: the lines after it are \
              its body, and no `FROM` there is pinned"

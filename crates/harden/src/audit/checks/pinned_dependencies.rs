@@ -270,7 +270,7 @@ fn add_script(out: &mut Vec<Dependency>, rel: &str, first: usize, script: &str) 
 fn add_dockerfile(out: &mut Vec<Dependency>, rel: &str, text: &str) {
     let file = dockerfile::read(text);
     for instruction in &file.instructions {
-        if let Some((_, from)) = file.froms().find(|(i, _)| std::ptr::eq(*i, instruction)) {
+        if let Some(from) = instruction.from_parts() {
             let pinned = match classify_from(&from.image.text, &file) {
                 FromImage::Tagged(_) => false,
                 FromImage::Pinned(_) => true,
