@@ -16,7 +16,12 @@
 //! repository's own untagged image) is warned about: it never moves by itself. Where digests
 //! are written in `container:` and `services:`, a note says that Dependabot does not update
 //! them.
+//!
+//! The `FROM` images of the repository's Dockerfiles and Containerfiles are pinned the same
+//! way (see `dockerfiles`), unless `pin-images: {dockerfiles: false}`.
 
+pub mod dockerfile;
+pub mod dockerfiles;
 mod matrix;
 
 use std::collections::HashMap;
@@ -58,6 +63,8 @@ struct ImageSection {
     /// Images never pinned.
     #[serde(default)]
     exempt: OneOrMany<NameGlob>,
+    /// Pin the `FROM` images of Dockerfiles and Containerfiles (default true).
+    dockerfiles: Option<bool>,
 }
 
 /// The section, with `--verify` over it.
@@ -70,6 +77,7 @@ fn configure(
     settings.pin_images = ImageOptions {
         exempt: name_globs(file.exempt),
         verify: flags.verify,
+        dockerfiles: file.dockerfiles.unwrap_or(true),
     };
     Ok(())
 }
@@ -87,7 +95,7 @@ fn build_from_settings(
 }
 
 /// Options of the pin-images transform.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ImageOptions {
     /// Images never pinned: globs over the name as written (`my-registry.example/*`) or in full
     /// (`docker.io/library/alpine`); `*` matches any run of characters, case-insensitively.
@@ -95,6 +103,18 @@ pub struct ImageOptions {
     /// Check images that already carry a digest: the registry must still serve that manifest
     /// (`--verify`). Without it they are left unchecked.
     pub verify: bool,
+    /// Pin the `FROM` images of the repository's Dockerfiles and Containerfiles.
+    pub dockerfiles: bool,
+}
+
+impl Default for ImageOptions {
+    fn default() -> Self {
+        ImageOptions {
+            exempt: Vec::new(),
+            verify: false,
+            dockerfiles: true,
+        }
+    }
 }
 
 /// Where an image reference sits.
@@ -282,6 +302,40 @@ pub fn add_wanted(files: &[SourceFile], options: &ImageOptions, wanted: &mut Vec
     }
 }
 
+/// What to say about an image whose tag moves on purpose, or that has none: its pinned
+/// digest stays on today's build. `owner` is the repository's owner (lowercase), when known.
+fn moving_tag_warning(owner: Option<&str>, value: &str, image: &ImageRef) -> Option<String> {
+    let own = owner.is_some_and(|o| owner_of(&image.repository).as_deref() == Some(o));
+
+    let never = "the pinned digest stays on today's build and never moves by itself";
+    let exempt = "or exempt the image (`pin-images: {exempt: [...]}` in .github/harden.yml) \
+                  if the job should always run the newest build";
+    match image.tag.as_deref() {
+        None if own => Some(format!(
+            "`{value}` is this repository's own image, with no tag: each build pushed \
+             replaces `latest`, and {never}, so jobs stop following your rebuilds. Push a \
+             version or date tag and write it before the digest, {exempt}"
+        )),
+        None => Some(format!(
+            "`{value}` names no tag: pinned to the digest `latest` has today, which never \
+             moves by itself; write a version tag before the digest so that people and \
+             update tools can tell which image it is"
+        )),
+        Some(tag) if MOVING_TAGS.contains(&tag.to_ascii_lowercase().as_str()) => {
+            let whose = if own {
+                " (this repository's own image)"
+            } else {
+                ""
+            };
+            Some(format!(
+                "`{value}`{whose} follows `{tag}`, a tag its publisher moves to each new \
+                 build on purpose: {never}. Prefer a version tag, {exempt}"
+            ))
+        }
+        Some(_) => None,
+    }
+}
+
 /// The pin-images transform.
 pub struct PinImages {
     registry: Arc<Registry>,
@@ -318,8 +372,14 @@ impl Transform for PinImages {
 
     fn run(&self, repo: &Repository) -> Outcome {
         let mut outcome = Outcome::default();
-        let wanted = wanted_images(std::iter::once(repo), &self.options);
+        let mut wanted = wanted_images(std::iter::once(repo), &self.options);
         let exempt = exempt_globs(&self.options);
+        let docker_files = if self.options.dockerfiles {
+            dockerfiles::load(&repo.root)
+        } else {
+            Vec::new()
+        };
+        dockerfiles::add_wanted(&docker_files, &exempt, self.options.verify, &mut wanted);
         let resolved = if wanted.is_empty() {
             HashMap::new()
         } else {
@@ -350,6 +410,17 @@ impl Transform for PinImages {
             pinner.report_frozen();
             let FilePinner { edits, notes, .. } = pinner;
             if let Some(change) = finish_edits(NAME, file, &edits, notes, &mut outcome.findings) {
+                outcome.changes.push(change);
+            }
+        }
+        let cx = dockerfiles::Context {
+            exempt: &exempt,
+            owner: owner.as_deref(),
+            resolved: &resolved,
+            verify: self.options.verify,
+        };
+        for file in &docker_files {
+            if let Some(change) = dockerfiles::pin_file(file, &cx, &mut outcome.findings) {
                 outcome.changes.push(change);
             }
         }
@@ -447,39 +518,9 @@ impl<'d> FilePinner<'_, 'd> {
         });
     }
 
-    /// What to say about an image whose tag moves on purpose, or that has none: its pinned
-    /// digest stays on today's build.
+    /// What to say about an image whose tag moves on purpose, or that has none.
     fn moving_tag(&self, value: &str, image: &ImageRef) -> Option<String> {
-        let own = self
-            .owner
-            .is_some_and(|o| owner_of(&image.repository).as_deref() == Some(o));
-        let never = "the pinned digest stays on today's build and never moves by itself";
-        let exempt = "or exempt the image (`pin-images: {exempt: [...]}` in .github/harden.yml) \
-                      if the job should always run the newest build";
-        match image.tag.as_deref() {
-            None if own => Some(format!(
-                "`{value}` is this repository's own image, with no tag: each build pushed \
-                 replaces `latest`, and {never}, so jobs stop following your rebuilds. Push a \
-                 version or date tag and write it before the digest, {exempt}"
-            )),
-            None => Some(format!(
-                "`{value}` names no tag: pinned to the digest `latest` has today, which never \
-                 moves by itself; write a version tag before the digest so that people and \
-                 update tools can tell which image it is"
-            )),
-            Some(tag) if MOVING_TAGS.contains(&tag.to_ascii_lowercase().as_str()) => {
-                let whose = if own {
-                    " (this repository's own image)"
-                } else {
-                    ""
-                };
-                Some(format!(
-                    "`{value}`{whose} follows `{tag}`, a tag its publisher moves to each new \
-                     build on purpose: {never}. Prefer a version tag, {exempt}"
-                ))
-            }
-            Some(_) => None,
-        }
+        moving_tag_warning(self.owner, value, image)
     }
 
     /// Reports an expression: a matrix variable whose literal images are pinned where the

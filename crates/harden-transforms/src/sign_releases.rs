@@ -1,12 +1,14 @@
 //! The `sign-releases` transform (opt-in): adds `.github/workflows/release-sign.yml`, which
 //! signs each published release's source archive with Sigstore (keyless) and attaches the
-//! archive and its `.sigstore.json` bundle to the release, and adds a "Verifying a release"
+//! archive, its `.sigstore.json` bundle and its SLSA provenance (`.intoto.jsonl`, from the
+//! SLSA generator's generic generator) to the release, and adds a "Verifying a release"
 //! section to an existing SECURITY.md.
 //!
 //! The workflow comes from `data/release-sign.yml` and is written already hardened: its
-//! actions are pinned by the same [`PinActions`] transform (SHA and version comment), the top
-//! level grants `contents: read` and only the signing job gets `contents: write` and
-//! `id-token: write`, each with its reason. When a reference cannot be pinned (offline, not
+//! actions are pinned by the same [`PinActions`] transform (SHA and version comment) but the
+//! SLSA generator, which stays on its tag (see `tag_only`); the top level grants
+//! `contents: read`, and only the signing and provenance jobs get what they need, each with
+//! its reason. When a reference cannot be pinned (offline, not
 //! cached), nothing is added and the error says why. Running it again changes nothing.
 
 use std::path::{Path, PathBuf};
@@ -63,7 +65,12 @@ const TEMPLATE: &str = include_str!("../data/release-sign.yml");
 const MARKER: &str = "Added by harden (sign-releases)";
 
 /// What a SECURITY.md that already explains verification contains.
-const VERIFY_WORDS: &[&str] = &["sigstore verify", "cosign verify", "gh attestation verify"];
+const VERIFY_WORDS: &[&str] = &[
+    "sigstore verify",
+    "cosign verify",
+    "gh attestation verify",
+    "slsa-verifier",
+];
 
 /// Workflow steps that create releases: signing belongs there when releases are immutable.
 const RELEASE_CREATORS: &[&str] = &[
@@ -180,12 +187,16 @@ impl SignReleases {
             )],
         };
         let pinned = self.pin.run(&draft);
+        let tag_only = crate::tag_only::TagOnlyList::built_in();
+        let model_name = crate::model::name;
         let after = pinned.changes.into_iter().next().map_or(text, |c| c.after);
         let unpinned: Vec<String> = match harden_yaml::Document::parse(after.as_str()) {
             Ok(doc) => crate::model::uses_sites(FileKind::Workflow, &doc)
                 .into_iter()
                 .filter_map(|(_, node)| node.as_str())
-                .filter(|u| !crate::pin_actions::is_pinned(u))
+                .filter(|u| {
+                    !crate::pin_actions::is_pinned(u) && tag_only.find(model_name(u)).is_none()
+                })
                 .map(|u| u.trim().to_owned())
                 .collect(),
             Err(e) => vec![format!("the template ({e})")],
@@ -214,7 +225,7 @@ impl SignReleases {
             after,
             notes: vec![ChangeNote {
                 line: 1,
-                message: "new workflow: sign each published release's source archive with Sigstore (keyless) and attach it with its bundle".to_owned(),
+                message: "new workflow: sign each published release's source archive with Sigstore (keyless) and attach it with its bundle and SLSA provenance".to_owned(),
             }],
         })
     }
@@ -339,7 +350,13 @@ fn security_section(
          \x20   python -m pip install sigstore\n\
          \x20   sigstore verify github \\\n\
          \x20     --cert-identity https://github.com/{full}/.github/workflows/release-sign.yml@refs/tags/v1.2.3 \\\n\
-         \x20     {name}-v1.2.3.tar.gz\n"
+         \x20     {name}-v1.2.3.tar.gz\n\n\
+         Its SLSA build provenance (which workflow run built it, from which commit) is attached\n\
+         as `{name}-v1.2.3.tar.gz.intoto.jsonl`; check it with\n\
+         [slsa-verifier](https://github.com/slsa-framework/slsa-verifier):\n\n\
+         \x20   slsa-verifier verify-artifact {name}-v1.2.3.tar.gz \\\n\
+         \x20     --provenance-path {name}-v1.2.3.tar.gz.intoto.jsonl \\\n\
+         \x20     --source-uri github.com/{full} --source-tag v1.2.3\n"
     )
     .replace('\n', eol);
     let mut after = before.clone();

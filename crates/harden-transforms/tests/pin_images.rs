@@ -453,3 +453,156 @@ fn corpus_images_are_pinned_or_reported() {
         );
     }
 }
+
+/// Copies the folder `from` into `to`, files and folders.
+fn copy_tree(from: &FsPath, to: &FsPath) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `after` with every `@sha256:<64 hex>` taken out.
+fn without_digests(after: &str) -> String {
+    let mut out = String::new();
+    let mut rest = after;
+    while let Some(at) = rest.find("@sha256:") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + "@sha256:".len() + 64..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs pin-images over a copy of `testdata/pin-images/dockerfiles/repo`, writes what it
+/// changed and runs again: (first outcome, second outcome), with the copy's path taken out.
+fn pin_dockerfiles(options: &ImageOptions) -> (String, String, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    copy_tree(
+        &common::testdata().join("pin-images/dockerfiles/repo"),
+        &root,
+    );
+    let server = server();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let pin = PinImages::new(registry(&server, cache.path(), false), options.clone());
+    let repo = Repository {
+        root: root.clone(),
+        files: Vec::new(),
+    };
+    let first = pin.run(&repo);
+    common::assert_guard_passed(&first);
+    let mut written = Vec::new();
+    for change in &first.changes {
+        assert_eq!(change.kind, FileKind::Text);
+        let before = change.before.as_deref().expect("an existing file");
+        assert_eq!(
+            without_digests(&change.after),
+            without_digests(before),
+            "byte-exact elsewhere"
+        );
+        std::fs::write(&change.path, &change.after).expect("write");
+        let shown = change.path.strip_prefix(&root).expect("inside");
+        written.push((shown.display().to_string(), change.after.clone()));
+    }
+    let again = pin.run(&repo);
+    let prefix = format!("{}/", root.display());
+    let show = |o: &Outcome| render_outcome(o).replace(&prefix, "");
+    (show(&first), show(&again), written)
+}
+
+#[test]
+fn dockerfiles_every_from_form() {
+    let (first, again, written) = pin_dockerfiles(&ImageOptions::default());
+    assert!(!again.contains("+++"), "second run changed:\n{again}");
+    let names: Vec<&str> = written.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Containerfile",
+            "Dockerfile",
+            "Dockerfile.dev",
+            "docker/web.Dockerfile",
+            "windows/Dockerfile"
+        ]
+    );
+    let text = |name: &str| &written.iter().find(|(n, _)| n == name).expect(name).1;
+    let main = text("Dockerfile");
+    for kept in [
+        "# syntax=docker/dockerfile:1.7\n",
+        "FROM alpine:3.19 is text of a here-document\n",
+        "\tFROM nothing:1\n",
+        "FROM ${BASE}\n",
+        "FROM node:${NODE_VERSION}-alpine AS web\n",
+        "FROM build AS again\n",
+        "FROM scratch\n",
+        "FROM Runtime\n",
+    ] {
+        assert!(main.contains(kept), "{kept:?} changed:\n{main}");
+    }
+    assert!(main.contains("FROM --platform=$BUILDPLATFORM golang:1.22-bookworm@sha256:"));
+    assert!(main.contains("from   alpine:3.20@sha256:"));
+    assert!(main.contains("    python:3.12-slim@sha256:"));
+    assert!(text("docker/web.Dockerfile").contains("FROM nginx:1.27-alpine@sha256:"));
+    assert!(text("windows/Dockerfile").contains("sdk:8.0@sha256:"));
+    assert!(
+        first.contains("Dockerfile:19: `FROM ${BASE}` not pinned"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Dockerfile.dev:1: `FROM python:3.12` not pinned"),
+        "{first}"
+    );
+    // The same findings the second time, and no change.
+    let findings = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with([' ', '+', '-', '@']))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        findings(&again)
+            .iter()
+            .filter(|l| !l.contains("follows") && !l.contains("names no tag"))
+            .count(),
+        findings(&first)
+            .iter()
+            .filter(|l| !l.contains("follows") && !l.contains("names no tag"))
+            .count(),
+        "{again}"
+    );
+    insta::assert_snapshot!(
+        "dockerfiles",
+        format!("{first}--- second run over the output ---\n{again}")
+    );
+}
+
+#[test]
+fn dockerfiles_can_be_left_out() {
+    let options = ImageOptions {
+        dockerfiles: false,
+        ..ImageOptions::default()
+    };
+    let (first, _, written) = pin_dockerfiles(&options);
+    assert!(written.is_empty(), "{first}");
+}
+
+#[test]
+fn dockerfiles_verify_pinned_digests() {
+    let options = ImageOptions {
+        verify: true,
+        ..ImageOptions::default()
+    };
+    let (first, _, _) = pin_dockerfiles(&options);
+    assert!(
+        first.contains("Error Dockerfile:29: `FROM ghcr.io/acme/tool:1.4@sha256:aaaa")
+            && first.contains("the registry has no manifest with this digest"),
+        "{first}"
+    );
+}

@@ -546,7 +546,9 @@ fn run_repository(
     }
     let mut pending = Vec::new();
     if mode == Mode::Apply {
-        for file in repo.files {
+        // Files that are not YAML (SECURITY.md, Dockerfiles) are written from their changes
+        // below, never from a YAML reading of their text.
+        for file in repo.files.into_iter().filter(|f| f.kind != FileKind::Text) {
             let Some(doc) = file.document() else { continue };
             // A file that was not loaded (dependabot.yml when only a workflow was named) holds
             // the text the first transform that changed it read.
@@ -648,8 +650,9 @@ fn first_read(reports: &[TransformReport], path: &std::path::Path) -> Option<Str
         .and_then(|change| change.before.clone())
 }
 
-/// The changes to files that are not YAML (sign-releases' SECURITY.md section), which the loop
-/// over parsed documents does not see, as writes: the text first read, the last change's text.
+/// The changes to files that are not YAML (sign-releases' SECURITY.md section, pin-images'
+/// Dockerfiles), which the loop over parsed documents does not see, as writes: the text first
+/// read, the last change's text.
 fn text_changes(reports: &[TransformReport]) -> Vec<PendingWrite> {
     let mut files: BTreeMap<&PathBuf, (Option<String>, &str)> = BTreeMap::new();
     for change in reports.iter().flat_map(|r| &r.changes) {

@@ -59,8 +59,9 @@ fn statuses(fixture: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-const IDS: [&str; 8] = [
+const IDS: [&str; 9] = [
     "pinned-actions",
+    "pinned-dependencies",
     "token-permissions",
     "dependency-updates",
     "signed-releases",
@@ -70,7 +71,7 @@ const IDS: [&str; 8] = [
     "dangerous-workflows",
 ];
 
-fn expect(fixture: &str, expected: [&str; 8]) {
+fn expect(fixture: &str, expected: [&str; 9]) {
     let got = statuses(fixture);
     let want: Vec<(String, String)> = IDS
         .iter()
@@ -82,7 +83,7 @@ fn expect(fixture: &str, expected: [&str; 8]) {
 
 #[test]
 fn every_check_passes_on_a_hardened_repository() {
-    expect("all-pass", ["pass"; 8]);
+    expect("all-pass", ["pass"; 9]);
 }
 
 #[test]
@@ -90,27 +91,29 @@ fn partial_states() {
     expect(
         "partial",
         [
-            "partial", "partial", "partial", "fail", "fail", "partial", "fail", "pass",
+            "partial", "partial", "partial", "partial", "fail", "fail", "partial", "fail", "pass",
         ],
     );
     expect(
         "renovate-partial",
         [
-            "pass", "fail", "partial", "fail", "fail", "fail", "fail", "pass",
+            "pass", "n/a", "fail", "partial", "fail", "fail", "fail", "fail", "pass",
         ],
     );
 }
 
 #[test]
 fn failing_states() {
-    expect("all-fail", ["fail"; 8]);
+    expect("all-fail", ["fail"; 9]);
 }
 
 #[test]
 fn not_applicable_without_workflows() {
     expect(
         "empty",
-        ["n/a", "n/a", "fail", "fail", "fail", "fail", "fail", "n/a"],
+        [
+            "n/a", "n/a", "n/a", "fail", "fail", "fail", "fail", "fail", "n/a",
+        ],
     );
 }
 
@@ -119,7 +122,7 @@ fn script_injection_renovate_cosign_semgrep_cargo_fuzz() {
     expect(
         "injection",
         [
-            "pass", "pass", "pass", "pass", "pass", "pass", "pass", "fail",
+            "pass", "fail", "pass", "pass", "partial", "pass", "pass", "pass", "fail",
         ],
     );
 }
@@ -137,6 +140,16 @@ fn details_name_the_fixing_transform() {
             .to_owned()
     };
     assert!(detail("pinned-actions").contains("harden --only pin-actions"));
+    let dependencies = detail("pinned-dependencies");
+    for place in [
+        "`FROM python:3.12-slim` at Dockerfile:1",
+        "at Dockerfile:2",
+        "`npm install && npm run build` at .github/workflows/preview.yml:13",
+        "download-then-run 0/1",
+        "harden --only pin-images",
+    ] {
+        assert!(dependencies.contains(place), "{place}: {dependencies}");
+    }
     assert!(detail("token-permissions").contains("harden --only permissions"));
     assert!(detail("dependency-updates").contains("harden --only dependabot"));
     assert!(detail("signed-releases").contains("harden --only sign-releases"));
@@ -187,9 +200,9 @@ fn text_and_markdown_tables_have_one_row_per_repository() {
     let md = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = md.lines().collect();
     assert_eq!(lines[0], format!("| repository | {} |", IDS.join(" | ")));
-    assert_eq!(lines[1], format!("| --- |{}", " --- |".repeat(8)));
-    assert!(lines[2].ends_with("| pass | pass | pass | pass | pass | pass | pass | pass |"));
-    assert!(lines[3].ends_with("| fail | fail | fail | fail | fail | fail | fail | fail |"));
+    assert_eq!(lines[1], format!("| --- |{}", " --- |".repeat(9)));
+    assert!(lines[2].ends_with("| pass | pass | pass | pass | pass | pass | pass | pass | pass |"));
+    assert!(lines[3].ends_with("| fail | fail | fail | fail | fail | fail | fail | fail | fail |"));
     assert!(md.contains("## Details"));
 }
 
@@ -341,7 +354,7 @@ fn the_whole_corpus_is_reported_without_a_panic() {
     }
 }
 
-/// Audits every project folder of `corpus` in one run: each is reported with eight checks.
+/// Audits every project folder of `corpus` in one run: each is reported with nine checks.
 fn audit_every_project(corpus: &Path) {
     let projects: Vec<String> = std::fs::read_dir(corpus)
         .expect("read_dir")
@@ -377,7 +390,7 @@ fn audit_every_project(corpus: &Path) {
             .unwrap_or_else(|| panic!("{project} not reported"));
         assert_eq!(
             repo["checks"].as_array().map(Vec::len),
-            Some(8),
+            Some(9),
             "{project}"
         );
     }
@@ -407,5 +420,47 @@ fn a_folder_of_links_to_repositories() {
     assert!(
         roots[0].ends_with("all-fail") && roots[1].ends_with("all-pass"),
         "{roots:?}"
+    );
+}
+
+#[test]
+fn signed_releases_counts_the_signed_tags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", root)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "--quiet"]);
+    git(&["commit", "--quiet", "--allow-empty", "-m", "first"]);
+    git(&["tag", "v1.0.0"]);
+    git(&["tag", "-a", "-m", "release", "v1.1.0"]);
+    let v = audit_json(&[root.to_path_buf()]);
+    let signed = v["repositories"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "signed-releases")
+        .expect("signed-releases")
+        .clone();
+    let detail = signed["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.ends_with("; tags: 0 of 2 signed (sign release tags with `git tag -s`)"),
+        "{detail}"
     );
 }

@@ -130,3 +130,58 @@ fn a_bad_mirror_setting_is_a_usage_error() {
     let out = f.harden_with("docker.io", &["--only", "permissions", "--check"]);
     assert_ne!(out.status.code(), Some(64), "{}", text(&out.stderr));
 }
+
+#[test]
+fn dockerfiles_are_pinned_and_written_once() {
+    let f = Fixture::new();
+    let dockerfile = "# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN go build ./...\nFROM build AS test\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /out /\n";
+    let dir = f.repo.path().join("deploy");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("Dockerfile"), dockerfile).expect("write");
+    std::fs::write(f.repo.path().join("Containerfile"), "from alpine:3.20\n").expect("write");
+
+    let out = f.harden(&["--only", "pin-images", "--check"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("[pin-images] FROM golang:1.22 -> golang:1.22@sha256:"),
+        "{stdout}"
+    );
+
+    let out = f.harden(&["--only", "pin-images"]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("could not"), "{stderr}");
+    let after = std::fs::read_to_string(dir.join("Dockerfile")).expect("read");
+    assert!(
+        after.starts_with(
+            "# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang:1.22@sha256:"
+        ),
+        "{after}"
+    );
+    assert!(after.contains(" AS build\nRUN go build ./...\nFROM build AS test\n"));
+    assert!(after.contains("FROM gcr.io/distroless/static:nonroot@sha256:"));
+    let container = std::fs::read_to_string(f.repo.path().join("Containerfile")).expect("read");
+    assert!(
+        container.starts_with("from alpine:3.20@sha256:"),
+        "{container}"
+    );
+
+    // Nothing left to do; switched off in .github/harden.yml, nothing is read.
+    let out = f.harden(&["--only", "pin-images", "--check"]);
+    assert!(
+        !text(&out.stdout).contains("FROM "),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(dir.join("Dockerfile"), dockerfile).expect("write");
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "pin-images:\n  dockerfiles: false\n",
+    )
+    .expect("write");
+    let out = f.harden(&["--only", "pin-images", "--check"]);
+    assert!(
+        !text(&out.stdout).contains("FROM "),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -99,9 +99,14 @@ fn writes_a_pinned_least_privilege_workflow_and_the_verify_section_once() {
     let out = f.harden(&["--only", "sign-releases"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let workflow = std::fs::read_to_string(f.signing()).expect("workflow written");
+    // Every action pinned but the SLSA generator, which slsa-verifier accepts only by tag.
+    let generator =
+        "    uses: slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@v2.1.0\n";
+    assert!(workflow.contains(generator), "{workflow}");
     for line in workflow
         .lines()
         .filter(|l| l.trim_start().starts_with("uses:"))
+        .filter(|l| !generator.starts_with(l))
     {
         let (_, rest) = line.split_once('@').expect("a ref");
         let (sha, comment) = rest.split_once(" # ").expect("a version comment");
@@ -114,6 +119,21 @@ fn writes_a_pinned_least_privilege_workflow_and_the_verify_section_once() {
     );
     assert!(workflow.contains("      contents: write # "), "{workflow}");
     assert!(workflow.contains("      id-token: write # "), "{workflow}");
+    // Nothing but `contents: read` at the top; the provenance job gets its own three.
+    let top = workflow
+        .split("\njobs:\n")
+        .next()
+        .expect("a top level")
+        .split("\npermissions:\n")
+        .nth(1)
+        .expect("top-level permissions");
+    assert_eq!(top.trim_end(), "  contents: read", "{workflow}");
+    assert!(
+        workflow.contains("      actions: read # ")
+            && workflow.contains("provenance-name: ${{ needs.sign.outputs.archive }}.intoto.jsonl"),
+        "{workflow}"
+    );
+    assert!(workflow.contains("#   slsa-verifier verify-artifact widget-v1.2.3.tar.gz"));
     assert!(workflow.contains(
         "https://github.com/example-org/widget/.github/workflows/release-sign.yml@refs/tags/v1.2.3"
     ));
@@ -131,6 +151,11 @@ fn writes_a_pinned_least_privilege_workflow_and_the_verify_section_once() {
         "{security}"
     );
     assert!(security.contains("widget-v1.2.3.tar.gz"), "{security}");
+    assert!(
+        security.contains("slsa-verifier verify-artifact widget-v1.2.3.tar.gz")
+            && security.contains("--source-uri github.com/example-org/widget --source-tag v1.2.3"),
+        "{security}"
+    );
 
     // Idempotent.
     let out = f.harden(&["--only", "sign-releases", "--check"]);

@@ -91,12 +91,16 @@ fn enter(skip: &Gitignore, rel: &FsPath, name: &str) -> bool {
 }
 
 /// The regular files of every searched folder, by folder.
-struct Walked {
-    folders: BTreeMap<PathBuf, BTreeSet<String>>,
-    truncated: bool,
+pub(crate) struct Walked {
+    /// Folder to the names of its regular files.
+    pub(crate) folders: BTreeMap<PathBuf, BTreeSet<String>>,
+    /// The walk stopped early at the entry limit.
+    pub(crate) truncated: bool,
 }
 
-fn walk(root: &FsPath) -> Walked {
+/// The bounded walk of the repository at `root` that Dependabot's manifests are found with
+/// (also where pin-images finds Dockerfiles): `.gitignore` and the skip rules honoured.
+pub(crate) fn walk(root: &FsPath) -> Walked {
     let skip = skip_matcher(root);
     let filter_root = root.to_path_buf();
     let mut builder = crate::walk::repository(root, MAX_DEPTH + 1);

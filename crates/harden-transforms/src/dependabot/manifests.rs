@@ -352,10 +352,10 @@ pub(crate) fn dockerfile_is_manifest(text: &str) -> bool {
     })
 }
 
+/// The names pin-images reads: Dependabot's `docker` ecosystem reads Dockerfiles and
+/// Containerfiles alike (its file fetcher matches `dockerfile|containerfile`, any case).
 fn is_dockerfile(name: &str) -> bool {
-    name == "Dockerfile"
-        || name.starts_with("Dockerfile.")
-        || name.to_ascii_lowercase().ends_with(".dockerfile")
+    crate::pin_images::dockerfiles::is_dockerfile_name(name)
 }
 
 fn is_compose_file(name: &str) -> bool {
@@ -647,6 +647,12 @@ mod tests {
         assert!(!dockerfile_is_manifest(
             "ARG VARIANT=1.22\nFROM golang:${VARIANT}\n"
         ));
+        // What pin-images wrote stays a `docker` manifest; Containerfiles are read too.
+        assert!(dockerfile_is_manifest(&format!(
+            "FROM node:20@sha256:{} AS web\n",
+            "0".repeat(64)
+        )));
+        assert!(is_dockerfile("Containerfile") && is_dockerfile("api.Dockerfile"));
         assert!(compose_is_manifest(
             "services:\n  db:\n    image: postgres:16\n"
         ));

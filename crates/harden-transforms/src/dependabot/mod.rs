@@ -10,9 +10,9 @@
 
 mod amend;
 mod config;
-mod detect;
+pub(crate) mod detect;
 mod knowledge;
-mod manifests;
+pub(crate) mod manifests;
 mod renovate;
 mod settings;
 mod style;

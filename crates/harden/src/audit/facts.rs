@@ -93,6 +93,49 @@ pub(crate) struct RepoFacts {
     pub unreadable: Vec<(String, String)>,
     /// A `.clusterfuzzlite/` folder exists.
     pub clusterfuzzlite: bool,
+    /// Dockerfiles and Containerfiles (found as pin-images finds them): path relative to the
+    /// root, and text.
+    pub dockerfiles: Vec<(String, String)>,
+    /// The repository's tags: (signed, all), when `.git` is there and git could list them.
+    pub tags: Option<TagSignatures>,
+}
+
+/// How many of a repository's tags are signed (`git tag -s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TagSignatures {
+    /// Annotated tags that carry a signature (OpenPGP, SSH or X.509).
+    pub signed: usize,
+    /// Every tag, lightweight ones included.
+    pub all: usize,
+}
+
+/// The tags of the repository at `root` and how many are signed, read with `git for-each-ref`
+/// (read-only: no hook, no network); `None` without `.git`, without git, or on a failure.
+fn tag_signatures(root: &Path) -> Option<TagSignatures> {
+    if !root.join(".git").exists() {
+        return None;
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(if)%(contents:signature)%(then)signed%(else)unsigned%(end)",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    Some(TagSignatures {
+        signed: lines.iter().filter(|l| **l == "signed").count(),
+        all: lines.len(),
+    })
 }
 
 /// Where Renovate looks for its configuration (docs.renovatebot.com, "Configuration options").
@@ -123,6 +166,8 @@ impl RepoFacts {
             security_policy: None,
             unreadable: Vec::new(),
             clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
+            dockerfiles: Vec::new(),
+            tags: tag_signatures(root),
         };
         let mut unread = Vec::new();
         let found = discover::scan_repository(root, &mut unread);
@@ -168,6 +213,18 @@ impl RepoFacts {
             }
         }
         facts.security_policy = find_policy(root);
+        for file in harden_transforms::pin_images::dockerfiles::load(root) {
+            let rel = file
+                .path
+                .strip_prefix(root)
+                .unwrap_or(&file.path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            match file.text {
+                Ok(text) => facts.dockerfiles.push((rel, text)),
+                Err(why) => facts.unreadable.push((rel, why)),
+            }
+        }
         facts
     }
 }

@@ -4,6 +4,7 @@ mod dangerous_workflows;
 mod dependency_updates;
 mod fuzzing;
 mod pinned_actions;
+mod pinned_dependencies;
 mod sast;
 mod security_policy;
 mod signed_releases;
@@ -19,6 +20,7 @@ use super::Check;
 pub(super) fn all() -> &'static [&'static dyn Check] {
     &[
         &pinned_actions::PinnedActions,
+        &pinned_dependencies::PinnedDependencies,
         &token_permissions::TokenPermissions,
         &dependency_updates::DependencyUpdates,
         &signed_releases::SignedReleases,

@@ -32,11 +32,20 @@ impl Check for PinnedActions {
     }
 
     fn check(&self, repo: &RepoFacts) -> (Status, String) {
-        let remote: Vec<_> = all_uses(repo)
+        // Callees that refuse a commit SHA (the SLSA generator) stay on their tag, as
+        // pin-actions leaves them: not counted, so that the fix named here can fix the rest.
+        let tag_only = harden_transforms::tag_only::TagOnlyList::built_in();
+        let (kept, remote): (Vec<_>, Vec<_>) = all_uses(repo)
             .into_iter()
             .filter(|(_, v, _)| is_remote(v))
-            .collect();
-        let note = unparsed_note(&repo.workflows) + &unparsed_note(&repo.actions);
+            .partition(|(_, v, _)| tag_only.find(harden_transforms::model::name(v)).is_some());
+        let mut note = unparsed_note(&repo.workflows) + &unparsed_note(&repo.actions);
+        if !kept.is_empty() {
+            note.push_str(&format!(
+                "; {} kept on a tag on purpose (a callee that refuses a commit SHA, such as the SLSA generator) not counted",
+                kept.len()
+            ));
+        }
         if remote.is_empty() {
             return (
                 Status::NotApplicable,
