@@ -266,11 +266,11 @@ fn merge_joins_two_audits_into_one_table_naming_both() {
     assert_eq!(lines[0], format!("| repository | {} |", IDS.join(" | ")));
     assert_eq!(
         lines[2],
-        "| all-pass | pass | pass | pass | pass | pass | pass | pass | pass |"
+        "| all-pass | pass | pass | pass | pass | pass | pass | pass | pass | pass |"
     );
     assert_eq!(
         lines[3],
-        "| all-fail | fail | fail | fail | fail | fail | fail | fail | fail |"
+        "| all-fail | fail | fail | fail | fail | fail | fail | fail | fail | fail |"
     );
     assert!(md.contains("### all-fail"), "{md}");
 

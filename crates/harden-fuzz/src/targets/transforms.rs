@@ -268,10 +268,16 @@ impl Target for DependabotTarget {
                 &text,
                 change,
                 &mut |path, a, b| {
-                    // Only `updates` may change, and only by new items at its end.
-                    path.len() == 2
-                        && path[1] == "updates"
-                        && matches!((a, b), (Yaml::Array(x), Yaml::Array(y)) if y.len() > x.len() && y[..x.len()] == x[..])
+                    // Only `updates` may change: new items at its end, and existing entries
+                    // amended as `entry_amended` allows.
+                    let in_updates = path.get(1).is_some_and(|k| k == "updates");
+                    match path.len() {
+                        2 if in_updates => matches!((a, b), (Yaml::Array(x), Yaml::Array(y))
+                            if y.len() > x.len()
+                                && x.iter().zip(y).all(|(e, f)| e == f || entry_amended(e, f))),
+                        3 if in_updates => entry_amended(a, b),
+                        _ => false,
+                    }
                 },
                 &|_| false,
             )?;
@@ -285,6 +291,31 @@ impl Target for DependabotTarget {
             "extended"
         })
     }
+}
+
+/// True when `after` is the Dependabot entry `before` with only what the transform adds to an
+/// existing entry (docs/dependabot.md): a `cooldown` where there was none, and more folders
+/// (`directory: x` becoming `directories: [x, ...]`, or `directories` extended at its end).
+fn entry_amended(before: &Yaml, after: &Yaml) -> bool {
+    let (Yaml::Hash(b), Yaml::Hash(a)) = (before, after) else {
+        return false;
+    };
+    let key = |k: &str| Yaml::String(k.to_owned());
+    let extends = |old: &Yaml, new: &Yaml| {
+        matches!((old, new), (Yaml::Array(x), Yaml::Array(y))
+            if y.len() > x.len() && y[..x.len()] == x[..])
+    };
+    let kept = a.iter().all(|(k, v)| match b.get(k) {
+        Some(old) => old == v || (*k == key("directories") && extends(old, v)),
+        None if *k == key("cooldown") => true,
+        None if *k == key("directories") => {
+            matches!((b.get(&key("directory")), v), (Some(d), Yaml::Array(items)) if items.first() == Some(d))
+        }
+        None => false,
+    });
+    kept && b.keys().all(|k| {
+        a.contains_key(k) || (*k == key("directory") && a.contains_key(&key("directories")))
+    })
 }
 
 /// The workflow without its `permissions` blocks (top level and per job), order kept.
