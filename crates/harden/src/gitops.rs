@@ -499,6 +499,39 @@ impl RunJournal {
     }
 }
 
+/// A plain run's one-line warning for the note an interrupted `--commit` run left in the
+/// repository's `.git` folder (a `--commit` run checks the note itself, see [`RunJournal`]).
+/// Only the note's presence is looked at (a worktree, whose `.git` is a file, is not).
+pub(crate) fn leftover_note(root: &Path) -> Option<Finding> {
+    let git_dir = root.join(".git");
+    let path = git_dir.join(JOURNAL);
+    if !git_dir.is_dir() || std::fs::symlink_metadata(&path).is_err() {
+        return None;
+    }
+    let limit = harden_github::safe_read::MAX_SMALL_FILE;
+    let note = harden_github::safe_read::read_text(&git_dir, &path, limit)
+        .ok()
+        .and_then(|text| serde_json::from_str::<JournalText>(&text).ok());
+    let message = match note {
+        Some(note) if process_lives(note.pid) => format!(
+            "a `harden --commit` (process {}) is committing in this repository: its files may \
+             change under this run",
+            note.pid
+        ),
+        _ => "an earlier `harden --commit` was interrupted and may have left files edited or \
+              staged: run `harden --commit` again to have them listed (or check `git status`)"
+            .to_owned(),
+    };
+    Some(Finding {
+        transform: "",
+        path,
+        line: None,
+        column: None,
+        severity: Severity::Warning,
+        message,
+    })
+}
+
 impl Drop for RunJournal {
     fn drop(&mut self) {
         if let Some(path) = &self.0 {

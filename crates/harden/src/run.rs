@@ -416,10 +416,13 @@ fn harden_repository(
 ) -> (RepoReport, Vec<PendingWrite>) {
     let LoadedRepository {
         repo,
-        problems,
+        mut problems,
         config,
     } = loaded;
     let root = repo.root.as_path();
+    if mode != Mode::Commit {
+        problems.extend(gitops::leftover_note(root));
+    }
     let transforms = match config.map_err(|e| {
         problem(
             e.path.clone(),
