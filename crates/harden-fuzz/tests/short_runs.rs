@@ -70,6 +70,11 @@ fn permissions() {
 }
 
 #[test]
+fn actions_lock() {
+    short_run("actions-lock");
+}
+
+#[test]
 fn pktline() {
     short_run("pktline");
 }

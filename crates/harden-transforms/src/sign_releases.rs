@@ -109,8 +109,12 @@ impl Transform for SignReleases {
         let existing = ["release-sign.yml", "release-sign.yaml"]
             .iter()
             .map(|n| workflows.join(n))
-            .find(|p| p.is_file() || repo.files.iter().any(|f| same_file(&f.path, p)));
-        let identity = github_repository(&repo.root);
+            .find(|p| {
+                std::fs::symlink_metadata(p).is_ok()
+                    || repo.files.iter().any(|f| same_file(&f.path, p))
+            });
+        let remote = git_remote(&repo.root);
+        let identity = remote.as_ref().ok().cloned().flatten();
         let wrote_workflow = match &existing {
             Some(path) => {
                 let limit = safe_read::MAX_REPOSITORY_FILE;
@@ -151,12 +155,17 @@ impl Transform for SignReleases {
             if existing.is_none() {
                 immutable_note(repo, &mut outcome.findings);
                 if identity.is_none() {
+                    let why = if remote.is_err() {
+                        ".git/config was not read (see its error)"
+                    } else {
+                        "no GitHub remote found in .git/config"
+                    };
                     outcome.findings.push(Finding::at(
                         NAME,
                         &display_path(&repo.root, &workflows).join("release-sign.yml"),
                         None,
                         Severity::Warning,
-                        "no GitHub remote found in .git/config: replace OWNER/REPO in the verify command (workflow comment and SECURITY.md)",
+                        format!("{why}: replace OWNER/REPO in the verify command (workflow comment and SECURITY.md)"),
                     ));
                 }
             }
@@ -257,8 +266,18 @@ fn identity_parts(identity: Option<&str>) -> (String, String) {
 
 /// `owner/repo` of the `origin` remote (or the first GitHub remote) in `.git/config`.
 pub fn github_repository(root: &Path) -> Option<String> {
+    git_remote(root).ok().flatten()
+}
+
+/// [`github_repository`], or the one door's refusal of `.git/config` (a missing file is no
+/// remote; the run reports a refused one once, as a located error, before the transforms).
+fn git_remote(root: &Path) -> Result<Option<String>, ReadRefusal> {
     let path = root.join(".git").join("config");
-    let config = safe_read::read_text(root, &path, safe_read::MAX_SMALL_FILE).ok()?;
+    let config = match safe_read::read_text(root, &path, safe_read::MAX_SMALL_FILE) {
+        Ok(text) => text,
+        Err(why) if why.is_missing() || !root.join(".git").is_dir() => return Ok(None),
+        Err(why) => return Err(why),
+    };
     let mut urls = Vec::new();
     let mut in_origin = false;
     for line in config.lines() {
@@ -274,7 +293,7 @@ pub fn github_repository(root: &Path) -> Option<String> {
         }
     }
     urls.sort_by_key(|(origin, _)| !origin);
-    urls.iter().find_map(|(_, url)| owner_repo(url))
+    Ok(urls.iter().find_map(|(_, url)| owner_repo(url)))
 }
 
 fn owner_repo(url: &str) -> Option<String> {

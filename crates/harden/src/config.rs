@@ -376,4 +376,91 @@ mod tests {
         )
         .is_err());
     }
+
+    /// A deterministic stand-in for a fuzz target (this module is out of the fuzz crate's
+    /// reach): 20,000 configurations made from valid ones by inserting YAML fragments,
+    /// deleting and splicing. Never a panic; an error points inside the text; a subject that
+    /// is accepted renders on one line with no control character.
+    #[test]
+    fn mutated_configurations_give_located_errors_or_settings() {
+        const SEEDS: &[&str] = &[
+            "pin-actions:\n  exempt: [my-org/*]\n  branches: keep\n  comment-spacing: 2\n",
+            "permissions:\n  jobs:\n    release.yml:\n      publish: {contents: write, id-token: write}\n",
+            "dependabot:\n  schedule: monthly\n  cooldown: 3\n  group: false\n  ecosystems: [github-actions]\n",
+            "commit:\n  signoff: true\n  subject: \"ci: {summary} ({transform})\"\n",
+            "sign-releases:\n  enabled: true\n",
+        ];
+        const FRAGMENTS: &[&str] = &[
+            "\n",
+            ": ",
+            "- ",
+            "  ",
+            "{",
+            "}",
+            "[",
+            "]",
+            "&a ",
+            "*a",
+            "!!str ",
+            "? ",
+            "---\n",
+            "\"",
+            "'",
+            "#",
+            "\t",
+            "\u{1b}",
+            "\u{0}",
+            "\u{202e}",
+            "\u{2028}",
+            "{summary}",
+            "{transform}",
+            "{{",
+            "}}",
+            "subject: ",
+            "commit:\n  ",
+            "true",
+            "-1",
+            "9999999999999",
+            "enabled: ",
+            "\\",
+            "é",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut text: Vec<char> = SEEDS[next(SEEDS.len())].chars().collect();
+            for _ in 0..=next(4) {
+                let at = next(text.len() + 1);
+                let (end, insert): (usize, Vec<char>) = match next(3) {
+                    0 => (at, FRAGMENTS[next(FRAGMENTS.len())].chars().collect()),
+                    1 => ((at + next(8)).min(text.len()), Vec::new()),
+                    _ => {
+                        let other: Vec<char> = SEEDS[next(SEEDS.len())].chars().collect();
+                        let from = next(other.len());
+                        (at, other[from..].to_vec())
+                    }
+                };
+                text.splice(at..end, insert);
+            }
+            let text: String = text.into_iter().collect();
+            let lines = text.split('\n').count();
+            match parse(Path::new("h.yml"), &text) {
+                Err(e) => {
+                    assert!(e.line >= 1 && e.line <= lines, "{e:?} of {text:?}");
+                    assert!(e.column >= 1, "{e:?} of {text:?}");
+                }
+                Ok(config) => {
+                    if let Some(subject) = &config.subject {
+                        let line = crate::gitops::check_subject(subject);
+                        assert!(line.is_ok(), "{subject:?} of {text:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -42,10 +42,13 @@ impl Seen {
         self.roots.entry(real).or_insert(root).clone()
     }
 
-    /// Adds `file` under `root` unless it is already there under any name.
+    /// Adds `file` under `root` unless it is already there under any name. Names that lead
+    /// out of the root (to `/proc/self/pagemap`, `/dev/zero`, a file elsewhere) are never
+    /// merged: each is refused by the one door with an error of its own.
     fn add(&mut self, found: &mut Discovered, root: &Path, file: PathBuf, kind: FileKind) {
         let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-        if self.files.insert(real) {
+        let inside = std::fs::canonicalize(root).is_ok_and(|r| real.starts_with(r));
+        if !inside || self.files.insert(real) {
             found
                 .repos
                 .entry(root.to_path_buf())

@@ -28,7 +28,9 @@ use std::borrow::Cow;
 /// The longest word a message shows whole.
 pub(crate) const MAX_WORD: usize = 200;
 
-fn needs_escape(c: char) -> bool {
+/// Whether `c` never passes raw: controls (C0, C1, DEL), line and paragraph separators, bidi
+/// and zero-width characters.
+pub(crate) fn needs_escape(c: char) -> bool {
     harden_yaml::invisible::is_unsafe(c)
 }
 
@@ -161,7 +163,7 @@ pub(crate) fn commit_line(value: &str) -> String {
 /// Whether a line of a commit message would start a patch or a message for `git am` and
 /// `git apply`, or an in-body header: `diff -`, `---`, `+++`, `Index: `, `@@ `, `From ` (an
 /// mbox separator), `From:`/`Subject:`/`Date:`, `\ No newline`, and the scissors `-- >8 --`.
-fn starts_patch(line: &str) -> bool {
+pub(crate) fn starts_patch(line: &str) -> bool {
     let line = line.trim_start();
     const STARTS: &[&str] = &[
         "diff ",

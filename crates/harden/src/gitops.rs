@@ -499,6 +499,39 @@ impl RunJournal {
     }
 }
 
+/// A plain run's one-line warning for the note an interrupted `--commit` run left in the
+/// repository's `.git` folder (a `--commit` run checks the note itself, see [`RunJournal`]).
+/// Only the note's presence is looked at (a worktree, whose `.git` is a file, is not).
+pub(crate) fn leftover_note(root: &Path) -> Option<Finding> {
+    let git_dir = root.join(".git");
+    let path = git_dir.join(JOURNAL);
+    if !git_dir.is_dir() || std::fs::symlink_metadata(&path).is_err() {
+        return None;
+    }
+    let limit = harden_github::safe_read::MAX_SMALL_FILE;
+    let note = harden_github::safe_read::read_text(&git_dir, &path, limit)
+        .ok()
+        .and_then(|text| serde_json::from_str::<JournalText>(&text).ok());
+    let message = match note {
+        Some(note) if process_lives(note.pid) => format!(
+            "a `harden --commit` (process {}) is committing in this repository: its files may \
+             change under this run",
+            note.pid
+        ),
+        _ => "an earlier `harden --commit` was interrupted and may have left files edited or \
+              staged: run `harden --commit` again to have them listed (or check `git status`)"
+            .to_owned(),
+    };
+    Some(Finding {
+        transform: "",
+        path,
+        line: None,
+        column: None,
+        severity: Severity::Warning,
+        message,
+    })
+}
+
 impl Drop for RunJournal {
     fn drop(&mut self) {
         if let Some(path) = &self.0 {
@@ -761,5 +794,101 @@ mod tests {
             add_signoff("s\n\nSigned-off-by: A <a@b>\n", line),
             "s\n\nSigned-off-by: A <a@b>\n"
         );
+    }
+
+    /// A deterministic stand-in for a fuzz target of the message builder (the binary is out
+    /// of the fuzz crate's reach): 5,000 reports whose subject template, paths, notes and
+    /// findings are drawn from a hostile alphabet. No line of the message, signed off or not,
+    /// starts a patch, an mbox message or an in-body header unless quoted with `> `, and none
+    /// holds a control, bidi or zero-width character.
+    #[test]
+    fn built_messages_never_start_a_patch_for_hostile_values() {
+        const ALPHABET: &[&str] = &[
+            "a",
+            " ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\0",
+            "\u{1b}[2J",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9b}",
+            "\u{2028}",
+            "\u{202e}",
+            "\u{200b}",
+            "\u{feff}",
+            "diff --git a/x b/x",
+            "---",
+            "+++ b/x",
+            "@@ -1 +1 @@",
+            "From ",
+            "From: x",
+            "Subject: y",
+            "-- >8 --",
+            "Index: ",
+            "index 0..1",
+            "\\ No newline",
+            "GIT binary patch",
+            "{transform}",
+            "{summary}",
+            "é",
+        ];
+        let mut seed: u64 = 0x5851_f42d_4c95_7f2d;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut hostile = || -> String {
+            (0..=next(8))
+                .map(|_| ALPHABET[next(ALPHABET.len())])
+                .collect()
+        };
+        let severities = [Severity::Note, Severity::Warning, Severity::Error];
+        for _ in 0..5_000 {
+            let change = FileChange {
+                path: PathBuf::from(format!("r/{}", hostile())),
+                kind: harden_transforms::FileKind::Workflow,
+                before: Some("a\n".to_owned()),
+                after: "b\n".to_owned(),
+                notes: vec![harden_transforms::ChangeNote {
+                    line: 1,
+                    message: hostile(),
+                }],
+            };
+            let finding_message = hostile();
+            let severity = severities[finding_message.len() % 3];
+            let t = TransformReport {
+                name: "pin-actions",
+                summary: "pin actions",
+                changes: vec![change],
+                findings: vec![Finding {
+                    transform: "pin-actions",
+                    path: PathBuf::from(format!("r/{}", hostile())),
+                    line: Some(2),
+                    column: None,
+                    severity,
+                    message: finding_message,
+                }],
+            };
+            let template = format!("{}{{transform}}", hostile());
+            let message = commit_message(&t, Path::new("r"), &template);
+            let signed = add_signoff(&message, "Signed-off-by: A <a@example.com>");
+            for text in [&message, &signed] {
+                for line in text.lines() {
+                    let quoted = line.starts_with("> ");
+                    assert!(
+                        quoted || !crate::escape::starts_patch(line),
+                        "{line:?} in\n{text}"
+                    );
+                    assert!(
+                        !line.chars().any(crate::escape::needs_escape),
+                        "{line:?} in\n{text}"
+                    );
+                }
+            }
+        }
     }
 }

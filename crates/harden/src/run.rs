@@ -250,7 +250,32 @@ fn load_repository(
     };
     let exempt = exempt_globs(&loaded.settings_or_flags(flags).pin_actions.exempt);
     loaded.repo.files = load(root, files, &mut loaded.problems, announcer, &exempt);
+    loaded.problems.extend(git_config_problem(root));
     loaded
+}
+
+/// `.git/config` refused by the one door (a link out, to `/proc` or `/dev`, a FIFO): one
+/// located error here, for every transform that reads the repository's name from it (they
+/// then go on as without a remote). A missing file, or a `.git` that is not a folder, is
+/// nothing to report.
+fn git_config_problem(root: &std::path::Path) -> Option<Finding> {
+    use harden_github::safe_read;
+    if !root.join(".git").is_dir() {
+        return None;
+    }
+    let path = root.join(".git").join("config");
+    match safe_read::read_text(root, &path, safe_read::MAX_SMALL_FILE) {
+        Err(why) if !why.is_missing() => Some(problem(
+            path,
+            None,
+            None,
+            format!(
+                "{why}; harden went on without the repository's GitHub name (the `origin` \
+                 remote): make .git/config git's own regular file"
+            ),
+        )),
+        _ => None,
+    }
 }
 
 /// Reads and parses the files of one repository, several files at once; unreadable, invalid
@@ -391,10 +416,13 @@ fn harden_repository(
 ) -> (RepoReport, Vec<PendingWrite>) {
     let LoadedRepository {
         repo,
-        problems,
+        mut problems,
         config,
     } = loaded;
     let root = repo.root.as_path();
+    if mode != Mode::Commit {
+        problems.extend(gitops::leftover_note(root));
+    }
     let transforms = match config.map_err(|e| {
         problem(
             e.path.clone(),
@@ -494,6 +522,31 @@ fn workflow_jobs(root: &std::path::Path) -> Vec<(String, Vec<String>)> {
     workflows
 }
 
+/// One located error per file: a file the run could not read (a link to `/proc`, a file
+/// outside the repository) is reported once, by the run's reader; a transform that met the
+/// same refusal through the one door (sign-releases for `release-sign.yml`, dependabot for
+/// its configuration) adds nothing.
+fn drop_repeated_refusals(problems: &[Finding], reports: &mut [TransformReport]) {
+    fn plain(path: &std::path::Path) -> PathBuf {
+        path.components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
+    }
+    let unread: std::collections::HashSet<PathBuf> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error && p.line.is_none())
+        .map(|p| plain(&p.path))
+        .collect();
+    if unread.is_empty() {
+        return;
+    }
+    for report in reports {
+        report
+            .findings
+            .retain(|f| f.severity != Severity::Error || !unread.contains(&plain(&f.path)));
+    }
+}
+
 /// A file to write once every repository is hardened: path, the text harden read (`None` for
 /// a new file), the new text.
 type PendingWrite = (PathBuf, Option<String>, String);
@@ -526,6 +579,7 @@ fn run_repository(
             findings: outcome.findings,
         });
     }
+    drop_repeated_refusals(&problems, &mut reports);
     let mut written = Vec::new();
     match mode {
         Mode::Patch => {

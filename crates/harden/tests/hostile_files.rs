@@ -183,14 +183,21 @@ fn every_file_a_link_to_proc_dev_or_a_fifo_is_a_located_error() {
         ".github/workflows/actions.lock",
         ".github/dependabot.yml",
         ".github/workflows/release-sign.yml",
+        ".git/config",
     ] {
         let located = all
             .lines()
             .any(|l| l.contains(rel) && (l.contains("not read") || l.contains("not a regular")));
         assert!(located, "no located refusal for {rel}:\n{all}");
+        assert_eq!(
+            located_errors(&all, rel),
+            1,
+            "not one error for {rel}:\n{all}"
+        );
     }
     if fifos {
         assert!(all.contains("fifo.yml"), "{all}");
+        assert_eq!(located_errors(&all, "fifo.yml"), 1, "{all}");
     }
     let (audit, took) = bounded(&f.command(&["audit"]));
     let all = both(&audit);
@@ -203,6 +210,28 @@ fn every_file_a_link_to_proc_dev_or_a_fifo_is_a_located_error() {
         all.contains("pagemap.yml") && all.contains("not read"),
         "{all}"
     );
+    for rel in [
+        ".github/workflows/pagemap.yml",
+        ".github/workflows/release-sign.yml",
+        ".github/dependabot.yml",
+        ".goreleaser.yml",
+    ] {
+        assert_eq!(
+            located_errors(&all, rel),
+            1,
+            "audit: not one error for {rel}:\n{all}"
+        );
+    }
+}
+
+/// How many error or warning lines name `rel` (files refused for the same reason share one
+/// line, "... (also at a, b)", each named once).
+fn located_errors(output: &str, rel: &str) -> usize {
+    output
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("warning:"))
+        .filter(|l| l.contains(rel))
+        .count()
 }
 
 /// `.github/harden.yml` itself a link to `/proc/self/pagemap`, or a FIFO: a located error,

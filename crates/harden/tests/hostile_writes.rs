@@ -210,6 +210,19 @@ fn a_killed_commit_run_is_reported_by_the_next_one() {
     let _ = first.wait();
     std::thread::sleep(Duration::from_secs(3)); // git and the hook finish without harden
     s.hook("exit 0");
+    // A plain run names the leftover note in one warning line, and does not fail for it.
+    let plain = s.run(&["--dry-run", "--only", "pin-actions"]);
+    let warned: Vec<String> = all(&plain)
+        .lines()
+        .filter(|l| l.contains("harden-commit.json"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", all(&plain));
+    assert!(
+        warned[0].starts_with("warning:") && warned[0].contains("interrupted"),
+        "{}",
+        all(&plain)
+    );
     let out = s.run(&["--commit", "--only", "pin-actions"]);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert!(all(&out).contains("interrupted"), "{}", all(&out));
@@ -221,6 +234,12 @@ fn a_killed_commit_run_is_reported_by_the_next_one() {
     assert!(s
         .git(&["log", "--format=%s"])
         .contains("harden: pin-actions"));
+    let plain = s.run(&["--dry-run", "--only", "pin-actions"]);
+    assert!(
+        !all(&plain).contains("harden-commit.json"),
+        "{}",
+        all(&plain)
+    );
 }
 
 /// SIGTERM and SIGINT while harden replaces files: no temporary file is left in

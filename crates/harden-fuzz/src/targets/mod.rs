@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod hostile;
+pub mod readers;
 pub mod transforms;
 pub mod yaml;
 
@@ -15,6 +16,7 @@ const LAYERS: &[&str] = &[
     "git-response",
     "rest-response",
     "hostile-refs",
+    "actions-lock",
 ];
 
 /// Every target, in the order `--target all` runs them: `yaml`, one per transform of the
@@ -59,6 +61,7 @@ pub fn make(name: &str, corpus: &Corpus) -> Result<Option<Box<dyn Target>>, Stri
         "git-response" => Box::new(github::GitResponseTarget::new(&corpus.repos).map_err(io)?),
         "rest-response" => Box::new(github::RestResponseTarget::new(&corpus.repos).map_err(io)?),
         "hostile-refs" => Box::new(hostile::HostileRefsTarget::new(&corpus.repos).map_err(io)?),
+        "actions-lock" => Box::new(readers::ActionsLockTarget::new()),
         other => match harden_transforms::registry::find(other) {
             // A transform without a harness of its own: the generic one, when it can run.
             Some(info) => {

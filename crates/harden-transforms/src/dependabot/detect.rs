@@ -33,6 +33,8 @@ pub(crate) struct Detection {
     pub(crate) truncated: bool,
     /// (folder, message) for folders whose manifests harden could not settle on its own.
     pub(crate) notes: Vec<(String, String)>,
+    /// (file, why) for manifests found but refused by the one door: one located error each.
+    pub(crate) refused: Vec<(std::path::PathBuf, String)>,
 }
 
 impl Detection {
@@ -190,6 +192,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
     let mut locks = BTreeSet::new();
     let mut has_workflows = false;
     let mut devcontainer = false;
+    let refused = std::cell::RefCell::new(Vec::new());
     for (dir, names) in &walked.folders {
         let rel = rel_dir(root, dir);
         let own_name = dir
@@ -200,6 +203,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
             dir,
             names,
             own_name: &own_name,
+            refused: &refused,
         });
         found.extend(verdict.ecosystems.iter().map(|e| (*e, rel.clone())));
         roots.extend(verdict.roots.iter().map(|e| (*e, rel.clone())));
@@ -223,6 +227,7 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
             }
         }
     }
+    detection.refused = refused.into_inner();
     for (eco, dir) in drop_workspace_members(found, &roots, &locks) {
         detection.add(eco, &dir);
     }
@@ -239,6 +244,38 @@ pub(crate) fn scan(root: &FsPath) -> Result<Detection, std::io::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A manifest the one door refuses (here: over 1 MiB, and not UTF-8) is one located
+    /// refusal each; a folder without one says nothing.
+    #[test]
+    fn refused_manifests_are_listed_once_each() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("web")).expect("mkdir");
+        let big = format!(
+            "{{\"dependencies\": {{}}, \"x\": \"{}\"}}",
+            "a".repeat(2 << 20)
+        );
+        std::fs::write(root.join("web/package.json"), big).expect("write");
+        std::fs::write(root.join("Cargo.toml"), b"[package]\nname = \"\xff\"\n").expect("write");
+        let detection = scan(root).expect("scan");
+        let refused: Vec<_> = detection
+            .refused
+            .iter()
+            .map(|(p, _)| p.strip_prefix(root).expect("inside").to_path_buf())
+            .collect();
+        assert_eq!(
+            refused,
+            [FsPath::new("Cargo.toml"), FsPath::new("web/package.json")],
+            "{:?}",
+            detection.refused
+        );
+        assert!(
+            detection.refused[1].1.contains("larger than"),
+            "{:?}",
+            detection.refused
+        );
+    }
 
     #[test]
     fn skip_rules_match_folders() {

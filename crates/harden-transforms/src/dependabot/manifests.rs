@@ -5,8 +5,11 @@
 //! parser where there is one (`toml`, `serde_json`, `json5`, yaml-rust2 within harden-yaml's
 //! limits); a file that does not parse is not a manifest.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
+
+use harden_github::safe_read::ReadRefusal;
 
 use yaml_rust2::Yaml;
 
@@ -17,9 +20,14 @@ pub(crate) const MAX_READ: u64 = 1 << 20;
 /// own folder (manifests come from a walk that does not follow links); `None` when it is
 /// missing, refused (a link, a FIFO, a device), too large or not UTF-8.
 pub(crate) fn read_small(path: &FsPath) -> Option<String> {
+    read_checked(path).ok()
+}
+
+/// [`read_small`] with the one door's reason when the file is not read.
+pub(crate) fn read_checked(path: &FsPath) -> Result<String, ReadRefusal> {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
     let folder = folder.unwrap_or(FsPath::new("."));
-    harden_github::safe_read::read_text(folder, path, MAX_READ).ok()
+    harden_github::safe_read::read_text(folder, path, MAX_READ)
 }
 
 /// What the files of one folder say.
@@ -46,6 +54,9 @@ pub(crate) struct Folder<'a> {
     pub(crate) names: &'a BTreeSet<String>,
     /// The folder's own name.
     pub(crate) own_name: &'a str,
+    /// Files found here that the one door refused (too large, not UTF-8, swapped for a link
+    /// or a FIFO after the walk): path and why, for one located error each.
+    pub(crate) refused: &'a RefCell<Vec<(PathBuf, String)>>,
 }
 
 impl Folder<'_> {
@@ -57,7 +68,18 @@ impl Folder<'_> {
         if !self.has(name) {
             return None;
         }
-        read_small(&self.dir.join(name))
+        let path = self.dir.join(name);
+        match read_checked(&path) {
+            Ok(text) => Some(text),
+            Err(why) if why.is_missing() => None,
+            Err(why) => {
+                let mut refused = self.refused.borrow_mut();
+                if !refused.iter().any(|(p, _)| *p == path) {
+                    refused.push((path, why.to_string()));
+                }
+                None
+            }
+        }
     }
 
     fn any(&self, pred: impl Fn(&str) -> bool) -> Vec<&str> {

@@ -815,6 +815,15 @@ impl Dependabot {
         detection: &detect::Detection,
     ) -> Vec<Finding> {
         let mut said = Vec::new();
+        for (path, why) in &detection.refused {
+            said.push(Finding::at(
+                NAME,
+                path,
+                None,
+                Severity::Error,
+                format!("{why}; dependabot went on without this manifest"),
+            ));
+        }
         for (dir, message) in &detection.notes {
             let path = folder_path(&repo.root, dir);
             said.push(Finding::at(

@@ -76,8 +76,6 @@ impl YamlFile {
 /// Everything the checks need to know about one repository.
 #[derive(Debug)]
 pub(crate) struct RepoFacts {
-    /// The repository root.
-    pub root: PathBuf,
     /// `.github/workflows/*.yml`, in name order.
     pub workflows: Vec<YamlFile>,
     /// Composite actions (`action.yml` anywhere in the tree).
@@ -98,6 +96,9 @@ pub(crate) struct RepoFacts {
     pub dockerfiles: Vec<(String, String)>,
     /// The repository's tags: (signed, all), when `.git` is there and git could list them.
     pub tags: Option<TagSignatures>,
+    /// The texts of goreleaser's configuration files found in the root (a refused one is in
+    /// `unreadable`, once).
+    pub goreleaser: Vec<String>,
 }
 
 /// How many of a repository's tags are signed (`git tag -s`).
@@ -151,6 +152,14 @@ const RENOVATE_FILES: &[&str] = &[
     ".renovaterc.json5",
 ];
 
+/// The names goreleaser reads its configuration from, in the root.
+const GORELEASER_FILES: &[&str] = &[
+    ".goreleaser.yml",
+    ".goreleaser.yaml",
+    "goreleaser.yml",
+    "goreleaser.yaml",
+];
+
 /// Where GitHub looks for a security policy: the root, `.github/` and `docs/`.
 const POLICY_DIRS: &[&str] = &["", ".github", "docs"];
 
@@ -158,7 +167,6 @@ impl RepoFacts {
     /// Reads the repository at `root`. Unreadable files are listed, never fatal.
     pub(crate) fn load(root: &Path) -> RepoFacts {
         let mut facts = RepoFacts {
-            root: root.to_path_buf(),
             workflows: Vec::new(),
             actions: Vec::new(),
             dependabot: None,
@@ -168,6 +176,7 @@ impl RepoFacts {
             clusterfuzzlite: root.join(".clusterfuzzlite").is_dir(),
             dockerfiles: Vec::new(),
             tags: tag_signatures(root),
+            goreleaser: Vec::new(),
         };
         let mut unread = Vec::new();
         let found = discover::scan_repository(root, &mut unread);
@@ -208,6 +217,13 @@ impl RepoFacts {
                     facts.renovate = Some(((*name).to_owned(), text));
                     break;
                 }
+                Err(why) if why.is_missing() => {}
+                Err(why) => facts.unreadable.push(((*name).to_owned(), why.to_string())),
+            }
+        }
+        for name in GORELEASER_FILES {
+            match safe_read::read_text(root, &root.join(name), safe_read::MAX_SMALL_FILE) {
+                Ok(text) => facts.goreleaser.push(text),
                 Err(why) if why.is_missing() => {}
                 Err(why) => facts.unreadable.push(((*name).to_owned(), why.to_string())),
             }

@@ -103,20 +103,10 @@ impl SignedReleases {
     }
 }
 
-/// `.goreleaser.yml` (or `.yaml`) has a `signs:` or `docker_signs:` section.
+/// `.goreleaser.yml` (or `.yaml`) has a `signs:` or `docker_signs:` section (the files were
+/// read, through the one door, with the repository's other facts).
 fn goreleaser_signs(repo: &RepoFacts) -> bool {
-    [
-        ".goreleaser.yml",
-        ".goreleaser.yaml",
-        "goreleaser.yml",
-        "goreleaser.yaml",
-    ]
-    .iter()
-    .filter_map(|n| {
-        let limit = harden_github::safe_read::MAX_SMALL_FILE;
-        harden_github::safe_read::read_text(&repo.root, &repo.root.join(n), limit).ok()
-    })
-    .any(|t| {
+    repo.goreleaser.iter().any(|t| {
         t.lines()
             .any(|l| l.starts_with("signs:") || l.starts_with("docker_signs:"))
     })
