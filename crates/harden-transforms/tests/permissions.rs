@@ -887,3 +887,24 @@ fn move_writes_turns_write_all_into_read_all() {
         },
     );
 }
+
+#[test]
+fn narrow_replaces_blocks_wider_than_what_harden_settles() {
+    check_with(
+        "narrow",
+        PermissionsOptions {
+            narrow: true,
+            ..PermissionsOptions::default()
+        },
+    );
+}
+
+#[test]
+fn without_narrow_wider_blocks_are_only_reported() {
+    let repo = fixture_repo("narrow");
+    let outcome = Permissions::default().run(&repo);
+    assert!(outcome.changes.is_empty());
+    assert!(outcome.findings.iter().any(|f| f
+        .message
+        .contains("grants more than harden infers: contents: write, issues: write")));
+}

@@ -477,10 +477,8 @@ impl<'d> EditSet<'d> {
             }
             out.push_str(if n == 0 { line.trim_start() } else { line });
             if let (0, Some(c)) = (n, key_comment) {
-                if !line.contains('#') {
-                    out.push_str(&" ".repeat(self.comment_spacing));
-                    out.push_str(c);
-                }
+                out.push_str(&" ".repeat(self.comment_spacing));
+                out.push_str(c);
             }
         }
         // The old value ends with its last line, a comment after it included.
