@@ -37,9 +37,22 @@ fn fully_settled(job: &JobPlan<'_>) -> bool {
 }
 
 /// True when the `permissions:` value `node` can be replaced on its own: not anchored (an
-/// alias elsewhere would change too), and a scalar or a mapping.
+/// alias elsewhere would change too), and a scalar or a block mapping whose every key is a
+/// scope harden knows (a newer scope would be dropped unseen).
 fn replaceable(node: &harden_yaml::Node) -> bool {
-    node.anchor.is_none() && (node.as_scalar().is_some() || node.as_mapping().is_some())
+    if node.anchor.is_some() {
+        return false;
+    }
+    if node.as_scalar().is_some() {
+        return true;
+    }
+    node.as_mapping().is_some_and(|m| {
+        !m.flow
+            && !m.entries.is_empty()
+            && m.entries
+                .iter()
+                .all(|e| e.key_str().is_some_and(|k| k.parse::<Scope>().is_ok()))
+    })
 }
 
 /// The narrowed block of `job`, when its own block grants more than harden settles.
