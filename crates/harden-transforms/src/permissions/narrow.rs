@@ -73,7 +73,7 @@ pub(super) fn job(job: &JobPlan<'_>, jobs: &[JobPlan<'_>]) -> Option<Narrowed> {
         return None;
     }
     let scopes = narrowed_scopes(grant, needs);
-    let kept = summary(&scopes.iter().map(|(s, a, _)| (*s, *a)).collect());
+    let kept = shown(&scopes.iter().map(|(s, a, _)| (*s, *a)).collect());
     Some(Narrowed {
         job: Some(job.id.clone()),
         line: node.line,
@@ -135,11 +135,20 @@ pub(super) fn top<'j>(
             line: node.line,
             scalar: node.as_scalar().is_some(),
             entry: NewEntry::new("permissions", NewValue::Mapping(entries)),
-            kept: summary(&base),
+            kept: shown(&base),
             dropped: dropped(node, wider(grant, &base)),
         },
         blocks,
     ))
+}
+
+/// What a note says the new block grants: its scopes, or `{}`.
+fn shown(map: &BTreeMap<Scope, Access>) -> String {
+    if map.is_empty() {
+        "`{}`".to_owned()
+    } else {
+        summary(map)
+    }
 }
 
 /// What a note says was dropped: the scopes, or `read-all`/`write-all` as written.
