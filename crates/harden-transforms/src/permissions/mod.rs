@@ -1769,6 +1769,23 @@ mod tests {
     }
 
     #[test]
+    fn narrow_is_planned_only_when_asked() {
+        let text = "on: push\npermissions: read-all\njobs:\n  test:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n      issues: write\n    steps:\n      - run: echo test\n";
+        let plan = plan_of(text, PermissionsOptions::default());
+        assert!(plan.narrowed.is_empty() && plan.top == TopPlan::Keep);
+        let options = PermissionsOptions {
+            narrow: true,
+            ..PermissionsOptions::default()
+        };
+        let plan = plan_of(text, options);
+        assert!(matches!(&plan.top, TopPlan::Narrow(n) if n.job.is_none() && n.scalar));
+        assert_eq!(plan.narrowed.len(), 1);
+        let job = &plan.narrowed[0];
+        assert_eq!(job.job.as_deref(), Some("test"));
+        assert_eq!(job.dropped, vec!["contents: write", "issues: write"]);
+    }
+
+    #[test]
     fn declarations_parse() {
         let d: DeclaredJob = match "release.yml:publish=contents:write, id-token:write".parse() {
             Ok(d) => d,
