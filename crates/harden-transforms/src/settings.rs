@@ -33,6 +33,8 @@ pub struct Flags {
     pub declare: Vec<String>,
     /// `--move-writes`.
     pub move_writes: bool,
+    /// `--narrow` (permissions).
+    pub narrow: bool,
     /// `--strict` (permissions).
     pub strict: bool,
     /// `--repository-default` (permissions): `read` or `write`.

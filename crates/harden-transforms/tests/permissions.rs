@@ -887,3 +887,90 @@ fn move_writes_turns_write_all_into_read_all() {
         },
     );
 }
+
+#[test]
+fn narrow_replaces_blocks_wider_than_what_harden_settles() {
+    check_with(
+        "narrow",
+        PermissionsOptions {
+            narrow: true,
+            ..PermissionsOptions::default()
+        },
+    );
+}
+
+#[test]
+fn without_narrow_wider_blocks_are_only_reported() {
+    let repo = fixture_repo("narrow");
+    let outcome = Permissions::default().run(&repo);
+    assert!(outcome.changes.is_empty());
+    assert!(outcome.findings.iter().any(|f| f
+        .message
+        .contains("grants more than harden infers: contents: write, issues: write")));
+}
+
+/// `--narrow` leaves alone a block it cannot replace safely: a flow mapping, one naming a
+/// scope harden does not know, one in a called workflow, one over a job harden cannot read.
+#[test]
+fn narrow_keeps_blocks_it_cannot_replace_safely() {
+    let job = |block: &str, run: &str| {
+        let env = if run.contains("GH_TOKEN") {
+            "        env:\n          GH_TOKEN: ${{ github.token }}\n"
+        } else {
+            ""
+        };
+        format!(
+            "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permissions: {block}\n    steps:\n      - run: {run}\n{env}"
+        )
+    };
+    let cases = [
+        (
+            "flow",
+            job("{contents: write, issues: write}", "cargo build"),
+        ),
+        (
+            "unknown scope",
+            job("\n      contents: write\n      repository-projects: write", "cargo build"),
+        ),
+        (
+            "unread program",
+            job("\n      contents: write\n      issues: write", "./deploy.sh \"$GH_TOKEN\""),
+        ),
+        (
+            "called",
+            "on: workflow_call\npermissions: read-all\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n      issues: write\n    steps:\n      - run: cargo build\n".to_owned(),
+        ),
+    ];
+    let narrow = Permissions::new(PermissionsOptions {
+        narrow: true,
+        ..PermissionsOptions::default()
+    });
+    // The same job, settled and in a block mapping: narrowed.
+    let settled = job(
+        "\n      contents: write\n      issues: write",
+        "cargo build",
+    );
+    let repo = common::single_file_repo(".github/workflows/ci.yml", FileKind::Workflow, &settled);
+    let outcome = narrow.run(&repo);
+    assert!(outcome
+        .changes
+        .iter()
+        .any(|c| c.notes.iter().any(|n| n.message.contains("--narrow"))));
+    for (case, text) in cases {
+        let repo = common::single_file_repo(".github/workflows/ci.yml", FileKind::Workflow, &text);
+        let outcome = narrow.run(&repo);
+        for c in &outcome.changes {
+            assert!(
+                !c.notes.iter().any(|n| n.message.contains("--narrow")),
+                "{case}: narrowed: {}",
+                c.after
+            );
+            let block_start = text.find("permissions:").unwrap_or(0);
+            assert!(
+                c.after.contains(&text[block_start..]),
+                "{case}: {}",
+                c.after
+            );
+        }
+    }
+}

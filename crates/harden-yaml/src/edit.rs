@@ -435,6 +435,74 @@ impl<'d> EditSet<'d> {
         Ok(())
     }
 
+    /// Replaces the entry `key` of the block mapping at `mapping`, whose value is a block
+    /// mapping (`permissions:` with one scope a line), with `entry` in the same place. The
+    /// lines before the key and a comment on the key's line stay; the old value's lines,
+    /// with their comments, go.
+    pub fn replace_block_entry(
+        &mut self,
+        mapping: &Path,
+        key: &str,
+        entry: NewEntry,
+    ) -> Result<(), EditError> {
+        let node = self.node(mapping)?;
+        let wrong = |path: String| EditError::WrongKind {
+            path,
+            expected: "a block mapping holding a block mapping",
+        };
+        let NodeKind::Mapping(map) = &node.kind else {
+            return Err(wrong(mapping.to_string()));
+        };
+        let old = map.get(key).ok_or_else(|| EditError::NoSuchKey {
+            path: mapping.to_string(),
+            key: key.to_owned(),
+        })?;
+        let block_value =
+            matches!(&old.value.kind, NodeKind::Mapping(m) if !m.flow && !m.entries.is_empty());
+        if map.flow || !block_value || entry.key != key {
+            return Err(wrong(mapping.key(key).to_string()));
+        }
+        let text = self.doc.text();
+        let key_line_end = self.doc.line_content_end(old.key.span.end);
+        let key_comment = text[old.key.span.end..key_line_end]
+            .find('#')
+            .map(|i| &text[old.key.span.end + i..key_line_end]);
+        let mut lines = Vec::new();
+        render::entry_lines(&entry, map.indent, self.layout(), &mut lines);
+        let le = self.doc.line_ending().as_str();
+        let mut out = String::new();
+        for (n, line) in lines.iter().enumerate() {
+            if n > 0 {
+                out.push_str(le);
+            }
+            out.push_str(if n == 0 { line.trim_start() } else { line });
+            if let (0, Some(c)) = (n, key_comment) {
+                out.push_str(&" ".repeat(self.comment_spacing));
+                out.push_str(c);
+            }
+        }
+        // The old value ends with its last line, a comment after it included.
+        let end = self
+            .doc
+            .line_content_end(old.value.span.end.max(old.key.span.end));
+        let end = if text[old.value.span.end..end].trim_start().starts_with('#') {
+            end
+        } else {
+            old.value.span.end
+        };
+        self.splices.push(Splice {
+            span: Span::new(old.key.span.start, end),
+            text: out,
+        });
+        self.record(Change::Replace {
+            mapping: mapping.clone(),
+            key: key.to_owned(),
+            new_key: entry.key,
+            value: entry.value,
+        });
+        Ok(())
+    }
+
     /// Adds the splice of an insertion into `mapping`; several entries inserted last go in the
     /// order they are made, in one splice (two may not insert at one point). `empty_flow`: the
     /// mapping is `{}`, whose entries need a separator between them.

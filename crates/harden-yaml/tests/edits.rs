@@ -742,3 +742,38 @@ fn several_entries_inserted_last_keep_their_order() {
         assert_eq!(out, expected);
     }
 }
+
+#[test]
+fn a_block_mapping_entry_is_replaced_in_place() {
+    let block = || {
+        NewEntry::new(
+            "permissions",
+            NewValue::Mapping(vec![
+                NewEntry::new("contents", NewValue::string("read")).with_comment("checkout")
+            ]),
+        )
+    };
+    // The comments before the key and on its line stay; the old scopes and theirs go.
+    let text = "jobs:\n  a:\n    # ours\n    permissions: # keep\n      contents: write # old\n      issues: write  # old too\n    steps: []\n";
+    let out = edit(text, |e| {
+        e.replace_block_entry(&p("jobs.a"), "permissions", block())
+            .expect("replace")
+    });
+    assert_eq!(
+        out,
+        "jobs:\n  a:\n    # ours\n    permissions: # keep\n      contents: read # checkout\n    steps: []\n"
+    );
+    // At the end of the file, without a comment.
+    let text = "permissions:\n  contents: write\n  issues: write\n";
+    let out = edit(text, |e| {
+        e.replace_block_entry(&p(""), "permissions", block())
+            .expect("replace")
+    });
+    assert_eq!(out, "permissions:\n  contents: read # checkout\n");
+    // Only a block mapping value.
+    let doc = parse("permissions: read-all\n");
+    let mut edits = EditSet::new(&doc);
+    assert!(edits
+        .replace_block_entry(&p(""), "permissions", block())
+        .is_err());
+}

@@ -168,6 +168,12 @@ pub(crate) struct Args {
     #[arg(long)]
     pub move_writes: bool,
 
+    /// permissions: replace a block the maintainers wrote that grants more than harden
+    /// settles for a fully settled job (or the jobs inheriting a top-level block) with
+    /// harden's block, keeping the comments before it and on its key's line.
+    #[arg(long)]
+    pub narrow: bool,
+
     /// permissions: leave a job undetermined when it runs a program harden cannot see into,
     /// even with no sign that it pushes or calls the API (by default such a program is
     /// assumed not to, and the assumption is reported).

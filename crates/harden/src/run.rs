@@ -181,6 +181,7 @@ fn flags(args: &Args) -> Flags {
         verify: args.verify,
         declare: args.declare.clone(),
         move_writes: args.move_writes,
+        narrow: args.narrow,
         strict: args.strict,
         repository_default: args.repository_default.clone(),
         schedule: args.schedule.map(|s| match s {

@@ -530,3 +530,35 @@ fn strict_and_repository_default_flags_and_settings() {
         "{bad}"
     );
 }
+
+/// `--narrow` and `permissions: {narrow: true}` replace a block wider than harden settles;
+/// without either the block is only reported.
+#[test]
+fn narrow_flag_and_setting() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.workflow(),
+        "name: ci\non: push\npermissions: read-all\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n      issues: write\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n      - run: cargo build\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--only", "permissions", "--dry-run", "--offline"];
+        all.extend_from_slice(args);
+        let out = f.harden(&all);
+        (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+    };
+    let (code, plain) = run(&[]);
+    assert_eq!(code, Some(0), "{plain}");
+    assert!(!plain.contains("-      issues: write"), "{plain}");
+    assert!(plain.contains("grants more than harden infers"), "{plain}");
+    let (_, narrowed) = run(&["--narrow"]);
+    assert!(narrowed.contains("-      issues: write"), "{narrowed}");
+    assert!(narrowed.contains("-permissions: read-all"), "{narrowed}");
+    std::fs::write(
+        f.repo.path().join(".github/harden.yml"),
+        "permissions:\n  narrow: true\n",
+    )
+    .expect("write");
+    let (_, configured) = run(&[]);
+    assert!(configured.contains("-      issues: write"), "{configured}");
+}

@@ -16,6 +16,7 @@ mod evidence;
 mod expr;
 mod kb;
 mod lexer;
+mod narrow;
 pub(crate) mod own_repo;
 mod program_text;
 mod programs;
@@ -72,6 +73,8 @@ pub struct PermissionsSettings {
     pub jobs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// `--move-writes`.
     pub move_writes: bool,
+    /// `--narrow` or `permissions: {narrow: true}`.
+    pub narrow: bool,
     /// Where `.github/harden.yml` names each workflow (job `""`) and job of `jobs`: (line,
     /// column).
     pub declared_at: BTreeMap<(String, String), (usize, usize)>,
@@ -158,6 +161,7 @@ impl PermissionsOptions {
         Ok(PermissionsOptions {
             declared,
             move_writes: settings.move_writes,
+            narrow: settings.narrow,
             strict: settings.strict,
             repository_default: settings.repository_default,
         })
@@ -266,6 +270,9 @@ pub struct PermissionsOptions {
     /// `--move-writes`: move the write scopes of a top-level block the maintainers wrote
     /// down to the jobs that need them (the top level keeps read access only).
     pub move_writes: bool,
+    /// `--narrow`: replace a block the maintainers wrote that grants more than harden
+    /// settles for the jobs under it with harden's block (fully settled jobs only).
+    pub narrow: bool,
     /// `--strict`: a program harden cannot see into makes its job undetermined even without
     /// a sign that it writes with the job token (the rule before evidence).
     pub strict: bool,
@@ -329,6 +336,8 @@ struct JobPlan<'d> {
     /// Programs harden cannot see into and found no sign of writing in: the job is settled on
     /// the assumption that they do not push nor call the API (empty with `--strict`).
     assumed: Vec<analyze::OpaqueStep>,
+    /// Nothing the job runs is unread or taken on trust (`--narrow` may replace its block).
+    settled_fully: bool,
     /// Harden would restrict the job: no block of its own, none inherited from the
     /// maintainers (unless `--move-writes`), not declared, not in a called workflow.
     restricted: bool,
@@ -445,6 +454,7 @@ impl Permissions {
             let own = d.permissions(node).map(|n| (n, Grant::parse(n)));
             let declared = an.declaration(&file.path, id).cloned();
             let mut analysis = an.job(d, &file.path, root, node, &ctx);
+            let settled_fully = analysis.unsure.is_empty() && analysis.opaque.is_empty();
             let restricted = own.is_none()
                 && declared.is_none()
                 && !called
@@ -476,6 +486,7 @@ impl Permissions {
             }
             jobs.push(JobPlan {
                 assumed,
+                settled_fully,
                 restricted,
                 id: id.to_owned(),
                 key_line: job.key.line,
@@ -541,7 +552,13 @@ impl Permissions {
             )]))),
             None => None,
         };
+        let narrowed: Vec<narrow::Narrowed> = if self.options.narrow && !called {
+            jobs.iter().filter_map(|j| narrow::job(j, &jobs)).collect()
+        } else {
+            Vec::new()
+        };
         let context = Context {
+            narrowed: &narrowed,
             file,
             shown: &shown,
             top: top_node.zip(top.as_ref()),
@@ -559,6 +576,7 @@ impl Permissions {
                 writes: false,
                 top: TopPlan::Keep,
                 jobs: Vec::new(),
+                narrowed: Vec::new(),
                 tally: Tally {
                     undetermined: jobs.iter().filter(|j| j.restricted).count(),
                     ..Tally::default()
@@ -567,7 +585,15 @@ impl Permissions {
         }
         let mut moved = vec![false; jobs.len()];
         let mut top_plan = TopPlan::Keep;
-        if let (Some(node), Some(grant)) = (top_node, &top) {
+        let narrowed_top = match (top_node, &top) {
+            (Some(node), Some(grant)) if self.options.narrow && !called => {
+                narrow_top(node, grant, &jobs, &mut blocks, &mut moved)
+            }
+            _ => None,
+        };
+        if let Some(n) = narrowed_top {
+            top_plan = TopPlan::Narrow(n);
+        } else if let (Some(node), Some(grant)) = (top_node, &top) {
             let top_edit = TopEdit {
                 node,
                 grant,
@@ -599,6 +625,7 @@ impl Permissions {
             writes: true,
             top: top_plan,
             jobs: job_blocks(&jobs, &blocks, &moved),
+            narrowed,
             tally: Tally::of(&jobs),
         }
     }
@@ -711,6 +738,8 @@ struct WorkflowPlan {
     top: TopPlan,
     /// The blocks to write into jobs, in the order of the jobs.
     jobs: Vec<JobBlock>,
+    /// `--narrow`: the jobs' own blocks replaced.
+    narrowed: Vec<narrow::Narrowed>,
     /// How the jobs ended, for the closing count.
     tally: Tally,
 }
@@ -729,6 +758,9 @@ enum TopPlan {
         line: usize,
         lowered: Option<Vec<(Scope, &'static str)>>,
     },
+    /// `--narrow`: the block is replaced; the jobs inheriting it that need more get blocks
+    /// (`JobBlock::moved`).
+    Narrow(narrow::Narrowed),
 }
 
 /// A `permissions:` block to write into a job.
@@ -806,6 +838,17 @@ fn apply_plan(plan: &WorkflowPlan, file: &SourceFile, mut edits: EditSet<'_>, ou
                 errors.push(finding_at(file, Some(*line), Severity::Warning, why));
                 lowered = false;
             }
+        }
+        TopPlan::Narrow(n) => {
+            if let Err(why) = narrow::apply(n, &mut edits, &mut notes) {
+                errors.push(finding_at(file, Some(n.line), Severity::Warning, why));
+                lowered = false;
+            }
+        }
+    }
+    for n in &plan.narrowed {
+        if let Err(why) = narrow::apply(n, &mut edits, &mut notes) {
+            errors.push(finding_at(file, Some(n.line), Severity::Warning, why));
         }
     }
     let jobs_path = Path::root(0).key("jobs");
@@ -888,6 +931,31 @@ impl<'j> TopEdit<'_, '_> {
     }
 }
 
+/// `--narrow` on the top-level block: its replacement, with the blocks of the jobs that
+/// inherit it and need more going into `blocks` (marked in `moved`).
+fn narrow_top<'j>(
+    node: &harden_yaml::Node,
+    grant: &Grant,
+    jobs: &'j [JobPlan<'_>],
+    blocks: &mut [Option<Block<'j>>],
+    moved: &mut [bool],
+) -> Option<narrow::Narrowed> {
+    let inheriting: Vec<&JobPlan<'_>> = jobs
+        .iter()
+        .zip(blocks.iter())
+        .filter(|(j, b)| j.own.is_none() && b.is_none())
+        .map(|(j, _)| j)
+        .collect();
+    let (narrowed, to_jobs) = narrow::top(node, grant, &inheriting)?;
+    for (id, (map, _)) in to_jobs {
+        if let Some(i) = jobs.iter().position(|j| j.id == id) {
+            blocks[i] = Some((map, Some(&jobs[i].analysis.needs)));
+            moved[i] = true;
+        }
+    }
+    Some(narrowed)
+}
+
 /// Adds `permissions: {contents: read}` before `jobs:` (at `jobs_line`).
 fn add_top_block(
     jobs_line: usize,
@@ -954,6 +1022,8 @@ struct Context<'a, 'd> {
     called: bool,
     /// An undetermined job holds back the top-level block.
     blocks_top: bool,
+    /// The jobs whose own blocks `--narrow` replaces (their "grants more" note goes).
+    narrowed: &'a [narrow::Narrowed],
 }
 
 /// Decides each job: a block to write (scopes, and the reasons unless declared), or none;
@@ -985,7 +1055,11 @@ fn decide_blocks<'j>(
             findings.extend(assumption(cx.file, job));
         }
         let block = if let Some((node, grant)) = &job.own {
-            if let Some((severity, message)) = own_block_finding(job, grant) {
+            let replaced = cx
+                .narrowed
+                .iter()
+                .any(|n| n.job.as_deref() == Some(job.id.as_str()));
+            if let Some((severity, message)) = own_block_finding(job, grant).filter(|_| !replaced) {
                 findings.push(finding(node.line, severity, message));
             }
             None
@@ -1692,6 +1766,23 @@ mod tests {
             .findings
             .iter()
             .any(|f| f.severity == Severity::Warning));
+    }
+
+    #[test]
+    fn narrow_is_planned_only_when_asked() {
+        let text = "on: push\npermissions: read-all\njobs:\n  test:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n      issues: write\n    steps:\n      - run: echo test\n";
+        let plan = plan_of(text, PermissionsOptions::default());
+        assert!(plan.narrowed.is_empty() && plan.top == TopPlan::Keep);
+        let options = PermissionsOptions {
+            narrow: true,
+            ..PermissionsOptions::default()
+        };
+        let plan = plan_of(text, options);
+        assert!(matches!(&plan.top, TopPlan::Narrow(n) if n.job.is_none() && n.scalar));
+        assert_eq!(plan.narrowed.len(), 1);
+        let job = &plan.narrowed[0];
+        assert_eq!(job.job.as_deref(), Some("test"));
+        assert_eq!(job.dropped, vec!["contents: write", "issues: write"]);
     }
 
     #[test]

@@ -42,6 +42,9 @@ struct PermissionsSection {
     /// A program harden cannot see into makes its job undetermined even without a sign.
     #[serde(default)]
     strict: bool,
+    /// Replace blocks the maintainers wrote that grant more than harden settles.
+    #[serde(default)]
+    narrow: bool,
     /// The repository's default token permissions: `read` or `write`.
     #[serde(default, rename = "repository-default")]
     repository_default: Option<DefaultText>,
@@ -72,7 +75,7 @@ pub(super) fn parse_default(text: &str) -> Result<Access, String> {
     }
 }
 
-/// The section, with `--declare` and `--move-writes`.
+/// The section, with `--declare`, `--move-writes` and `--narrow`.
 pub(super) fn configure(
     section: Option<&Node>,
     flags: &Flags,
@@ -94,6 +97,7 @@ pub(super) fn configure(
     let mut out = PermissionsSettings {
         declare: flags.declare.clone(),
         move_writes: flags.move_writes,
+        narrow: flags.narrow || file.narrow,
         strict: flags.strict || file.strict,
         repository_default: flag_default.or(file_default),
         ..PermissionsSettings::default()
