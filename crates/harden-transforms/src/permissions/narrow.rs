@@ -73,7 +73,12 @@ pub(super) fn job(job: &JobPlan<'_>, jobs: &[JobPlan<'_>]) -> Option<Narrowed> {
         return None;
     }
     let scopes = narrowed_scopes(grant, needs);
-    let kept = shown(&scopes.iter().map(|(s, a, _)| (*s, *a)).collect());
+    let new_map: BTreeMap<Scope, Access> = scopes.iter().map(|(s, a, _)| (*s, *a)).collect();
+    let dropped_scopes = lowered(grant, &new_map);
+    if dropped_scopes.is_empty() {
+        return None;
+    }
+    let kept = shown(&new_map);
     Some(Narrowed {
         job: Some(job.id.clone()),
         line: node.line,
@@ -105,12 +110,17 @@ pub(super) fn top<'j>(
     if dropped_from_top.is_empty() {
         return None;
     }
-    // Every job starts from read-only (or from nothing when the block did not grant it).
-    let base: BTreeMap<Scope, Access> = old
-        .get(&Scope::Contents)
-        .map(|_| (Scope::Contents, Access::Read))
-        .into_iter()
-        .collect();
+    // Every job starts from read-only: `contents: read` for `read-all`/`write-all` (or
+    // nothing when the block did not grant contents), every scope of a mapping the
+    // maintainers wrote lowered to read (writes go to the jobs that need them).
+    let base: BTreeMap<Scope, Access> = if node.as_scalar().is_some() {
+        old.get(&Scope::Contents)
+            .map(|_| (Scope::Contents, Access::Read))
+            .into_iter()
+            .collect()
+    } else {
+        old.keys().map(|s| (*s, Access::Read)).collect()
+    };
     let base_grant = Grant::Scopes(base.clone());
     let mut blocks = Vec::new();
     for j in inheriting {
@@ -142,6 +152,17 @@ pub(super) fn top<'j>(
     ))
 }
 
+/// What of `grant` the new block `new` lowers or drops (`issues: write`), for the note.
+fn lowered(grant: &Grant, new: &BTreeMap<Scope, Access>) -> Vec<String> {
+    grant
+        .as_map()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(s, a)| new.get(s) != Some(a))
+        .map(|(s, a)| format!("{s}: {a}"))
+        .collect()
+}
+
 /// What a note says the new block grants: its scopes, or `{}`.
 fn shown(map: &BTreeMap<Scope, Access>) -> String {
     if map.is_empty() {
@@ -168,12 +189,17 @@ fn narrowed_scopes(grant: &Grant, needs: &ScopeSet) -> Vec<(Scope, Access, Strin
     let mut out = Vec::new();
     for (scope, access) in grant.as_map().unwrap_or_default() {
         let shown = format!("{scope}: {access}");
-        let new = if !extra.contains(&shown) {
-            Some(access)
+        // A scope the job needs keeps the access it needs; one harden sees no use for keeps
+        // read access: a read the maintainers granted may serve what the knowledge base does
+        // not know (a private repository's reads), and it writes nothing.
+        let new = if extra.contains(&shown) {
+            accesses
+                .get(&scope)
+                .map_or(Access::Read, |n| *n)
+                .min(access)
         } else {
-            accesses.get(&scope).map(|n| (*n).min(access))
+            access
         };
-        let Some(new) = new else { continue };
         let alt = match scope {
             Scope::Issues => Some(Scope::PullRequests),
             Scope::PullRequests => Some(Scope::Issues),
@@ -183,7 +209,7 @@ fn narrowed_scopes(grant: &Grant, needs: &ScopeSet) -> Vec<(Scope, Access, Strin
             .first_reason(scope)
             .or_else(|| alt.and_then(|a| needs.first_reason(a)))
             .map_or_else(
-                || "kept from the block as written".to_owned(),
+                || "read access the block granted, kept".to_owned(),
                 |r| r.comment(),
             );
         out.push((scope, new, comment));
