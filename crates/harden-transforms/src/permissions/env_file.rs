@@ -100,6 +100,23 @@ pub(crate) fn expanded_name(word: &str) -> Option<&str> {
     is_name(name).then_some(name)
 }
 
+/// `${PREFIX}mkdocs` or `$BIN/tool`: a variable that starts the word, and the rest of the
+/// word (no other expansion in it).
+pub(crate) fn prefix_variable(word: &str) -> Option<(&str, &str)> {
+    let (name, suffix) = match word.strip_prefix("${") {
+        Some(rest) => {
+            let end = rest.find('}')?;
+            (&rest[..end], &rest[end + 1..])
+        }
+        None => {
+            let rest = word.strip_prefix('$')?;
+            let end = rest.find('/')?;
+            (&rest[..end], &rest[end..])
+        }
+    };
+    (is_name(name) && !suffix.is_empty() && !suffix.contains(['$', '`'])).then_some((name, suffix))
+}
+
 /// True when `script` mentions `name` only as `$name` or `${name}` (never sets, reads or
 /// unsets it).
 fn only_expanded(script: &str, name: &str) -> bool {
@@ -130,6 +147,19 @@ pub(crate) fn command_values(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_variable_can_start_a_command_word() {
+        assert_eq!(
+            prefix_variable("${PREFIX}mkdocs"),
+            Some(("PREFIX", "mkdocs"))
+        );
+        assert_eq!(prefix_variable("$BIN/tool"), Some(("BIN", "/tool")));
+        assert_eq!(prefix_variable("${PREFIX}"), None);
+        assert_eq!(prefix_variable("$PREFIX"), None);
+        assert_eq!(prefix_variable("${A}${B}"), None);
+        assert_eq!(prefix_variable("${1x}y"), None);
+    }
     use super::*;
 
     fn w(s: &str) -> Vec<String> {

@@ -506,10 +506,13 @@ impl Run<'_, '_> {
     /// value is analysed in its place. True when it was such a variable.
     fn expand_value(&mut self, seg: &Segment, kind: ShellKind, ci: usize) -> bool {
         let word = &seg.words[ci];
-        let (key, call) = match super::env_file::expanded_name(word) {
-            Some(name) => (name.to_owned(), format!("${name}")),
-            None => (format!("alias {word}"), format!("alias {word}")),
+        // `${PREFIX}mkdocs`: each value of PREFIX, then the rest of the word.
+        let prefix = super::env_file::prefix_variable(word);
+        let (key, call) = match (super::env_file::expanded_name(word), prefix) {
+            (Some(name), _) | (None, Some((name, _))) => (name.to_owned(), format!("${name}")),
+            (None, None) => (format!("alias {word}"), format!("alias {word}")),
         };
+        let suffix = prefix.map(|(_, rest)| rest.to_owned());
         let Some(Some(values)) = self.values.get(&key).cloned() else {
             return false;
         };
@@ -517,7 +520,13 @@ impl Run<'_, '_> {
             return false;
         }
         self.calls.push(call.clone());
-        for (value, line) in values {
+        for (mut value, line) in values {
+            if let Some(rest) = &suffix {
+                match value.last_mut() {
+                    Some(last) => last.push_str(rest),
+                    None => value.push(rest.clone()),
+                }
+            }
             let mut words = seg.words[..ci].to_vec();
             words.extend(value);
             words.extend(seg.words[ci + 1..].iter().cloned());
